@@ -1,0 +1,44 @@
+import type { MapEntry, SpecNode } from "./source_tree.ts";
+
+function idOf(node: SpecNode): string | undefined {
+  if (node.kind !== "map") return undefined;
+  const id = node.entries.get("id")?.node;
+  return id?.kind === "scalar" && typeof id.value === "string"
+    ? id.value
+    : undefined;
+}
+
+function mergeById(base: SpecNode[], over: SpecNode[]): SpecNode[] | undefined {
+  if (![...base, ...over].every((n) => idOf(n) !== undefined)) return undefined;
+  const out = [...base];
+  for (const item of over) {
+    const i = out.findIndex((b) => idOf(b) === idOf(item));
+    if (i === -1) out.push(item);
+    else out[i] = mergeNodes(out[i]!, item);
+  }
+  return out;
+}
+
+/**
+ * Overlays `over` on `base` for `extends`: mappings merge key by key, lists of objects with `id` merge by
+ * id (so a child can change one role), anything else is replaced. Locations come from whichever file set
+ * the value.
+ */
+export function mergeNodes(base: SpecNode, over: SpecNode): SpecNode {
+  if (base.kind === "map" && over.kind === "map") {
+    const entries = new Map<string, MapEntry>(base.entries);
+    for (const [k, e] of over.entries) {
+      const prev = entries.get(k);
+      entries.set(
+        k,
+        prev ? { keyLoc: e.keyLoc, node: mergeNodes(prev.node, e.node) } : e,
+      );
+    }
+    return { kind: "map", entries, loc: over.loc };
+  }
+  if (base.kind === "seq" && over.kind === "seq") {
+    const items = mergeById(base.items, over.items);
+    if (items) return { kind: "seq", items, loc: over.loc };
+  }
+  return over;
+}

@@ -1,0 +1,233 @@
+import { dirname, isAbsolute, join, normalize } from "node:path";
+import { canonicalJson, sha256 } from "./_canonical.ts";
+import { globsOverlap } from "./_glob.ts";
+import type {
+  ExecutionGraph,
+  GraphCoach,
+  GraphDataset,
+  GraphProducedFile,
+  GraphRole,
+  GraphRubric,
+  GraphSplit,
+} from "./graph.ts";
+import type { RuleContext } from "./rule_context.ts";
+import type { Rubric } from "./schema.ts";
+import type { SourceText } from "./source_text.ts";
+
+function topoOrder(ctx: RuleContext): { order: string[]; stages: string[][] } {
+  const roles = ctx.spec.roles;
+  const level = new Map<string, number>();
+  const indegree = new Map(roles.map((r) => [r.id, r.after.length]));
+  const children = new Map<string, string[]>();
+  for (const r of roles) {
+    for (const a of r.after) {
+      children.set(a, [...(children.get(a) ?? []), r.id]);
+    }
+  }
+  let ready = roles.filter((r) => r.after.length === 0).map((r) => r.id);
+  const order: string[] = [];
+  const stages: string[][] = [];
+  while (ready.length > 0) {
+    stages.push(ready);
+    const next: string[] = [];
+    for (const id of ready) {
+      order.push(id);
+      for (const c of children.get(id) ?? []) {
+        level.set(c, Math.max(level.get(c) ?? 0, stages.length));
+        const d = indegree.get(c)! - 1;
+        indegree.set(c, d);
+        if (d === 0) next.push(c);
+      }
+    }
+    ready = next.sort((a, b) => ctx.roleIndex.get(a)! - ctx.roleIndex.get(b)!);
+  }
+  return { order, stages };
+}
+
+function rubricWithHash(rubric: Rubric, file: string): GraphRubric {
+  return { ...rubric, hash: sha256(canonicalJson(rubric)).slice(0, 12), file };
+}
+
+/**
+ * Builds the execution graph from a spec that passed every rule: topological order, stages, edges with
+ * the files flowing along them, resolved paths, rubric hashes and the spec hash.
+ */
+export function buildGraph(
+  ctx: RuleContext,
+  specFile: string,
+  sources: ReadonlyMap<string, SourceText>,
+): ExecutionGraph {
+  const spec = ctx.spec;
+  const { order, stages } = topoOrder(ctx);
+  const position = new Map(order.map((id, i) => [id, i]));
+  const relTo = (path: (string | number)[], raw: string) =>
+    isAbsolute(raw)
+      ? raw
+      : normalize(join(dirname(ctx.locate(path).file), raw));
+
+  const coached = new Set(ctx.coachedRoles.map((r) => r.id));
+  const rubrics: Record<string, GraphRubric> = {};
+  const rubricFor: Record<string, string> = {};
+  for (const use of ctx.rubricUses) {
+    const r = rubricWithHash(
+      use.rubric,
+      ctx.locate([...use.path, "template"]).file,
+    );
+    rubrics[r.hash] = r;
+    for (const role of use.roles) rubricFor[role.id] = r.hash;
+  }
+
+  const roles: GraphRole[] = order.map((id, index) => {
+    const role = ctx.roleById.get(id)!;
+    const i = ctx.roleIndex.get(id)!;
+    const produces: GraphProducedFile[] = role.produces.map((p, j) => {
+      if (typeof p === "string") return { path: p, required: true };
+      const schema = ctx.artifactSchemas.get(`${id}:${j}`);
+      return {
+        path: p.path,
+        required: p.required,
+        ...(schema !== undefined ? { schema } : {}),
+        ...(p.description !== undefined ? { description: p.description } : {}),
+      };
+    });
+    const { sees: _sees, produces: _p, name: _n, ...rest } = role;
+    void i;
+    const loop = ctx.loopOf.get(id);
+    const rubric = rubricFor[id];
+    return {
+      ...rest,
+      name: role.name ?? id,
+      index,
+      produces,
+      sees: ctx.sees(role),
+      upstream: [...ctx.ancestors(id)].filter((a) => a !== id).sort((a, b) =>
+        position.get(a)! - position.get(b)!
+      ),
+      downstream: spec.roles.filter((r) => r.after.includes(id)).map((r) =>
+        r.id
+      ),
+      ...(loop !== undefined ? { loop } : {}),
+      coached: coached.has(id),
+      ...(rubric !== undefined && coached.has(id) ? { rubric } : {}),
+    };
+  });
+  const byId = new Map(roles.map((r) => [r.id, r]));
+  const edges = roles.flatMap((to) =>
+    to.after.map((from) => ({
+      from,
+      to: to.id,
+      files: to.consumes.filter((c) =>
+        byId.get(from)!.produces.some((p) => globsOverlap(p.path, c))
+      ),
+    }))
+  );
+
+  const splits: Record<string, GraphSplit> = {};
+  for (const [name, split] of Object.entries(spec.dataset.splits)) {
+    const raw = typeof split === "string" ? split : split.path;
+    const isUrl = /^https?:\/\//.test(raw);
+    const path = typeof split === "string"
+      ? ["dataset", "splits", name]
+      : ["dataset", "splits", name, "path"];
+    const format = typeof split !== "string" && split.format
+      ? split.format
+      : "auto";
+    splits[name] = {
+      name,
+      source: isUrl ? raw : relTo(path, raw),
+      is_url: isUrl,
+      format,
+      ...(typeof split !== "string" && split.limit !== undefined
+        ? { limit: split.limit }
+        : {}),
+      exclude_overlap_with: typeof split === "string"
+        ? []
+        : split.exclude_overlap_with,
+    };
+  }
+  const dataset: GraphDataset = {
+    ...spec.dataset,
+    files: spec.dataset.files.map((
+      f,
+      i,
+    ) => ("path" in f
+      ? { ...f, path: relTo(["dataset", "files", i, "path"], f.path) }
+      : f)
+    ),
+    splits,
+    default_split: spec.dataset.default_split ??
+      (Object.hasOwn(splits, "eval")
+        ? "eval"
+        : Object.keys(splits)[0] ?? "train"),
+  };
+
+  let coach: GraphCoach | undefined;
+  if (spec.coach) {
+    const { rubric: _r, rubrics: _rs, roles: _roles, ...rest } = spec.coach;
+    coach = { ...rest, roles: [...coached], rubrics, rubric_for: rubricFor };
+  }
+  const outcome = spec.outcome && "answer" in spec.outcome.params
+    ? (() => {
+      const ref = (spec.outcome.params as { answer: string }).answer;
+      const dot = ref.indexOf(".");
+      return {
+        ...spec.outcome,
+        answer_ref: { role: ref.slice(0, dot), output: ref.slice(dot + 1) },
+      };
+    })()
+    : spec.outcome;
+
+  const { $schema: _s, extends: _e, ...meaning } = spec;
+  const hashed = {
+    ...meaning,
+    roles: spec.roles.map((r) => ({
+      ...r,
+      produces: byId.get(r.id)!.produces,
+    })),
+  };
+  return {
+    schema_version: 1,
+    name: spec.name,
+    ...(spec.description !== undefined
+      ? { description: spec.description }
+      : {}),
+    spec_hash: sha256(canonicalJson(hashed)),
+    spec_file: specFile,
+    sources: [...sources.values()].map((s) => ({
+      path: s.file,
+      sha256: sha256(s.text),
+    })),
+    models: spec.models,
+    tools: spec.tools,
+    roles,
+    edges,
+    stages,
+    entry: spec.flow.entry ?? stages[0] ?? [],
+    loops: spec.flow.loops.map((l) => ({
+      id: l.id,
+      roles: l.roles,
+      max_rounds: l.max_rounds!,
+      ...(l.until
+        ? {
+          until: {
+            role: l.until.output.split(".")[0]!,
+            output: l.until.output.split(".").slice(1).join("."),
+            matches: l.until.matches,
+          },
+        }
+        : {}),
+    })),
+    dataset,
+    ...(coach ? { coach } : {}),
+    ...(outcome ? { outcome } : {}),
+    ...(spec.train
+      ? {
+        train: {
+          ...spec.train,
+          roles: spec.train.roles ??
+            spec.roles.filter((r) => r.trainable).map((r) => r.id),
+        },
+      }
+      : {}),
+  };
+}

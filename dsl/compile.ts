@@ -1,0 +1,251 @@
+import { dirname, normalize } from "node:path";
+import { buildGraph } from "./build_graph.ts";
+import { checkShape } from "./check_shape.ts";
+import { compareDiagnostics, type Diagnostic } from "./diagnostic.ts";
+import type { ExecutionGraph } from "./graph.ts";
+import { type EnvLookup, interpolate } from "./interpolate.ts";
+import {
+  type LoadedSpec,
+  loadSpec,
+  loadSpecTree,
+  type ReadFile,
+} from "./load_spec.ts";
+import { RuleContext } from "./rule_context.ts";
+import { RULES } from "./rules.ts";
+import { type PipelineInput, PipelineSchema } from "./schema.ts";
+import type { SourceText } from "./source_text.ts";
+import { fromValue, toValue } from "./source_tree.ts";
+
+/** Options for `compile`, `compileFile` and `compileSpec`. */
+export interface CompileOptions {
+  /**
+   * The spec's path, used in diagnostics and to resolve relative paths.
+   * @default "pipeline.yaml"
+   */
+  file?: string;
+  /**
+   * Environment for `${env.NAME}`.
+   * @default Deno.env.get (unset when env access is not permitted)
+   */
+  env?: EnvLookup;
+  /**
+   * Reads included files and JSON Schemas.
+   * @default Deno.readTextFileSync
+   */
+  readFile?: ReadFile;
+  /**
+   * Whether a dataset file exists.
+   * @default a Deno.statSync check
+   */
+  fileExists?: (path: string) => boolean;
+  /**
+   * Most diagnostics reported; one more says how many were left out.
+   * @default 100
+   */
+  maxErrors?: number;
+}
+
+/** What `compile` returns: the graph and warnings, or every diagnostic found. */
+export type CompileResult =
+  | {
+    readonly ok: true;
+    readonly graph: ExecutionGraph;
+    readonly warnings: readonly Diagnostic[];
+    readonly sources: ReadonlyMap<string, SourceText>;
+  }
+  | {
+    readonly ok: false;
+    readonly diagnostics: readonly Diagnostic[];
+    readonly sources: ReadonlyMap<string, SourceText>;
+  };
+
+/** Thrown by `compileOrThrow` when a spec has errors; carries every diagnostic. */
+export class SpecError extends Error {
+  readonly diagnostics: readonly Diagnostic[];
+  constructor(diagnostics: readonly Diagnostic[], options?: ErrorOptions) {
+    const first = diagnostics[0];
+    super(
+      first
+        ? `Cannot compile spec: ${diagnostics.length} problem${
+          diagnostics.length === 1 ? "" : "s"
+        }, first ${first.file}:${first.position?.line ?? 0}:${
+          first.position?.column ?? 0
+        } ${first.message}`
+        : "Cannot compile spec",
+      options,
+    );
+    this.name = "SpecError";
+    this.diagnostics = diagnostics;
+  }
+}
+
+function defaultEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+function defaultExists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function cap(diagnostics: Diagnostic[], max: number): Diagnostic[] {
+  const sorted = [...diagnostics].sort(compareDiagnostics);
+  if (sorted.length <= max) return sorted;
+  const kept = sorted.slice(0, max);
+  const last = kept[kept.length - 1]!;
+  kept.push({
+    code: "too_many_errors",
+    severity: "error",
+    message: `Cannot report every problem: ${
+      sorted.length - max
+    } more were left out`,
+    file: last.file,
+    path: [],
+    hint: "fix these first and run the check again",
+  });
+  return kept;
+}
+
+function finish(
+  loaded: LoadedSpec,
+  file: string,
+  options: CompileOptions,
+): CompileResult {
+  const max = options.maxErrors ?? 100;
+  const sources = loaded.sources;
+  const fail = (diagnostics: Diagnostic[]): CompileResult => ({
+    ok: false,
+    diagnostics: cap(diagnostics, max),
+    sources,
+  });
+  const errorsIn = (ds: readonly Diagnostic[]) =>
+    ds.some((d) => d.severity === "error");
+  // Phases stop at the first with errors: semantic rules never run on a broken shape.
+  if (errorsIn(loaded.diagnostics) || !loaded.root) {
+    return fail(loaded.diagnostics);
+  }
+  const root = loaded.root;
+  const interpolation = interpolate(root, options.env ?? defaultEnv);
+  if (errorsIn(interpolation)) return fail(interpolation);
+  const data = toValue(root);
+  const parsed = PipelineSchema.safeParse(data);
+  if (!parsed.success) {
+    return fail(checkShape(PipelineSchema, root, data, parsed.error.issues));
+  }
+  const readFile = options.readFile ??
+    ((p: string) => Deno.readTextFileSync(p));
+  const ctx = new RuleContext(parsed.data, root, {
+    baseDir: dirname(file),
+    fileExists: options.fileExists ?? defaultExists,
+    readFile,
+  });
+  for (const rule of RULES) rule(ctx);
+  const all = [...loaded.diagnostics, ...ctx.diagnostics];
+  if (errorsIn(all)) return fail(all);
+  const graph = buildGraph(ctx, file, sources);
+  return { ok: true, graph, warnings: cap(all, max), sources };
+}
+
+/**
+ * Compiles a YAML (or JSON) spec's text into an execution graph, collecting every problem as a diagnostic.
+ *
+ * @example
+ * ```ts
+ * import { compile } from "./compile.ts";
+ * const result = compile("version: 1\nname: x\n", { file: "x.yaml" });
+ * if (!result.ok) console.assert(result.diagnostics[0]!.code === "missing_key");
+ * ```
+ */
+export function compile(
+  text: string,
+  options: CompileOptions = {},
+): CompileResult {
+  const file = normalize(options.file ?? "pipeline.yaml");
+  const loaded = loadSpec(file, {
+    text,
+    ...(options.readFile ? { readFile: options.readFile } : {}),
+  });
+  return finish(loaded, file, options);
+}
+
+/**
+ * Reads and compiles a spec file.
+ *
+ * @example
+ * ```ts
+ * import { compileFile } from "./compile.ts";
+ * const result = compileFile("pipelines/math.yaml");
+ * console.assert(result.ok);
+ * ```
+ */
+export function compileFile(
+  path: string,
+  options: Omit<CompileOptions, "file"> = {},
+): CompileResult {
+  const file = normalize(path);
+  const loaded = loadSpec(
+    file,
+    options.readFile ? { readFile: options.readFile } : {},
+  );
+  return finish(loaded, file, { ...options, file });
+}
+
+/**
+ * Compiles a spec given as data, e.g. the default export of a TS module calling `definePipeline`.
+ * Diagnostics carry the file and key path but no position.
+ *
+ * @example
+ * ```ts
+ * import { compileSpec } from "./compile.ts";
+ * const result = compileSpec({ version: 1, name: "x" } as never, { file: "x.ts" });
+ * console.assert(!result.ok);
+ * ```
+ */
+export function compileSpec(
+  spec: PipelineInput,
+  options: CompileOptions = {},
+): CompileResult {
+  const file = normalize(options.file ?? "pipeline.ts");
+  let tree;
+  try {
+    tree = fromValue(structuredClone(spec), file);
+  } catch {
+    tree = fromValue(spec, file);
+  }
+  const loaded = loadSpecTree(
+    tree,
+    file,
+    options.readFile ? { readFile: options.readFile } : {},
+  );
+  return finish(loaded, file, { ...options, file });
+}
+
+/**
+ * Compiles a spec's text and returns the graph, or throws `SpecError` with every diagnostic.
+ *
+ * @example
+ * ```ts
+ * import { compileOrThrow, SpecError } from "./compile.ts";
+ * try {
+ *   compileOrThrow("name: [", { file: "broken.yaml" });
+ * } catch (e) {
+ *   console.assert(e instanceof SpecError && e.diagnostics[0]!.code === "yaml_syntax");
+ * }
+ * ```
+ */
+export function compileOrThrow(
+  text: string,
+  options: CompileOptions = {},
+): ExecutionGraph {
+  const result = compile(text, options);
+  if (!result.ok) throw new SpecError(result.diagnostics);
+  return result.graph;
+}

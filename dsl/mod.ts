@@ -1,0 +1,16 @@
+/**
+ * The spec language: schema, loading with source positions, semantic rules, diagnostics, JSON Schema
+ * export and `compile()` to an `ExecutionGraph`. Imports nothing else of mappa.
+ *
+ * @module
+ */
+export * from "./compile.ts";
+export * from "./define_pipeline.ts";
+export * from "./diagnostic.ts";
+export * from "./diagnostic_codes.ts";
+export * from "./graph.ts";
+export * from "./graph_export.ts";
+export * from "./json_schema.ts";
+export * from "./render_diagnostic.ts";
+export * from "./schema.ts";
+export type { SourceText } from "./source_text.ts";

@@ -1,0 +1,71 @@
+import { type Diagnostic, formatPath } from "./diagnostic.ts";
+import type { SourceText } from "./source_text.ts";
+
+/** Source texts by file, to print snippets; a diagnostic whose file is missing prints without one. */
+export type SourceLookup = ReadonlyMap<string, SourceText>;
+
+/**
+ * Renders a diagnostic the way compilers do: `file:line:col: severity[code]: message`, the source line
+ * with a caret, the key path, related locations and a hint.
+ *
+ * @example
+ * ```ts
+ * import { renderDiagnostic } from "./render_diagnostic.ts";
+ * const text = renderDiagnostic({
+ *   code: "unknown_role", severity: "error", message: "Cannot resolve role \"x\"",
+ *   file: "p.yaml", path: ["roles", 0, "after", 0],
+ * }, new Map());
+ * console.assert(text.startsWith("p.yaml: error[unknown_role]"));
+ * ```
+ */
+export function renderDiagnostic(d: Diagnostic, sources: SourceLookup): string {
+  const pos = d.position;
+  const head = pos ? `${d.file}:${pos.line}:${pos.column}` : d.file;
+  const lines = [`${head}: ${d.severity}[${d.code}]: ${d.message}`];
+  const source = sources.get(d.file);
+  if (pos && source) {
+    const text = source.lineText(pos.line).replace(/\t/g, " ");
+    const gutter = String(pos.line).length;
+    const pad = " ".repeat(gutter);
+    let width = 1;
+    if (d.end && d.end.line === pos.line && d.end.column > pos.column) {
+      width = d.end.column - pos.column;
+    } else {
+      const rest = text.slice(pos.column - 1);
+      const token = /^[^\s,\]}]+/.exec(rest);
+      width = token ? token[0].length : 1;
+    }
+    width = Math.max(
+      1,
+      Math.min(width, Math.max(1, text.length - pos.column + 1)),
+    );
+    lines.push(`${pad} |`);
+    lines.push(`${pos.line} | ${text}`);
+    lines.push(
+      `${pad} | ${" ".repeat(Math.max(0, pos.column - 1))}${"^".repeat(width)}`,
+    );
+  }
+  if (d.path.length > 0) lines.push(`   = at: ${formatPath(d.path)}`);
+  for (const r of d.related ?? []) {
+    const where = r.position
+      ? `${r.file}:${r.position.line}:${r.position.column}`
+      : r.file;
+    lines.push(`   = note: ${where}: ${r.message}`);
+  }
+  if (d.hint) lines.push(`   = hint: ${d.hint}`);
+  return lines.join("\n");
+}
+
+/** Renders many diagnostics separated by blank lines, with a closing count line. */
+export function renderDiagnostics(
+  ds: readonly Diagnostic[],
+  sources: SourceLookup,
+): string {
+  const errors = ds.filter((d) => d.severity === "error").length;
+  const warnings = ds.length - errors;
+  const body = ds.map((d) => renderDiagnostic(d, sources)).join("\n\n");
+  const summary = `${errors} error${
+    errors === 1 ? "" : "s"
+  }, ${warnings} warning${warnings === 1 ? "" : "s"}`;
+  return body === "" ? summary : `${body}\n\n${summary}`;
+}

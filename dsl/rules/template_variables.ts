@@ -1,0 +1,214 @@
+import { Liquid, type Template } from "liquidjs";
+import { didYouMean } from "../_levenshtein.ts";
+import type { RuleContext } from "../rule_context.ts";
+import type { Role } from "../schema.ts";
+import { type Loc, nodeAt } from "../source_tree.ts";
+import {
+  type ContextShape,
+  promptContext,
+  rubricContext,
+} from "../template_context.ts";
+
+type Path = (string | number)[];
+
+const engine = new Liquid();
+const parsed = new Map<
+  string,
+  {
+    templates?: Template[];
+    error?: { message: string; row: number; column: number };
+  }
+>();
+
+function parse(text: string) {
+  let p = parsed.get(text);
+  if (!p) {
+    try {
+      p = { templates: engine.parse(text) };
+    } catch (e) {
+      const err = e as {
+        message?: string;
+        token?: { getPosition?: () => [number, number] };
+      };
+      const [row, column] = err.token?.getPosition?.() ?? [1, 1];
+      const message = String(err.message ?? e).replace(
+        /, line:\d+, col:\d+$/,
+        "",
+      );
+      p = { error: { message, row, column } };
+    }
+    parsed.set(text, p);
+  }
+  return p;
+}
+
+interface Problem {
+  readonly code: "unknown_template_variable" | "outcome_not_visible";
+  readonly message: string;
+  readonly hint?: string;
+  readonly segment: number;
+}
+
+/** Checks one variable path against a context shape; returns the first problem, if any. */
+function checkVariable(
+  segments: readonly (string | number | unknown)[],
+  shape: Record<string, ContextShape>,
+  role: Role,
+  isRubric: boolean,
+  where: string,
+): Problem | undefined {
+  const shown = segments.map((
+    s,
+  ) => (typeof s === "string" || typeof s === "number" ? String(s) : "[...]"))
+    .join(".");
+  const root = segments[0];
+  if (typeof root !== "string") return undefined;
+  if (!(root in shape)) {
+    if (root === "outcome") {
+      return {
+        code: "outcome_not_visible",
+        segment: 0,
+        message: isRubric
+          ? `Cannot use outcome facts "${shown}" in ${where}: the coach of role "${role.id}" may not see the outcome`
+          : `Cannot use outcome facts "${shown}" in ${where}: agents never see outcome facts`,
+        hint: isRubric
+          ? `set coach_sees_outcome: true on role "${role.id}", or give it its own rubric under coach.rubrics`
+          : "outcome facts are for the coach only; move this to the rubric",
+      };
+    }
+    const rootHint = didYouMean(root, Object.keys(shape), "variable");
+    return {
+      code: "unknown_template_variable",
+      segment: 0,
+      ...(rootHint ? { hint: rootHint } : {}),
+      message:
+        `Cannot resolve template variable "${shown}" in ${where}: "${root}" is not in the context of role "${role.id}"`,
+    };
+  }
+  let node: ContextShape = shape[root]!;
+  for (let i = 1; i < segments.length; i++) {
+    if (node === "leaf") return undefined;
+    const seg = segments[i];
+    if (typeof seg !== "string") return undefined;
+    if (Object.hasOwn(node, seg)) {
+      node = node[seg]!;
+      continue;
+    }
+    const parent = segments.slice(0, i).join(".");
+    let hint = didYouMean(seg, Object.keys(node), "key");
+    if (root === "upstream" && i === 1) {
+      hint = hint ??
+        `add "${seg}" to the sees of role "${role.id}" (it must be upstream of it)`;
+    } else if (root === "upstream" && i === 2) {
+      hint = hint ??
+        `add ${seg} to sees.${String(segments[1])} of role "${role.id}"`;
+    } else if (root === "task" && seg === "answer") {
+      hint =
+        "the expected answer reaches only the coach, as outcome.expected, for roles with coach_sees_outcome";
+    } else if (root === "task") {
+      hint = hint ??
+        `declare it under dataset.fields.inputs: ${seg}: <field of the row>`;
+    }
+    return {
+      code: "unknown_template_variable",
+      segment: i,
+      message:
+        `Cannot resolve template variable "${shown}" in ${where}: "${parent}" has no "${seg}" for role "${role.id}"`,
+      ...(hint ? { hint } : {}),
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Every variable a prompt or rubric template reads is in the context of each role it is rendered for:
+ * task inputs, what the role `sees` of upstream roles, and outcome facts only in rubrics of roles with
+ * `coach_sees_outcome` (agents never see them). Liquid syntax errors are reported too. See
+ * README.md#templates.
+ */
+export function templateVariables(ctx: RuleContext): void {
+  const check = (
+    path: Path,
+    roles: readonly Role[],
+    isRubric: boolean,
+    where: (r: Role) => string,
+  ) => {
+    const node = nodeAt(ctx.root, path).node;
+    if (node.kind !== "scalar" || typeof node.value !== "string") return;
+    const p = parse(node.value);
+    const at = (row: number, column: number): Loc => {
+      const pos = node.origin?.map(row, column);
+      return pos ? { file: node.origin!.file, start: pos } : node.loc;
+    };
+    if (p.error) {
+      ctx.report({
+        code: "template_syntax",
+        path,
+        loc: at(p.error.row, p.error.column),
+        message: `Cannot parse the template of ${
+          where(roles[0]!)
+        }: ${p.error.message}`,
+        hint:
+          "templates use Liquid syntax: {{ variable }}, {% if %}...{% endif %}, {% for x in list %}...{% endfor %}",
+      });
+      return;
+    }
+    const analysis = engine.analyzeSync(p.templates!);
+    const seen = new Set<string>();
+    for (const variables of Object.values(analysis.globals)) {
+      for (const v of variables) {
+        for (const role of roles) {
+          const inLoop = ctx.loopOf.has(role.id);
+          const sees = ctx.sees(role);
+          const shape = isRubric
+            ? rubricContext(ctx.spec, role, sees, inLoop)
+            : promptContext(ctx.spec, role, sees, inLoop);
+          const problem = checkVariable(
+            v.segments,
+            shape,
+            role,
+            isRubric,
+            where(role),
+          );
+          if (!problem) continue;
+          const key = `${v.location.row}:${v.location.col}`;
+          if (seen.has(key)) break;
+          seen.add(key);
+          ctx.report({
+            code: problem.code,
+            path,
+            loc: at(v.location.row, v.location.col),
+            message: problem.message,
+            ...(problem.hint ? { hint: problem.hint } : {}),
+          });
+          break;
+        }
+      }
+    }
+  };
+  ctx.spec.roles.forEach((role, i) => {
+    check(
+      ["roles", i, "prompts", "user"],
+      [role],
+      false,
+      (r) => `the user prompt of role "${r.id}"`,
+    );
+    if (role.prompts.system !== undefined) {
+      check(
+        ["roles", i, "prompts", "system"],
+        [role],
+        false,
+        (r) => `the system prompt of role "${r.id}"`,
+      );
+    }
+  });
+  for (const use of ctx.rubricUses) {
+    if (use.roles.length === 0) continue;
+    check(
+      [...use.path, "template"],
+      use.roles,
+      true,
+      (r) => `rubric "${use.rubric.name}" (scoring role "${r.id}")`,
+    );
+  }
+}

@@ -1,0 +1,70 @@
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { Ajv } from "ajv";
+import { dirname, join, normalize } from "node:path";
+import type { RuleContext } from "../rule_context.ts";
+
+function compileSchema(schema: unknown): string | undefined {
+  if (schema === null || typeof schema !== "object" || Array.isArray(schema)) {
+    return "a JSON Schema is an object";
+  }
+  const declared = (schema as { $schema?: unknown }).$schema;
+  const draft7 = typeof declared === "string" && /draft-0[67]/.test(declared);
+  try {
+    (draft7
+      ? new Ajv({ strict: false, allErrors: true })
+      : new Ajv2020({ strict: false, allErrors: true })).compile(
+        schema,
+      );
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message.replace(/\.$/, "") : String(e);
+  }
+}
+
+/**
+ * The JSON Schema of each JSON artifact in `produces` (inline, or a file relative to the spec that names it)
+ * is readable and compiles with ajv; the resolved schema is kept for the graph. See README.md#file-contracts.
+ */
+export function validJsonSchemas(ctx: RuleContext): void {
+  ctx.spec.roles.forEach((role, i) => {
+    role.produces.forEach((p, j) => {
+      if (typeof p === "string" || p.schema === undefined) return;
+      const path = ["roles", i, "produces", j, "schema"];
+      let schema: unknown = p.schema;
+      if (typeof p.schema === "string") {
+        const file = normalize(
+          join(
+            dirname(ctx.locate(path).file),
+            p.schema.replace(/^file:\/\//, ""),
+          ),
+        );
+        try {
+          schema = JSON.parse(ctx.readFile(file));
+        } catch (e) {
+          ctx.report({
+            code: "invalid_json_schema",
+            path,
+            message: `Cannot load JSON Schema "${file}" for "${p.path}": ${
+              e instanceof Error ? e.message.replace(/\.$/, "") : String(e)
+            }`,
+            hint:
+              "the path is relative to the spec file that names it, and the file must hold JSON",
+          });
+          return;
+        }
+      }
+      const problem = compileSchema(schema);
+      if (problem !== undefined) {
+        ctx.report({
+          code: "invalid_json_schema",
+          path,
+          message: `Cannot compile the JSON Schema for "${p.path}": ${problem}`,
+          hint:
+            "check it against https://json-schema.org/draft/2020-12 (or declare $schema for draft-07)",
+        });
+        return;
+      }
+      ctx.artifactSchemas.set(`${role.id}:${j}`, schema);
+    });
+  });
+}

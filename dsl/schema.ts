@@ -1,0 +1,419 @@
+import { z } from "zod";
+
+// The authoring schema stays transform-free so `z.toJSONSchema(..., { io: "input" })` gives editors the
+// real shape (reference/judges-and-specs.md §2, promptfoo lesson). Defaults live here; cross-field
+// rules live in dsl/rules/, one file each.
+
+/** Ids of roles, models, tools, splits, loops and outputs: usable as template keys (`upstream.<id>`). */
+export const IdSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+  error:
+    "ids are letters, digits and underscores, starting with a letter or underscore",
+});
+
+const PositiveInt = z.number().int().min(1);
+const NonNegative = z.number().min(0);
+
+/** Sampling parameters sent with every request to a model endpoint. */
+export const SamplingSchema = z.strictObject({
+  temperature: z.number().min(0).max(2).optional().describe(
+    "Sampling temperature",
+  ),
+  top_p: z.number().gt(0).max(1).optional(),
+  max_tokens: PositiveInt.optional().describe(
+    "Cap on generated tokens per model call",
+  ),
+  min_tokens: z.number().int().min(0).optional(),
+  seed: z.number().int().optional(),
+  stop: z.array(z.string()).optional(),
+  presence_penalty: z.number().optional(),
+  frequency_penalty: z.number().optional(),
+  extra_body: z.record(z.string(), z.unknown()).optional().describe(
+    "Server-specific request fields, e.g. vLLM's return_token_ids",
+  ),
+});
+
+/** A named OpenAI-compatible model endpoint (or the scripted provider for tests and demos). */
+export const ModelSchema = z.strictObject({
+  provider: z.enum(["openai", "scripted"]).default("openai"),
+  model: z.string().min(1).describe("Model name sent to the server"),
+  base_url: z.string().optional().describe(
+    "OpenAI-compatible base URL; absent or empty means no endpoint is configured",
+  ),
+  api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+    error: "environment variable names are letters, digits and underscores",
+  }).optional().describe(
+    "Name of the environment variable holding the API key (never the key)",
+  ),
+  script: z.string().optional().describe(
+    "Scripted provider: file of responses per role",
+  ),
+  family: z.string().optional().describe(
+    "Model family, used to warn about judge self-preference",
+  ),
+  sampling: SamplingSchema.default({}),
+  price: z.strictObject({
+    input_per_mtok: NonNegative.describe("USD per million prompt tokens"),
+    output_per_mtok: NonNegative.describe("USD per million completion tokens"),
+  }).optional(),
+  max_concurrency: PositiveInt.default(8),
+  requests_per_minute: PositiveInt.optional(),
+  timeout_s: z.number().positive().default(600),
+  max_retries: z.number().int().min(0).max(20).default(4),
+});
+
+/** A sandboxed code tool the runtime executes for a role. */
+export const ToolSchema = z.strictObject({
+  language: z.enum(["python", "typescript"]),
+  description: z.string().optional(),
+  timeout_s: z.number().positive().max(3600).default(30),
+  memory_mb: PositiveInt.default(2048),
+  output_cap_bytes: PositiveInt.default(65536),
+  max_concurrency: PositiveInt.optional(),
+});
+
+/** A file a role must (or may) write into the shared workspace. */
+export const ProducedFileSchema = z.strictObject({
+  path: z.string().min(1).describe("Workspace-relative path; globs allowed"),
+  required: z.boolean().default(true),
+  schema: z.union([z.string(), z.record(z.string(), z.unknown())]).optional()
+    .describe(
+      "JSON Schema (inline, or a path relative to the spec) the artifact must satisfy",
+    ),
+  description: z.string().optional(),
+});
+
+/** How a declared output is extracted from a role's text. */
+export const OutputSchema = z.discriminatedUnion("extract", [
+  z.strictObject({ extract: z.literal("last_boxed") }),
+  z.strictObject({ extract: z.literal("final_text") }),
+  z.strictObject({
+    extract: z.literal("regex"),
+    pattern: z.string(),
+    group: z.number().int().min(0).default(1),
+  }),
+  z.strictObject({ extract: z.literal("json") }),
+]);
+
+/** What of an upstream role's work a role is shown. */
+export const HandoffItemSchema = z.enum([
+  "final_text",
+  "all_actions",
+  "tool_outputs",
+  "last_tool_output",
+  "files",
+  "outputs",
+]);
+
+/** One agent of the pipeline. */
+export const RoleSchema = z.strictObject({
+  id: IdSchema,
+  name: z.string().optional().describe(
+    "Display name shown to the coach; defaults to the id",
+  ),
+  description: z.string().min(1).describe(
+    "What the role must do; the coach is told this",
+  ),
+  model: z.string(),
+  prompts: z.strictObject({
+    system: z.string().optional(),
+    user: z.string(),
+  }),
+  max_turns: PositiveInt.default(1),
+  tools: z.array(z.string()).default([]),
+  tool_calls: z.strictObject({
+    format: z.enum(["fenced", "openai", "both"]).default("fenced"),
+    scan_reasoning: z.boolean().default(false),
+  }).default({ format: "fenced", scan_reasoning: false }),
+  stop_pattern: z.string().optional().describe(
+    "End the role's turns when a reply matches",
+  ),
+  after: z.array(z.string()).default([]),
+  sees: z.record(z.string(), z.array(HandoffItemSchema)).optional().describe(
+    "Upstream role id -> what this role is shown of it; default final_text and files of each `after` role",
+  ),
+  strip_reasoning: z.boolean().default(true).describe(
+    "Remove <think> blocks from handoffs",
+  ),
+  produces: z.array(z.union([z.string(), ProducedFileSchema])).default([]),
+  consumes: z.array(z.string()).default([]),
+  outputs: z.record(IdSchema, OutputSchema).default({}),
+  coach_sees_outcome: z.boolean().default(false),
+  trainable: z.boolean().default(true),
+});
+
+/** A bounded group of roles that repeats, e.g. debate rounds. */
+export const LoopSchema = z.strictObject({
+  id: IdSchema,
+  roles: z.array(z.string()).min(1),
+  max_rounds: PositiveInt.optional(),
+  until: z.strictObject({
+    output: z.string().describe("<role>.<output> checked after each round"),
+    matches: z.string().describe(
+      "Regular expression; the loop ends when it matches",
+    ),
+  }).optional(),
+});
+
+export const FlowSchema = z.strictObject({
+  entry: z.array(z.string()).optional().describe(
+    "Roles an episode starts with; default all without `after`",
+  ),
+  loops: z.array(LoopSchema).default([]),
+});
+
+export const SplitSchema = z.union([
+  z.string(),
+  z.strictObject({
+    path: z.string().describe(
+      "JSON or JSONL file relative to the spec, or an http(s) URL",
+    ),
+    format: z.enum(["json", "jsonl"]).optional(),
+    limit: PositiveInt.optional(),
+    exclude_overlap_with: z.array(z.string()).default([]),
+  }),
+]);
+
+export const TaskFileSchema = z.union([
+  z.strictObject({
+    path: z.string().describe(
+      "Source path relative to the spec; may use {{ task.<field> }}",
+    ),
+    as: z.string().min(1),
+  }),
+  z.strictObject({
+    field: z.string().describe(
+      "Dotted path into the row holding the source path",
+    ),
+    as: z.string().min(1),
+  }),
+]);
+
+export const DatasetSchema = z.strictObject({
+  splits: z.record(IdSchema, SplitSchema),
+  default_split: z.string().optional(),
+  fields: z.strictObject({
+    id: z.string().optional().describe(
+      "Dotted path of the task id; default the row index",
+    ),
+    answer: z.string().optional(),
+    category: z.string().optional(),
+    inputs: z.record(IdSchema, z.string()).describe(
+      "Template name -> dotted path into the row",
+    ),
+  }),
+  files: z.array(TaskFileSchema).default([]),
+});
+
+export const CheckSchema = z.strictObject({
+  id: IdSchema,
+  when: z.enum([
+    "required_file_missing",
+    "upstream_file_missing",
+    "consumed_file_missing",
+    "invalid_artifact",
+    "no_tool_call",
+    "tool_error",
+    "tool_timeout",
+    "empty_reply",
+    "output_missing",
+  ]),
+  roles: z.array(z.string()).optional(),
+  cap: z.number().optional(),
+  floor: z.number().optional(),
+});
+
+export const CapBandSchema = z.strictObject({
+  at_least: z.number().optional(),
+  below: z.number().optional(),
+  max_score: z.number(),
+});
+
+export const CapSchema = z.strictObject({
+  id: IdSchema,
+  metric: z.string().describe(
+    "Outcome metric name, e.g. roc_auc or rmse_pct_of_range",
+  ),
+  roles: z.array(z.string()).optional(),
+  bands: z.array(CapBandSchema).min(1).describe("First matching band wins"),
+});
+
+/** A versioned judge rubric: template, scale, deterministic checks and metric caps. */
+export const RubricSchema = z.strictObject({
+  name: IdSchema,
+  version: z.string().optional(),
+  description: z.string().optional(),
+  scale: z.strictObject({
+    min: z.number().default(0),
+    max: z.number().default(10),
+  }).default({ min: 0, max: 10 }),
+  template: z.string().min(1),
+  checks: z.array(CheckSchema).default([]),
+  caps: z.array(CapSchema).default([]),
+});
+
+export const CoachSchema = z.strictObject({
+  model: z.string(),
+  rubric: RubricSchema,
+  rubrics: z.record(z.string(), RubricSchema).default({}).describe(
+    "Role id -> rubric overriding `rubric`",
+  ),
+  roles: z.array(z.string()).optional().describe("Roles to score; default all"),
+  when: z.enum(["inline", "after", "off"]).default("inline"),
+  rejudge_with_outcome: z.boolean().default(false),
+  judge: z.strictObject({
+    temperature: z.number().min(0).max(2).default(0),
+    seed: z.number().int().default(0),
+    max_retries: z.number().int().min(0).max(10).default(2),
+    structured_output: z.boolean().default(true),
+    max_tokens: PositiveInt.optional(),
+  }).default({
+    temperature: 0,
+    seed: 0,
+    max_retries: 2,
+    structured_output: true,
+  }),
+  budget: z.strictObject({
+    max_usd: NonNegative.optional(),
+    max_calls: PositiveInt.optional(),
+  }).optional(),
+});
+
+const OutcomeCommon = {
+  success: z.strictObject({
+    metric: z.string(),
+    at_least: z.number().optional(),
+    at_most: z.number().optional(),
+  }).optional(),
+  fair: z.record(z.string(), z.number()).default({}).describe(
+    "Metric values counted for failed episodes",
+  ),
+};
+
+export const OutcomeSchema = z.discriminatedUnion("grader", [
+  z.strictObject({
+    grader: z.literal("math_equivalence"),
+    params: z.strictObject({
+      answer: z.string().describe("<role>.<output> holding the answer"),
+      tolerance: z.number().min(0).default(1e-6),
+    }),
+    ...OutcomeCommon,
+  }),
+  z.strictObject({
+    grader: z.literal("exact_match"),
+    params: z.strictObject({
+      answer: z.string(),
+      case_sensitive: z.boolean().default(false),
+    }),
+    ...OutcomeCommon,
+  }),
+  z.strictObject({
+    grader: z.literal("regex"),
+    params: z.strictObject({ answer: z.string(), pattern: z.string() }),
+    ...OutcomeCommon,
+  }),
+  z.strictObject({
+    grader: z.literal("tabular_metric"),
+    params: z.strictObject({
+      submission: z.string().describe("Workspace file with the predictions"),
+      metric: z.string().optional().describe(
+        "Metric name; default the task's own metric field",
+      ),
+      metric_field: z.string().optional(),
+      answers: z.string().describe(
+        "Path (may use {{ task.<field> }}) or dotted field of the answers file",
+      ),
+      id_column: z.string().optional(),
+    }),
+    ...OutcomeCommon,
+  }),
+]);
+
+export const TrainSchema = z.strictObject({
+  roles: z.array(z.string()).optional().describe(
+    "Roles to train; default every role with trainable: true",
+  ),
+  algorithm: z.enum(["reinforce_pp"]).default("reinforce_pp"),
+  hyperparameters: z.strictObject({
+    learning_rate: z.number().positive().default(1e-6),
+    kl_coef: NonNegative.default(0.01),
+    clip_eps: z.number().positive().default(0.2),
+    reward_clip: z.number().positive().default(10),
+    gamma: z.number().min(0).max(1).default(1),
+    baseline: z.enum(["none", "group"]).default("none"),
+    mask_truncated: z.boolean().default(false),
+    epochs: PositiveInt.default(1),
+    micro_batch_size: PositiveInt.default(1),
+    max_grad_norm: z.number().positive().default(1),
+    lora_rank: PositiveInt.default(16),
+    lora_alpha: z.number().positive().default(32),
+  }).default({
+    learning_rate: 1e-6,
+    kl_coef: 0.01,
+    clip_eps: 0.2,
+    reward_clip: 10,
+    gamma: 1,
+    baseline: "none",
+    mask_truncated: false,
+    epochs: 1,
+    micro_batch_size: 1,
+    max_grad_norm: 1,
+    lora_rank: 16,
+    lora_alpha: 32,
+  }),
+  reward: z.strictObject({
+    scale: z.number().default(0.1).describe("reward = score * scale + offset"),
+    offset: z.number().default(0),
+    unscored: z.enum(["mask"]).default("mask"),
+    outcome_weight: z.number().min(0).max(1).default(0),
+  }).default({ scale: 0.1, offset: 0, unscored: "mask", outcome_weight: 0 }),
+  steps: PositiveInt.default(100),
+  tasks_per_step: PositiveInt.default(8),
+  samples_per_task: PositiveInt.default(2),
+  split: z.string().default("train"),
+  eval: z.strictObject({
+    every: PositiveInt.default(4),
+    splits: z.array(z.string()).default([]),
+    samples_per_task: PositiveInt.default(1),
+  }).default({ every: 4, splits: [], samples_per_task: 1 }),
+  trainer: z.strictObject({
+    url: z.string().default("local").describe(
+      '"local" starts the Python trainer; else its base URL',
+    ),
+    backend: z.enum(["tiny", "hf"]).default("tiny"),
+    base_model: z.string().optional(),
+  }).default({ url: "local", backend: "tiny" }),
+  seed: z.number().int().default(0),
+});
+
+/** A whole pipeline spec: the single source of truth for YAML specs, `definePipeline` and the JSON Schema. */
+export const PipelineSchema = z.strictObject({
+  $schema: z.string().optional(),
+  version: z.literal(1),
+  name: IdSchema,
+  description: z.string().optional(),
+  extends: z.union([z.string(), z.array(z.string())]).optional().describe(
+    "Specs to inherit from, relative to this file; maps merge, role lists merge by id",
+  ),
+  models: z.record(IdSchema, ModelSchema),
+  tools: z.record(IdSchema, ToolSchema).default({}),
+  roles: z.array(RoleSchema).min(1),
+  flow: FlowSchema.default({ loops: [] }),
+  dataset: DatasetSchema,
+  coach: CoachSchema.optional(),
+  outcome: OutcomeSchema.optional(),
+  train: TrainSchema.optional(),
+});
+
+/** A spec as authored (defaults optional). */
+export type PipelineInput = z.input<typeof PipelineSchema>;
+/** A spec after shape validation (defaults filled). */
+export type Pipeline = z.output<typeof PipelineSchema>;
+export type Role = z.output<typeof RoleSchema>;
+export type Model = z.output<typeof ModelSchema>;
+export type Tool = z.output<typeof ToolSchema>;
+export type Rubric = z.output<typeof RubricSchema>;
+export type Outcome = z.output<typeof OutcomeSchema>;
+export type Dataset = z.output<typeof DatasetSchema>;
+export type Train = z.output<typeof TrainSchema>;
+export type Coach = z.output<typeof CoachSchema>;
+export type Loop = z.output<typeof LoopSchema>;

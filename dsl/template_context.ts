@@ -1,0 +1,119 @@
+import type { Pipeline, Role } from "./schema.ts";
+
+/** What a template may read: `"leaf"` allows any deeper access (lists, text); a record lists its keys. */
+export type ContextShape = "leaf" | { readonly [key: string]: ContextShape };
+
+function leaves(keys: readonly string[]): Record<string, "leaf"> {
+  return Object.fromEntries(keys.map((k) => [k, "leaf" as const]));
+}
+
+/** Keys of a handoff item beyond the plain leaf: `outputs` lists the upstream role's declared outputs. */
+function upstreamShape(
+  spec: Pipeline,
+  sees: Readonly<Record<string, readonly string[]>>,
+): Record<string, ContextShape> {
+  const out: Record<string, ContextShape> = {};
+  for (const [id, items] of Object.entries(sees)) {
+    const role = spec.roles.find((r) => r.id === id);
+    const shape: Record<string, ContextShape> = {
+      role: leaves(["id", "name", "description"]),
+    };
+    for (const item of items) {
+      shape[item] = item === "outputs"
+        ? leaves(Object.keys(role?.outputs ?? {}))
+        : "leaf";
+    }
+    out[id] = shape;
+  }
+  return out;
+}
+
+function taskShape(spec: Pipeline): Record<string, ContextShape> {
+  const fields = spec.dataset.fields;
+  return leaves([
+    "id",
+    ...(fields.category !== undefined ? ["category"] : []),
+    ...Object.keys(fields.inputs),
+  ]);
+}
+
+const ROLE = leaves([
+  "id",
+  "name",
+  "description",
+  "max_turns",
+  "tools",
+  "produces",
+  "consumes",
+]);
+
+/** Variables a role's prompt templates may use. Agents never see outcome facts. */
+export function promptContext(
+  spec: Pipeline,
+  _role: Role,
+  sees: Readonly<Record<string, readonly string[]>>,
+  inLoop: boolean,
+): Record<string, ContextShape> {
+  return {
+    pipeline: leaves(["name", "description", "roles"]),
+    task: taskShape(spec),
+    role: ROLE,
+    upstream: upstreamShape(spec, sees),
+    handoffs: "leaf",
+    files: "leaf",
+    missing_inputs: "leaf",
+    turn: "leaf",
+    ...(inLoop ? { round: "leaf", max_rounds: "leaf" } : {}),
+  };
+}
+
+/** The outcome facts a coach may be shown for roles allowed them. */
+export const OUTCOME_SHAPE: ContextShape = leaves([
+  "expected",
+  "answer",
+  "correct",
+  "success",
+  "metrics",
+  "summary",
+]);
+
+/** Variables a rubric template may use when it scores a role; `outcome` only with `coach_sees_outcome`. */
+export function rubricContext(
+  spec: Pipeline,
+  role: Role,
+  sees: Readonly<Record<string, readonly string[]>>,
+  inLoop: boolean,
+): Record<string, ContextShape> {
+  return {
+    pipeline: leaves(["name", "description", "roles"]),
+    task: taskShape(spec),
+    role: ROLE,
+    upstream: upstreamShape(spec, sees),
+    handoffs: "leaf",
+    action: leaves([
+      "index",
+      "turn",
+      "input",
+      "messages",
+      "output",
+      "reasoning",
+      "tool_calls",
+      "observations",
+      "last_observation",
+    ]),
+    previous_actions: "leaf",
+    files: leaves([
+      "available",
+      "produced",
+      "missing_required",
+      "invalid",
+      "deleted",
+    ]),
+    upstream_files: "leaf",
+    upstream_violations: "leaf",
+    facts: "leaf",
+    scale: leaves(["min", "max"]),
+    ...(inLoop ? { round: "leaf", max_rounds: "leaf" } : {}),
+    ...(role.coach_sees_outcome ? { outcome: OUTCOME_SHAPE } : {}),
+  };
+}

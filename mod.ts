@@ -1,0 +1,41 @@
+/**
+ * mappa: declare a multi-agent LLM pipeline, run it, have a coach score every action, and train each
+ * agent's own weights from those per-action rewards.
+ *
+ * @example
+ * ```ts
+ * import { compileFile, renderDiagnostics } from "@mappa/mappa";
+ * const result = compileFile("pipelines/math.yaml");
+ * if (result.ok) console.assert(result.graph.roles.length === 3);
+ * else console.assert(renderDiagnostics(result.diagnostics, result.sources).length > 0);
+ * ```
+ *
+ * @module
+ */
+export {
+  compile,
+  compileFile,
+  compileOrThrow,
+  compileSpec,
+  definePipeline,
+  DIAGNOSTIC_CODES,
+  formatPath,
+  pipelineJsonSchema,
+  PipelineSchema,
+  renderDiagnostic,
+  renderDiagnostics,
+  SpecError,
+  toDot,
+  toMermaid,
+} from "./dsl/mod.ts";
+export type {
+  CompileOptions,
+  CompileResult,
+  Diagnostic,
+  DiagnosticCode,
+  ExecutionGraph,
+  GraphRole,
+  Pipeline,
+  PipelineInput,
+  SourcePosition,
+} from "./dsl/mod.ts";
