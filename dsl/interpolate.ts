@@ -56,6 +56,16 @@ function interpolateScalar(
         );
         return match;
       }
+      if (body.includes("${")) {
+        report(
+          "invalid_interpolation",
+          `Cannot interpolate "${match}}": defaults cannot contain another \${...}`,
+          index,
+          match.length + 1,
+          "use a literal default, or set the variable",
+        );
+        return match;
+      }
       const ref = REF.exec(body);
       if (!ref) {
         report(
