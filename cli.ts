@@ -6,8 +6,8 @@ import {
   type CompileResult,
   compileSpec,
   type Diagnostic,
-  pipelineJsonSchema,
   renderDiagnostics,
+  schemaFiles,
   toDot,
   toMermaid,
 } from "./dsl/mod.ts";
@@ -18,12 +18,12 @@ Usage:
   deno task check <spec> [--format text|json]     validate a spec; exit 0 ok, 1 invalid, 2 usage
   deno task graph <spec> [--format mermaid|dot|json]
                                                   print the execution graph
-  deno task schema [--out FILE] [--check]         write (or check) the spec's JSON Schema
+  deno task schema [--out DIR] [--check]          write (or check) schema/*.schema.json
   deno task run <spec>                            run a pipeline over its dataset (not built yet)
 
 A spec is a YAML/JSON file, or a TS module whose default export is definePipeline({...}).`;
 
-const SCHEMA_FILE = "schema/pipeline.schema.json";
+const SCHEMA_DIR = "schema";
 
 /** Exit codes: 0 ok, 1 spec invalid, 2 usage or run failed, 3 internal error. */
 class UsageError extends Error {
@@ -170,7 +170,7 @@ async function schema(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
-      out: { type: "string", default: SCHEMA_FILE },
+      out: { type: "string", default: SCHEMA_DIR },
       check: { type: "boolean", default: false },
     },
   });
@@ -181,22 +181,28 @@ async function schema(args: string[]): Promise<number> {
       } with schema: it takes only --out and --check`,
     );
   }
-  const text = JSON.stringify(pipelineJsonSchema(), null, 2) + "\n";
-  if (values.check) {
-    let current = "";
-    try {
-      current = await Deno.readTextFile(values.out);
-    } catch { /* missing counts as stale */ }
-    if (current !== text) {
-      console.error(`${values.out} is stale: run deno task schema`);
-      return 1;
+  let stale = 0;
+  for (const [name, text] of Object.entries(schemaFiles())) {
+    const file = `${values.out}/${name}`;
+    if (values.check) {
+      let current: string | undefined;
+      try {
+        current = await Deno.readTextFile(file);
+      } catch {
+        current = undefined;
+      }
+      if (current !== text) {
+        console.error(`${file} is stale: run deno task schema`);
+        stale++;
+      }
+      continue;
     }
-    console.log(`${values.out} is up to date`);
-    return 0;
+    await Deno.mkdir(values.out, { recursive: true });
+    await Deno.writeTextFile(file, text);
+    console.log(`wrote ${file}`);
   }
-  await Deno.writeTextFile(values.out, text);
-  console.log(`wrote ${values.out}`);
-  return 0;
+  if (values.check && stale === 0) console.log(`${values.out}/ is up to date`);
+  return stale > 0 ? 1 : 0;
 }
 
 async function run(args: string[]): Promise<number> {

@@ -12,7 +12,8 @@ import {
 } from "./load_spec.ts";
 import { RuleContext } from "./rule_context.ts";
 import { RULES } from "./rules.ts";
-import { type PipelineInput, PipelineSchema } from "./schema.ts";
+import type { PipelineAuthoring } from "./define_pipeline.ts";
+import { PipelineSchema } from "./schema.ts";
 import type { SourceText } from "./source_text.ts";
 import { fromValue, toValue } from "./source_tree.ts";
 
@@ -104,9 +105,9 @@ function cap(diagnostics: Diagnostic[], max: number): Diagnostic[] {
   kept.push({
     code: "too_many_errors",
     severity: "error",
-    message: `Cannot report every problem: ${
-      sorted.length - max
-    } more were left out`,
+    message: `Cannot report every problem: ${sorted.length - max} more ${
+      sorted.length - max === 1 ? "was" : "were"
+    } left out`,
     file: last.file,
     path: [],
     hint: "fix these first and run the check again",
@@ -210,7 +211,7 @@ export function compileFile(
  * ```
  */
 export function compileSpec(
-  spec: PipelineInput,
+  spec: PipelineAuthoring | Record<string, unknown>,
   options: CompileOptions = {},
 ): CompileResult {
   const file = normalize(options.file ?? "pipeline.ts");

@@ -1,5 +1,20 @@
 import type { PipelineInput } from "./schema.ts";
 
+/** A `file://` include: a YAML/JSON file, or a text file for templates, relative to the spec. */
+export type FileRef = `file://${string}`;
+
+/** A value as authored: any mapping below the root may instead be a `file://` include. */
+export type Includable<T> = T extends readonly (infer U)[]
+  ? readonly Includable<U>[]
+  : T extends Record<string, unknown>
+    ? { [K in keyof T]: Includable<T[K]> } | FileRef
+  : T;
+
+/** A pipeline spec as authored in TypeScript: the zod input type, with `file://` includes allowed. */
+export type PipelineAuthoring = {
+  [K in keyof PipelineInput]: Includable<PipelineInput[K]>;
+};
+
 /**
  * Declares a pipeline in TypeScript, typed from the same zod schema as YAML specs; `deno check` is the
  * first diagnostic layer and `compileSpec` the second.
@@ -16,6 +31,6 @@ import type { PipelineInput } from "./schema.ts";
  * });
  * ```
  */
-export function definePipeline<const T extends PipelineInput>(spec: T): T {
+export function definePipeline<const T extends PipelineAuthoring>(spec: T): T {
   return spec;
 }

@@ -74,7 +74,8 @@ export function toMermaid(graph: ExecutionGraph): string {
  * ```
  */
 export function toDot(graph: ExecutionGraph): string {
-  const q = (s: string) => JSON.stringify(s);
+  const q = (s: string) =>
+    `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
   const out = [
     `digraph ${q(graph.name)} {`,
     "  rankdir=LR;",
@@ -82,8 +83,7 @@ export function toDot(graph: ExecutionGraph): string {
     `  task [shape=oval, label=${q("task")}];`,
   ];
   const inLoop = new Set(graph.loops.flatMap((l) => l.roles));
-  const nodeLabel = (id: string) =>
-    roleLabel(graph, id).replace("<br/>", "\\n");
+  const nodeLabel = (id: string) => roleLabel(graph, id).replace("<br/>", "\n");
   for (const loop of graph.loops) {
     out.push(
       `  subgraph ${q(`cluster_${loop.id}`)} {`,

@@ -64,7 +64,9 @@ class Loader {
         message: `Cannot read ${what} "${path}": ${state}`,
         ...(from ? at(from) : { file: path }),
         path: keyPath,
-        hint: "paths are relative to the file that names them",
+        hint: what === "spec"
+          ? "check the path: it is relative to the current directory"
+          : "paths are relative to the file that names them",
       });
       return undefined;
     }
@@ -73,12 +75,13 @@ class Loader {
     return source;
   }
 
-  /** Parses a YAML/JSON file and resolves its extends and includes. */
+  /** Parses a YAML/JSON file and resolves its extends and includes; its keys sit at `contentPath`. */
   loadStructured(
     path: string,
     from: Loc | undefined,
     stack: string[],
     keyPath: (string | number)[],
+    contentPath: (string | number)[] = keyPath,
   ): SpecNode | undefined {
     if (stack.includes(path)) {
       const chain = [...stack.slice(stack.indexOf(path)), path].join(" -> ");
@@ -104,7 +107,7 @@ class Loader {
     const parsed = parseYaml(source);
     this.diagnostics.push(...parsed.diagnostics);
     if (!parsed.root) return undefined;
-    return this.resolve(parsed.root, path, [...stack, path], keyPath);
+    return this.resolve(parsed.root, path, [...stack, path], contentPath);
   }
 
   resolve(
@@ -143,7 +146,14 @@ class Loader {
       const target = normalize(
         join(dirname(file), item.value.replace(/^file:\/\//, "")),
       );
-      const loaded = this.loadStructured(target, item.loc, stack, itemPath);
+      // A base's keys merge into this spec's, so they keep this spec's key path.
+      const loaded = this.loadStructured(
+        target,
+        item.loc,
+        stack,
+        itemPath,
+        keyPath,
+      );
       if (loaded) base = base ? mergeNodes(base, loaded) : loaded;
     }
     return base ? mergeNodes(base, node) : node;

@@ -43,7 +43,7 @@ export function parseYaml(source: SourceText): ParsedYaml {
     const first = err.message.split("\n")[0]!.replace(
       / at line \d+, column \d+:?$/,
       "",
-    ).replace(/\.$/, "");
+    ).replace(/\.+$/, "");
     diagnostics.push({
       code: "yaml_syntax",
       severity: "error",

@@ -21,13 +21,14 @@ export function flowCycle(ctx: RuleContext): void {
         const key = [...cycle].sort().join(",");
         if (reported.has(key)) return;
         reported.add(key);
-        // Print it in flow order: up runs before ... before id, and id must run before up.
-        const printed = [...cycle.reverse(), up].join(" -> ");
+        // Print it in flow order: up runs before id, which runs before ... before up again.
+        const order = [...cycle].reverse();
+        const printed = [up, ...order].join(" -> ");
         ctx.report({
           code: "flow_cycle",
           path: ["roles", ctx.roleIndex.get(id)!, "after", j],
           message: `Cannot order roles: "after" edges form a cycle ${printed}`,
-          related: cycle.slice(1).map((r) => ({
+          related: order.slice(1).map((r) => ({
             path: ["roles", ctx.roleIndex.get(r)!, "after"],
             message: `role "${r}" is part of the cycle`,
           })),

@@ -22,11 +22,14 @@ export function unreachableRoles(ctx: RuleContext): void {
     reached.add(id);
     queue.push(...(children.get(id) ?? []));
   }
-  // Roles on or below a cycle are reported by flow_cycle.
-  const inCycle = (id: string) =>
-    [id, ...ctx.ancestors(id)].some((a) => ctx.ancestors(a).has(a));
+  // Roles on or below a cycle are reported by flow_cycle, below an unknown `after` id by unknown_role.
+  const reported = (id: string) =>
+    [id, ...ctx.ancestors(id)].some((a) =>
+      ctx.ancestors(a).has(a) ||
+      ctx.roleById.get(a)!.after.some((x) => !ctx.roleById.has(x))
+    );
   roles.forEach((role, i) => {
-    if (reached.has(role.id) || inCycle(role.id)) return;
+    if (reached.has(role.id) || reported(role.id)) return;
     const declared = ctx.spec.flow.entry !== undefined;
     ctx.report({
       code: "unreachable_role",

@@ -7,10 +7,9 @@ export function validRegexes(ctx: RuleContext): void {
       new RegExp(pattern);
     } catch (e) {
       const reason = e instanceof Error
-        ? e.message.replace(/^Invalid regular expression: /, "").replace(
-          /\.$/,
-          "",
-        )
+        // V8 repeats the pattern: "Invalid regular expression: /(/: Unterminated group".
+        ? e.message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, "")
+          .replace(/\.$/, "")
         : String(e);
       ctx.report({
         code: "invalid_regex",

@@ -1,0 +1,193 @@
+import assert from "node:assert/strict";
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(args: string[], cwd = Deno.cwd()): Promise<Ran> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-env",
+      "--allow-write",
+      `${Deno.cwd()}/cli.ts`,
+      ...args,
+    ],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+  };
+}
+
+const STACK = /^\s+at .+:\d+:\d+\)?$/m;
+
+async function tempSpec(
+  text: string | Uint8Array,
+  name = "spec.yaml",
+): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "mappa_cli_" });
+  const path = `${dir}/${name}`;
+  if (typeof text === "string") await Deno.writeTextFile(path, text);
+  else await Deno.writeFile(path, text);
+  return path;
+}
+
+Deno.test("check exits 0 on every shipped spec and prints a one-line summary", async () => {
+  for (
+    const spec of [
+      "pipelines/math.yaml",
+      "pipelines/dsbench.yaml",
+      "pipelines/debate.yaml",
+      "pipelines/review.ts",
+    ]
+  ) {
+    const r = await cli(["check", spec]);
+    assert.equal(r.code, 0, `${spec}: ${r.stderr}`);
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^${
+          spec.replace(/[./]/g, "\\$&")
+        }: ok: \\d+ roles, \\d+ stages, spec_hash [0-9a-f]{12}\\n$`,
+      ),
+    );
+  }
+});
+
+Deno.test("check exits 1 and renders file:line:col diagnostics for a broken spec", async () => {
+  const path = await tempSpec(
+    [
+      "version: 1",
+      "name: broken",
+      "models: { m: { model: a } }",
+      "roles:",
+      "  - id: solver",
+      "    description: d",
+      "    model: m",
+      "    max_turn: 2",
+      "    prompts: { user: hi }",
+      "dataset: { splits: { eval: t.jsonl }, fields: { inputs: {} } }",
+      "",
+    ].join("\n"),
+  );
+  const r = await cli(["check", path]);
+  assert.equal(r.code, 1);
+  const first = r.stderr.split("\n")[0]!;
+  assert.equal(
+    first,
+    `${path}:8:5: error[unrecognized_keys]: Cannot recognize key "max_turn" in roles[0]`,
+  );
+  assert.match(r.stderr, /= hint: did you mean "max_turns"\?/);
+  assert.match(r.stderr, /^1 error, 0 warnings$/m);
+});
+
+Deno.test("check --format json prints diagnostics as data", async () => {
+  const path = await tempSpec("version: 1\nname: x\nroles: []\n");
+  const r = await cli(["check", path, "--format", "json"]);
+  assert.equal(r.code, 1);
+  const parsed = JSON.parse(r.stdout);
+  assert.equal(parsed.ok, false);
+  assert.equal(parsed.spec_hash, null);
+  const codes = parsed.diagnostics.map((
+    d: { code: string; line: number; col: number },
+  ) => [d.code, d.line, d.col]);
+  assert.deepEqual(codes, [["missing_key", 1, 1], ["missing_key", 1, 1], [
+    "too_small",
+    3,
+    8,
+  ]]);
+  const ok = await cli(["check", "pipelines/math.yaml", "--format", "json"]);
+  assert.equal(ok.code, 0);
+  assert.match(JSON.parse(ok.stdout).spec_hash, /^[0-9a-f]{64}$/);
+});
+
+Deno.test("check never prints a stack trace, whatever the input", async (t) => {
+  const garbage = new Uint8Array(512).map((_, i) => (i * 7919) % 256);
+  const cases: [string, string[]][] = [
+    ["a missing file", ["check", "does/not/exist.yaml"]],
+    ["binary garbage", ["check", await tempSpec(garbage)]],
+    ["a directory", ["check", "pipelines"]],
+    ["a YAML scalar", ["check", await tempSpec("just a string\n")]],
+    ["tabs and an unclosed flow", [
+      "check",
+      await tempSpec("roles: [\n\t- x\n"),
+    ]],
+    ["a TS module without a default export", [
+      "check",
+      await tempSpec("export const x = 1;\n", "spec.ts"),
+    ]],
+    ["a TS module that throws", [
+      "check",
+      await tempSpec("throw new Error('boom');\n", "spec.ts"),
+    ]],
+    ["an unknown flag", ["check", "pipelines/math.yaml", "--frobnicate"]],
+    ["a bad format", ["check", "pipelines/math.yaml", "--format", "xml"]],
+    ["no spec", ["check"]],
+    ["an unknown command", ["frobnicate"]],
+  ];
+  for (const [name, args] of cases) {
+    await t.step(name, async () => {
+      const r = await cli(args);
+      assert.ok(r.code === 1 || r.code === 2, `exit ${r.code}: ${r.stderr}`);
+      assert.doesNotMatch(r.stderr, STACK);
+      assert.doesNotMatch(r.stderr, /internal error/);
+      assert.ok(r.stderr.trim().length > 0, "an explanation is printed");
+    });
+  }
+});
+
+Deno.test("graph prints Mermaid, DOT and JSON of the execution graph", async () => {
+  const mermaid = await cli(["graph", "pipelines/dsbench.yaml"]);
+  assert.equal(mermaid.code, 0, mermaid.stderr);
+  assert.match(mermaid.stdout, /^flowchart LR\n/);
+  assert.match(
+    mermaid.stdout,
+    /data_engineer -->\|"X_train\.pkl, y_train\.pkl"\| modeler/,
+  );
+  assert.match(mermaid.stdout, /modeler -->\|"model\.pkl"\| analyst/);
+  const dot = await cli(["graph", "pipelines/debate.yaml", "--format", "dot"]);
+  assert.equal(dot.code, 0, dot.stderr);
+  assert.match(
+    dot.stdout,
+    /subgraph "cluster_rounds" \{\n\s+label="loop rounds: up to 3 rounds";/,
+  );
+  const json = await cli(["graph", "pipelines/math.yaml", "--format", "json"]);
+  const graph = JSON.parse(json.stdout);
+  assert.deepEqual(graph.roles.map((r: { id: string }) => r.id), [
+    "problem_solver",
+    "code_executor",
+    "verifier",
+  ]);
+});
+
+Deno.test("schema --check passes: schema/*.schema.json is up to date with the zod schema", async () => {
+  const r = await cli(["schema", "--check"]);
+  assert.equal(r.code, 0, `${r.stderr}\nrun: deno task schema`);
+});
+
+Deno.test("schema --check fails on a stale schema file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mappa_schema_" });
+  const written = await cli(["schema", "--out", dir]);
+  assert.equal(written.code, 0, written.stderr);
+  await Deno.writeTextFile(`${dir}/rubric.schema.json`, "{}\n");
+  const r = await cli(["schema", "--out", dir, "--check"]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /rubric\.schema\.json is stale: run deno task schema/);
+});
+
+Deno.test("run compiles the spec and says plainly that the runtime is not built", async () => {
+  const r = await cli(["run", "pipelines/math.yaml"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stdout, /problem_solver -> code_executor -> verifier/);
+  assert.match(r.stderr, /runtime is not built yet, so nothing was run/);
+});
