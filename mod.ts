@@ -4,10 +4,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compileFile, renderDiagnostics } from "@mappa/mappa";
  * const result = compileFile("pipelines/math.yaml");
- * if (result.ok) console.assert(result.graph.roles.length === 3);
- * else console.assert(renderDiagnostics(result.diagnostics, result.sources).length > 0);
+ * if (result.ok) assert(result.graph.roles.length === 3);
+ * else assert(renderDiagnostics(result.diagnostics, result.sources).length > 0);
  * ```
  *
  * @module

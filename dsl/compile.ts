@@ -160,9 +160,10 @@ function finish(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compile } from "./compile.ts";
  * const result = compile("version: 1\nname: x\n", { file: "x.yaml" });
- * if (!result.ok) console.assert(result.diagnostics[0]!.code === "missing_key");
+ * if (!result.ok) assert(result.diagnostics[0]!.code === "missing_key");
  * ```
  */
 export function compile(
@@ -182,9 +183,10 @@ export function compile(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compileFile } from "./compile.ts";
  * const result = compileFile("pipelines/math.yaml");
- * console.assert(result.ok);
+ * assert(result.ok);
  * ```
  */
 export function compileFile(
@@ -205,9 +207,10 @@ export function compileFile(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compileSpec } from "./compile.ts";
  * const result = compileSpec({ version: 1, name: "x" } as never, { file: "x.ts" });
- * console.assert(!result.ok);
+ * assert(!result.ok);
  * ```
  */
 export function compileSpec(
@@ -234,11 +237,12 @@ export function compileSpec(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compileOrThrow, SpecError } from "./compile.ts";
  * try {
  *   compileOrThrow("name: [", { file: "broken.yaml" });
  * } catch (e) {
- *   console.assert(e instanceof SpecError && e.diagnostics[0]!.code === "yaml_syntax");
+ *   assert(e instanceof SpecError && e.diagnostics[0]!.code === "yaml_syntax");
  * }
  * ```
  */

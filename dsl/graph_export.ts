@@ -18,10 +18,11 @@ function roleLabel(graph: ExecutionGraph, id: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compileFile } from "./compile.ts";
  * import { toMermaid } from "./graph_export.ts";
  * const r = compileFile("pipelines/math.yaml");
- * if (r.ok) console.assert(toMermaid(r.graph).startsWith("flowchart LR"));
+ * if (r.ok) assert(toMermaid(r.graph).startsWith("flowchart LR"));
  * ```
  */
 export function toMermaid(graph: ExecutionGraph): string {
@@ -67,10 +68,11 @@ export function toMermaid(graph: ExecutionGraph): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compileFile } from "./compile.ts";
  * import { toDot } from "./graph_export.ts";
  * const r = compileFile("pipelines/math.yaml");
- * if (r.ok) console.assert(toDot(r.graph).startsWith("digraph"));
+ * if (r.ok) assert(toDot(r.graph).startsWith("digraph"));
  * ```
  */
 export function toDot(graph: ExecutionGraph): string {

@@ -31,8 +31,9 @@ function allowIncludes(node: unknown, isRoot = false): unknown {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pipelineJsonSchema } from "./json_schema.ts";
- * console.assert(pipelineJsonSchema().type === "object");
+ * assert(pipelineJsonSchema().type === "object");
  * ```
  */
 export function pipelineJsonSchema(): Record<string, unknown> {
@@ -53,8 +54,9 @@ export function pipelineJsonSchema(): Record<string, unknown> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rubricJsonSchema } from "./json_schema.ts";
- * console.assert(rubricJsonSchema().type === "object");
+ * assert(rubricJsonSchema().type === "object");
  * ```
  */
 export function rubricJsonSchema(): Record<string, unknown> {

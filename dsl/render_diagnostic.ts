@@ -10,12 +10,13 @@ export type SourceLookup = ReadonlyMap<string, SourceText>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderDiagnostic } from "./render_diagnostic.ts";
  * const text = renderDiagnostic({
  *   code: "unknown_role", severity: "error", message: "Cannot resolve role \"x\"",
  *   file: "p.yaml", path: ["roles", 0, "after", 0],
  * }, new Map());
- * console.assert(text.startsWith("p.yaml: error[unknown_role]"));
+ * assert(text.startsWith("p.yaml: error[unknown_role]"));
  * ```
  */
 export function renderDiagnostic(d: Diagnostic, sources: SourceLookup): string {
