@@ -60,7 +60,16 @@ export type CompileResult =
     readonly sources: ReadonlyMap<string, SourceText>;
   };
 
-/** Thrown by `compileOrThrow` when a spec has errors; carries every diagnostic. */
+/**
+ * Thrown by `compileOrThrow` when a spec has errors; carries every diagnostic.
+ *
+ * @example
+ * ```ts
+ * import { SpecError } from "./compile.ts";
+ * const e = new SpecError([]);
+ * console.assert(e.name === "SpecError" && e.diagnostics.length === 0);
+ * ```
+ */
 export class SpecError extends Error {
   readonly diagnostics: readonly Diagnostic[];
   constructor(diagnostics: readonly Diagnostic[], options?: ErrorOptions) {
@@ -97,14 +106,18 @@ function defaultExists(path: string): boolean {
   }
 }
 
-function cap(diagnostics: Diagnostic[], max: number): Diagnostic[] {
+function cap(
+  diagnostics: Diagnostic[],
+  max: number,
+  severity: Diagnostic["severity"] = "error",
+): Diagnostic[] {
   const sorted = [...diagnostics].sort(compareDiagnostics);
   if (sorted.length <= max) return sorted;
   const kept = sorted.slice(0, max);
   const last = kept[kept.length - 1]!;
   kept.push({
     code: "too_many_errors",
-    severity: "error",
+    severity,
     message: `Cannot report every problem: ${sorted.length - max} more ${
       sorted.length - max === 1 ? "was" : "were"
     } left out`,
@@ -152,7 +165,7 @@ function finish(
   const all = [...loaded.diagnostics, ...ctx.diagnostics];
   if (errorsIn(all)) return fail(all);
   const graph = buildGraph(ctx, file, sources);
-  return { ok: true, graph, warnings: cap(all, max), sources };
+  return { ok: true, graph, warnings: cap(all, max, "warning"), sources };
 }
 
 /**

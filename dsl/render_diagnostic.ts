@@ -57,13 +57,23 @@ export function renderDiagnostic(d: Diagnostic, sources: SourceLookup): string {
   return lines.join("\n");
 }
 
-/** Renders many diagnostics separated by blank lines, with a closing count line. */
+/**
+ * Renders many diagnostics separated by blank lines, with a closing count line.
+ *
+ * @example
+ * ```ts
+ * import { renderDiagnostics } from "./render_diagnostic.ts";
+ * console.assert(renderDiagnostics([], new Map()) === "0 errors, 0 warnings");
+ * ```
+ */
 export function renderDiagnostics(
   ds: readonly Diagnostic[],
   sources: SourceLookup,
 ): string {
-  const errors = ds.filter((d) => d.severity === "error").length;
-  const warnings = ds.length - errors;
+  // The too_many_errors note is not a problem of its own: it only says how many were left out.
+  const counted = ds.filter((d) => d.code !== "too_many_errors");
+  const errors = counted.filter((d) => d.severity === "error").length;
+  const warnings = counted.length - errors;
   const body = ds.map((d) => renderDiagnostic(d, sources)).join("\n\n");
   const summary = `${errors} error${
     errors === 1 ? "" : "s"
