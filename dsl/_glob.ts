@@ -2,10 +2,17 @@
 import picomatch from "picomatch";
 
 const cache = new Map<string, (path: string) => boolean>();
+// globsOverlap calls isGlob for every produces x consumes pair; scanning each time dominated compile.
+const globCache = new Map<string, boolean>();
 
 /** True when the path contains glob syntax. */
 export function isGlob(pattern: string): boolean {
-  return picomatch.scan(pattern).isGlob;
+  let glob = globCache.get(pattern);
+  if (glob === undefined) {
+    glob = picomatch.scan(pattern).isGlob;
+    globCache.set(pattern, glob);
+  }
+  return glob;
 }
 
 /** Whether `path` matches `pattern` (a literal path matches only itself). */
@@ -18,9 +25,77 @@ export function globMatch(pattern: string, path: string): boolean {
   return m(path);
 }
 
+type Token =
+  | { readonly kind: "char"; readonly c: string }
+  | { readonly kind: "one" } // ?, or a [class] (over-approximated as any one character)
+  | { readonly kind: "star"; readonly deep: boolean }; // * within a folder, ** across folders
+
+/** Expands `{a,b}` alternatives (no nesting), so each variant is a plain glob. */
+function expandBraces(pattern: string): string[] {
+  const m = /\{([^{}]*)\}/.exec(pattern);
+  if (!m) return [pattern];
+  const head = pattern.slice(0, m.index),
+    tail = pattern.slice(m.index + m[0].length);
+  return m[1]!.split(",").flatMap((alt) => expandBraces(head + alt + tail));
+}
+
+function tokenize(pattern: string): Token[] {
+  const out: Token[] = [];
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === "*") {
+      const deep = pattern[i + 1] === "*";
+      if (deep) i++;
+      // "**/" also matches nothing at all: the slash belongs to the star.
+      if (deep && pattern[i + 1] === "/") i++;
+      out.push({ kind: "star", deep });
+    } else if (c === "?") out.push({ kind: "one" });
+    else if (c === "[" && pattern.indexOf("]", i + 1) > i) {
+      out.push({ kind: "one" });
+      i = pattern.indexOf("]", i + 1);
+    } else if (c === "\\" && i + 1 < pattern.length) {
+      out.push({ kind: "char", c: pattern[++i]! });
+    } else out.push({ kind: "char", c });
+  }
+  return out;
+}
+
+/** Whether two token lists match a common string: a search over pairs of positions (product automaton). */
+function intersect(a: Token[], b: Token[]): boolean {
+  const seen = new Set<number>();
+  const width = b.length + 1;
+  const stack: [number, number][] = [[0, 0]];
+  const eats = (star: Token & { kind: "star" }, t: Token) =>
+    star.deep || t.kind !== "char" || t.c !== "/";
+  while (stack.length > 0) {
+    const [i, j] = stack.pop()!;
+    const key = i * width + j;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (i === a.length && j === b.length) return true;
+    const ta = a[i], tb = b[j];
+    if (ta?.kind === "star") {
+      stack.push([i + 1, j]); // the star matches nothing more
+      if (tb && eats(ta, tb)) stack.push([i, j + 1]); // the star swallows b's next token
+    }
+    if (tb?.kind === "star") {
+      stack.push([i, j + 1]);
+      if (ta && eats(tb, ta)) stack.push([i + 1, j]);
+    }
+    if (ta && tb && ta.kind !== "star" && tb.kind !== "star") {
+      const same = ta.kind === "one" || tb.kind === "one"
+        ? (ta.kind !== "char" || ta.c !== "/") &&
+          (tb.kind !== "char" || tb.c !== "/")
+        : ta.c === tb.c;
+      if (same) stack.push([i + 1, j + 1]);
+    }
+  }
+  return false;
+}
+
 /**
- * Whether some file could match both patterns: exact for literals, approximate for two globs
- * (each glob's literal-ised form is tried against the other).
+ * Whether some file could match both patterns: exact for literals and for globs made of `*`, `**`, `?` and
+ * `{a,b}`; a `[class]` counts as any one character, so overlaps are never missed.
  */
 export function globsOverlap(a: string, b: string): boolean {
   if (a === b) return true;
@@ -28,10 +103,7 @@ export function globsOverlap(a: string, b: string): boolean {
   if (!ga && !gb) return false;
   if (!ga) return globMatch(b, a);
   if (!gb) return globMatch(a, b);
-  const sample = (g: string) =>
-    g.replace(/\*\*\/?/g, "").replace(/\*/g, "x").replace(/\?/g, "x").replace(
-      /\{([^,}]*)[^}]*\}/g,
-      "$1",
-    );
-  return globMatch(a, sample(b)) || globMatch(b, sample(a));
+  return expandBraces(a).some((x) =>
+    expandBraces(b).some((y) => intersect(tokenize(x), tokenize(y)))
+  );
 }

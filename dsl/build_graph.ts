@@ -59,7 +59,6 @@ export function buildGraph(
 ): ExecutionGraph {
   const spec = ctx.spec;
   const { order, stages } = topoOrder(ctx);
-  const position = new Map(order.map((id, i) => [id, i]));
   const relTo = (path: (string | number)[], raw: string) =>
     isAbsolute(raw)
       ? raw
@@ -77,8 +76,17 @@ export function buildGraph(
     for (const role of use.roles) rubricFor[role.id] = r.hash;
   }
 
+  const downstream = new Map<string, string[]>();
+  for (const r of spec.roles) {
+    for (const a of new Set(r.after)) {
+      const list = downstream.get(a) ?? [];
+      list.push(r.id);
+      downstream.set(a, list);
+    }
+  }
   const roles: GraphRole[] = order.map((id, index) => {
     const role = ctx.roleById.get(id)!;
+    const ancestors = ctx.ancestors(id);
     const i = ctx.roleIndex.get(id)!;
     const produces: GraphProducedFile[] = role.produces.map((p, j) => {
       if (typeof p === "string") return { path: p, required: true };
@@ -100,12 +108,9 @@ export function buildGraph(
       index,
       produces,
       sees: ctx.sees(role),
-      upstream: [...ctx.ancestors(id)].filter((a) => a !== id).sort((a, b) =>
-        position.get(a)! - position.get(b)!
-      ),
-      downstream: spec.roles.filter((r) => r.after.includes(id)).map((r) =>
-        r.id
-      ),
+      // Ancestors come before a role in topological order: a prefix scan, not a sort (O(n) per role).
+      upstream: order.slice(0, index).filter((a) => ancestors.has(a)),
+      downstream: downstream.get(id) ?? [],
       ...(loop !== undefined ? { loop } : {}),
       coached: coached.has(id),
       ...(rubric !== undefined && coached.has(id) ? { rubric } : {}),

@@ -10,6 +10,7 @@ import {
   loadSpecTree,
   type ReadFile,
 } from "./load_spec.ts";
+import { reservedKeys } from "./reserved_keys.ts";
 import { RuleContext } from "./rule_context.ts";
 import { RULES } from "./rules.ts";
 import type { PipelineAuthoring } from "./define_pipeline.ts";
@@ -65,9 +66,10 @@ export type CompileResult =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SpecError } from "./compile.ts";
  * const e = new SpecError([]);
- * console.assert(e.name === "SpecError" && e.diagnostics.length === 0);
+ * assert(e.name === "SpecError" && e.diagnostics.length === 0);
  * ```
  */
 export class SpecError extends Error {
@@ -149,6 +151,8 @@ function finish(
   const root = loaded.root;
   const interpolation = interpolate(root, options.env ?? defaultEnv);
   if (errorsIn(interpolation)) return fail(interpolation);
+  const reserved = reservedKeys(root);
+  if (reserved.length > 0) return fail(reserved);
   const data = toValue(root);
   const parsed = PipelineSchema.safeParse(data);
   if (!parsed.success) {

@@ -38,7 +38,16 @@ export interface Diagnostic {
   readonly hint?: string;
 }
 
-/** Formats a key path the way an author reads it: `roles[2].consumes[0]`. */
+/**
+ * Formats a key path the way an author reads it: `roles[2].consumes[0]`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatPath } from "./diagnostic.ts";
+ * assert.equal(formatPath(["roles", 2, "consumes", 0]), "roles[2].consumes[0]");
+ * ```
+ */
 export function formatPath(path: readonly (string | number)[]): string {
   let out = "";
   for (const part of path) {

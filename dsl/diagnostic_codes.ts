@@ -2,6 +2,13 @@
  * Every diagnostic code the compiler emits, one row each in docs/diagnostics.md.
  *
  * Codes are stable identifiers: tests assert them, tools match on them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DIAGNOSTIC_CODES } from "./diagnostic_codes.ts";
+ * assert(DIAGNOSTIC_CODES.includes("unknown_role"));
+ * ```
  */
 export const DIAGNOSTIC_CODES = [
   // Phase 1: reading files and YAML syntax.

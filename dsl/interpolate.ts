@@ -7,11 +7,21 @@ export type EnvLookup = (name: string) => string | undefined;
 const PATTERN = /\$\$\{|\$\{([^}]*)\}|\$\{/g;
 const REF = /^env\.([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
 
+/** Maps an index of the scalar's value to its file by row and column, so a `|` block's later lines map too. */
+function mapIndex(
+  node: ScalarNode,
+  index: number,
+): SourcePosition | undefined {
+  const text = String(node.value);
+  const row = text.slice(0, index).split("\n").length;
+  return node.origin?.map(row, index - text.lastIndexOf("\n", index - 1));
+}
+
 function positionIn(
   node: ScalarNode,
   index: number,
 ): SourcePosition | undefined {
-  return node.origin?.map(1, index + 1) ?? node.loc.start;
+  return mapIndex(node, index) ?? node.loc.start;
 }
 
 function interpolateScalar(
@@ -30,7 +40,7 @@ function interpolateScalar(
     hint: string,
   ) => {
     const position = positionIn(node, index);
-    const end = node.origin?.map(1, index + length + 1);
+    const end = mapIndex(node, index + length);
     out.push({
       code,
       severity: "error",

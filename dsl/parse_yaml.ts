@@ -64,11 +64,15 @@ export function parseYaml(source: SourceText): ParsedYaml {
   return diagnostics.length > 0 ? { diagnostics } : { root, diagnostics };
 }
 
+// Aliases can expand exponentially ("billion laughs"); yaml's own toJS caps them the same way.
+const MAX_ALIAS_NODES = 100_000;
+
 class Converter {
   readonly #source: SourceText;
   readonly #doc: Document;
   readonly #diagnostics: Diagnostic[];
   readonly #resolving = new Set<Node>();
+  #aliasNodes = 0;
 
   constructor(source: SourceText, doc: Document, diagnostics: Diagnostic[]) {
     this.#source = source;
@@ -87,6 +91,16 @@ class Converter {
   }
 
   convert(node: Node, path: (string | number)[]): SpecNode {
+    if (this.#resolving.size > 0 && ++this.#aliasNodes > MAX_ALIAS_NODES) {
+      if (this.#aliasNodes === MAX_ALIAS_NODES + 1) {
+        this.#error(
+          node.range,
+          `Cannot expand YAML aliases: they expand to more than ${MAX_ALIAS_NODES} nodes`,
+          path,
+        );
+      }
+      return { kind: "scalar", value: null, loc: this.loc(node.range) };
+    }
     if (isAlias(node)) {
       const target = node.resolve(this.#doc);
       if (!target || this.#resolving.has(target)) {

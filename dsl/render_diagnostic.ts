@@ -62,8 +62,9 @@ export function renderDiagnostic(d: Diagnostic, sources: SourceLookup): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderDiagnostics } from "./render_diagnostic.ts";
- * console.assert(renderDiagnostics([], new Map()) === "0 errors, 0 warnings");
+ * assert.equal(renderDiagnostics([], new Map()), "0 errors, 0 warnings");
  * ```
  */
 export function renderDiagnostics(

@@ -5,10 +5,16 @@ import { z } from "zod";
 // rules live in dsl/rules/, one file each.
 
 /** Ids of roles, models, tools, splits, loops and outputs: usable as template keys (`upstream.<id>`). */
-export const IdSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
-  error:
-    "ids are letters, digits and underscores, starting with a letter or underscore",
-});
+export const IdSchema = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+    error:
+      "ids are letters, digits and underscores, starting with a letter or underscore",
+  })
+  // Ids become object keys in the graph, where __proto__ would set the prototype instead.
+  .refine((id) => id !== "__proto__", {
+    error: "the name __proto__ is reserved",
+  });
 
 const PositiveInt = z.number().int().min(1);
 const NonNegative = z.number().min(0);
@@ -385,7 +391,16 @@ export const TrainSchema = z.strictObject({
   seed: z.number().int().default(0),
 });
 
-/** A whole pipeline spec: the single source of truth for YAML specs, `definePipeline` and the JSON Schema. */
+/**
+ * A whole pipeline spec: the single source of truth for YAML specs, `definePipeline` and the JSON Schema.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PipelineSchema } from "./schema.ts";
+ * assert(!PipelineSchema.safeParse({ version: 1, name: "x" }).success);
+ * ```
+ */
 export const PipelineSchema = z.strictObject({
   $schema: z.string().optional(),
   version: z.literal(1),

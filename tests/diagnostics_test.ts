@@ -956,6 +956,32 @@ Deno.test("compile() caps warnings of a valid spec with a too_many_errors warnin
   ]);
 });
 
+Deno.test("compile() rejects __proto__ as a mapping key and as an id", () => {
+  const key = compile(
+    [
+      ...HEAD.slice(0, 3),
+      "  actor: { model: demo-model, sampling: { extra_body: { __proto__: 1 } } }",
+      ...SOLVER,
+      ...DATASET,
+    ]
+      .join("\n"),
+    { file: "case.yaml" },
+  );
+  assert.deepEqual(diagnosticsOf(key).map(where), [
+    at("invalid_format", 4, 57),
+  ]);
+  const id = compile(
+    [...HEAD, ...SOLVER, ...DATASET].join("\n").replace(
+      "id: solver",
+      "id: __proto__",
+    ),
+    {
+      file: "case.yaml",
+    },
+  );
+  assert.deepEqual(diagnosticsOf(id).map(where), [at("invalid_value", 6, 9)]);
+});
+
 Deno.test("compileFile() reports a missing entry spec without a position", () => {
   const result = compileFile("missing.yaml", {
     readFile: (path) => {

@@ -63,7 +63,7 @@ function checkVariable(
     .join(".");
   const root = segments[0];
   if (typeof root !== "string") return undefined;
-  if (!(root in shape)) {
+  if (!Object.hasOwn(shape, root)) {
     if (root === "outcome") {
       return {
         code: "outcome_not_visible",

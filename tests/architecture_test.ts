@@ -1,0 +1,234 @@
+import assert from "node:assert/strict";
+import { join, relative, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+
+// STYLE.md §1: imports only go down this list; only cli.ts and mod.ts may import everything.
+const LAYERS = ["dsl", "runtime", "coaches", "training"] as const;
+type Layer = typeof LAYERS[number];
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const SKIP_DIRS = new Set([".git", "node_modules", ".cache", "runs"]);
+
+/** An import from one module to another: repository-relative paths, or the specifier outside it. */
+interface ModuleEdge {
+  readonly from: string;
+  readonly to: string;
+}
+
+function layerOf(path: string): Layer | undefined {
+  const top = path.split("/")[0];
+  return LAYERS.find((l) => l === top);
+}
+
+/** What a module outside every layer is called in messages: its top folder, or the file at the root. */
+function areaOf(path: string): string {
+  const parts = path.split("/");
+  return parts.length > 1 ? parts[0]! : path;
+}
+
+/**
+ * The layer violations among import edges, one message each: a layer may import itself, the layers
+ * before it in LAYERS, and packages; `dsl` may not import `openai`.
+ */
+function checkLayerEdges(edges: readonly ModuleEdge[]): string[] {
+  const out: string[] = [];
+  for (const { from, to } of edges) {
+    const layer = layerOf(from);
+    if (layer === undefined) continue;
+    if (/^(npm|node|jsr|https?):/.test(to)) {
+      if (layer === "dsl" && /^npm:\/?openai@/.test(to)) {
+        out.push(`Module ${from} imports ${to}: dsl must not depend on openai`);
+      }
+      continue;
+    }
+    const target = layerOf(to);
+    if (
+      target === undefined ||
+      LAYERS.indexOf(target) > LAYERS.indexOf(layer)
+    ) {
+      out.push(
+        `Module ${from} imports ${to}: ${layer} must not depend on ${
+          target ?? areaOf(to)
+        }`,
+      );
+    }
+  }
+  return [...new Set(out)].sort();
+}
+
+interface InfoModule {
+  readonly specifier: string;
+  readonly dependencies?: readonly {
+    readonly code?: { readonly specifier?: string };
+    readonly type?: { readonly specifier?: string };
+  }[];
+}
+
+function toRepoPath(specifier: string): string {
+  if (!specifier.startsWith("file:")) return specifier;
+  return relative(ROOT, fileURLToPath(specifier)).split(sep).join("/");
+}
+
+/** Every import edge reachable from one module, from `deno info --json`. */
+async function importEdges(path: string): Promise<ModuleEdge[]> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", path],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(
+    code,
+    0,
+    `deno info ${path} failed: ${new TextDecoder().decode(stderr)}`,
+  );
+  const info = JSON.parse(new TextDecoder().decode(stdout)) as {
+    modules: InfoModule[];
+  };
+  const edges: ModuleEdge[] = [];
+  for (const m of info.modules) {
+    if (!m.specifier.startsWith("file:")) continue;
+    for (const d of m.dependencies ?? []) {
+      for (const to of [d.code?.specifier, d.type?.specifier]) {
+        if (to) {
+          edges.push({ from: toRepoPath(m.specifier), to: toRepoPath(to) });
+        }
+      }
+    }
+  }
+  return edges;
+}
+
+async function* walk(dir: string): AsyncGenerator<string> {
+  for await (const entry of Deno.readDir(join(ROOT, dir))) {
+    const path = dir === "" ? entry.name : `${dir}/${entry.name}`;
+    if (entry.isDirectory && !SKIP_DIRS.has(entry.name)) yield* walk(path);
+    else if (entry.isFile) yield path;
+  }
+}
+
+async function tsFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const path of walk(dir)) {
+    if (/\.(ts|tsx|mts)$/.test(path)) out.push(path);
+  }
+  return out.sort();
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(join(ROOT, path));
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/** Source text with comments removed, so JSDoc examples (`console.assert`) do not count as code. */
+function stripComments(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\//g, "").replace(
+    /(^|[^:"'`\\])\/\/.*$/gm,
+    "$1",
+  );
+}
+
+Deno.test("checkLayerEdges() reports imports that go up the layer list", () => {
+  const edges: ModuleEdge[] = [
+    { from: "dsl/compile.ts", to: "dsl/parse_yaml.ts" },
+    { from: "dsl/compile.ts", to: "npm:/yaml@2.9.1" },
+    { from: "dsl/compile.ts", to: "runtime/run.ts" },
+    { from: "dsl/schema.ts", to: "mod.ts" },
+    { from: "dsl/llm.ts", to: "npm:/openai@7.57.0" },
+    { from: "runtime/run.ts", to: "dsl/graph.ts" },
+    { from: "runtime/run.ts", to: "coaches/rubric_judge.ts" },
+    { from: "runtime/llm/openai_client.ts", to: "npm:/openai@7.57.0" },
+    { from: "coaches/rubric_judge.ts", to: "runtime/ports.ts" },
+    { from: "coaches/rubric_judge.ts", to: "training/loop.ts" },
+    { from: "training/loop.ts", to: "coaches/mod.ts" },
+    { from: "training/loop.ts", to: "cli.ts" },
+    { from: "training/loop.ts", to: "tests/fake_model.ts" },
+    { from: "cli.ts", to: "training/mod.ts" },
+    { from: "mod.ts", to: "runtime/mod.ts" },
+    { from: "tests/x_test.ts", to: "cli.ts" },
+  ];
+  assert.deepEqual(checkLayerEdges(edges), [
+    "Module coaches/rubric_judge.ts imports training/loop.ts: coaches must not depend on training",
+    "Module dsl/compile.ts imports runtime/run.ts: dsl must not depend on runtime",
+    "Module dsl/llm.ts imports npm:/openai@7.57.0: dsl must not depend on openai",
+    "Module dsl/schema.ts imports mod.ts: dsl must not depend on mod.ts",
+    "Module runtime/run.ts imports coaches/rubric_judge.ts: runtime must not depend on coaches",
+    "Module training/loop.ts imports cli.ts: training must not depend on cli.ts",
+    "Module training/loop.ts imports tests/fake_model.ts: training must not depend on tests",
+  ]);
+});
+
+Deno.test("layers import only the layers below them", async () => {
+  const present = [];
+  for (const layer of LAYERS) if (await exists(layer)) present.push(layer);
+  assert.ok(present.includes("dsl"), "dsl/ is missing");
+  const edges: ModuleEdge[] = [];
+  const reached = new Set<string>();
+  for (const layer of present) {
+    // mod.ts reaches the public files; the rest (internal modules, scripts) are walked from themselves.
+    const roots = [
+      ...(await exists(`${layer}/mod.ts`) ? [`${layer}/mod.ts`] : []),
+      ...(await tsFiles(layer)).filter((f) => !/_test\.ts$/.test(f)),
+    ];
+    for (const root of roots) {
+      if (reached.has(root)) continue;
+      for (const e of await importEdges(root)) {
+        edges.push(e);
+        reached.add(e.from);
+      }
+      reached.add(root);
+    }
+  }
+  assert.ok(edges.length > 0, "deno info found no imports");
+  assert.deepEqual(checkLayerEdges(edges), []);
+});
+
+Deno.test("dsl never imports openai, runs processes or logs", async () => {
+  const problems: string[] = [];
+  for (const file of await tsFiles("dsl")) {
+    if (/_test\.ts$/.test(file)) continue;
+    const code = stripComments(await Deno.readTextFile(join(ROOT, file)));
+    if (/from\s+["'](npm:)?openai(@[^/"']*)?(\/[^"']*)?["']/.test(code)) {
+      problems.push(`${file} imports openai`);
+    }
+    if (/\bDeno\s*\.\s*(Command|run)\b/.test(code)) {
+      problems.push(`${file} runs a process`);
+    }
+    if (/\bconsole\s*\./.test(code)) problems.push(`${file} calls console`);
+  }
+  assert.deepEqual(problems, []);
+});
+
+Deno.test("no TypeScript file imports from the JSR registry", async () => {
+  // JSR is unreachable from the project's machines and CI (STYLE.md §10).
+  const jsr = new RegExp(`(from|import)\\s*\\(?\\s*["'\`]${"jsr"}:`);
+  const offenders: string[] = [];
+  for (const file of await tsFiles("")) {
+    const code = stripComments(await Deno.readTextFile(join(ROOT, file)));
+    if (jsr.test(code)) offenders.push(file);
+  }
+  assert.deepEqual(offenders, []);
+  const config = JSON.parse(
+    await Deno.readTextFile(join(ROOT, "deno.json")),
+  ) as { imports?: Record<string, string> };
+  assert.deepEqual(
+    Object.entries(config.imports ?? {}).filter(([, v]) =>
+      v.startsWith(`${"jsr"}:`)
+    ),
+    [],
+  );
+});
+
+Deno.test("stripComments() keeps code and drops comments", () => {
+  assert.equal(
+    stripComments(
+      '/** console.log() */\nconst u = "https://x"; // console.log\n',
+    ),
+    '\nconst u = "https://x"; \n',
+  );
+});
