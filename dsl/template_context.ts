@@ -8,13 +8,24 @@ function leaves(keys: readonly string[]): Record<string, "leaf"> {
 }
 
 /** Keys of a handoff item beyond the plain leaf: `outputs` lists the upstream role's declared outputs. */
+const ROLE_MAPS = new WeakMap<Pipeline, Map<string, Role>>();
+
+function rolesOf(spec: Pipeline): Map<string, Role> {
+  let map = ROLE_MAPS.get(spec);
+  if (!map) {
+    map = new Map(spec.roles.map((r) => [r.id, r]));
+    ROLE_MAPS.set(spec, map);
+  }
+  return map;
+}
+
 function upstreamShape(
   spec: Pipeline,
   sees: Readonly<Record<string, readonly string[]>>,
 ): Record<string, ContextShape> {
   const out: Record<string, ContextShape> = {};
   for (const [id, items] of Object.entries(sees)) {
-    const role = spec.roles.find((r) => r.id === id);
+    const role = rolesOf(spec).get(id);
     const shape: Record<string, ContextShape> = {
       role: leaves(["id", "name", "description"]),
     };

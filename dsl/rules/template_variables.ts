@@ -127,6 +127,20 @@ function checkVariable(
  * README.md#templates.
  */
 export function templateVariables(ctx: RuleContext): void {
+  const shapes = new Map<string, Record<string, ContextShape>>();
+  const shapeOf = (role: Role, isRubric: boolean) => {
+    const key = `${isRubric ? "r" : "p"}:${role.id}`;
+    let shape = shapes.get(key);
+    if (!shape) {
+      const inLoop = ctx.loopOf.has(role.id);
+      const sees = ctx.sees(role);
+      shape = isRubric
+        ? rubricContext(ctx.spec, role, sees, inLoop)
+        : promptContext(ctx.spec, role, sees, inLoop);
+      shapes.set(key, shape);
+    }
+    return shape;
+  };
   const check = (
     path: Path,
     roles: readonly Role[],
@@ -158,11 +172,7 @@ export function templateVariables(ctx: RuleContext): void {
     for (const variables of Object.values(analysis.globals)) {
       for (const v of variables) {
         for (const role of roles) {
-          const inLoop = ctx.loopOf.has(role.id);
-          const sees = ctx.sees(role);
-          const shape = isRubric
-            ? rubricContext(ctx.spec, role, sees, inLoop)
-            : promptContext(ctx.spec, role, sees, inLoop);
+          const shape = shapeOf(role, isRubric);
           const problem = checkVariable(
             v.segments,
             shape,
