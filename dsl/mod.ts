@@ -14,3 +14,4 @@ export * from "./json_schema.ts";
 export * from "./render_diagnostic.ts";
 export * from "./schema.ts";
 export type { SourceText } from "./source_text.ts";
+export * from "./grader_metrics.ts";

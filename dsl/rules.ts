@@ -4,6 +4,7 @@ import { datasetFiles } from "./rules/dataset_files.ts";
 import { duplicateIds } from "./rules/duplicate_ids.ts";
 import { flowCycle } from "./rules/flow_cycle.ts";
 import { handoffUpstream } from "./rules/handoff_upstream.ts";
+import { knownMetrics } from "./rules/known_metrics.ts";
 import { scoresInScale } from "./rules/scores_in_scale.ts";
 import { selfPreference } from "./rules/self_preference.ts";
 import { templateVariables } from "./rules/template_variables.ts";
@@ -17,6 +18,7 @@ import { unknownTools } from "./rules/unknown_tools.ts";
 import { unproducedInputs } from "./rules/unproduced_inputs.ts";
 import { unreachableRoles } from "./rules/unreachable_roles.ts";
 import { validJsonSchemas } from "./rules/valid_json_schemas.ts";
+import { validLoops } from "./rules/valid_loops.ts";
 import { validRegexes } from "./rules/valid_regexes.ts";
 
 /** The semantic rules, run in this order on a spec whose shape is valid. */
@@ -29,11 +31,13 @@ export const RULES: readonly Rule[] = [
   flowCycle,
   unreachableRoles,
   unboundedLoops,
+  validLoops,
   handoffUpstream,
   unproducedInputs,
   unknownOutputs,
   templateVariables,
   capsNeedOutcome,
+  knownMetrics,
   validRegexes,
   validJsonSchemas,
   scoresInScale,

@@ -489,6 +489,23 @@ const CASES: readonly Case[] = [
     expect: [at("unbounded_loop", 19, 7)],
   },
   {
+    code: "invalid_loop",
+    name: "compile() reports a loop whose members are split by a role outside it",
+    spec: [
+      ...HEAD,
+      "roles:",
+      "  - { id: a, description: A, model: actor, prompts: { user: hi } }",
+      "  - { id: b, description: B, model: actor, after: [a], prompts: { user: hi } }",
+      "  - { id: c, description: C, model: actor, after: [b], prompts: { user: hi } }",
+      "flow:",
+      "  loops:",
+      "    - { id: rounds, roles: [a, c], max_rounds: 2 }",
+      ...DATASET,
+    ],
+    expect: [at("invalid_loop", 11, 28)],
+    also: (ds) => assert.equal(ds[0]!.hint, 'add "b" to the loop\'s roles, or change the after edges'),
+  },
+  {
     code: "unproduced_input",
     name:
       "compile() reports a consumed file no upstream role produces, naming the role that does",
@@ -615,6 +632,25 @@ const CASES: readonly Case[] = [
         { file: "case.yaml", line: 10, column: 7 },
       ]);
     },
+  },
+  {
+    code: "unknown_metric",
+    name: "compile() reports a success metric the grader does not report",
+    spec: [
+      ...HEAD,
+      ...SOLVER.slice(0, 4),
+      "    outputs:",
+      "      answer: { extract: last_boxed }",
+      ...SOLVER.slice(4),
+      ...DATASET,
+      "outcome:",
+      "  grader: exact_match",
+      "  params:",
+      "    answer: solver.answer",
+      "  success: { metric: corect }",
+    ],
+    expect: [at("unknown_metric", 23, 22)],
+    also: (ds) => assert.equal(ds[0]!.hint, 'did you mean "correct"?'),
   },
   {
     code: "invalid_regex",

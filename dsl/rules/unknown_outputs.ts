@@ -32,7 +32,7 @@ export function unknownOutputs(ctx: RuleContext): void {
         `declare it on role "${roleId}": outputs: { ${name}: { extract: last_boxed } }`,
       related: [{
         path: ["roles", ctx.roleIndex.get(roleId)!, "outputs"],
-        message: `outputs of role "${roleId}" are declared here`,
+        message: `role "${roleId}" is declared here`,
       }],
     });
   };
