@@ -15,7 +15,7 @@ import {
 const USAGE = `mappa — declare, run, coach and train multi-agent LLM pipelines
 
 Usage:
-  deno task check <spec> [--format text|json]     validate a spec; exit 0 ok, 1 invalid, 2 usage
+  deno task check <spec>... [--format text|json]  validate specs; exit 0 ok, 1 invalid, 2 usage
   deno task graph <spec> [--format mermaid|dot|json]
                                                   print the execution graph
   deno task schema [--out DIR] [--check]          write (or check) schema/*.schema.json
@@ -108,35 +108,45 @@ async function check(args: string[]): Promise<number> {
       `Cannot use --format "${format}": expected text or json`,
     );
   }
-  const spec = specArg(positionals, "check");
-  const result = await compileAny(spec);
-  const ds = result.ok ? result.warnings : result.diagnostics;
+  if (positionals.length === 0) {
+    throw new UsageError(
+      'Cannot run "check" without a spec: usage: deno task check <spec>...',
+    );
+  }
+  const reports: unknown[] = [];
+  let failed = 0;
+  for (const spec of positionals) {
+    const result = await compileAny(spec);
+    if (!result.ok) failed++;
+    const ds = result.ok ? result.warnings : result.diagnostics;
+    if (format === "json") {
+      reports.push({
+        spec,
+        ok: result.ok,
+        spec_hash: result.ok ? result.graph.spec_hash : null,
+        diagnostics: jsonDiagnostics(ds),
+      });
+      continue;
+    }
+    if (ds.length > 0) console.error(renderDiagnostics(ds, result.sources));
+    if (result.ok) {
+      const g = result.graph;
+      console.log(
+        `${spec}: ok: ${g.roles.length} role${
+          g.roles.length === 1 ? "" : "s"
+        }, ${g.stages.length} stage${
+          g.stages.length === 1 ? "" : "s"
+        }, spec_hash ${g.spec_hash.slice(0, 12)}`,
+      );
+    }
+  }
+  // One spec prints one object; several print an array of them, in argument order.
   if (format === "json") {
     console.log(
-      JSON.stringify(
-        {
-          ok: result.ok,
-          spec_hash: result.ok ? result.graph.spec_hash : null,
-          diagnostics: jsonDiagnostics(ds),
-        },
-        null,
-        2,
-      ),
-    );
-    return result.ok ? 0 : 1;
-  }
-  if (ds.length > 0) console.error(renderDiagnostics(ds, result.sources));
-  if (result.ok) {
-    const g = result.graph;
-    console.log(
-      `${spec}: ok: ${g.roles.length} role${
-        g.roles.length === 1 ? "" : "s"
-      }, ${g.stages.length} stage${
-        g.stages.length === 1 ? "" : "s"
-      }, spec_hash ${g.spec_hash.slice(0, 12)}`,
+      JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2),
     );
   }
-  return result.ok ? 0 : 1;
+  return failed > 0 ? 1 : 0;
 }
 
 async function graph(args: string[]): Promise<number> {

@@ -191,3 +191,24 @@ Deno.test("run compiles the spec and says plainly that the runtime is not built"
   assert.match(r.stdout, /problem_solver -> code_executor -> verifier/);
   assert.match(r.stderr, /runtime is not built yet, so nothing was run/);
 });
+
+Deno.test("check takes several specs and fails when any of them is invalid", async () => {
+  const bad = await tempSpec("version: 1\nname: bad\n");
+  const text = await cli(["check", "pipelines/math.yaml", bad]);
+  assert.equal(text.code, 1);
+  assert.match(text.stdout, /^pipelines\/math\.yaml: ok: /);
+  assert.match(text.stderr, /error\[missing_key\]/);
+  const json = await cli([
+    "check",
+    "pipelines/math.yaml",
+    bad,
+    "--format",
+    "json",
+  ]);
+  assert.equal(json.code, 1);
+  const reports = JSON.parse(json.stdout) as { spec: string; ok: boolean }[];
+  assert.deepEqual(reports.map((r) => [r.spec, r.ok]), [[
+    "pipelines/math.yaml",
+    true,
+  ], [bad, false]]);
+});

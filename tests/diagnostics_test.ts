@@ -490,7 +490,8 @@ const CASES: readonly Case[] = [
   },
   {
     code: "invalid_loop",
-    name: "compile() reports a loop whose members are split by a role outside it",
+    name:
+      "compile() reports a loop whose members are split by a role outside it",
     spec: [
       ...HEAD,
       "roles:",
@@ -503,7 +504,11 @@ const CASES: readonly Case[] = [
       ...DATASET,
     ],
     expect: [at("invalid_loop", 11, 28)],
-    also: (ds) => assert.equal(ds[0]!.hint, 'add "b" to the loop\'s roles, or change the after edges'),
+    also: (ds) =>
+      assert.equal(
+        ds[0]!.hint,
+        'add "b" to the loop\'s roles, or change the after edges',
+      ),
   },
   {
     code: "unproduced_input",
