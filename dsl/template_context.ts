@@ -58,10 +58,9 @@ const ROLE = leaves([
   "consumes",
 ]);
 
-/** Variables a role's prompt templates may use. Agents never see outcome facts. */
-export function promptContext(
+/** What both prompts and rubrics may read: the pipeline, the task, the role and its handoffs. */
+function sharedContext(
   spec: Pipeline,
-  _role: Role,
   sees: Readonly<Record<string, readonly string[]>>,
   inLoop: boolean,
 ): Record<string, ContextShape> {
@@ -71,10 +70,22 @@ export function promptContext(
     role: ROLE,
     upstream: upstreamShape(spec, sees),
     handoffs: "leaf",
+    ...(inLoop ? { round: "leaf", max_rounds: "leaf" } : {}),
+  };
+}
+
+/** Variables a role's prompt templates may use. Agents never see outcome facts. */
+export function promptContext(
+  spec: Pipeline,
+  _role: Role,
+  sees: Readonly<Record<string, readonly string[]>>,
+  inLoop: boolean,
+): Record<string, ContextShape> {
+  return {
+    ...sharedContext(spec, sees, inLoop),
     files: "leaf",
     missing_inputs: "leaf",
     turn: "leaf",
-    ...(inLoop ? { round: "leaf", max_rounds: "leaf" } : {}),
   };
 }
 
@@ -96,11 +107,7 @@ export function rubricContext(
   inLoop: boolean,
 ): Record<string, ContextShape> {
   return {
-    pipeline: leaves(["name", "description", "roles"]),
-    task: taskShape(spec),
-    role: ROLE,
-    upstream: upstreamShape(spec, sees),
-    handoffs: "leaf",
+    ...sharedContext(spec, sees, inLoop),
     action: leaves([
       "index",
       "turn",
@@ -124,7 +131,6 @@ export function rubricContext(
     upstream_violations: "leaf",
     facts: "leaf",
     scale: leaves(["min", "max"]),
-    ...(inLoop ? { round: "leaf", max_rounds: "leaf" } : {}),
     ...(role.coach_sees_outcome ? { outcome: OUTCOME_SHAPE } : {}),
   };
 }
