@@ -1,10 +1,9 @@
 // deno-lint-ignore-file no-console -- the CLI is the one place that prints (STYLE.md §9)
 import { parseArgs } from "node:util";
-import { pathToFileURL } from "node:url";
 import {
   compileFile,
+  compileModule,
   type CompileResult,
-  compileSpec,
   type Diagnostic,
   renderDiagnostics,
   schemaFiles,
@@ -33,29 +32,10 @@ class UsageError extends Error {
   }
 }
 
-async function compileAny(path: string): Promise<CompileResult> {
-  if (/\.(ts|mts|js|mjs)$/.test(path)) {
-    let mod: { default?: unknown };
-    try {
-      mod = await import(pathToFileURL(path).href);
-    } catch (e) {
-      throw new UsageError(
-        `Cannot load TS spec "${path}": ${
-          e instanceof Error ? e.message.split("\n")[0] : String(e)
-        }`,
-      );
-    }
-    if (
-      mod.default === undefined || mod.default === null ||
-      typeof mod.default !== "object"
-    ) {
-      throw new UsageError(
-        `Cannot load TS spec "${path}": its default export must be definePipeline({...})`,
-      );
-    }
-    return compileSpec(mod.default as never, { file: path });
-  }
-  return compileFile(path);
+function compileAny(path: string): Promise<CompileResult> {
+  return /\.(ts|mts|js|mjs)$/.test(path)
+    ? compileModule(path)
+    : Promise.resolve(compileFile(path));
 }
 
 function jsonDiagnostics(ds: readonly Diagnostic[]): unknown[] {
@@ -202,7 +182,7 @@ async function schema(args: string[]): Promise<number> {
         current = undefined;
       }
       if (current !== text) {
-        console.error(`${file} is stale: run deno task schema`);
+        console.error(`Cannot use ${file}: it is stale; run deno task schema`);
         stale++;
       }
       continue;
@@ -241,6 +221,12 @@ async function run(args: string[]): Promise<number> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (
+    command !== undefined && (rest.includes("--help") || rest.includes("-h"))
+  ) {
+    console.log(USAGE);
+    return 0;
+  }
   switch (command) {
     case "check":
       return await check(rest);
@@ -272,7 +258,15 @@ if (import.meta.main) {
     const known = e instanceof UsageError ||
       (e instanceof TypeError &&
         (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS"));
-    const message = e instanceof Error ? e.message : String(e);
+    let message = e instanceof Error ? e.message : String(e);
+    const option = /^Unknown option '([^']+)'/.exec(message);
+    if (option) {
+      message = `Cannot use option "${
+        option[1]
+      }": it is not an option of this command; see deno task ${
+        Deno.args[0] ?? ""
+      } --help`.replace("  ", " ");
+    }
     console.error(
       known
         ? `mappa: ${message}`

@@ -7,8 +7,8 @@
  * import assert from "node:assert/strict";
  * import { compileFile, renderDiagnostics } from "@mappa/mappa";
  * const result = compileFile("pipelines/math.yaml");
- * if (result.ok) assert(result.graph.roles.length === 3);
- * else assert(renderDiagnostics(result.diagnostics, result.sources).length > 0);
+ * assert(result.ok, result.ok ? "" : renderDiagnostics(result.diagnostics, result.sources));
+ * assert.deepEqual(result.graph.stages, [["problem_solver"], ["code_executor"], ["verifier"]]);
  * ```
  *
  * @module

@@ -1,10 +1,11 @@
 import { dirname, isAbsolute, join, normalize } from "node:path";
 import { canonicalJson, sha256 } from "./_canonical.ts";
-import { globsOverlap } from "./_glob.ts";
+import { globsOverlap, isGlob } from "./glob.ts";
 import type {
   ExecutionGraph,
   GraphCoach,
   GraphDataset,
+  GraphFlow,
   GraphProducedFile,
   GraphRole,
   GraphRubric,
@@ -44,13 +45,99 @@ function topoOrder(ctx: RuleContext): { order: string[]; stages: string[][] } {
   return { order, stages };
 }
 
+/** The part of a path or glob before its first special character: every match starts with it. */
+function staticPrefix(pattern: string): string {
+  const i = pattern.search(/[*?[\]{}()!+@\\]/);
+  return i < 0 ? pattern : pattern.slice(0, i);
+}
+
+/**
+ * Where each consumed file comes from: the nearest producing ancestors (a producer upstream of another is
+ * shadowed by it), or else the task when `dataset.files` provides it; plus the nearest producing loop peers
+ * that run later, whose file is the previous round's.
+ */
+function fileFlows(
+  ctx: RuleContext,
+  roles: readonly GraphRole[],
+  taskFiles: readonly string[],
+): GraphFlow[] {
+  const literal = new Map<string, GraphRole[]>();
+  const globs: { pattern: string; role: GraphRole }[] = [];
+  for (const r of roles) {
+    for (const p of r.produces) {
+      if (isGlob(p.path)) globs.push({ pattern: p.path, role: r });
+      else literal.set(p.path, [...(literal.get(p.path) ?? []), r]);
+    }
+  }
+  // Visibility and static prefixes are checked first: they are cheap, the glob overlap is not.
+  const producers = (
+    pattern: string,
+    visible: ReadonlySet<string>,
+  ): GraphRole[] => {
+    const out = new Set<GraphRole>();
+    const head = staticPrefix(pattern);
+    const mayOverlap = (other: string) => {
+      const h = staticPrefix(other);
+      return h.startsWith(head) || head.startsWith(h);
+    };
+    if (!isGlob(pattern)) {
+      for (const r of literal.get(pattern) ?? []) {
+        if (visible.has(r.id)) out.add(r);
+      }
+    } else {
+      for (const [path, rs] of literal) {
+        const seen = rs.filter((r) => visible.has(r.id));
+        if (
+          seen.length > 0 && mayOverlap(path) && globsOverlap(pattern, path)
+        ) seen.forEach((r) => out.add(r));
+      }
+    }
+    for (const g of globs) {
+      if (
+        visible.has(g.role.id) && mayOverlap(g.pattern) &&
+        globsOverlap(g.pattern, pattern)
+      ) out.add(g.role);
+    }
+    return [...out];
+  };
+  const nearest = (found: readonly GraphRole[]) =>
+    found.filter((p) => !found.some((q) => ctx.ancestors(q.id).has(p.id)));
+  return roles.flatMap((to) => {
+    const ancestors = ctx.ancestors(to.id);
+    const visible = ctx.visibleUpstream(to.id);
+    // Keyed by source; the task is null, since a role may be named "task".
+    const from = new Map<GraphRole | null, string[]>();
+    for (const c of to.consumes) {
+      const found = producers(c, visible);
+      const upstream: (GraphRole | null)[] = nearest(
+        found.filter((p) => ancestors.has(p.id)),
+      );
+      if (upstream.length === 0 && taskFiles.some((t) => globsOverlap(c, t))) {
+        upstream.push(null);
+      }
+      const peers = nearest(found.filter((p) => !ancestors.has(p.id)));
+      for (const s of [...upstream, ...peers]) {
+        from.set(s, [...(from.get(s) ?? []), c]);
+      }
+    }
+    return [...from]
+      .sort(([a], [b]) => (a?.index ?? -1) - (b?.index ?? -1))
+      .map(([source, files]) => ({
+        from: source?.id ?? "task",
+        from_task: source === null,
+        to: to.id,
+        files: [...new Set(files)],
+      }));
+  });
+}
+
 function rubricWithHash(rubric: Rubric, file: string): GraphRubric {
   return { ...rubric, hash: sha256(canonicalJson(rubric)).slice(0, 12), file };
 }
 
 /**
- * Builds the execution graph from a spec that passed every rule: topological order, stages, edges with
- * the files flowing along them, resolved paths, rubric hashes and the spec hash.
+ * Builds the execution graph from a spec that passed every rule: topological order, stages, `after` edges
+ * and file flows, resolved paths, rubric hashes and the spec hash.
  */
 export function buildGraph(
   ctx: RuleContext,
@@ -206,6 +293,7 @@ export function buildGraph(
     tools: spec.tools,
     roles,
     edges,
+    flows: fileFlows(ctx, roles, spec.dataset.files.map((f) => f.as)),
     stages,
     entry: spec.flow.entry ?? stages[0] ?? [],
     loops: spec.flow.loops.map((l) => ({

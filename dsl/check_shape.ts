@@ -86,7 +86,47 @@ function describe(value: unknown): string {
     }`;
   }
   if (typeof value === "object") return "a mapping";
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    return `${String(value)}, which is not a finite number`;
+  }
   return `${typeof value} ${String(value)}`;
+}
+
+/** A hint for the usual slips: a bare word where a list is wanted, a number or boolean where text is. */
+function typeHint(expected: string, value: unknown): string | undefined {
+  if (
+    expected === "array" &&
+    (typeof value === "string" || typeof value === "number")
+  ) return `write a list: [${value}]`;
+  if (
+    expected === "string" &&
+    (typeof value === "boolean" || typeof value === "number")
+  ) {
+    return `quote it to keep it as text: "${String(value)}"`;
+  }
+  if (
+    (expected === "number" || expected === "int") &&
+    typeof value === "string" && value.trim() !== "" && !isNaN(Number(value))
+  ) {
+    return "remove the quotes";
+  }
+  return undefined;
+}
+
+/** When an unknown key belongs one level down (`temperature` next to `sampling`), says where. */
+function nestedHint(
+  schema: z.core.$ZodType,
+  path: Path,
+  data: unknown,
+  key: string,
+  known: string[],
+): string | undefined {
+  for (const child of known) {
+    if (keysAt(schema, [...path, child], data).includes(key)) {
+      return `did you mean to put it under ${child}: { ${key}: ... }?`;
+    }
+  }
+  return undefined;
 }
 
 const EXPECTED: Record<string, string> = {
@@ -168,6 +208,7 @@ export function checkShape(
           `Cannot accept ${label(path)}: expected ${expected}, got ${
             describe(value)
           }`,
+          typeHint(issue.expected, value),
         );
         return;
       }
@@ -178,7 +219,8 @@ export function checkShape(
             "unrecognized_keys",
             [...path, key],
             `Cannot recognize key "${key}" in ${parentLabel(path)}`,
-            didYouMean(key, known, "key") ?? "remove it",
+            didYouMean(key, known, "key") ??
+              nestedHint(schema, path, data, key, known) ?? "remove it",
             true,
           );
         }
@@ -327,7 +369,11 @@ export function checkShape(
         push(
           "invalid_value",
           path,
-          `Cannot accept ${label(path)}: ${issue.message.replace(/\.$/, "")}`,
+          `Cannot accept ${
+            typeof value === "string" || typeof value === "number"
+              ? `${JSON.stringify(value)} for `
+              : ""
+          }${label(path)}: ${issue.message.replace(/\.$/, "")}`,
         );
     }
   };

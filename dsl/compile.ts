@@ -1,9 +1,13 @@
 import { dirname, normalize } from "node:path";
 import { buildGraph } from "./build_graph.ts";
 import { checkShape } from "./check_shape.ts";
-import { compareDiagnostics, type Diagnostic } from "./diagnostic.ts";
+import {
+  compareDiagnostics,
+  type Diagnostic,
+  formatPath,
+} from "./diagnostic.ts";
 import type { ExecutionGraph } from "./graph.ts";
-import { type EnvLookup, interpolate } from "./interpolate.ts";
+import { type EnvLookup, interpolate, typed } from "./interpolate.ts";
 import {
   type LoadedSpec,
   loadSpec,
@@ -16,7 +20,13 @@ import { RULES } from "./rules.ts";
 import type { PipelineAuthoring } from "./define_pipeline.ts";
 import { PipelineSchema } from "./schema.ts";
 import type { SourceText } from "./source_text.ts";
-import { fromValue, toValue } from "./source_tree.ts";
+import {
+  CyclicValueError,
+  fromValue,
+  nodeAt,
+  type SpecNode,
+  toValue,
+} from "./source_tree.ts";
 
 /** Options for `compile`, `compileFile` and `compileSpec`. */
 export interface CompileOptions {
@@ -130,6 +140,41 @@ function cap(
   return kept;
 }
 
+function coerceInterpolated(
+  root: SpecNode,
+  issues: readonly { code: string; path: PropertyKey[] }[],
+): boolean {
+  let changed = false;
+  for (const issue of issues) {
+    const expected = (issue as { expected?: string }).expected;
+    if (
+      issue.code !== "invalid_type" ||
+      !(expected === "number" || expected === "int" || expected === "boolean")
+    ) {
+      continue;
+    }
+    const found = nodeAt(
+      root,
+      issue.path.map((p) => (typeof p === "number" ? p : String(p))),
+    );
+    const node = found.node;
+    if (
+      !found.exact || node.kind !== "scalar" || !node.interpolated ||
+      typeof node.value !== "string"
+    ) continue;
+    const value = typed(node.value);
+    if (
+      expected === "boolean"
+        ? typeof value === "boolean"
+        : typeof value === "number"
+    ) {
+      node.value = value;
+      changed = true;
+    }
+  }
+  return changed;
+}
+
 function finish(
   loaded: LoadedSpec,
   file: string,
@@ -153,8 +198,13 @@ function finish(
   if (errorsIn(interpolation)) return fail(interpolation);
   const reserved = reservedKeys(root);
   if (reserved.length > 0) return fail(reserved);
-  const data = toValue(root);
-  const parsed = PipelineSchema.safeParse(data);
+  let data = toValue(root);
+  let parsed = PipelineSchema.safeParse(data);
+  // `${env.X}` always yields text; where the schema wants a number or boolean, read the text as one.
+  if (!parsed.success && coerceInterpolated(root, parsed.error.issues)) {
+    data = toValue(root);
+    parsed = PipelineSchema.safeParse(data);
+  }
   if (!parsed.success) {
     return fail(checkShape(PipelineSchema, root, data, parsed.error.issues));
   }
@@ -180,7 +230,8 @@ function finish(
  * import assert from "node:assert/strict";
  * import { compile } from "./compile.ts";
  * const result = compile("version: 1\nname: x\n", { file: "x.yaml" });
- * if (!result.ok) assert(result.diagnostics[0]!.code === "missing_key");
+ * assert(!result.ok);
+ * assert.equal(result.diagnostics[0]!.code, "missing_key");
  * ```
  */
 export function compile(
@@ -237,9 +288,24 @@ export function compileSpec(
   const file = normalize(options.file ?? "pipeline.ts");
   let tree;
   try {
-    tree = fromValue(structuredClone(spec), file);
-  } catch {
     tree = fromValue(spec, file);
+  } catch (e) {
+    if (!(e instanceof CyclicValueError)) throw e;
+    return {
+      ok: false,
+      sources: new Map(),
+      diagnostics: [{
+        code: "invalid_value",
+        severity: "error",
+        message: `Cannot accept the value at ${
+          formatPath(e.path)
+        }: it contains itself`,
+        file,
+        path: [...e.path],
+        hint:
+          "a spec is plain data: copy the object instead of referring back to it",
+      }],
+    };
   }
   const loaded = loadSpecTree(
     tree,
@@ -256,11 +322,10 @@ export function compileSpec(
  * ```ts
  * import assert from "node:assert/strict";
  * import { compileOrThrow, SpecError } from "./compile.ts";
- * try {
- *   compileOrThrow("name: [", { file: "broken.yaml" });
- * } catch (e) {
- *   assert(e instanceof SpecError && e.diagnostics[0]!.code === "yaml_syntax");
- * }
+ * assert.throws(
+ *   () => compileOrThrow("name: [", { file: "broken.yaml" }),
+ *   (e) => e instanceof SpecError && e.diagnostics[0]!.code === "yaml_syntax",
+ * );
  * ```
  */
 export function compileOrThrow(

@@ -18,6 +18,7 @@ export const DIAGNOSTIC_CODES = [
   // Phase 2: includes and extends.
   "include_cycle",
   "invalid_include",
+  "invalid_module",
   // Phase 3: interpolation.
   "undefined_env_var",
   "invalid_interpolation",

@@ -103,6 +103,17 @@ function interpolateScalar(
   );
 }
 
+/** YAML 1.2 core typing of a scalar's text: integers, floats and booleans; anything else stays text. */
+export function typed(text: string): string | number | boolean {
+  if (/^(true|True|TRUE)$/.test(text)) return true;
+  if (/^(false|False|FALSE)$/.test(text)) return false;
+  if (/^[-+]?(0|[1-9][0-9]*)$/.test(text)) return Number(text);
+  if (/^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/.test(text)) {
+    return Number(text);
+  }
+  return text;
+}
+
 /** Replaces `${env.NAME}` and `${env.NAME:-default}` in every string of the tree, in place. */
 export function interpolate(root: SpecNode, env: EnvLookup): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -110,7 +121,9 @@ export function interpolate(root: SpecNode, env: EnvLookup): Diagnostic[] {
     if (node.kind === "scalar") {
       // Text pulled in with file:// is a template, not YAML: it is never interpolated.
       if (node.included) return;
+      const before = node.value;
       interpolateScalar(node, path, env, out);
+      if (before !== node.value) node.interpolated = true;
     } else if (node.kind === "seq") {
       node.items.forEach((n, i) => walk(n, [...path, i]));
     } else for (const [k, e] of node.entries) walk(e.node, [...path, k]);

@@ -1,4 +1,4 @@
-import { dirname, extname, join, normalize } from "node:path";
+import { dirname, extname, isAbsolute, join, normalize } from "node:path";
 import type { Diagnostic } from "./diagnostic.ts";
 import { mergeNodes } from "./_merge.ts";
 import { parseYaml } from "./parse_yaml.ts";
@@ -17,8 +17,42 @@ export interface LoadedSpec {
 
 const STRUCTURED = new Set([".yaml", ".yml", ".json"]);
 
+/** Spec files, prompts and rubrics are small; a larger include is a mistake (or /dev/zero). */
+const MAX_SPEC_FILE_BYTES = 4 << 20;
+
+/** Thrown by the default reader for a file that is not a spec-sized UTF-8 text file. */
+class UnreadableSpecFile extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UnreadableSpecFile";
+  }
+}
+
 function defaultReadFile(path: string): string {
-  return Deno.readTextFileSync(path);
+  const info = Deno.statSync(path);
+  if (info.isDirectory) throw new Deno.errors.IsADirectory(path);
+  if (!info.isFile) throw new UnreadableSpecFile("it is not a regular file");
+  if (info.size > MAX_SPEC_FILE_BYTES) {
+    throw new UnreadableSpecFile(
+      `it is ${info.size} bytes, more than a spec file may hold (${MAX_SPEC_FILE_BYTES})`,
+    );
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(
+      Deno.readFileSync(path),
+    );
+  } catch (e) {
+    if (e instanceof TypeError) {
+      throw new UnreadableSpecFile("it is not UTF-8 text");
+    }
+    throw e;
+  }
+}
+
+/** Resolves a path written in `from`: absolute stays absolute, relative is relative to from's folder. */
+function resolveFrom(from: string, written: string): string {
+  const path = written.replace(/^file:\/\//, "");
+  return normalize(isAbsolute(path) ? path : join(dirname(from), path));
 }
 
 function at(loc: Loc): Pick<Diagnostic, "file" | "position" | "end"> {
@@ -64,7 +98,9 @@ class Loader {
         message: `Cannot read ${what} "${path}": ${state}`,
         ...(from ? at(from) : { file: path }),
         path: keyPath,
-        hint: what === "spec"
+        hint: !(e instanceof Deno.errors.NotFound)
+          ? "name a UTF-8 text file of at most 4 MiB"
+          : what === "spec"
           ? "check the path: it is relative to the current directory"
           : "paths are relative to the file that names them",
       });
@@ -143,9 +179,7 @@ class Loader {
         });
         continue;
       }
-      const target = normalize(
-        join(dirname(file), item.value.replace(/^file:\/\//, "")),
-      );
+      const target = resolveFrom(file, item.value);
       // A base's keys merge into this spec's, so they keep this spec's key path.
       const loaded = this.loadStructured(
         target,
@@ -182,7 +216,7 @@ class Loader {
       return node;
     }
     const rel = node.value.slice("file://".length);
-    const target = normalize(join(dirname(node.loc.file || file), rel));
+    const target = resolveFrom(node.loc.file || file, rel);
     if (STRUCTURED.has(extname(target).toLowerCase())) {
       return this.loadStructured(target, node.loc, stack, keyPath) ?? node;
     }
@@ -191,11 +225,8 @@ class Loader {
     return {
       kind: "scalar",
       value: source.text,
-      loc: {
-        file: target,
-        start: source.positionAt(0),
-        end: source.positionAt(0),
-      },
+      // Shape errors point at the file:// reference; template errors map into the file through origin.
+      loc: node.loc,
       origin: {
         file: target,
         map: (row, column) => source.positionOf(row, column),

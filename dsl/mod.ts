@@ -5,6 +5,7 @@
  * @module
  */
 export * from "./compile.ts";
+export * from "./compile_module.ts";
 export * from "./define_pipeline.ts";
 export * from "./diagnostic.ts";
 export * from "./diagnostic_codes.ts";
@@ -15,3 +16,4 @@ export * from "./render_diagnostic.ts";
 export * from "./schema.ts";
 export type { SourceText } from "./source_text.ts";
 export * from "./grader_metrics.ts";
+export { globMatch, globsOverlap, isGlob } from "./glob.ts";

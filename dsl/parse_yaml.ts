@@ -9,7 +9,7 @@ import {
   parseDocument,
   Scalar as YScalar,
 } from "yaml";
-import type { Diagnostic, SourcePosition } from "./diagnostic.ts";
+import type { Diagnostic } from "./diagnostic.ts";
 import { SourceText } from "./source_text.ts";
 import type {
   Loc,
@@ -38,12 +38,22 @@ export function parseYaml(source: SourceText): ParsedYaml {
     strict: true,
   });
   const diagnostics: Diagnostic[] = [];
+  const lines = new Set<number>();
   for (const err of doc.errors) {
     const position = source.positionAt(err.pos[0]);
-    const first = err.message.split("\n")[0]!.replace(
-      / at line \d+, column \d+:?$/,
-      "",
-    ).replace(/\.+$/, "");
+    // One error per line: yaml often reports the same mistake several ways.
+    if (lines.has(position.line)) continue;
+    lines.add(position.line);
+    const first = err.code === "MULTIPLE_DOCS"
+      ? "the file holds more than one document (a line ---); a spec is one document"
+      : err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")
+        .replace(/\.+$/, "")
+        .replace(/; please use YAML\.parseAllDocuments\(\)$/, "")
+        .replace(
+          /^Maximum call stack size exceeded$/,
+          "values are nested too deeply",
+        );
+    const lineText = source.lineText(position.line);
     diagnostics.push({
       code: "yaml_syntax",
       severity: "error",
@@ -52,9 +62,11 @@ export function parseYaml(source: SourceText): ParsedYaml {
       position,
       end: source.positionAt(Math.max(err.pos[1], err.pos[0] + 1)),
       path: [],
-      hint:
-        "check indentation and quoting near this line; YAML indents with spaces, never tabs",
+      hint: lineText.includes("${") && /[{[]/.test(lineText)
+        ? 'inside { } or [ ], quote a value that holds ${...}: write "${env.X:-1}"'
+        : "check indentation and quoting near this line; YAML indents with spaces, never tabs",
     });
+    if (diagnostics.length >= 10) break;
   }
   if (diagnostics.length > 0) return { diagnostics };
   const converter = new Converter(source, doc, diagnostics);
@@ -64,8 +76,20 @@ export function parseYaml(source: SourceText): ParsedYaml {
   return diagnostics.length > 0 ? { diagnostics } : { root, diagnostics };
 }
 
+/** Offset in `value` of a 1-based row and column. */
+function offsetOf(value: string, row: number, column: number): number {
+  let offset = 0;
+  for (let r = 1; r < row; r++) {
+    const nl = value.indexOf("\n", offset);
+    if (nl < 0) break;
+    offset = nl + 1;
+  }
+  return Math.min(value.length, offset + Math.max(0, column - 1));
+}
+
 // Aliases can expand exponentially ("billion laughs"); yaml's own toJS caps them the same way.
 const MAX_ALIAS_NODES = 100_000;
+const MAX_DEPTH = 64;
 
 class Converter {
   readonly #source: SourceText;
@@ -73,6 +97,7 @@ class Converter {
   readonly #diagnostics: Diagnostic[];
   readonly #resolving = new Set<Node>();
   #aliasNodes = 0;
+  #tooDeep = false;
 
   constructor(source: SourceText, doc: Document, diagnostics: Diagnostic[]) {
     this.#source = source;
@@ -91,6 +116,17 @@ class Converter {
   }
 
   convert(node: Node, path: (string | number)[]): SpecNode {
+    if (path.length > MAX_DEPTH) {
+      if (!this.#tooDeep) {
+        this.#tooDeep = true;
+        this.#error(
+          node.range,
+          `Cannot nest values more than ${MAX_DEPTH} levels deep: no spec needs that`,
+          path,
+        );
+      }
+      return { kind: "scalar", value: null, loc: this.loc(node.range) };
+    }
     if (this.#resolving.size > 0 && ++this.#aliasNodes > MAX_ALIAS_NODES) {
       if (this.#aliasNodes === MAX_ALIAS_NODES + 1) {
         this.#error(
@@ -213,14 +249,21 @@ class Converter {
     else value = String(raw);
     const loc = this.loc(node.range);
     if (typeof value !== "string") return { kind: "scalar", value, loc };
-    return { kind: "scalar", value, loc, origin: this.#origin(node) };
+    return {
+      kind: "scalar",
+      value,
+      loc,
+      origin: this.#origin(node, value),
+    };
   }
 
-  #origin(node: YScalar): TemplateOrigin {
+  #origin(node: YScalar, value: string): TemplateOrigin {
     const source = this.#source;
-    const start = source.positionAt(node.range?.[0] ?? 0);
+    const begin = node.range?.[0] ?? 0;
+    const end = node.range?.[1] ?? begin;
+    const start = source.positionAt(begin);
     const file = source.file;
-    if (node.type === "BLOCK_LITERAL" || node.type === "BLOCK_FOLDED") {
+    if (node.type === "BLOCK_LITERAL") {
       // Content starts on the line after the indicator; its indentation is that of the first non-empty line.
       let indent = 0;
       for (let l = start.line + 1; l <= source.lineCount; l++) {
@@ -236,15 +279,31 @@ class Converter {
           source.positionOf(start.line + row, indent + column),
       };
     }
-    const shift = node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE"
-      ? 1
-      : 0;
+    const quoted = node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE";
+    const raw = source.text.slice(
+      begin + (quoted ? 1 : 0),
+      quoted ? end - 1 : end,
+    );
+    if (raw === value) {
+      return {
+        file,
+        map: (_row, column) =>
+          source.positionAt(
+            begin + (quoted ? 1 : 0) + offsetOf(value, _row, column),
+          ),
+      };
+    }
+    // Escapes, folding or line joins: find the text at that place of the value in the source, else the scalar start.
     return {
       file,
-      map: (row, column): SourcePosition =>
-        row === 1
-          ? source.positionOf(start.line, start.column + shift + column - 1)
-          : source.positionOf(start.line + row - 1, column),
+      map: (row, column) => {
+        const at = offsetOf(value, row, column);
+        const needle = value.slice(at, at + 24).split("\n")[0]!;
+        const found = needle.length >= 3
+          ? source.text.indexOf(needle, begin)
+          : -1;
+        return found >= 0 && found < end ? source.positionAt(found) : start;
+      },
     };
   }
 

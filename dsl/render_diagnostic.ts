@@ -1,6 +1,8 @@
 import { type Diagnostic, formatPath } from "./diagnostic.ts";
 import type { SourceText } from "./source_text.ts";
 
+const MAX_SNIPPET = 120;
+
 /** Source texts by file, to print snippets; a diagnostic whose file is missing prints without one. */
 export type SourceLookup = ReadonlyMap<string, SourceText>;
 
@@ -40,10 +42,26 @@ export function renderDiagnostic(d: Diagnostic, sources: SourceLookup): string {
       1,
       Math.min(width, Math.max(1, text.length - pos.column + 1)),
     );
+    // Long lines are shown as a window around the column, so one huge scalar cannot flood the terminal.
+    let shown = text;
+    let column = pos.column;
+    if (text.length > MAX_SNIPPET) {
+      const from = Math.max(
+        0,
+        Math.min(pos.column - 1 - 40, text.length - MAX_SNIPPET),
+      );
+      shown = `${from > 0 ? "..." : ""}${text.slice(from, from + MAX_SNIPPET)}${
+        from + MAX_SNIPPET < text.length ? "..." : ""
+      }`;
+      column = pos.column - from + (from > 0 ? 3 : 0);
+      width = Math.min(width, MAX_SNIPPET - (column - 1));
+    }
     lines.push(`${pad} |`);
-    lines.push(`${pos.line} | ${text}`);
+    lines.push(`${pos.line} | ${shown}`);
     lines.push(
-      `${pad} | ${" ".repeat(Math.max(0, pos.column - 1))}${"^".repeat(width)}`,
+      `${pad} | ${" ".repeat(Math.max(0, column - 1))}${
+        "^".repeat(Math.max(1, width))
+      }`,
     );
   }
   if (d.path.length > 0) lines.push(`   = at: ${formatPath(d.path)}`);

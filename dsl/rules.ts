@@ -1,4 +1,5 @@
 import type { Rule } from "./rule_context.ts";
+import { capBands } from "./rules/cap_bands.ts";
 import { capsNeedOutcome } from "./rules/caps_need_outcome.ts";
 import { datasetFiles } from "./rules/dataset_files.ts";
 import { duplicateIds } from "./rules/duplicate_ids.ts";
@@ -41,6 +42,7 @@ export const RULES: readonly Rule[] = [
   validRegexes,
   validJsonSchemas,
   scoresInScale,
+  capBands,
   trainableConflict,
   datasetFiles,
   selfPreference,

@@ -17,6 +17,20 @@ export const IdSchema = z
   });
 
 const PositiveInt = z.number().int().min(1);
+
+/** A path inside an episode's workspace: relative, with no `..` segment (globs allowed where noted). */
+export const WorkspacePathSchema = z
+  .string()
+  .min(1)
+  .refine(
+    (p) =>
+      !p.startsWith("/") && !/^[A-Za-z]:/.test(p) &&
+      !p.split(/[\\/]/).includes(".."),
+    {
+      error:
+        "workspace paths are relative and stay inside the workspace (no leading / and no ..)",
+    },
+  );
 const NonNegative = z.number().min(0);
 
 /** Sampling parameters sent with every request to a model endpoint. */
@@ -79,7 +93,7 @@ export const ToolSchema = z.strictObject({
 
 /** A file a role must (or may) write into the shared workspace. */
 export const ProducedFileSchema = z.strictObject({
-  path: z.string().min(1).describe("Workspace-relative path; globs allowed"),
+  path: WorkspacePathSchema.describe("Workspace-relative path; globs allowed"),
   required: z.boolean().default(true),
   schema: z.union([z.string(), z.record(z.string(), z.unknown())]).optional()
     .describe(
@@ -140,8 +154,10 @@ export const RoleSchema = z.strictObject({
   strip_reasoning: z.boolean().default(true).describe(
     "Remove <think> blocks from handoffs",
   ),
-  produces: z.array(z.union([z.string(), ProducedFileSchema])).default([]),
-  consumes: z.array(z.string()).default([]),
+  produces: z.array(z.union([WorkspacePathSchema, ProducedFileSchema])).default(
+    [],
+  ),
+  consumes: z.array(WorkspacePathSchema).default([]),
   outputs: z.record(IdSchema, OutputSchema).default({}),
   coach_sees_outcome: z.boolean().default(false),
   trainable: z.boolean().default(true),
@@ -160,6 +176,7 @@ export const LoopSchema = z.strictObject({
   }).optional(),
 });
 
+/** Entry roles and bounded loop groups; the DAG itself comes from each role's `after`. */
 export const FlowSchema = z.strictObject({
   entry: z.array(z.string()).optional().describe(
     "Roles an episode starts with; default all without `after`",
@@ -167,6 +184,7 @@ export const FlowSchema = z.strictObject({
   loops: z.array(LoopSchema).default([]),
 });
 
+/** One dataset split: a path or URL, or an object with format, limit and overlap exclusion. */
 export const SplitSchema = z.union([
   z.string(),
   z.strictObject({
@@ -179,23 +197,30 @@ export const SplitSchema = z.union([
   }),
 ]);
 
+/** A per-task input file copied into the workspace: from a path template or from a row field. */
 export const TaskFileSchema = z.union([
   z.strictObject({
     path: z.string().describe(
       "Source path relative to the spec; may use {{ task.<field> }}",
     ),
-    as: z.string().min(1),
+    as: WorkspacePathSchema,
   }),
   z.strictObject({
     field: z.string().describe(
       "Dotted path into the row holding the source path",
     ),
-    as: z.string().min(1),
+    as: WorkspacePathSchema,
   }),
 ]);
 
+/** The dataset: splits, the mapping of row fields to task fields, and per-task input files. */
 export const DatasetSchema = z.strictObject({
-  splits: z.record(IdSchema, SplitSchema),
+  splits: z.record(IdSchema, SplitSchema).refine(
+    (splits) => Object.keys(splits).length > 0,
+    {
+      error: "declare at least one split, e.g. eval: data/tasks.jsonl",
+    },
+  ),
   default_split: z.string().optional(),
   fields: z.strictObject({
     id: z.string().optional().describe(
@@ -210,6 +235,7 @@ export const DatasetSchema = z.strictObject({
   files: z.array(TaskFileSchema).default([]),
 });
 
+/** A deterministic check applied after the judge: when a runtime fact holds, cap and/or floor the score. */
 export const CheckSchema = z.strictObject({
   id: IdSchema,
   when: z.enum([
@@ -228,12 +254,14 @@ export const CheckSchema = z.strictObject({
   floor: z.number().optional(),
 });
 
+/** One band of a metric cap: `at_least <= metric < below` limits the score to `max_score`. */
 export const CapBandSchema = z.strictObject({
   at_least: z.number().optional(),
   below: z.number().optional(),
   max_score: z.number(),
 });
 
+/** A metric cap table (e.g. MAPPA's ROC-AUC bands): the first matching band limits the score. */
 export const CapSchema = z.strictObject({
   id: IdSchema,
   metric: z.string().describe(
@@ -257,6 +285,7 @@ export const RubricSchema = z.strictObject({
   caps: z.array(CapSchema).default([]),
 });
 
+/** The coach: its model, rubrics (default and per role), when it runs, judge settings and budget. */
 export const CoachSchema = z.strictObject({
   model: z.string(),
   rubric: RubricSchema,
@@ -295,6 +324,7 @@ const OutcomeCommon = {
   ),
 };
 
+/** The deterministic grader of an episode, its parameters, the success rule and fair values for failures. */
 export const OutcomeSchema = z.discriminatedUnion("grader", [
   z.strictObject({
     grader: z.literal("math_equivalence"),
@@ -320,7 +350,9 @@ export const OutcomeSchema = z.discriminatedUnion("grader", [
   z.strictObject({
     grader: z.literal("tabular_metric"),
     params: z.strictObject({
-      submission: z.string().describe("Workspace file with the predictions"),
+      submission: WorkspacePathSchema.describe(
+        "Workspace file with the predictions",
+      ),
       metric: z.string().optional().describe(
         "Metric name; default the task's own metric field",
       ),
@@ -334,6 +366,7 @@ export const OutcomeSchema = z.discriminatedUnion("grader", [
   }),
 ]);
 
+/** Training settings: roles, REINFORCE++ hyperparameters, reward mapping, schedule, eval and trainer. */
 export const TrainSchema = z.strictObject({
   roles: z.array(z.string()).optional().describe(
     "Roles to train; default every role with trainable: true",
@@ -423,12 +456,21 @@ export const PipelineSchema = z.strictObject({
 export type PipelineInput = z.input<typeof PipelineSchema>;
 /** A spec after shape validation (defaults filled). */
 export type Pipeline = z.output<typeof PipelineSchema>;
+/** A role after shape validation. */
 export type Role = z.output<typeof RoleSchema>;
+/** A model endpoint after shape validation. */
 export type Model = z.output<typeof ModelSchema>;
+/** A sandboxed tool after shape validation. */
 export type Tool = z.output<typeof ToolSchema>;
+/** A rubric after shape validation. */
 export type Rubric = z.output<typeof RubricSchema>;
+/** An outcome grader declaration after shape validation. */
 export type Outcome = z.output<typeof OutcomeSchema>;
+/** A dataset declaration after shape validation. */
 export type Dataset = z.output<typeof DatasetSchema>;
+/** Training settings after shape validation. */
 export type Train = z.output<typeof TrainSchema>;
+/** A coach declaration after shape validation. */
 export type Coach = z.output<typeof CoachSchema>;
+/** A loop group after shape validation. */
 export type Loop = z.output<typeof LoopSchema>;

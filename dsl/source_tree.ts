@@ -13,6 +13,7 @@ export interface TemplateOrigin {
   map(row: number, column: number): SourcePosition | undefined;
 }
 
+/** A YAML scalar value. */
 export type Scalar = string | number | boolean | null;
 
 /** A scalar of the spec with its location. */
@@ -24,6 +25,8 @@ export interface ScalarNode {
   readonly origin?: TemplateOrigin;
   /** True when the text was pulled in with `file://`: a template, never interpolated. */
   readonly included?: boolean;
+  /** Set when `${env...}` changed the text: the shape phase may then read it as the number or boolean it needs. */
+  interpolated?: boolean;
 }
 
 /** A key of a mapping with the location of the key itself. */
@@ -72,29 +75,49 @@ export function toValue(node: SpecNode): unknown {
 /** Builds a position-less spec tree from plain data (TS-authored specs). */
 export function fromValue(value: unknown, file: string): SpecNode {
   const loc: Loc = { file };
-  if (Array.isArray(value)) {
-    return {
-      kind: "seq",
-      items: value.map((v) => fromValue(v, file)),
-      loc,
-    };
-  }
-  if (value !== null && typeof value === "object") {
-    const entries = new Map<string, MapEntry>();
-    for (const [k, v] of Object.entries(value)) {
-      if (v !== undefined) {
-        entries.set(k, { keyLoc: loc, node: fromValue(v, file) });
+  const onPath = new Set<object>();
+  const convert = (v: unknown, path: (string | number)[]): SpecNode => {
+    if (v !== null && typeof v === "object") {
+      if (onPath.has(v)) throw new CyclicValueError(path);
+      onPath.add(v);
+      try {
+        if (Array.isArray(v)) {
+          return {
+            kind: "seq",
+            items: v.map((x, i) => convert(x, [...path, i])),
+            loc,
+          };
+        }
+        const entries = new Map<string, MapEntry>();
+        for (const [k, x] of Object.entries(v)) {
+          if (x !== undefined) {
+            entries.set(k, { keyLoc: loc, node: convert(x, [...path, k]) });
+          }
+        }
+        return { kind: "map", entries, loc };
+      } finally {
+        onPath.delete(v);
       }
     }
-    return { kind: "map", entries, loc };
+    if (
+      typeof v === "string" || typeof v === "number" ||
+      typeof v === "boolean" || v === null
+    ) {
+      return { kind: "scalar", value: v, loc };
+    }
+    return { kind: "scalar", value: String(v), loc };
+  };
+  return convert(value, []);
+}
+
+/** Thrown by `fromValue` for data that contains itself; `path` is where the cycle closes. */
+export class CyclicValueError extends Error {
+  readonly path: readonly (string | number)[];
+  constructor(path: readonly (string | number)[]) {
+    super("Cannot convert a value that contains itself");
+    this.name = "CyclicValueError";
+    this.path = path;
   }
-  if (
-    typeof value === "string" || typeof value === "number" ||
-    typeof value === "boolean" || value === null
-  ) {
-    return { kind: "scalar", value, loc };
-  }
-  return { kind: "scalar", value: String(value), loc };
 }
 
 /** The node at a key path, or the nearest existing ancestor with `exact: false`. */

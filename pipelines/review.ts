@@ -83,7 +83,7 @@ export default definePipeline({
   coach: {
     model: "coach",
     rubric: "file://rubrics/review.yaml",
-    rubrics: { writer: "file://rubrics/debate_judge.yaml" },
+    rubrics: { writer: "file://rubrics/review_writer.yaml" },
   },
   outcome: {
     grader: "exact_match",

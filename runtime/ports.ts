@@ -134,7 +134,13 @@ export type ModelResponse =
   | {
     readonly ok: false;
     readonly error: {
-      readonly kind: "http" | "timeout" | "connection" | "malformed" | "aborted" | "exhausted";
+      readonly kind:
+        | "http"
+        | "timeout"
+        | "connection"
+        | "malformed"
+        | "aborted"
+        | "exhausted";
       readonly status?: number;
       readonly message: string;
     };

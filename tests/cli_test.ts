@@ -113,7 +113,11 @@ Deno.test("check --format json prints diagnostics as data", async () => {
 
 Deno.test("check never prints a stack trace, whatever the input", async (t) => {
   const garbage = new Uint8Array(512).map((_, i) => (i * 7919) % 256);
-  const cases: [string, string[]][] = [
+  const spec = (user: string) =>
+    `version: 1\nname: x\nmodels: { m: { model: a } }\nroles:\n  - { id: a, description: d, model: m, prompts: { user: ${user} } }\ndataset: { splits: { eval: "https://x/y" }, fields: { inputs: {} } }\n`;
+  const binary = await tempSpec(garbage, "binary.md");
+  // Exit 1: the spec is at fault and each problem is a diagnostic.
+  const invalid: [string, string[]][] = [
     ["a missing file", ["check", "does/not/exist.yaml"]],
     ["binary garbage", ["check", await tempSpec(garbage)]],
     ["a directory", ["check", "pipelines"]],
@@ -130,18 +134,51 @@ Deno.test("check never prints a stack trace, whatever the input", async (t) => {
       "check",
       await tempSpec("throw new Error('boom');\n", "spec.ts"),
     ]],
+    ["a TS module with a syntax error", [
+      "check",
+      await tempSpec("export default { a: 1 b: 2 };\n", "spec.ts"),
+    ]],
+    ["a TS spec that contains itself", [
+      "check",
+      await tempSpec(
+        "const s: Record<string, unknown> = { version: 1 };\ns.self = s;\nexport default s;\n",
+        "spec.ts",
+      ),
+    ]],
+    ["a Liquid include", [
+      "check",
+      await tempSpec(spec(`'{% include "secret.txt" %}'`)),
+    ]],
+    ["a binary include", ["check", await tempSpec(spec(`"file://${binary}"`))]],
+    ["an include of /dev/zero", [
+      "check",
+      await tempSpec(spec(`"file:///dev/zero"`)),
+    ]],
+    ["values nested 5,000 deep", [
+      "check",
+      await tempSpec(`a: ${"[".repeat(5000)}${"]".repeat(5000)}\n`),
+    ]],
+  ];
+  // Exit 2: the command line is at fault.
+  const usage: [string, string[]][] = [
     ["an unknown flag", ["check", "pipelines/math.yaml", "--frobnicate"]],
     ["a bad format", ["check", "pipelines/math.yaml", "--format", "xml"]],
     ["no spec", ["check"]],
     ["an unknown command", ["frobnicate"]],
   ];
-  for (const [name, args] of cases) {
+  for (
+    const [name, args, code] of [
+      ...invalid.map((c) => [...c, 1] as const),
+      ...usage.map((c) => [...c, 2] as const),
+    ]
+  ) {
     await t.step(name, async () => {
       const r = await cli(args);
-      assert.ok(r.code === 1 || r.code === 2, `exit ${r.code}: ${r.stderr}`);
+      assert.equal(r.code, code, `exit ${r.code}: ${r.stderr}`);
       assert.doesNotMatch(r.stderr, STACK);
       assert.doesNotMatch(r.stderr, /internal error/);
       assert.ok(r.stderr.trim().length > 0, "an explanation is printed");
+      if (code === 1) assert.match(r.stderr, /: error\[[a-z_]+\]: Cannot /);
     });
   }
 });
@@ -182,7 +219,10 @@ Deno.test("schema --check fails on a stale schema file", async () => {
   await Deno.writeTextFile(`${dir}/rubric.schema.json`, "{}\n");
   const r = await cli(["schema", "--out", dir, "--check"]);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /rubric\.schema\.json is stale: run deno task schema/);
+  assert.match(
+    r.stderr,
+    /Cannot use .*rubric\.schema\.json: it is stale; run deno task schema/,
+  );
 });
 
 Deno.test("run compiles the spec and says plainly that the runtime is not built", async () => {
@@ -190,6 +230,27 @@ Deno.test("run compiles the spec and says plainly that the runtime is not built"
   assert.equal(r.code, 2);
   assert.match(r.stdout, /problem_solver -> code_executor -> verifier/);
   assert.match(r.stderr, /runtime is not built yet, so nothing was run/);
+});
+
+Deno.test("check goes on past a spec that cannot load, so every spec is checked", async () => {
+  const broken = await tempSpec("throw new Error('boom');\n", "spec.ts");
+  const r = await cli([
+    "check",
+    broken,
+    "pipelines/math.yaml",
+    "--format",
+    "json",
+  ]);
+  assert.equal(r.code, 1);
+  const reports = JSON.parse(r.stdout) as {
+    spec: string;
+    ok: boolean;
+    diagnostics: { code: string }[];
+  }[];
+  assert.deepEqual(reports.map((x) => [x.ok, x.diagnostics[0]?.code ?? null]), [
+    [false, "invalid_module"],
+    [true, null],
+  ]);
 });
 
 Deno.test("check takes several specs and fails when any of them is invalid", async () => {

@@ -4,6 +4,7 @@ import {
   compareDiagnostics,
   compile,
   compileFile,
+  compileModule,
   type CompileOptions,
   type CompileResult,
   type Diagnostic,
@@ -115,6 +116,8 @@ interface Case {
   readonly name: string;
   readonly spec: readonly string[];
   readonly files?: Files;
+  /** A TS spec module (path from the repository root): the case imports it with compileModule instead. */
+  readonly module?: string;
   readonly expect: readonly Where[];
   /** Further assertions on the diagnostics (hints, related locations, key paths). */
   readonly also?: (ds: readonly Diagnostic[], result: CompileResult) => void;
@@ -196,6 +199,16 @@ const CASES: readonly Case[] = [
     files: { "base.yaml": "description: A base\n" },
     expect: [at("invalid_include", 1, 22)],
     also: (ds) => assert.deepEqual(ds[0]!.path, ["extends", 1]),
+  },
+  {
+    code: "invalid_module",
+    name:
+      "compileModule() reports a TS spec's syntax error at its line and column",
+    spec: [],
+    module: "tests/spec_errors/invalid_module.ts",
+    expect: [at("invalid_module", 5, 3, "tests/spec_errors/invalid_module.ts")],
+    also: (ds) =>
+      assert.match(ds[0]!.message, /SyntaxError: Expected ',', got 'models'$/),
   },
   {
     code: "undefined_env_var",
@@ -798,8 +811,10 @@ Deno.test("the structured table has one case per diagnostic code, in order", () 
 
 Deno.test("compile() reports each diagnostic code at its exact position", async (t) => {
   for (const c of CASES) {
-    await t.step(`${c.code}: ${c.name}`, () => {
-      const result = run(c.spec, c.files);
+    await t.step(`${c.code}: ${c.name}`, async () => {
+      const result = c.module === undefined
+        ? run(c.spec, c.files)
+        : await compileModule(c.module);
       const ds = diagnosticsOf(result);
       assert.deepEqual(ds.map(where), c.expect);
       c.also?.(ds, result);

@@ -1,7 +1,12 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { compileFile, type Diagnostic, renderDiagnostics } from "../dsl/mod.ts";
+import {
+  compileFile,
+  compileModule,
+  type Diagnostic,
+  renderDiagnostics,
+} from "../dsl/mod.ts";
 
 /** The repository root; spec paths stay relative to it so rendered output does not depend on the cwd. */
 export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
@@ -13,11 +18,11 @@ export const SPEC_ERRORS = "tests/spec_errors";
 export const GOLDEN_ENV = (name: string): string | undefined =>
   name === "MAPPA_TEST_SET" ? "1" : undefined;
 
-/** Names of the golden cases (one per diagnostic code): each `tests/spec_errors/<name>.yaml`, sorted. */
+/** Names of the golden cases (one per diagnostic code): each `tests/spec_errors/<name>.yaml` (or `.ts`), sorted. */
 export function goldenCases(): string[] {
   return readdirSync(resolve(ROOT, SPEC_ERRORS))
-    .filter((f) => f.endsWith(".yaml"))
-    .map((f) => f.slice(0, -".yaml".length))
+    .filter((f) => f.endsWith(".yaml") || f.endsWith(".ts"))
+    .map((f) => f.replace(/\.(yaml|ts)$/, ""))
     .sort();
 }
 
@@ -40,14 +45,18 @@ export interface GoldenOutput {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-/** Compiles `tests/spec_errors/<name>.yaml` and renders its diagnostics (its warnings when it compiles). */
-export function renderCase(name: string): GoldenOutput {
-  const result = compileFile(`${SPEC_ERRORS}/${name}.yaml`, {
+/** Compiles `tests/spec_errors/<name>.yaml` (or imports `<name>.ts`) and renders its diagnostics (its warnings when it compiles). */
+export async function renderCase(name: string): Promise<GoldenOutput> {
+  const options = {
     env: GOLDEN_ENV,
-    readFile: (p) => Deno.readTextFileSync(resolve(ROOT, p)),
-    fileExists: (p) =>
+    readFile: (p: string) => Deno.readTextFileSync(resolve(ROOT, p)),
+    fileExists: (p: string) =>
       existsSync(resolve(ROOT, p)) && statSync(resolve(ROOT, p)).isFile(),
-  });
+  };
+  const ts = `${SPEC_ERRORS}/${name}.ts`;
+  const result = existsSync(resolve(ROOT, ts))
+    ? await compileModule(ts, options)
+    : compileFile(`${SPEC_ERRORS}/${name}.yaml`, options);
   const diagnostics = result.ok ? result.warnings : result.diagnostics;
   // The CLI prints the rendering with console.error, which adds the final newline.
   return {

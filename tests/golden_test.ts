@@ -27,7 +27,7 @@ Deno.test("golden cases cover every diagnostic code exactly once", () => {
   assert.deepEqual(
     goldenCases(),
     [...DIAGNOSTIC_CODES].sort(),
-    "tests/spec_errors must hold one <code>.yaml per code in dsl/diagnostic_codes.ts, and no other",
+    "tests/spec_errors must hold one <code>.yaml (or .ts) per code in dsl/diagnostic_codes.ts, and no other",
   );
   assert.deepEqual(
     expectedFiles(),
@@ -38,8 +38,8 @@ Deno.test("golden cases cover every diagnostic code exactly once", () => {
 
 Deno.test("compile() renders each spec error exactly as its golden file", async (t) => {
   for (const name of goldenCases()) {
-    await t.step(name, () => {
-      const { text, diagnostics } = renderCase(name);
+    await t.step(name, async () => {
+      const { text, diagnostics } = await renderCase(name);
       // A golden case shows its own code first; the cap's diagnostic always comes last.
       const shown = name === "too_many_errors"
         ? diagnostics.at(-1)?.code

@@ -76,10 +76,23 @@ Deno.test("math.yaml is MAPPA's MathChat: solver -> executor (2 turns, python) -
     g.dataset.splits.aime_2025!.source,
     "pipelines/data/math/aime_2025.json",
   );
-  assert.equal(
-    g.coach!.rubrics[role(g, "verifier").rubric!]!.name,
-    "math_verifier",
-  );
+  // aime_2025.json rows have no id: tasks are numbered by row.
+  assert.equal(g.dataset.fields.id, undefined);
+  // MAPPA gives every agent the boxed-answer suffix.
+  for (const id of ["problem_solver", "code_executor"]) {
+    assert.match(
+      role(g, id).prompts.user,
+      /put your final answer within \\boxed\{\}\.\n$/,
+      id,
+    );
+  }
+  const verifierRubric = g.coach!.rubrics[role(g, "verifier").rubric!]!;
+  assert.equal(verifierRubric.name, "math_verifier");
+  assert.deepEqual(verifierRubric.caps, [{
+    id: "wrong_answer",
+    metric: "correct",
+    bands: [{ at_least: 1, max_score: 10 }, { max_score: 4 }],
+  }]);
   assert.equal(
     g.coach!.rubrics[role(g, "problem_solver").rubric!]!.name,
     "math_process",
@@ -122,7 +135,46 @@ Deno.test("dsbench.yaml declares the DSBench file contracts and 4 turns per role
     },
     { from: "modeler", to: "analyst", files: ["model.pkl"] },
   ]);
+  // Files that skip a role or come from the task flow too, each from its nearest producer.
+  assert.deepEqual(g.flows, [
+    {
+      from: "task",
+      from_task: true,
+      to: "data_engineer",
+      files: ["train.csv", "test.csv"],
+    },
+    {
+      from: "data_engineer",
+      from_task: false,
+      to: "modeler",
+      files: ["X_train.pkl", "y_train.pkl"],
+    },
+    { from: "task", from_task: true, to: "analyst", files: ["test.csv"] },
+    {
+      from: "data_engineer",
+      from_task: false,
+      to: "analyst",
+      files: ["X_test.pkl"],
+    },
+    { from: "modeler", from_task: false, to: "analyst", files: ["model.pkl"] },
+  ]);
   assert.deepEqual(role(g, "analyst").upstream, ["data_engineer", "modeler"]);
+  // The summaries the prompts ask to print reach the next roles (MAPPA forwarded final text only).
+  assert.deepEqual(role(g, "modeler").sees, {
+    data_engineer: ["final_text", "files", "last_tool_output"],
+  });
+  assert.deepEqual(role(g, "analyst").sees, {
+    data_engineer: ["final_text", "files", "last_tool_output"],
+    modeler: ["final_text", "files", "last_tool_output"],
+  });
+  for (const id of ["modeler", "analyst"]) {
+    assert.match(
+      role(g, id).prompts.user,
+      /Printed summary[^\n]*\n\{\{ upstream\.data_engineer\.last_tool_output/,
+      id,
+    );
+  }
+  assert.equal(g.train?.reward.scale, 0.1);
   const analystRubric = g.coach!.rubrics[role(g, "analyst").rubric!]!;
   assert.deepEqual(analystRubric.caps.map((c) => c.metric), [
     "roc_auc",
@@ -155,6 +207,21 @@ Deno.test("debate.yaml repeats proponent and opponent in a bounded loop before t
   assert.equal(role(g, "judge").loop, undefined);
   assert.equal(role(g, "judge").trainable, false);
   assert.deepEqual(g.train, undefined);
+  // The coach reads the description: it must name the exact line the verdict regex extracts.
+  const judge = role(g, "judge");
+  const verdict = judge.outputs.verdict!;
+  assert.equal(verdict.extract, "regex");
+  if (verdict.extract === "regex") {
+    assert.match(judge.description, /VERDICT: TRUE or VERDICT: FALSE/);
+    assert.match("VERDICT: TRUE", new RegExp(verdict.pattern));
+  }
+  const judgeRubric = g.coach!.rubrics[judge.rubric!]!;
+  assert.equal(judgeRubric.name, "debate_judge");
+  assert.deepEqual(judgeRubric.caps, [{
+    id: "wrong_verdict",
+    metric: "correct",
+    bands: [{ at_least: 1, max_score: 10 }, { max_score: 3 }],
+  }]);
 });
 
 Deno.test("review.ts fans out to two roles that may run concurrently and fans back in", async () => {
@@ -165,6 +232,14 @@ Deno.test("review.ts fans out to two roles that may run concurrently and fans ba
     type: "object",
     required: ["prove", "refute"],
   });
+  // The writer has its own rubric, with the same cap on a wrong verdict as the debate judge.
+  const writerRubric = g.coach!.rubrics[role(g, "writer").rubric!]!;
+  assert.equal(writerRubric.name, "review_writer");
+  assert.deepEqual(writerRubric.caps, [{
+    id: "wrong_verdict",
+    metric: "correct",
+    bands: [{ at_least: 1, max_score: 10 }, { max_score: 3 }],
+  }]);
 });
 
 Deno.test("shipped YAML specs and rubrics validate, as written, against the published JSON Schemas", async () => {

@@ -10,7 +10,7 @@ const encoder = new TextEncoder();
 let changed = 0;
 const cases = goldenCases();
 for (const name of cases) {
-  const { text } = renderCase(name);
+  const { text } = await renderCase(name);
   const path = expectedPath(name);
   let old: string | undefined;
   try {

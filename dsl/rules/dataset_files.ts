@@ -1,7 +1,10 @@
 import { dirname, isAbsolute, join, normalize } from "node:path";
 import type { RuleContext } from "../rule_context.ts";
 
-/** Local dataset split files exist (a warning: they may be built later, e.g. by dsbench:build). */
+/**
+ * Local dataset split files exist (a warning: they may be built later, e.g. by dsbench:build).
+ * See README.md#dataset.
+ */
 export function datasetFiles(ctx: RuleContext): void {
   for (const [name, split] of Object.entries(ctx.spec.dataset.splits)) {
     const raw = typeof split === "string" ? split : split.path;

@@ -19,6 +19,8 @@ export function handoffUpstream(ctx: RuleContext): void {
           : `Cannot show role "${key}" to role "${role.id}": "${key}" is not upstream of it`,
         hint: key === role.id
           ? `remove sees.${key}`
+          : ctx.ancestors(key).has(role.id)
+          ? `"${key}" runs after "${role.id}", so it cannot be shown to it; remove sees.${key}`
           : `add "${key}" to the after list of "${role.id}" (directly or through another role)`,
       });
     }

@@ -1,6 +1,9 @@
 import type { RuleContext } from "../rule_context.ts";
 
-/** A rubric's scale is non-empty, and every cap, floor and band score lies on it. See README.md#coach. */
+/**
+ * A rubric's scale is non-empty, every cap, floor and band score lies on it, and no check caps below its
+ * own floor. See README.md#coach.
+ */
 export function scoresInScale(ctx: RuleContext): void {
   for (const use of ctx.rubricUses) {
     const { min, max } = use.rubric.scale;
@@ -29,6 +32,16 @@ export function scoresInScale(ctx: RuleContext): void {
       });
     };
     use.rubric.checks.forEach((c, i) => {
+      if (c.cap !== undefined && c.floor !== undefined && c.cap < c.floor) {
+        ctx.report({
+          code: "score_out_of_scale",
+          path: [...use.path, "checks", i, "cap"],
+          message:
+            `Cannot apply check "${c.id}": its cap ${c.cap} is below its floor ${c.floor}`,
+          hint:
+            "a check caps or floors the score; if it does both, the cap must be at least the floor",
+        });
+      }
       check(
         c.cap,
         [...use.path, "checks", i, "cap"],

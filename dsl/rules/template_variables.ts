@@ -12,31 +12,85 @@ import {
 type Path = (string | number)[];
 
 const engine = new Liquid();
-const parsed = new Map<
-  string,
-  {
-    templates?: Template[];
-    error?: { message: string; row: number; column: number };
-  }
->();
+const FILTERS = Object.keys(engine.filters);
 
-function parse(text: string) {
+interface Parsed {
+  readonly templates?: Template[];
+  readonly error?: {
+    message: string;
+    row: number;
+    column: number;
+    hint?: string;
+  };
+}
+
+// Bounded: a long-running process compiling many specs must not grow this without limit.
+const MAX_CACHED = 2000;
+const parsed = new Map<string, Parsed>();
+
+function rowColumn(
+  text: string,
+  index: number,
+): { row: number; column: number } {
+  const before = text.slice(0, index);
+  const row = before.split("\n").length;
+  return { row, column: index - before.lastIndexOf("\n") };
+}
+
+/** Problems Liquid's parser accepts: tags that read other files, and filters that do not exist. */
+function unsupported(text: string): Parsed["error"] | undefined {
+  const tag = /\{%-?\s*(include|render|layout)\b/.exec(text);
+  if (tag) {
+    return {
+      ...rowColumn(text, tag.index),
+      message: `the tag "${
+        tag[1]
+      }" reads another file, which templates may not do`,
+      hint:
+        "put the text in the template, or split the prompt into its own file:// include",
+    };
+  }
+  for (const block of text.matchAll(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g)) {
+    // Blank out quoted strings so a "|" inside one is not read as a filter.
+    const body = block[0].replace(
+      /"[^"]*"|'[^']*'/g,
+      (q) => " ".repeat(q.length),
+    );
+    for (const f of body.matchAll(/\|\s*([A-Za-z_][\w-]*)/g)) {
+      if (FILTERS.includes(f[1]!)) continue;
+      return {
+        ...rowColumn(text, block.index! + f.index! + f[0].indexOf(f[1]!)),
+        message: `the filter "${f[1]}" does not exist`,
+        hint: didYouMean(f[1]!, FILTERS, "filter") ??
+          "see https://liquidjs.com/filters/overview.html",
+      };
+    }
+  }
+  return undefined;
+}
+
+function parse(text: string): Parsed {
   let p = parsed.get(text);
   if (!p) {
-    try {
-      p = { templates: engine.parse(text) };
-    } catch (e) {
-      const err = e as {
-        message?: string;
-        token?: { getPosition?: () => [number, number] };
-      };
-      const [row, column] = err.token?.getPosition?.() ?? [1, 1];
-      const message = String(err.message ?? e).replace(
-        /, line:\d+, col:\d+$/,
-        "",
-      );
-      p = { error: { message, row, column } };
+    const problem = unsupported(text);
+    if (problem) p = { error: problem };
+    else {
+      try {
+        p = { templates: engine.parse(text) };
+      } catch (e) {
+        const err = e as {
+          message?: string;
+          token?: { getPosition?: () => [number, number] };
+        };
+        const [row, column] = err.token?.getPosition?.() ?? [1, 1];
+        const message = String(err.message ?? e).replace(
+          /, line:\d+, col:\d+$/,
+          "",
+        );
+        p = { error: { message, row, column } };
+      }
     }
+    if (parsed.size >= MAX_CACHED) parsed.clear();
     parsed.set(text, p);
   }
   return p;
@@ -76,7 +130,9 @@ function checkVariable(
           : "outcome facts are for the coach only; move this to the rubric",
       };
     }
-    const rootHint = didYouMean(root, Object.keys(shape), "variable");
+    const rootHint = root === "round" || root === "max_rounds"
+      ? `${root} exists only for roles in a loop group (flow.loops)`
+      : didYouMean(root, Object.keys(shape), "variable");
     return {
       code: "unknown_template_variable",
       segment: 0,
@@ -162,12 +218,12 @@ export function templateVariables(ctx: RuleContext): void {
         message: `Cannot parse the template of ${
           where(roles[0]!)
         }: ${p.error.message}`,
-        hint:
+        hint: p.error.hint ??
           "templates use Liquid syntax: {{ variable }}, {% if %}...{% endif %}, {% for x in list %}...{% endfor %}",
       });
       return;
     }
-    const analysis = engine.analyzeSync(p.templates!);
+    const analysis = engine.analyzeSync(p.templates!, { partials: false });
     const seen = new Set<string>();
     for (const variables of Object.values(analysis.globals)) {
       for (const v of variables) {
@@ -221,4 +277,66 @@ export function templateVariables(ctx: RuleContext): void {
       (r) => `rubric "${use.rubric.name}" (scoring role "${r.id}")`,
     );
   }
+  taskFilePaths(ctx);
+}
+
+/** `dataset.files[].path` may read task fields only: `{{ task.id }}`, `{{ task.<input> }}`. */
+function taskFilePaths(ctx: RuleContext): void {
+  const first = ctx.spec.roles[0];
+  if (!first) return;
+  const task = promptContext(ctx.spec, first, {}, false).task as Record<
+    string,
+    ContextShape
+  >;
+  ctx.spec.dataset.files.forEach((f, i) => {
+    if (!("path" in f) || !f.path.includes("{")) return;
+    const path = ["dataset", "files", i, "path"];
+    const node = nodeAt(ctx.root, path).node;
+    const at = (row: number, column: number): Loc => {
+      const pos = node.kind === "scalar"
+        ? node.origin?.map(row, column)
+        : undefined;
+      return pos ? { file: node.loc.file, start: pos } : node.loc;
+    };
+    const p = parse(f.path);
+    if (p.error) {
+      ctx.report({
+        code: "template_syntax",
+        path,
+        loc: at(p.error.row, p.error.column),
+        message:
+          `Cannot parse the path of dataset.files[${i}]: ${p.error.message}`,
+        hint: p.error.hint ??
+          "write the path with {{ task.id }} or {{ task.<input> }}",
+      });
+      return;
+    }
+    for (
+      const variables of Object.values(
+        engine.analyzeSync(p.templates!, { partials: false }).globals,
+      )
+    ) {
+      for (const v of variables) {
+        const [root, key] = v.segments;
+        if (
+          root === "task" &&
+          (key === undefined || typeof key !== "string" ||
+            Object.hasOwn(task, key))
+        ) continue;
+        const shown = v.segments.map(String).join(".");
+        const hint = root === "task" && typeof key === "string"
+          ? didYouMean(key, Object.keys(task), "task field")
+          : undefined;
+        ctx.report({
+          code: "unknown_template_variable",
+          path,
+          loc: at(v.location.row, v.location.col),
+          message:
+            `Cannot resolve template variable "${shown}" in the path of dataset.files[${i}]: paths may read task fields only`,
+          hint: hint ??
+            `use task.id, or declare the field under dataset.fields.inputs`,
+        });
+      }
+    }
+  });
 }

@@ -1,6 +1,9 @@
 import type { RuleContext } from "../rule_context.ts";
 
-/** `train.roles` lists only trainable roles, and a spec with `train` has at least one role to train. */
+/**
+ * `train.roles` lists only trainable roles, and a spec with `train` has at least one role to train.
+ * See README.md#train.
+ */
 export function trainableConflict(ctx: RuleContext): void {
   const train = ctx.spec.train;
   if (!train) return;

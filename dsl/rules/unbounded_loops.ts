@@ -1,6 +1,9 @@
 import type { RuleContext } from "../rule_context.ts";
 
-/** A loop group declares `max_rounds`, so an episode always ends, even with an `until` condition. */
+/**
+ * A loop group declares `max_rounds`, so an episode always ends, even with an `until` condition.
+ * See README.md#flow.
+ */
 export function unboundedLoops(ctx: RuleContext): void {
   ctx.spec.flow.loops.forEach((loop, i) => {
     if (loop.max_rounds !== undefined) return;

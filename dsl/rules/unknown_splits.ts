@@ -1,7 +1,10 @@
 import { didYouMean } from "../_levenshtein.ts";
 import type { RuleContext } from "../rule_context.ts";
 
-/** Split names used by `default_split`, `exclude_overlap_with` and `train` are declared under `dataset.splits`. */
+/**
+ * Split names used by `default_split`, `exclude_overlap_with` and `train` are declared under `dataset.splits`.
+ * See README.md#dataset.
+ */
 export function unknownSplits(ctx: RuleContext): void {
   const names = Object.keys(ctx.spec.dataset.splits);
   const check = (name: string, path: (string | number)[], where: string) => {
@@ -36,7 +39,21 @@ export function unknownSplits(ctx: RuleContext): void {
   const train = ctx.spec.train;
   if (train) {
     // train.split has a default ("train"): only check it when the spec trains.
-    check(train.split, ["train", "split"], "train.split");
+    const explicit = ctx.locate(["train", "split"]) !== ctx.locate(["train"]);
+    if (explicit || Object.hasOwn(ctx.spec.dataset.splits, train.split)) {
+      check(train.split, ["train", "split"], "train.split");
+    } else {
+      ctx.report({
+        code: "unknown_split",
+        path: ["train"],
+        onKey: true,
+        message:
+          `Cannot resolve split "${train.split}", the default of train.split: dataset.splits has no such split`,
+        hint: `name the split to train on: train: { split: ${
+          Object.keys(ctx.spec.dataset.splits)[0] ?? "eval"
+        } }`,
+      });
+    }
     train.eval.splits.forEach((s, j) =>
       check(s, ["train", "eval", "splits", j], "train.eval.splits")
     );

@@ -1,4 +1,4 @@
-import { globsOverlap, isGlob } from "../_glob.ts";
+import { globsOverlap, isGlob } from "../glob.ts";
 import type { RuleContext } from "../rule_context.ts";
 
 /**
@@ -57,4 +57,19 @@ export function unproducedInputs(ctx: RuleContext): void {
       });
     });
   });
+  const outcome = ctx.spec.outcome;
+  if (outcome?.grader === "tabular_metric") {
+    const submission = outcome.params.submission;
+    if (
+      producers(submission).length === 0 &&
+      !taskFiles.some((t) => globsOverlap(submission, t))
+    ) {
+      ctx.report({
+        code: "unproduced_input",
+        path: ["outcome", "params", "submission"],
+        message: `Cannot grade file "${submission}": no role produces it`,
+        hint: "add it to the produces of the role that writes it",
+      });
+    }
+  }
 }

@@ -1,6 +1,6 @@
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { Ajv } from "ajv";
-import { dirname, join, normalize } from "node:path";
+import { dirname, isAbsolute, join, normalize } from "node:path";
 import type { RuleContext } from "../rule_context.ts";
 
 function compileSchema(schema: unknown): string | undefined {
@@ -32,12 +32,10 @@ export function validJsonSchemas(ctx: RuleContext): void {
       const path = ["roles", i, "produces", j, "schema"];
       let schema: unknown = p.schema;
       if (typeof p.schema === "string") {
-        const file = normalize(
-          join(
-            dirname(ctx.locate(path).file),
-            p.schema.replace(/^file:\/\//, ""),
-          ),
-        );
+        const written = p.schema.replace(/^file:\/\//, "");
+        const file = isAbsolute(written)
+          ? written
+          : normalize(join(dirname(ctx.locate(path).file), written));
         try {
           schema = JSON.parse(ctx.readFile(file));
         } catch (e) {

@@ -1,8 +1,9 @@
 import type { RuleContext } from "../rule_context.ts";
 
 /**
- * A loop group can repeat as a unit: each role belongs to at most one loop, and no role outside a loop
- * runs between two of its members (downstream of one and upstream of another). See README.md#flow.
+ * A loop group can repeat as a unit: each role belongs to at most one loop, no role outside a loop runs
+ * between two of its members (downstream of one and upstream of another), and `until` reads a member's
+ * output. See README.md#flow.
  */
 export function validLoops(ctx: RuleContext): void {
   const owner = new Map<string, { loop: string; path: (string | number)[] }>();
@@ -26,6 +27,21 @@ export function validLoops(ctx: RuleContext): void {
       } else owner.set(id, { loop: loop.id, path });
     });
     const members = new Set(loop.roles.filter((r) => ctx.roleById.has(r)));
+    const untilRole = loop.until?.output.split(".")[0];
+    if (
+      untilRole !== undefined && ctx.roleById.has(untilRole) &&
+      !members.has(untilRole)
+    ) {
+      ctx.report({
+        code: "invalid_loop",
+        path: ["flow", "loops", i, "until", "output"],
+        message:
+          `Cannot stop loop "${loop.id}" on role "${untilRole}": it is not in the loop, so its output does not change between rounds`,
+        hint: `name an output of one of ${
+          loop.roles.map((r) => `"${r}"`).join(", ")
+        }`,
+      });
+    }
     for (const m of members) {
       for (const a of ctx.ancestors(m)) {
         if (members.has(a) || a === m) continue;

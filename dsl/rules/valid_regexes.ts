@@ -1,10 +1,31 @@
 import type { RuleContext } from "../rule_context.ts";
 
-/** Every regular expression in the spec compiles (JavaScript syntax). */
+/**
+ * Every regular expression in the spec compiles (JavaScript syntax).
+ * See README.md#roles.
+ */
 export function validRegexes(ctx: RuleContext): void {
-  const check = (pattern: string, path: (string | number)[]) => {
+  const check = (
+    pattern: string,
+    path: (string | number)[],
+    group?: { value: number; path: (string | number)[] },
+  ) => {
     try {
-      new RegExp(pattern);
+      const re = new RegExp(pattern);
+      // An empty alternative always matches, so exec returns one slot per capture group.
+      const groups = new RegExp(`${re.source}|`).exec("")!.length - 1;
+      if (group && group.value > groups) {
+        ctx.report({
+          code: "invalid_regex",
+          path: group.path,
+          message: `Cannot extract group ${group.value} of ${
+            JSON.stringify(pattern)
+          }: it has ${groups} group${groups === 1 ? "" : "s"}`,
+          hint: groups === 0
+            ? "wrap the part to extract in ( ), or use group: 0 for the whole match"
+            : `use a group from 0 to ${groups}`,
+        });
+      }
     } catch (e) {
       const reason = e instanceof Error
         // V8 repeats the pattern: "Invalid regular expression: /(/: Unterminated group".
@@ -28,7 +49,10 @@ export function validRegexes(ctx: RuleContext): void {
     }
     for (const [name, out] of Object.entries(role.outputs)) {
       if (out.extract === "regex") {
-        check(out.pattern, ["roles", i, "outputs", name, "pattern"]);
+        check(out.pattern, ["roles", i, "outputs", name, "pattern"], {
+          value: out.group,
+          path: ["roles", i, "outputs", name, "group"],
+        });
       }
     }
   });

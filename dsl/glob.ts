@@ -1,25 +1,47 @@
 // @ts-types="@types/picomatch"
 import picomatch from "picomatch";
 
+// Bounded, so a long-running process compiling many specs does not grow them without limit.
+const MAX_CACHED = 5000;
 const cache = new Map<string, (path: string) => boolean>();
 // globsOverlap calls isGlob for every produces x consumes pair; scanning each time dominated compile.
 const globCache = new Map<string, boolean>();
 
-/** True when the path contains glob syntax. */
+/**
+ * True when the path contains glob syntax.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isGlob } from "./glob.ts";
+ * assert.equal(isGlob("*.pkl"), true);
+ * ```
+ */
 export function isGlob(pattern: string): boolean {
   let glob = globCache.get(pattern);
   if (glob === undefined) {
     glob = picomatch.scan(pattern).isGlob;
+    if (globCache.size >= MAX_CACHED) globCache.clear();
     globCache.set(pattern, glob);
   }
   return glob;
 }
 
-/** Whether `path` matches `pattern` (a literal path matches only itself). */
+/**
+ * Whether `path` matches `pattern` (a literal path matches only itself): the glob semantics of file contracts.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { globMatch } from "./glob.ts";
+ * assert.equal(globMatch("*.pkl", "X_test.pkl"), true);
+ * ```
+ */
 export function globMatch(pattern: string, path: string): boolean {
   let m = cache.get(pattern);
   if (!m) {
     m = picomatch(pattern, { dot: true });
+    if (cache.size >= MAX_CACHED) cache.clear();
     cache.set(pattern, m);
   }
   return m(path);
@@ -96,6 +118,13 @@ function intersect(a: Token[], b: Token[]): boolean {
 /**
  * Whether some file could match both patterns: exact for literals and for globs made of `*`, `**`, `?` and
  * `{a,b}`; a `[class]` counts as any one character, so overlaps are never missed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { globsOverlap } from "./glob.ts";
+ * assert.equal(globsOverlap("model_*.pkl", "*_v2.pkl"), true);
+ * ```
  */
 export function globsOverlap(a: string, b: string): boolean {
   if (a === b) return true;

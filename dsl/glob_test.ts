@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { globMatch, globsOverlap, isGlob } from "./_glob.ts";
+import { globMatch, globsOverlap, isGlob } from "./glob.ts";
 
 Deno.test("isGlob() tells glob patterns from literal paths", () => {
   for (const p of ["*.csv", "data/**", "{a,b}.csv", "x?.csv", "[ab].csv"]) {

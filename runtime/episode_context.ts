@@ -1,0 +1,36 @@
+import type { ExecutionGraph } from "../dsl/mod.ts";
+import type { FileChange } from "./events.ts";
+import type { Task } from "./load_tasks.ts";
+import type { ModelClient, Sandbox } from "./ports.ts";
+import type { RoleResult } from "./role_result.ts";
+import type { RunStore } from "./run_store.ts";
+import type { SlotPool } from "./_slot_pool.ts";
+
+/** Workspace operations the turn loop needs: listing files and attributing changes to one execution. */
+export interface WorkspaceTracker {
+  /** Regular files of the workspace, relative paths, sorted. */
+  files(): Promise<string[]>;
+  /**
+   * Runs `fn` while holding the workspace, then reports what changed (created, modified, deleted, with
+   * sha256), removing symlinks, FIFOs, sockets and devices, and storing changed files in the run's blobs.
+   */
+  track<T>(fn: () => Promise<T>): Promise<{ result: T; changes: FileChange[] }>;
+}
+
+/** Everything one episode's roles share. */
+export interface EpisodeContext {
+  readonly graph: ExecutionGraph;
+  readonly task: Task;
+  readonly episodeId: string;
+  readonly attempt: number;
+  readonly workspaceDir: string;
+  readonly workspace: WorkspaceTracker;
+  readonly model: ModelClient;
+  readonly sandbox: Sandbox;
+  readonly sandboxSlots: SlotPool;
+  readonly store: RunStore;
+  /** The latest result of each role (a loop peer's from the previous round until it runs again). */
+  readonly results: Map<string, RoleResult>;
+  readonly nextActionIndex: () => number;
+  readonly signal: AbortSignal;
+}

@@ -1,0 +1,196 @@
+import { z } from "zod";
+
+// Every record of events.jsonl, validated with these schemas before it is written (DESIGN.md decision 6).
+// Keys are snake_case: the run log is a wire format read by the coach, the trainer and users' tools.
+
+const Base = {
+  run_id: z.string(),
+  /** Monotonic sequence number within the run (across resumes). */
+  step: z.number().int().min(0),
+  ts: z.string(),
+  role: z.string().nullable(),
+};
+
+export const StreamCaptureSchema = z.strictObject({
+  text: z.string(),
+  total_bytes: z.number().int().min(0),
+  truncated: z.boolean(),
+});
+
+export const FileChangeSchema = z.strictObject({
+  path: z.string(),
+  change: z.enum(["created", "modified", "deleted"]),
+  kind: z.enum(["file", "dir", "symlink", "fifo", "socket", "device", "other"]),
+  size: z.number().int().min(0).optional(),
+  sha256: z.string().optional(),
+  rejected: z.string().optional(),
+});
+
+export const ExecutionSchema = z.strictObject({
+  tool: z.string(),
+  language: z.enum(["python", "typescript"]),
+  code: z.string(),
+  /** OpenAI tool-call id when the model called the tool that way. */
+  call_id: z.string().optional(),
+  status: z.string(),
+  exit_code: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  wall_ms: z.number(),
+  stdout: StreamCaptureSchema,
+  stderr: StreamCaptureSchema,
+  error: z.strictObject({ type: z.string(), message: z.string() }).optional(),
+  backend: z.string(),
+  files: z.array(FileChangeSchema),
+});
+
+export const ContractSchema = z.strictObject({
+  /** Required files of the role not present in the workspace after this action. */
+  missing_required: z.array(z.string()),
+  /** Consumed files absent when the action started. */
+  missing_inputs: z.array(z.string()),
+  /** JSON artifacts that failed their schema: path and the first problems. */
+  invalid: z.array(
+    z.strictObject({ path: z.string(), problems: z.array(z.string()) }),
+  ),
+});
+
+export const UsageSchema = z.strictObject({
+  prompt_tokens: z.number().int().min(0),
+  completion_tokens: z.number().int().min(0),
+});
+
+export const ModelCallSchema = z.strictObject({
+  ok: z.boolean(),
+  provider: z.enum(["openai", "scripted"]),
+  model: z.string(),
+  model_name: z.string().optional(),
+  finish_reason: z.string().nullable().optional(),
+  usage: UsageSchema.optional(),
+  latency_ms: z.number(),
+  cost_usd: z.number().nullable().optional(),
+  attempts: z.number().int(),
+  error: z.strictObject({
+    kind: z.string(),
+    status: z.number().optional(),
+    message: z.string(),
+  }).optional(),
+  prompt_token_ids: z.array(z.number().int()).optional(),
+  completion_token_ids: z.array(z.number().int()).optional(),
+  completion_logprobs: z.array(z.number()).optional(),
+});
+
+export const MessageSchema = z.strictObject({
+  role: z.enum(["system", "user", "assistant", "tool"]),
+  content: z.string(),
+  tool_calls: z.array(
+    z.strictObject({ id: z.string(), name: z.string(), arguments: z.string() }),
+  ).optional(),
+  tool_call_id: z.string().optional(),
+});
+
+export const RunStartedEventSchema = z.strictObject({
+  ...Base,
+  kind: z.literal("run_started"),
+  resumed: z.boolean(),
+  /** Bytes of a partial last line dropped from events.jsonl when resuming after a crash. */
+  repaired_bytes: z.number().int().min(0).optional(),
+});
+
+export const EpisodeStartedEventSchema = z.strictObject({
+  ...Base,
+  kind: z.literal("episode_started"),
+  episode_id: z.string(),
+  attempt: z.number().int().min(1),
+  task_id: z.string(),
+  split: z.string(),
+  index: z.number().int().min(0),
+  category: z.string().nullable(),
+  workspace: z.string(),
+});
+
+export const ActionEventSchema = z.strictObject({
+  ...Base,
+  kind: z.literal("action"),
+  episode_id: z.string(),
+  attempt: z.number().int().min(1),
+  /** 0-based index of the action within the episode. */
+  action_index: z.number().int().min(0),
+  turn: z.number().int().min(1),
+  round: z.number().int().min(1),
+  /** The exact messages the model was given, in full. */
+  messages: z.array(MessageSchema),
+  /** The assistant message it returned (empty content when the call failed). */
+  reply: MessageSchema,
+  reasoning: z.string().optional(),
+  model_call: ModelCallSchema,
+  executions: z.array(ExecutionSchema),
+  /** Tool-call blocks found but not run (e.g. a language the role has no tool for). */
+  ignored_code_blocks: z.number().int().min(0),
+  contract: ContractSchema,
+  stop_reason: z.enum([
+    "continue",
+    "no_tool_call",
+    "stop_pattern",
+    "max_turns",
+    "model_error",
+    "empty_reply",
+  ]),
+});
+
+export const RoleFinishedEventSchema = z.strictObject({
+  ...Base,
+  kind: z.literal("role_finished"),
+  episode_id: z.string(),
+  attempt: z.number().int().min(1),
+  round: z.number().int().min(1),
+  actions: z.number().int().min(0),
+  outputs: z.record(z.string(), z.string().nullable()),
+  files_saved: z.array(z.string()),
+  contract: ContractSchema,
+});
+
+export const EpisodeFinishedEventSchema = z.strictObject({
+  ...Base,
+  kind: z.literal("episode_finished"),
+  episode_id: z.string(),
+  attempt: z.number().int().min(1),
+  status: z.enum(["completed", "failed"]),
+  error: z.string().optional(),
+  actions: z.number().int().min(0),
+  wall_ms: z.number(),
+  /** Role id -> its declared outputs. */
+  outputs: z.record(z.string(), z.record(z.string(), z.string().nullable())),
+  /** Final workspace files: path -> sha256 (content in blobs/). */
+  files: z.record(z.string(), z.string()),
+});
+
+export const RunFinishedEventSchema = z.strictObject({
+  ...Base,
+  kind: z.literal("run_finished"),
+  status: z.enum(["completed", "interrupted", "error"]),
+  episodes: z.number().int().min(0),
+  error: z.string().optional(),
+});
+
+/** One record of events.jsonl. */
+export const RunEventSchema = z.discriminatedUnion("kind", [
+  RunStartedEventSchema,
+  EpisodeStartedEventSchema,
+  ActionEventSchema,
+  RoleFinishedEventSchema,
+  EpisodeFinishedEventSchema,
+  RunFinishedEventSchema,
+]);
+
+export type RunEvent = z.infer<typeof RunEventSchema>;
+export type ActionEvent = z.infer<typeof ActionEventSchema>;
+export type EpisodeFinishedEvent = z.infer<typeof EpisodeFinishedEventSchema>;
+export type Execution = z.infer<typeof ExecutionSchema>;
+export type Contract = z.infer<typeof ContractSchema>;
+export type FileChange = z.infer<typeof FileChangeSchema>;
+export type Message = z.infer<typeof MessageSchema>;
+
+/** An event before the store stamps it with run id, step and time. */
+export type RunEventInput = RunEvent extends infer E
+  ? E extends RunEvent ? Omit<E, "run_id" | "step" | "ts"> : never
+  : never;

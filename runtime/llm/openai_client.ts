@@ -1,0 +1,366 @@
+import OpenAI from "openai";
+import type { Model } from "../../dsl/schema.ts";
+import type {
+  ChatMessage,
+  ModelClient,
+  ModelRequest,
+  ModelResponse,
+  ToolSpec,
+} from "../ports.ts";
+import { type Completion, parseCompletion } from "./_completion.ts";
+import { RateLimiter } from "./_rate_limiter.ts";
+import { parseRetryAfter } from "./_retry_after.ts";
+import {
+  type ResolvedRetryOptions,
+  resolveRetryOptions,
+  retryDelayMs,
+  type RetryOptions,
+} from "./_retry_policy.ts";
+import { Semaphore } from "./_semaphore.ts";
+import { sleep } from "./_sleep.ts";
+
+// The only module under runtime/ that imports "openai" (STYLE.md §1).
+
+export type { RetryOptions } from "./_retry_policy.ts";
+
+/** Options of {@linkcode OpenAIModelClient}. */
+export interface OpenAIModelClientOptions {
+  /** Reads the environment variable named by the model's `api_key_env`. @default Deno.env.get */
+  readonly env?: (name: string) => string | undefined;
+  /** Backoff between attempts; the number of retries is the model's `max_retries`. @default {} */
+  readonly retry?: RetryOptions;
+  /** Source of backoff jitter, in [0, 1). @default Math.random */
+  readonly random?: () => number;
+}
+
+/** Sent as the key when the spec names none or its variable is unset: servers such as vLLM need none. */
+const PLACEHOLDER_KEY = "EMPTY";
+
+type FailureKind = "http" | "timeout" | "connection" | "malformed" | "aborted";
+
+/** Why one attempt failed, and whether another attempt may help. */
+interface AttemptFailure {
+  readonly kind: FailureKind;
+  readonly status?: number;
+  readonly message: string;
+  readonly retryable: boolean;
+  readonly retryAfterMs?: number;
+}
+
+type ChatBody = OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
+
+/**
+ * A {@linkcode ModelClient} for one spec model on any OpenAI-compatible endpoint (OpenAI, vLLM, SGLang,
+ * Ollama, llama.cpp server), through the openai SDK with its own retries off.
+ *
+ * Each call holds one of `max_concurrency` slots per attempt and, with `requests_per_minute`, one
+ * start of the sliding minute. Failed attempts are retried up to `max_retries` times on 408, 429,
+ * 5xx, timeouts, connection failures and malformed or truncated bodies, waiting the server's
+ * `retry-after-ms` / `Retry-After` when it sent one, else exponential backoff with jitter; other 4xx
+ * are final. Every failure comes back as `{ ok: false }`, never as a throw: with the kind of the
+ * failure, or `exhausted` (and the last status) when retries were made and all failed. `latency_ms`
+ * is the whole call: waiting for a slot, every attempt and every backoff. The API key is read once
+ * from the variable `api_key_env` names and goes only into the Authorization header.
+ *
+ * @example
+ * ```ts ignore
+ * const client = new OpenAIModelClient("actor", graph.models.actor!);
+ * const reply = await client.complete({ model: "actor", role: "solver", episode: "e1", turn: 0,
+ *   messages: [{ role: "user", content: "What is 2 + 2?" }] });
+ * if (reply.ok) console.log(reply.text, reply.usage, reply.cost_usd);
+ * ```
+ */
+export class OpenAIModelClient implements ModelClient {
+  /** The spec's model id, e.g. "actor". */
+  readonly id: string;
+  readonly model: Model;
+  readonly baseURL: string;
+  /** Whether the variable `api_key_env` names was set; otherwise a placeholder key is sent. */
+  readonly hasApiKey: boolean;
+  readonly #sdk: OpenAI;
+  readonly #slots: Semaphore;
+  readonly #starts: RateLimiter | undefined;
+  readonly #retry: ResolvedRetryOptions;
+  readonly #random: () => number;
+  readonly #where: string;
+
+  constructor(
+    id: string,
+    model: Model,
+    options: OpenAIModelClientOptions = {},
+  ) {
+    const baseURL = model.base_url ?? "";
+    if (baseURL === "") {
+      throw new TypeError(
+        `Cannot create an OpenAI client for model "${id}": base_url is empty; route it to the demo policy instead`,
+      );
+    }
+    const env = options.env ?? ((name: string) => Deno.env.get(name));
+    const key = model.api_key_env === undefined
+      ? undefined
+      : env(model.api_key_env);
+    this.id = id;
+    this.model = model;
+    this.baseURL = baseURL;
+    this.hasApiKey = key !== undefined && key !== "";
+    this.#retry = resolveRetryOptions(options.retry);
+    this.#random = options.random ?? Math.random;
+    this.#slots = new Semaphore(model.max_concurrency);
+    this.#starts = model.requests_per_minute === undefined
+      ? undefined
+      : new RateLimiter(model.requests_per_minute);
+    this.#where = `model "${id}" (${model.model} at ${originOf(baseURL)})`;
+    // Everything the SDK would otherwise read from OPENAI_* variables is fixed here.
+    this.#sdk = new OpenAI({
+      baseURL,
+      apiKey: this.hasApiKey ? key! : PLACEHOLDER_KEY,
+      adminAPIKey: null,
+      organization: null,
+      project: null,
+      webhookSecret: null,
+      timeout: Math.ceil(model.timeout_s * 1000),
+      maxRetries: 0,
+      logLevel: "off",
+    });
+  }
+
+  /** Sends one chat completion request, with retries; resolves with the reply or why there is none. */
+  async complete(request: ModelRequest): Promise<ModelResponse> {
+    const started = performance.now();
+    const body = this.#body(request);
+    const signal = request.signal;
+    let attempts = 0;
+    while (true) {
+      let release: (() => void) | undefined;
+      try {
+        release = await this.#slots.acquire(signal);
+        await this.#starts?.acquire(signal);
+      } catch {
+        release?.();
+        return this.#failure(ABORTED, attempts, started);
+      }
+      attempts++;
+      let failure: AttemptFailure;
+      try {
+        const data: unknown = await this.#sdk.chat.completions.create(body, {
+          maxRetries: 0,
+          ...(signal !== undefined ? { signal } : {}),
+        });
+        const parsed = parseCompletion(data);
+        if (parsed.ok) {
+          return this.#success(parsed.completion, attempts, started);
+        }
+        failure = {
+          kind: "malformed",
+          message: parsed.message,
+          retryable: true,
+        };
+      } catch (error) {
+        failure = signal?.aborted ? ABORTED : describeError(error, this.model);
+      } finally {
+        release();
+      }
+      if (!failure.retryable || attempts > this.model.max_retries) {
+        return this.#failure(failure, attempts, started);
+      }
+      const wait = retryDelayMs(
+        attempts,
+        failure.retryAfterMs,
+        this.#retry,
+        this.#random,
+      );
+      try {
+        await sleep(wait, signal);
+      } catch {
+        return this.#failure(ABORTED, attempts, started);
+      }
+    }
+  }
+
+  #body(request: ModelRequest): ChatBody {
+    const s = this.model.sampling;
+    // Spec fields the SDK does not type (min_tokens, extra_body) go into the JSON body as they are.
+    const extra: Record<string, unknown> = {
+      ...s.extra_body,
+      ...(s.min_tokens !== undefined ? { min_tokens: s.min_tokens } : {}),
+    };
+    return {
+      ...extra,
+      model: this.model.model,
+      messages: request.messages.map(toSdkMessage),
+      ...(request.tools !== undefined && request.tools.length > 0
+        ? { tools: request.tools.map(toSdkTool) }
+        : {}),
+      ...(s.temperature !== undefined ? { temperature: s.temperature } : {}),
+      ...(s.top_p !== undefined ? { top_p: s.top_p } : {}),
+      ...(s.max_tokens !== undefined ? { max_tokens: s.max_tokens } : {}),
+      ...(s.seed !== undefined ? { seed: s.seed } : {}),
+      ...(s.stop !== undefined ? { stop: s.stop } : {}),
+      ...(s.presence_penalty !== undefined
+        ? { presence_penalty: s.presence_penalty }
+        : {}),
+      ...(s.frequency_penalty !== undefined
+        ? { frequency_penalty: s.frequency_penalty }
+        : {}),
+    };
+  }
+
+  #success(
+    completion: Completion,
+    attempts: number,
+    started: number,
+  ): ModelResponse {
+    const { usage, model_name, ...rest } = completion;
+    const price = this.model.price;
+    return {
+      ok: true,
+      ...rest,
+      usage: usage ?? { prompt_tokens: 0, completion_tokens: 0 },
+      latency_ms: performance.now() - started,
+      // Unknown without a price, and unknown when the server reported no usage.
+      cost_usd: price === undefined || usage === undefined
+        ? null
+        : (usage.prompt_tokens * price.input_per_mtok +
+          usage.completion_tokens * price.output_per_mtok) / 1e6,
+      attempts,
+      provider: "openai",
+      model_name: model_name ?? this.model.model,
+    };
+  }
+
+  #failure(
+    failure: AttemptFailure,
+    attempts: number,
+    started: number,
+  ): ModelResponse {
+    const exhausted = failure.retryable && failure.kind !== "aborted" &&
+      attempts > 1;
+    const message = exhausted
+      ? `Cannot get a reply from ${this.#where}: ${attempts} attempts failed, the last with ${failure.kind}: ${failure.message}`
+      : `Cannot get a reply from ${this.#where}: ${failure.message}`;
+    return {
+      ok: false,
+      error: {
+        kind: exhausted ? "exhausted" : failure.kind,
+        ...(failure.status !== undefined ? { status: failure.status } : {}),
+        message,
+      },
+      attempts,
+      latency_ms: performance.now() - started,
+      provider: "openai",
+    };
+  }
+}
+
+const ABORTED: AttemptFailure = {
+  kind: "aborted",
+  message: "the request was aborted",
+  retryable: false,
+};
+
+/** Maps what the SDK threw for one attempt to a failure; SDK error classes are only known here. */
+function describeError(error: unknown, model: Model): AttemptFailure {
+  if (error instanceof OpenAI.APIUserAbortError) return ABORTED;
+  if (error instanceof OpenAI.APIConnectionTimeoutError) {
+    return {
+      kind: "timeout",
+      message: `no complete reply within timeout_s = ${model.timeout_s}`,
+      retryable: true,
+    };
+  }
+  if (error instanceof OpenAI.APIConnectionError) {
+    const cause = error.cause instanceof Error
+      ? `: ${error.cause.message}`
+      : "";
+    return {
+      kind: "connection",
+      message: `the connection failed${cause}`,
+      retryable: true,
+    };
+  }
+  if (error instanceof OpenAI.APIError && typeof error.status === "number") {
+    const status = error.status;
+    const said = (error.error as { message?: unknown } | undefined)?.message;
+    // A proxy's HTML error page has no JSON message: keep the start of what it said.
+    const detail = typeof said === "string"
+      ? said
+      : error.message.replace(/^\d{3}\s*/, "").slice(0, 300);
+    const shouldRetry = error.headers?.get("x-should-retry");
+    const retryAfterMs = parseRetryAfter(error.headers);
+    return {
+      kind: "http",
+      status,
+      message: `HTTP ${status}${detail !== "" ? `: ${detail}` : ""}`,
+      retryable: shouldRetry === "true" ||
+        (shouldRetry !== "false" &&
+          (status === 408 || status === 429 || status >= 500)),
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    };
+  }
+  if (error instanceof SyntaxError) {
+    return {
+      kind: "malformed",
+      message: `the body is not valid JSON: ${error.message}`,
+      retryable: true,
+    };
+  }
+  if (error instanceof DOMException && error.name === "AbortError") {
+    return ABORTED;
+  }
+  // Deno's fetch rejects a body that ends early (short Content-Length, unfinished chunks) with a TypeError.
+  const text = error instanceof Error ? error.message : String(error);
+  return {
+    kind: "malformed",
+    message: `the body could not be read in full: ${text}`,
+    retryable: true,
+  };
+}
+
+function toSdkMessage(m: ChatMessage): OpenAI.Chat.ChatCompletionMessageParam {
+  switch (m.role) {
+    case "system":
+      return { role: "system", content: m.content };
+    case "user":
+      return { role: "user", content: m.content };
+    case "tool":
+      return {
+        role: "tool",
+        content: m.content,
+        tool_call_id: m.tool_call_id ?? "",
+      };
+    case "assistant":
+      return {
+        role: "assistant",
+        content: m.content,
+        ...(m.tool_calls !== undefined && m.tool_calls.length > 0
+          ? {
+            tool_calls: m.tool_calls.map((c) => ({
+              id: c.id,
+              type: "function" as const,
+              function: { name: c.name, arguments: c.arguments },
+            })),
+          }
+          : {}),
+      };
+  }
+}
+
+function toSdkTool(t: ToolSpec): OpenAI.Chat.ChatCompletionTool {
+  return {
+    type: "function",
+    function: {
+      name: t.name,
+      description: t.description,
+      parameters: t.parameters,
+    },
+  };
+}
+
+/** The URL's scheme, host and port: never its user-info, which may hold a credential. */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return "an unparsable base_url";
+  }
+}

@@ -1,0 +1,258 @@
+import { Liquid } from "liquidjs";
+import type { GraphDataset } from "../dsl/mod.ts";
+
+/** One dataset row, mapped through `dataset.fields`. */
+export interface Task {
+  readonly id: string;
+  readonly index: number;
+  readonly split: string;
+  readonly category: string | null;
+  /** Template-visible fields (`task.<name>`). */
+  readonly inputs: Readonly<Record<string, string>>;
+  /** The expected answer, for graders and coaches allowed outcome facts; never shown to agents. */
+  readonly answer: unknown;
+  /** Input files to seed the workspace with: absolute or cwd-relative source, workspace name. */
+  readonly files: readonly { readonly from: string; readonly as: string }[];
+  readonly row: unknown;
+}
+
+/** A dataset that cannot be used: every bad row is listed, with how to fix it. */
+export class DatasetError extends Error {
+  readonly problems: readonly string[];
+  constructor(message: string, problems: readonly string[] = []) {
+    super(
+      problems.length > 0
+        ? `${message}:\n  ${problems.slice(0, 20).join("\n  ")}`
+        : message,
+    );
+    this.name = "DatasetError";
+    this.problems = problems;
+  }
+}
+
+/** Reads a dotted path; a string holding a JSON object is parsed on the way (DSBench's metadata). */
+export function getPath(row: unknown, path: string): unknown {
+  let value = row;
+  for (const part of path.split(".")) {
+    if (typeof value === "string" && value.trimStart().startsWith("{")) {
+      try {
+        value = JSON.parse(value);
+      } catch { /* not JSON: keep the string */ }
+    }
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+async function readSource(source: string, isUrl: boolean): Promise<string> {
+  if (!isUrl) {
+    try {
+      return await Deno.readTextFile(source);
+    } catch (e) {
+      throw new DatasetError(
+        `Cannot read dataset file "${source}": ${
+          e instanceof Deno.errors.NotFound ? "no such file" : String(e)
+        }`,
+      );
+    }
+  }
+  const res = await fetch(source);
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new DatasetError(
+      `Cannot download dataset "${source}": HTTP ${res.status}`,
+    );
+  }
+  return await res.text();
+}
+
+/** Parses JSON (an array of rows) or JSONL (one row per line), by declared format or content. */
+export function parseRows(
+  text: string,
+  source: string,
+  format: "json" | "jsonl" | "auto",
+): unknown[] {
+  const trimmed = text.trimStart();
+  const asJson = format === "json" ||
+    (format === "auto" && trimmed.startsWith("["));
+  if (asJson) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      throw new DatasetError(
+        `Cannot parse dataset "${source}" as JSON: ${
+          e instanceof Error ? e.message : e
+        }`,
+      );
+    }
+    if (!Array.isArray(parsed)) {
+      throw new DatasetError(
+        `Cannot use dataset "${source}": a JSON dataset must be an array of rows`,
+      );
+    }
+    return parsed;
+  }
+  const rows: unknown[] = [];
+  const problems: string[] = [];
+  text.split("\n").forEach((line, i) => {
+    if (line.trim() === "") return;
+    try {
+      rows.push(JSON.parse(line));
+    } catch (e) {
+      problems.push(`line ${i + 1}: ${e instanceof Error ? e.message : e}`);
+    }
+  });
+  if (problems.length > 0) {
+    throw new DatasetError(
+      `Cannot parse dataset "${source}" as JSON Lines (one JSON object per line)`,
+      problems,
+    );
+  }
+  return rows;
+}
+
+function normalizeText(text: string): string {
+  return text.replace(/\s+/g, " ").trim().toLowerCase();
+}
+
+function asString(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value === undefined || value === null) return "";
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
+const liquid = new Liquid({ strictVariables: true });
+
+async function tasksOf(
+  dataset: GraphDataset,
+  split: string,
+  rows: unknown[],
+  source: string,
+): Promise<Task[]> {
+  const fields = dataset.fields;
+  const problems: string[] = [];
+  const tasks: Task[] = [];
+  const seen = new Map<string, number>();
+  for (const [index, row] of rows.entries()) {
+    const where = `${source} row ${index + 1}`;
+    if (row === null || typeof row !== "object" || Array.isArray(row)) {
+      problems.push(`${where}: a row must be a JSON object`);
+      continue;
+    }
+    const rawId = fields.id === undefined ? index : getPath(row, fields.id);
+    if (rawId === undefined || rawId === null || rawId === "") {
+      problems.push(`${where}: no id at "${fields.id}" (dataset.fields.id)`);
+      continue;
+    }
+    const id = asString(rawId);
+    if (seen.has(id)) {
+      problems.push(
+        `${where}: id "${id}" repeats row ${
+          seen.get(id)! + 1
+        }; ids must be unique within a split`,
+      );
+      continue;
+    }
+    seen.set(id, index);
+    const inputs: Record<string, string> = {};
+    for (const [name, path] of Object.entries(fields.inputs)) {
+      const value = getPath(row, path);
+      if (value === undefined) {
+        problems.push(
+          `${where}: no field "${path}" for input "${name}" (dataset.fields.inputs)`,
+        );
+      }
+      inputs[name] = asString(value);
+    }
+    const category = fields.category === undefined
+      ? null
+      : asString(getPath(row, fields.category)) || null;
+    const context = { task: { id, category, ...inputs } };
+    const files: { from: string; as: string }[] = [];
+    for (const f of dataset.files) {
+      if ("field" in f) {
+        const from = getPath(row, f.field);
+        if (typeof from !== "string" || from === "") {
+          problems.push(`${where}: no file path at "${f.field}" for ${f.as}`);
+        } else files.push({ from, as: f.as });
+      } else {
+        try {
+          files.push({
+            from: await liquid.parseAndRender(f.path, context),
+            as: f.as,
+          });
+        } catch (e) {
+          problems.push(
+            `${where}: cannot render file path "${f.path}": ${
+              e instanceof Error ? e.message : e
+            }`,
+          );
+        }
+      }
+    }
+    const answer = fields.answer === undefined
+      ? undefined
+      : getPath(row, fields.answer);
+    tasks.push({ id, index, split, category, inputs, answer, files, row });
+  }
+  if (problems.length > 0) {
+    throw new DatasetError(
+      `Cannot use split "${split}" of ${source}`,
+      problems,
+    );
+  }
+  return tasks;
+}
+
+/** Options for `loadTasks`. */
+export interface LoadTasksOptions {
+  /** Keep at most this many tasks (after the split's own limit). */
+  limit?: number;
+}
+
+/** The tasks of one split, with `exclude_overlap_with` applied; reports how many overlapping rows were dropped. */
+export async function loadTasks(
+  dataset: GraphDataset,
+  split: string,
+  options: LoadTasksOptions = {},
+): Promise<{ tasks: Task[]; excluded: number }> {
+  const declared = dataset.splits[split];
+  if (!declared) {
+    throw new DatasetError(
+      `Cannot load split "${split}": the spec declares ${
+        Object.keys(dataset.splits).map((s) => `"${s}"`).join(", ")
+      }`,
+    );
+  }
+  const rows = parseRows(
+    await readSource(declared.source, declared.is_url),
+    declared.source,
+    declared.format,
+  );
+  let tasks = await tasksOf(dataset, split, rows, declared.source);
+  let excluded = 0;
+  if (declared.exclude_overlap_with.length > 0) {
+    const keyOf = (t: Task) =>
+      normalizeText(Object.values(t.inputs).join("\n"));
+    const others = new Set<string>();
+    for (const other of declared.exclude_overlap_with) {
+      const o = dataset.splits[other]!;
+      const otherRows = parseRows(
+        await readSource(o.source, o.is_url),
+        o.source,
+        o.format,
+      );
+      for (const t of await tasksOf(dataset, other, otherRows, o.source)) {
+        others.add(keyOf(t));
+      }
+    }
+    const before = tasks.length;
+    tasks = tasks.filter((t) => !others.has(keyOf(t)));
+    excluded = before - tasks.length;
+  }
+  if (declared.limit !== undefined) tasks = tasks.slice(0, declared.limit);
+  if (options.limit !== undefined) tasks = tasks.slice(0, options.limit);
+  return { tasks, excluded };
+}

@@ -1,0 +1,344 @@
+import { join, resolve } from "node:path";
+import type { ExecutionGraph } from "../dsl/mod.ts";
+import type { EpisodeContext } from "./episode_context.ts";
+import { loadTasks, type Task } from "./load_tasks.ts";
+import type { ModelClient, Sandbox } from "./ports.ts";
+import type { RoleResult } from "./role_result.ts";
+import { runEpisodeRoles } from "./run_episode.ts";
+import { RunStore, RunStoreError } from "./run_store.ts";
+import { addEvent, emptySummary, type RunSummary } from "./run_summary.ts";
+import { SlotPool } from "./_slot_pool.ts";
+import { createWorkspace } from "./workspace_tracker.ts";
+import type { RunEvent } from "./events.ts";
+
+/** Options for `runPipeline`. */
+export interface RunOptions {
+  /**
+   * Dataset split to run.
+   * @default the spec's dataset.default_split
+   */
+  split?: string;
+  /** Run at most this many tasks of the split. */
+  limit?: number;
+  /**
+   * Episodes in flight at once.
+   * @default 4
+   */
+  concurrency?: number;
+  /**
+   * Sandbox executions in flight at once, across episodes.
+   * @default 2
+   */
+  sandboxConcurrency?: number;
+  /**
+   * Directory that holds run directories.
+   * @default "runs"
+   */
+  outDir?: string;
+  /** A run directory (or run id under outDir) to finish: finished episodes are kept, the rest run again. */
+  resume?: string;
+  /** Whether the policy is a model endpoint or the pipeline's scripted demo policy; recorded in the manifest. */
+  policy: "model" | "demo";
+  /** Facts about the environment recorded in the manifest (versions, sandbox guarantees). */
+  environment?: Record<string, unknown>;
+  /** Keep each episode's workspace directory after it finishes (its files are in blobs/ either way). */
+  keepWorkspaces?: boolean;
+  /** Stops the run cleanly: no new episodes start, running ones are aborted and left for --resume. */
+  signal?: AbortSignal;
+  /** Called with every event once it is written. */
+  onEvent?: (event: RunEvent, summary: Readonly<RunSummary>) => void;
+  /** Called once the tasks are loaded, before the first episode. */
+  onStart?: (
+    info: {
+      runId: string;
+      runDir: string;
+      tasks: number;
+      skipped: number;
+      excluded: number;
+    },
+  ) => void;
+}
+
+/** The adapters a run needs (the ports of runtime/ports.ts). */
+export interface RunDeps {
+  readonly model: ModelClient;
+  readonly sandbox: Sandbox;
+}
+
+/** `runPipeline`'s options with every default filled. */
+export type ResolvedRunOptions =
+  & Required<
+    Omit<RunOptions, "limit" | "resume" | "signal" | "onEvent" | "onStart">
+  >
+  & {
+    limit?: number;
+    resume?: string;
+  };
+
+/** Fills defaults and checks the options, with messages naming the value and the fix. */
+export function resolveRunOptions(
+  graph: ExecutionGraph,
+  options: RunOptions,
+): Readonly<ResolvedRunOptions> {
+  const split = options.split ?? graph.dataset.default_split;
+  if (!Object.hasOwn(graph.dataset.splits, split)) {
+    throw new RangeError(
+      `Cannot run split "${split}": the spec declares ${
+        Object.keys(graph.dataset.splits).map((s) => `"${s}"`).join(", ")
+      }`,
+    );
+  }
+  const positive = (name: string, v: number | undefined, fallback: number) => {
+    const value = v ?? fallback;
+    if (!Number.isInteger(value) || value < 1) {
+      throw new RangeError(
+        `Cannot use ${name} ${value}: it must be a whole number >= 1`,
+      );
+    }
+    return value;
+  };
+  return {
+    split,
+    ...(options.limit !== undefined
+      ? { limit: positive("--limit", options.limit, 1) }
+      : {}),
+    concurrency: positive("--concurrency", options.concurrency, 4),
+    sandboxConcurrency: positive(
+      "--sandbox-concurrency",
+      options.sandboxConcurrency,
+      2,
+    ),
+    outDir: options.outDir ?? "runs",
+    ...(options.resume !== undefined ? { resume: options.resume } : {}),
+    policy: options.policy,
+    environment: options.environment ?? {},
+    keepWorkspaces: options.keepWorkspaces ?? false,
+  };
+}
+
+async function pool<T>(
+  items: readonly T[],
+  size: number,
+  signal: AbortSignal | undefined,
+  fn: (item: T) => Promise<void>,
+) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length && !signal?.aborted) await fn(items[next++]!);
+  };
+  await Promise.all(
+    Array.from({ length: Math.min(size, items.length) }, worker),
+  );
+}
+
+function episodeIdOf(task: Task): string {
+  return `${task.split}:${task.id}`;
+}
+
+/**
+ * Runs a compiled pipeline over a dataset split: episodes concurrently, roles in graph order, every action
+ * recorded in `runs/<run_id>/`. Resumable: `resume` finishes a run without redoing finished episodes.
+ */
+export async function runPipeline(
+  graph: ExecutionGraph,
+  deps: RunDeps,
+  options: RunOptions,
+): Promise<RunSummary> {
+  let opts = resolveRunOptions(graph, options);
+  let store: RunStore;
+  let finished = new Set<string>();
+  let attempts = new Map<string, number>();
+  let repaired = 0;
+  if (opts.resume !== undefined) {
+    const dir = await Deno.stat(opts.resume).then(
+      () => opts.resume!,
+      () => join(opts.outDir, opts.resume!),
+    );
+    const opened = await RunStore.open(dir);
+    const manifestGraph = opened.manifest.graph as
+      | { spec_hash?: string }
+      | undefined;
+    if (manifestGraph?.spec_hash !== graph.spec_hash) {
+      await opened.store.close();
+      throw new RunStoreError(
+        `Cannot resume run ${dir}: its spec hash ${
+          String(manifestGraph?.spec_hash).slice(0, 12)
+        } differs from this spec's ${
+          graph.spec_hash.slice(0, 12)
+        }; resume it with the spec it started with, or start a new run`,
+        dir,
+      );
+    }
+    const args = opened.manifest.args as
+      | { split?: string; limit?: number }
+      | undefined;
+    opts = resolveRunOptions(graph, {
+      ...options,
+      ...(args?.split ? { split: args.split } : {}),
+      ...(args?.limit !== undefined ? { limit: args.limit } : {}),
+    });
+    store = opened.store;
+    finished = new Set(opened.state.finished);
+    attempts = new Map(opened.state.attempts);
+    repaired = opened.state.repairedBytes;
+    await store.updateManifest({
+      status: "running",
+      resumed_at: new Date().toISOString(),
+    });
+  } else {
+    const seed = graph.train?.seed ?? 0;
+    const runId = `${graph.name}__${seed}__${Math.floor(Date.now() / 1000)}${
+      Math.random().toString(36).slice(2, 6)
+    }`;
+    store = await RunStore.create(opts.outDir, runId, {
+      run_id: runId,
+      created_at: new Date().toISOString(),
+      status: "running",
+      policy: opts.policy,
+      policy_note: opts.policy === "demo"
+        ? "no model endpoint is configured: the pipeline's scripted demo policy produced every reply"
+        : "replies come from the model endpoints in graph.models",
+      spec_file: graph.spec_file,
+      spec_hash: graph.spec_hash,
+      args: {
+        split: opts.split,
+        ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
+      },
+      environment: opts.environment,
+      sandbox_backend: deps.sandbox.backend,
+      graph,
+    });
+  }
+
+  const { tasks, excluded } = await loadTasks(
+    graph.dataset,
+    opts.split,
+    opts.limit !== undefined ? { limit: opts.limit } : {},
+  );
+  const todo = tasks.filter((t) => !finished.has(episodeIdOf(t)));
+  const summary = emptySummary(
+    store.runId,
+    store.dir,
+    opts.policy,
+    tasks.length,
+    tasks.length - todo.length,
+  );
+  store.listen((e) => {
+    addEvent(summary, e);
+    options.onEvent?.(e, summary);
+  });
+  options.onStart?.({
+    runId: store.runId,
+    runDir: store.dir,
+    tasks: tasks.length,
+    skipped: summary.episodes_skipped,
+    excluded,
+  });
+  await store.append({
+    kind: "run_started",
+    role: null,
+    resumed: opts.resume !== undefined,
+    ...(repaired > 0 ? { repaired_bytes: repaired } : {}),
+  });
+
+  const slots = new SlotPool(opts.sandboxConcurrency);
+  let actionCounter = 0;
+  const runOne = async (task: Task) => {
+    const episodeId = episodeIdOf(task);
+    const attempt = (attempts.get(episodeId) ?? 0) + 1;
+    const workspaceDir = resolve(
+      store.dir,
+      "work",
+      `${task.split}-${task.index}-a${attempt}`,
+    );
+    const started = Date.now();
+    const controller = new AbortController();
+    const abort = () => controller.abort();
+    options.signal?.addEventListener("abort", abort, { once: true });
+    try {
+      const workspace = await createWorkspace(workspaceDir, task.files, store);
+      await store.append({
+        kind: "episode_started",
+        role: null,
+        episode_id: episodeId,
+        attempt,
+        task_id: task.id,
+        split: task.split,
+        index: task.index,
+        category: task.category,
+        workspace: workspaceDir,
+      });
+      let local = 0;
+      const ctx: EpisodeContext = {
+        graph,
+        task,
+        episodeId,
+        attempt,
+        workspaceDir,
+        workspace,
+        model: deps.model,
+        sandbox: deps.sandbox,
+        sandboxSlots: slots,
+        store,
+        results: new Map<string, RoleResult>(),
+        nextActionIndex: () => (actionCounter++, local++),
+        signal: controller.signal,
+      };
+      let error: string | undefined;
+      try {
+        await runEpisodeRoles(ctx);
+      } catch (e) {
+        error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      }
+      // An aborted episode gets no episode_finished: --resume runs it again as a new attempt.
+      if (controller.signal.aborted) return;
+      const outputs: Record<string, Record<string, string | null>> = {};
+      for (const [role, r] of ctx.results) outputs[role] = { ...r.outputs };
+      await store.append({
+        kind: "episode_finished",
+        role: null,
+        episode_id: episodeId,
+        attempt,
+        status: error === undefined ? "completed" : "failed",
+        ...(error !== undefined ? { error } : {}),
+        actions: local,
+        wall_ms: Date.now() - started,
+        outputs,
+        files: await workspace.final(),
+      });
+      await store.sync();
+    } finally {
+      options.signal?.removeEventListener("abort", abort);
+      if (!opts.keepWorkspaces) {
+        await Deno.remove(workspaceDir, { recursive: true }).catch(() => {});
+      }
+    }
+  };
+
+  let status: "completed" | "interrupted" | "error" = "completed";
+  let failure: string | undefined;
+  try {
+    await pool(todo, opts.concurrency, options.signal, runOne);
+    if (options.signal?.aborted) status = "interrupted";
+  } catch (e) {
+    status = "error";
+    failure = e instanceof Error ? e.message : String(e);
+  }
+  await store.append({
+    kind: "run_finished",
+    role: null,
+    status,
+    episodes: summary.episodes_done + summary.episodes_failed,
+    ...(failure !== undefined ? { error: failure } : {}),
+  });
+  await store.updateManifest({
+    status,
+    finished_at: new Date().toISOString(),
+    summary,
+  });
+  await store.close();
+  if (status === "error") {
+    throw new Error(`Cannot finish run ${store.runId}: ${failure}`);
+  }
+  return summary;
+}

@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { RunStore, RunStoreError } from "./run_store.ts";
+
+Deno.test("RunStore appends validated events in order and rejects invalid ones", async () => {
+  const root = await Deno.makeTempDir();
+  const store = await RunStore.create(root, "r1", { run_id: "r1" });
+  await Promise.all([
+    store.append({ kind: "run_started", role: null, resumed: false }),
+    store.append({
+      kind: "run_finished",
+      role: null,
+      status: "completed",
+      episodes: 0,
+    }),
+  ]);
+  await assert.rejects(
+    // deno-lint-ignore no-explicit-any
+    store.append({ kind: "run_finished", role: null, status: "nope" } as any),
+    TypeError,
+  );
+  await store.close();
+  const lines = (await Deno.readTextFile(join(root, "r1", "events.jsonl")))
+    .trim().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(lines.map((l) => [l.step, l.kind, l.run_id]), [[
+    0,
+    "run_started",
+    "r1",
+  ], [1, "run_finished", "r1"]]);
+  await assert.rejects(RunStore.create(root, "r1", {}), RunStoreError);
+});
+
+Deno.test("RunStore.open() drops a torn last line and continues the step count", async () => {
+  const root = await Deno.makeTempDir();
+  const store = await RunStore.create(root, "r2", { run_id: "r2" });
+  await store.append({ kind: "run_started", role: null, resumed: false });
+  await store.close();
+  const path = join(root, "r2", "events.jsonl");
+  await Deno.writeTextFile(
+    path,
+    '{"run_id":"r2","step":1,"ts":"x","role":null,"kind":"run_fin',
+    { append: true },
+  );
+  const { store: again, state } = await RunStore.open(join(root, "r2"));
+  assert.equal(state.events.length, 1);
+  assert.ok(state.repairedBytes > 0);
+  const e = await again.append({
+    kind: "run_started",
+    role: null,
+    resumed: true,
+  });
+  assert.equal(e.step, 1);
+  await again.close();
+  assert.equal((await Deno.readTextFile(path)).trim().split("\n").length, 2);
+});
+
+Deno.test("RunStore stores blobs by content once", async () => {
+  const root = await Deno.makeTempDir();
+  const store = await RunStore.create(root, "r3", {});
+  const a = await store.putBlob("hello");
+  const b = await store.putBlob(new TextEncoder().encode("hello"));
+  assert.equal(a, b);
+  assert.equal(
+    a,
+    "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
+  );
+  assert.equal(await Deno.readTextFile(store.blobPath(a)), "hello");
+  await store.close();
+});

@@ -1,0 +1,124 @@
+// reference/sandbox.md §3.7 item 15: the argument vectors never grant more than the workspace.
+import assert from "node:assert/strict";
+import type { ExecLimits } from "../ports.ts";
+import { denoRunArgs, jailArgv, type JailParams } from "./_jail_argv.ts";
+import { SMALL_LIMITS } from "./_test_support.ts";
+
+const FORBIDDEN =
+  /^(-A|--allow-all|--allow-run|--allow-ffi|--allow-net|--allow-env|--allow-sys|--allow-import|--allow-hrtime|--allow-scripts|--unsafely-ignore-certificate-errors)(=|$)/;
+
+function params(
+  over: Partial<JailParams> = {},
+  limits: Partial<ExecLimits> = {},
+): JailParams {
+  return {
+    language: "typescript",
+    limits: { ...SMALL_LIMITS, ...limits },
+    workspace: "/tmp/ws",
+    program: "/tmp/prog/main.ts",
+    user: { uid: 200_007, gid: 200_000 },
+    tools: {
+      setpriv: "/usr/bin/setpriv",
+      prlimit: "/usr/bin/prlimit",
+      bwrap: "/usr/bin/bwrap",
+      python: "/usr/bin/python3",
+      deno: "/usr/lib/deno",
+    },
+    tmpMb: 256,
+    shmMb: 64,
+    nofile: 512,
+    nproc: 64,
+    ...over,
+  };
+}
+
+function checkDenoArgs(args: readonly string[], workspace: string): void {
+  assert.equal(args[0], "run");
+  assert(args.includes("--no-prompt"), args.join(" "));
+  for (const a of args) assert.doesNotMatch(a, FORBIDDEN);
+  const reads = args.filter((a) => a.startsWith("--allow-read"));
+  const writes = args.filter((a) => a.startsWith("--allow-write"));
+  assert.deepEqual(reads, [`--allow-read=${workspace}`]);
+  assert.deepEqual(writes, [`--allow-write=${workspace}`]);
+  assert(
+    !args.some((a) => a.startsWith("-P") || a.startsWith("--permission-set")),
+  );
+}
+
+Deno.test("denoRunArgs() scopes reads and writes to the workspace and never grants more", () => {
+  for (const memory of [1, 128, 512, 4096, 1 << 20]) {
+    checkDenoArgs(
+      denoRunArgs("/workspace", "/run/main.ts", memory),
+      "/workspace",
+    );
+  }
+});
+
+Deno.test("denoRunArgs() bounds the V8 heap to memory_mb clamped to [128, 4096]", () => {
+  const heap = (mb: number) =>
+    denoRunArgs("/w", "/p.ts", mb).find((a) => a.startsWith("--v8-flags="));
+  assert.equal(heap(64), "--v8-flags=--max-old-space-size=128");
+  assert.equal(heap(1000), "--v8-flags=--max-old-space-size=1000");
+  assert.equal(heap(100_000), "--v8-flags=--max-old-space-size=4096");
+});
+
+Deno.test("jailArgv() runs Deno jailed, scoped to /workspace, with no RLIMIT_AS", () => {
+  const argv = jailArgv(params());
+  const sep = argv.lastIndexOf("--");
+  assert.equal(argv[sep + 1], "/opt/deno");
+  checkDenoArgs(argv.slice(sep + 2), "/workspace");
+  assert(!argv.some((a) => a.startsWith("--as=")));
+  assert(argv.join(" ").includes("--ro-bind /usr/lib/deno /opt/deno"));
+});
+
+Deno.test("jailArgv() applies every rlimit, and RLIMIT_AS for Python only", () => {
+  const argv = jailArgv(
+    params({ language: "python", program: "/tmp/p/main.py" }, {
+      cpu_s: 7,
+      memory_mb: 300,
+      file_size_mb: 2,
+    }),
+  );
+  for (
+    const flag of [
+      `--as=${300 << 20}`,
+      "--cpu=7:8",
+      "--nproc=64",
+      `--fsize=${2 << 20}`,
+      "--nofile=512",
+      "--core=0",
+    ]
+  ) assert(argv.includes(flag), flag);
+  assert.deepEqual(argv.slice(-3), ["/usr/bin/python3", "-I", "/run/main.py"]);
+});
+
+Deno.test("jailArgv() drops to the slot's uid first and builds the hardened jail of §2.6", () => {
+  const argv = jailArgv(params());
+  assert.deepEqual(argv.slice(0, 7), [
+    "/usr/bin/setpriv",
+    "--reuid=200007",
+    "--regid=200000",
+    "--clear-groups",
+    "--inh-caps=-all",
+    "--bounding-set=-all",
+    "--",
+  ]);
+  const line = argv.join(" ");
+  for (
+    const piece of [
+      "--unshare-all --unshare-user --disable-userns --die-with-parent --new-session --clearenv --cap-drop ALL",
+      `--size ${64 << 20} --tmpfs /dev/shm`,
+      `--size ${256 << 20} --tmpfs /tmp`,
+      "--ro-bind /tmp/prog/main.ts /run/main.ts",
+      "--bind /tmp/ws /workspace --chdir /workspace --remount-ro /dev --remount-ro /",
+      "--setenv DENO_DIR /tmp/deno",
+    ]
+  ) assert(line.includes(piece), piece);
+  assert(!argv.includes("--share-net"));
+  assert(!argv.includes("--ro-bind / /") && !line.includes("--bind / "));
+});
+
+Deno.test("jailArgv() skips setpriv when the runtime is not root", () => {
+  const argv = jailArgv(params({ user: null }));
+  assert.equal(argv[0], "/usr/bin/prlimit");
+});

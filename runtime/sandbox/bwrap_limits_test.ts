@@ -1,0 +1,201 @@
+// reference/sandbox.md §3.7 items 5, 6, 7, 10 and 11: every limit is triggered and its status checked.
+import assert from "node:assert/strict";
+import type { ExecLimits, ExecRequest } from "../ports.ts";
+import { BwrapSandbox } from "./bwrap_sandbox.ts";
+import { SMALL_LIMITS, survivors, tempWorkspace } from "./_test_support.ts";
+
+const sandbox = await BwrapSandbox.create();
+// Slots 30-39 belong to this file.
+const SLOT = 30;
+
+async function run(
+  language: ExecRequest["language"],
+  code: string,
+  limits: Partial<ExecLimits> = {},
+  slot = SLOT,
+) {
+  await using ws = await tempWorkspace();
+  const started = performance.now();
+  const result = await sandbox.exec({
+    language,
+    code,
+    workspace: ws.dir,
+    limits: { ...SMALL_LIMITS, ...limits },
+    slot,
+  });
+  const files = [];
+  for await (const e of Deno.readDir(ws.dir)) {
+    files.push({
+      name: e.name,
+      size: (await Deno.lstat(`${ws.dir}/${e.name}`)).size,
+    });
+  }
+  return { result, files, ms: performance.now() - started };
+}
+
+Deno.test(
+  "limits: a fork bomb stays bounded by its slot's nproc, leaves no survivor, and another slot still works",
+  {
+    ignore: Deno.uid() !== 0, // RLIMIT_NPROC binds per slot only after the uid switch
+  },
+  async () => {
+    const bomb = run(
+      "python",
+      `
+import os, time
+n = 0
+try:
+    while True:
+        if os.fork() == 0:
+            time.sleep(30)
+            os._exit(0)
+        n += 1
+except OSError as e:
+    print('forks', n, e.errno, flush=True)
+time.sleep(30)`,
+      { nproc: 16, wall_ms: 1500 },
+      SLOT,
+    );
+    const bashBomb = run(
+      "python",
+      "import os\nos.execv('/usr/bin/bash', ['bash', '-c', ':(){ :|:& };:; exec sleep 30'])",
+      { nproc: 16, wall_ms: 1500 },
+      SLOT + 2,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const other = await run(
+      "python",
+      `
+import os
+for _ in range(4):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+print('other slot ok')`,
+      { nproc: 16 },
+      SLOT + 1,
+    );
+    assert.equal(other.result.status, "ok", other.result.stderr.text);
+    assert.equal(other.result.stdout.text, "other slot ok\n");
+    const { result } = await bomb;
+    assert.equal(result.status, "wall_timeout");
+    const m = /^forks (\d+) 11\n/.exec(result.stdout.text);
+    assert(m !== null, result.stdout.text);
+    assert(Number(m[1]) < 16, `forked ${m[1]} times with nproc 16`);
+    const bash = await bashBomb;
+    assert.equal(bash.result.status, "wall_timeout");
+    for (const slot of [SLOT, SLOT + 1, SLOT + 2]) {
+      assert.deepEqual(await survivors(200_000 + slot), []);
+    }
+  },
+);
+
+Deno.test("limits: a Python memory bomb ends as memory_limit", async () => {
+  const { result } = await run(
+    "python",
+    "a = []\nwhile True:\n    a.append(bytearray(16 << 20))",
+    { memory_mb: 256 },
+  );
+  assert.equal(result.status, "memory_limit");
+  assert.equal(result.error?.type, "MemoryError");
+});
+
+Deno.test("limits: a Deno heap bomb ends as memory_limit (V8 heap limit, exit 133)", async () => {
+  const { result } = await run(
+    "typescript",
+    "const a: number[][] = [];\nwhile (true) a.push(Array.from({ length: 100_000 }, (_, i) => i + 0.5));",
+    { memory_mb: 128 },
+  );
+  assert.equal(result.status, "memory_limit", result.stderr.text);
+  assert.equal(result.exit_code, 133);
+});
+
+Deno.test("limits: a CPU spin ends as cpu_time_limit (SIGXCPU)", async () => {
+  const { result, ms } = await run("python", "while True:\n    pass", {
+    cpu_s: 1,
+  });
+  assert.equal(result.status, "cpu_time_limit");
+  assert.equal(result.signal, "SIGXCPU");
+  assert.equal(result.exit_code, 152);
+  assert(ms < 5000);
+});
+
+Deno.test("limits: sleeping past wall_ms ends as wall_timeout, keeping the output so far", async () => {
+  const { result, ms } = await run(
+    "python",
+    "import time\nprint('started', flush=True)\ntime.sleep(60)",
+    { wall_ms: 500 },
+  );
+  assert.equal(result.status, "wall_timeout");
+  assert.equal(result.stdout.text, "started\n");
+  assert(ms < 1500, `took ${ms} ms`);
+});
+
+Deno.test("limits: a 200 MiB flood is drained, truncated to head + tail, and counted exactly", async () => {
+  const { result, ms } = await run(
+    "python",
+    "import sys\nb = b'x' * (1 << 20)\nsys.stdout.buffer.write(b'<head>')\nfor _ in range(200):\n    sys.stdout.buffer.write(b)\nsys.stdout.buffer.write(b'<tail>')\nsys.stderr.write('err line\\n')",
+    { kill_output_bytes: 256 << 20, output_cap_bytes: 1024 },
+  );
+  assert.equal(result.status, "ok");
+  assert.equal(result.stdout.total_bytes, 200 * (1 << 20) + 12);
+  assert.equal(result.stdout.truncated, true);
+  assert(result.stdout.text.startsWith("<head>xxx"));
+  assert(result.stdout.text.endsWith("xxx<tail>"));
+  assert.match(
+    result.stdout.text,
+    new RegExp(
+      `\\n\\[\\.\\.\\. ${
+        200 * (1 << 20) + 12 - 1024
+      } bytes omitted \\.\\.\\.\\]\\n`,
+    ),
+  );
+  assert(result.stdout.text.length < 1200);
+  assert.deepEqual(result.stderr, {
+    text: "err line\n",
+    total_bytes: 9,
+    truncated: false,
+  });
+  assert(ms < 15_000, `took ${ms} ms`);
+});
+
+Deno.test("limits: output beyond kill_output_bytes kills the program as output_limit", async () => {
+  const { result, ms } = await run(
+    "python",
+    "import sys\nwhile True:\n    sys.stdout.buffer.write(b'y' * 65536)",
+    { kill_output_bytes: 1 << 20 },
+  );
+  assert.equal(result.status, "output_limit");
+  assert(result.stdout.total_bytes > 1 << 20);
+  assert(ms < 3000);
+});
+
+Deno.test("limits: invalid UTF-8 and a 10 MiB line are decoded with replacement and capped", async () => {
+  const { result } = await run(
+    "python",
+    "import sys\nsys.stdout.buffer.write(b'\\xff\\xfe ok\\n' + b'z' * (10 << 20) + b'\\n')",
+    { output_cap_bytes: 64, kill_output_bytes: 32 << 20 },
+  );
+  assert.equal(result.status, "ok");
+  assert(result.stdout.text.startsWith("\ufffd\ufffd ok\nzzz"));
+  assert.equal(result.stdout.total_bytes, 6 + (10 << 20) + 1);
+});
+
+Deno.test("limits: an oversized file ends as file_size_limit, in Python and in Deno", async () => {
+  const py = await run(
+    "python",
+    "open('big.bin', 'wb').write(b'x' * (3 << 20))",
+    { file_size_mb: 1 },
+  );
+  assert.equal(py.result.status, "file_size_limit");
+  assert.deepEqual(py.files, [{ name: "big.bin", size: 1 << 20 }]);
+  const ts = await run(
+    "typescript",
+    "await Deno.writeFile('/workspace/big.bin', new Uint8Array(3 << 20));",
+    { file_size_mb: 1 },
+  );
+  assert.equal(ts.result.status, "file_size_limit");
+  assert.equal(ts.result.signal, "SIGXFSZ");
+  assert.deepEqual(ts.files, [{ name: "big.bin", size: 1 << 20 }]);
+});

@@ -1,0 +1,270 @@
+import { createHash } from "node:crypto";
+import { resolve } from "node:path";
+import type { ExecRequest, ExecResult, Sandbox } from "../ports.ts";
+import { chownWorkspace } from "../workspace/chown_workspace.ts";
+import { jailArgv, type JailParams } from "./_jail_argv.ts";
+import { writeProgram } from "./_program_file.ts";
+import { runProcess } from "./_run_process.ts";
+import { checkLimits } from "./_check_limits.ts";
+import { firstBlockedDir } from "./_traversable.ts";
+import { requireTool, toolOutput } from "./_host_tools.ts";
+import { killJail } from "./_kill_jail.ts";
+import { threadCountOfUid, waitForNoProcesses } from "./_uid_processes.ts";
+import {
+  type BwrapSandboxOptions,
+  resolveBwrapSandboxOptions,
+  type ResolvedBwrapSandboxOptions,
+} from "./bwrap_sandbox_options.ts";
+import { SandboxError } from "./sandbox_error.ts";
+
+export type { BwrapSandboxOptions, ResolvedBwrapSandboxOptions };
+
+/** Which guarantees hold on this host, found by `BwrapSandbox.create` (reference/sandbox.md §3.1). */
+export interface SandboxGuarantees {
+  readonly bwrap_version: string;
+  /** Programs run as an unprivileged uid (the runtime is root), so RLIMIT_NPROC binds per slot. */
+  readonly uid_switch: boolean;
+  /** Total memory, pids and CPU share across a jail's processes need cgroups: not enforced. */
+  readonly cgroup_limits: false;
+}
+
+const BACKEND = "bwrap-v1";
+
+/**
+ * Runs agent Python and TypeScript in an unprivileged bubblewrap jail with rlimits, exactly the
+ * command of reference/sandbox.md §2.6: no network, a read-only minimal root, the workspace as the
+ * only writable host path, private /tmp, a wall-clock kill of the whole jail. Create it with
+ * `BwrapSandbox.create()`, which fails closed when bubblewrap cannot run.
+ *
+ * As root, slot n runs as uid `uidBase + n` (gid `gid`), and before each execution the workspace is
+ * lchown'ed to that uid, so only the executing slot can write it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BwrapSandbox } from "./bwrap_sandbox.ts";
+ * const sandbox = await BwrapSandbox.create();
+ * const workspace = await Deno.makeTempDir();
+ * await Deno.chmod(workspace, 0o755);
+ * const result = await sandbox.exec({
+ *   language: "python",
+ *   code: "print(6 * 7)",
+ *   workspace,
+ *   limits: {
+ *     wall_ms: 10_000, cpu_s: 10, memory_mb: 512, output_cap_bytes: 65_536,
+ *     kill_output_bytes: 1 << 20, file_size_mb: 16, nproc: 32,
+ *   },
+ * });
+ * assert.equal(result.stdout.text, "42\n");
+ * assert.equal(result.backend, "bwrap-v1");
+ * await Deno.remove(workspace, { recursive: true });
+ * ```
+ */
+export class BwrapSandbox implements Sandbox {
+  readonly backend = BACKEND;
+  readonly options: ResolvedBwrapSandboxOptions;
+  readonly guarantees: SandboxGuarantees;
+
+  /** Use `BwrapSandbox.create`, which checks that the jail can be built. */
+  constructor(
+    options: ResolvedBwrapSandboxOptions,
+    guarantees: SandboxGuarantees,
+  ) {
+    this.options = options;
+    this.guarantees = guarantees;
+  }
+
+  /**
+   * Checks that bubblewrap, setpriv and prlimit exist and that a jail can be created here, then
+   * returns the sandbox; throws `SandboxError` naming the fix otherwise.
+   */
+  static async create(
+    options: BwrapSandboxOptions = {},
+  ): Promise<BwrapSandbox> {
+    const resolved = resolveBwrapSandboxOptions(options);
+    await requireTool("bwrap", resolved.bwrapPath);
+    await requireTool("prlimit", resolved.prlimitPath);
+    const root = Deno.uid() === 0;
+    if (root) await requireTool("setpriv", resolved.setprivPath);
+    const version = await toolOutput(resolved.bwrapPath, ["--version"]);
+    const sandbox = new BwrapSandbox(resolved, {
+      bwrap_version: version,
+      uid_switch: root,
+      cgroup_limits: false,
+    });
+    await sandbox.#probe();
+    return sandbox;
+  }
+
+  /** Builds an empty jail running /usr/bin/true, as slot 0 would. */
+  async #probe(): Promise<void> {
+    const limits = {
+      wall_ms: 10_000,
+      cpu_s: 10,
+      memory_mb: 256,
+      output_cap_bytes: 4096,
+      kill_output_bytes: 1 << 20,
+      file_size_mb: 1,
+      nproc: 16,
+    };
+    const workspace = await Deno.makeTempDir({ prefix: "mappa-probe-" });
+    const program = await writeProgram("", "python");
+    try {
+      await Deno.chmod(workspace, 0o755);
+      const params = await this.#params(workspace, program.path, {
+        language: "python",
+        limits,
+        slot: 0,
+      });
+      const argv = jailArgv(params);
+      argv.splice(argv.lastIndexOf("--") + 1, Infinity, "/usr/bin/true");
+      const result = await runProcess({
+        command: argv[0]!,
+        args: argv.slice(1),
+        env: {},
+        language: "python",
+        limits,
+        exitCodeEncodesSignal: true,
+      });
+      if (result.status !== "ok") {
+        throw new SandboxError(
+          `Cannot create a bwrap jail on this host: ${
+            result.stderr.text.trim() || `status ${result.status}`
+          }; unprivileged user namespaces must be allowed (sysctl kernel.unprivileged_userns_clone=1, or kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu)`,
+          {
+            command: argv,
+            exitCode: result.exit_code,
+            stderrTail: result.stderr.text.slice(-2000),
+          },
+        );
+      }
+    } finally {
+      await program.dispose();
+      await Deno.remove(workspace, { recursive: true });
+    }
+  }
+
+  /** The uid and gid slot `slot` runs as, or null when the runtime is not root. */
+  userOf(slot: number): { uid: number; gid: number } | null {
+    if (!this.guarantees.uid_switch) return null;
+    return { uid: this.options.uidBase + slot, gid: this.options.gid };
+  }
+
+  /** Runs one program; an expected failure (timeout, limit, exception) is a status, never a throw. */
+  async exec(request: ExecRequest): Promise<ExecResult> {
+    const { limits } = request;
+    checkLimits(limits);
+    const slot = request.slot ?? 0;
+    if (!Number.isInteger(slot) || slot < 0) {
+      throw new RangeError(
+        `Cannot run in slot ${slot}: slots are integers >= 0`,
+      );
+    }
+    const user = this.userOf(slot);
+    const workspace = resolve(request.workspace);
+    const ws = await Deno.lstat(workspace).catch(() => undefined);
+    if (ws === undefined || !ws.isDirectory) {
+      throw new TypeError(
+        `Cannot run in workspace "${workspace}": it is not a directory`,
+      );
+    }
+    const program = await writeProgram(request.code, request.language);
+    try {
+      const params = await this.#params(workspace, program.path, request);
+      const argv = jailArgv(params);
+      const outcome = await runProcess({
+        command: argv[0]!,
+        args: argv.slice(1),
+        env: {},
+        language: request.language,
+        limits,
+        ...(request.signal === undefined ? {} : { signal: request.signal }),
+        exitCodeEncodesSignal: true,
+        kill: killJail,
+        ...(user === null ? {} : {
+          afterKill: async () => {
+            await waitForNoProcesses(user.uid, 2000);
+          },
+        }),
+        isSetupFailure: (code, stderr) =>
+          code === 1 && /^(bwrap|setpriv|prlimit): /.test(stderr),
+      });
+      return {
+        ...outcome,
+        backend: BACKEND,
+        argv_hash: argvHash(argv, params),
+      };
+    } finally {
+      await program.dispose();
+    }
+  }
+
+  /** The jail's parameters; chowns the workspace to the slot's uid and checks bind sources first. */
+  async #params(
+    workspace: string,
+    program: string,
+    request: Pick<ExecRequest, "language" | "limits" | "slot">,
+  ): Promise<JailParams> {
+    const { limits } = request;
+    const user = this.userOf(request.slot ?? 0);
+    if (user !== null) {
+      await chownWorkspace(workspace, user);
+      await this.#requireReachable(workspace, user, "workspace");
+      await this.#requireReachable(program, user, "program file");
+      if (request.language === "typescript") {
+        await this.#requireReachable(
+          this.options.denoPath,
+          user,
+          "deno binary",
+        );
+      }
+    }
+    const nproc = user !== null
+      ? limits.nproc
+      : limits.nproc + await threadCountOfUid(Deno.uid() ?? 0);
+    return {
+      language: request.language,
+      limits,
+      workspace,
+      program,
+      user,
+      tools: {
+        setpriv: this.options.setprivPath,
+        prlimit: this.options.prlimitPath,
+        bwrap: this.options.bwrapPath,
+        python: this.options.pythonPath,
+        deno: this.options.denoPath,
+      },
+      tmpMb: this.options.tmpMb,
+      shmMb: this.options.shmMb,
+      nofile: this.options.nofile,
+      nproc,
+    };
+  }
+
+  async #requireReachable(
+    path: string,
+    user: { uid: number; gid: number },
+    what: string,
+  ): Promise<void> {
+    const blocked = await firstBlockedDir(path, user.uid, user.gid);
+    if (blocked === undefined) return;
+    throw new SandboxError(
+      `Cannot bind the ${what} "${path}" into the jail: uid ${user.uid} cannot traverse "${blocked.dir}" (mode ${
+        (blocked.mode & 0o7777).toString(8).padStart(4, "0")
+      }); keep it under directories other users can traverse (chmod o+x)`,
+    );
+  }
+}
+
+/** sha256 of the jail's argv with the per-call values (paths, uid, nproc headroom) as placeholders. */
+function argvHash(argv: readonly string[], params: JailParams): string {
+  const template = argv.map((a) => {
+    if (a === params.workspace) return "{workspace}";
+    if (a === params.program) return "{program}";
+    if (a.startsWith("--reuid=")) return "--reuid={uid}";
+    if (a.startsWith("--nproc=")) return `--nproc=${params.limits.nproc}`;
+    return a;
+  });
+  return createHash("sha256").update(template.join("\0")).digest("hex");
+}

@@ -1,0 +1,29 @@
+/** What an lstat saw at a path; everything but "file" and "dir" is rejected from workspaces. */
+export type EntryKind =
+  | "file"
+  | "dir"
+  | "symlink"
+  | "fifo"
+  | "socket"
+  | "device"
+  | "other";
+
+/** Why an entry was rejected: the only reason today (reference/sandbox.md §3.5). */
+export const NOT_A_REGULAR_FILE = "not a regular file";
+
+/**
+ * One change to an episode workspace between two snapshots, as recorded in the run log and shown to
+ * the coach (wire format: snake_case).
+ */
+export interface FileChange {
+  /** Relative to the workspace root, with "/" separators. */
+  readonly path: string;
+  readonly change: "created" | "modified" | "deleted";
+  readonly kind: EntryKind;
+  readonly size?: number;
+  /** Hex sha256 of a created or modified regular file, read without following symlinks. */
+  readonly sha256?: string;
+  readonly mtime_ms?: number;
+  /** Set when the entry is not trusted evidence, e.g. "not a regular file". */
+  readonly rejected?: string;
+}

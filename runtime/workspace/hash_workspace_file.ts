@@ -1,0 +1,67 @@
+import { createHash } from "node:crypto";
+import { type FileIdentity, openWorkspaceFile } from "./open_workspace_file.ts";
+
+/** Files above this are listed without a hash (reference/sandbox.md §3.5). */
+export const MAX_HASH_BYTES = 256 << 20;
+
+/** Options for `hashWorkspaceFile`. */
+export interface HashWorkspaceFileOptions {
+  /** Refuse the file unless its inode and device are these (from the snapshot). */
+  expected?: FileIdentity;
+  /**
+   * Files larger than this get `sha256: null`.
+   * @default MAX_HASH_BYTES (256 MiB)
+   */
+  maxBytes?: number;
+}
+
+/** A file's sha256 (null when larger than the cap), or why it was not read. */
+export type HashResult =
+  | { readonly ok: true; readonly sha256: string | null; readonly size: number }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * The sha256 of a workspace file, read through `openWorkspaceFile` (no symlink followed, inode
+ * checked against the snapshot).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hashWorkspaceFile } from "./hash_workspace_file.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/a.txt`, "");
+ * const h = await hashWorkspaceFile(dir, "a.txt");
+ * assert(h.ok && h.sha256?.startsWith("e3b0c442"));
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function hashWorkspaceFile(
+  root: string,
+  path: string,
+  options: HashWorkspaceFileOptions = {},
+): Promise<HashResult> {
+  const maxBytes = options.maxBytes ?? MAX_HASH_BYTES;
+  const opened = await openWorkspaceFile(
+    root,
+    path,
+    options.expected === undefined ? {} : { expected: options.expected },
+  );
+  if (!opened.ok) return opened;
+  const { handle, size } = opened;
+  try {
+    if (size > maxBytes) return { ok: true, sha256: null, size };
+    const hash = createHash("sha256");
+    const buf = new Uint8Array(1 << 20);
+    let read = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      read += bytesRead;
+      if (read > maxBytes) return { ok: true, sha256: null, size: read };
+      hash.update(buf.subarray(0, bytesRead));
+    }
+    return { ok: true, sha256: hash.digest("hex"), size: read };
+  } finally {
+    await handle.close();
+  }
+}
