@@ -1,4 +1,5 @@
 // deno-lint-ignore-file no-console -- the CLI is the one place that prints (STYLE.md §9)
+import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import {
   compileFile,
@@ -10,6 +11,16 @@ import {
   toDot,
   toMermaid,
 } from "./dsl/mod.ts";
+import { formatProgress, formatSummary } from "./runtime/format_progress.ts";
+import { createModelClient } from "./runtime/llm/create_model_client.ts";
+import { loadModelScript } from "./runtime/llm/model_script.ts";
+import { ScriptedModelClient } from "./runtime/llm/scripted_client.ts";
+import { DatasetError } from "./runtime/load_tasks.ts";
+import type { Sandbox } from "./runtime/ports.ts";
+import { runPipeline } from "./runtime/run_pipeline.ts";
+import { RunStoreError } from "./runtime/run_store.ts";
+import { BwrapSandbox } from "./runtime/sandbox/bwrap_sandbox.ts";
+import { UnsafeSandbox } from "./runtime/sandbox/unsafe_sandbox.ts";
 
 const USAGE = `mappa — declare, run, coach and train multi-agent LLM pipelines
 
@@ -18,7 +29,9 @@ Usage:
   deno task graph <spec> [--format mermaid|dot|json]
                                                   print the execution graph
   deno task schema [--out DIR] [--check]          write (or check) schema/*.schema.json
-  deno task run <spec>                            run a pipeline over its dataset (not built yet)
+  deno task run <spec> [--split S] [--limit N] [--concurrency K] [--sandbox-concurrency K]
+                       [--resume RUN] [--out DIR] [--keep-workspaces] [--json] [--unsafe-no-sandbox]
+                                                  run a pipeline over a dataset split
 
 A spec is a YAML/JSON file, or a TS module whose default export is definePipeline({...}).`;
 
@@ -196,10 +209,20 @@ async function schema(args: string[]): Promise<number> {
 }
 
 async function run(args: string[]): Promise<number> {
-  const { positionals } = parseArgs({
+  const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    strict: false,
+    options: {
+      split: { type: "string" },
+      limit: { type: "string" },
+      concurrency: { type: "string" },
+      "sandbox-concurrency": { type: "string" },
+      resume: { type: "string" },
+      out: { type: "string", default: "runs" },
+      "keep-workspaces": { type: "boolean", default: false },
+      "unsafe-no-sandbox": { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+    },
   });
   const spec = specArg(positionals, "run");
   const result = await compileAny(spec);
@@ -207,16 +230,154 @@ async function run(args: string[]): Promise<number> {
     console.error(renderDiagnostics(result.diagnostics, result.sources));
     return 1;
   }
-  const g = result.graph;
+  if (result.warnings.length > 0) {
+    console.error(renderDiagnostics(result.warnings, result.sources));
+  }
+  const graph = result.graph;
+  const number = (name: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new UsageError(
+        `Cannot use --${name} "${v}": it must be a whole number >= 1`,
+      );
+    }
+    return n;
+  };
+  const roleModels = [...new Set(graph.roles.map((r) => r.model))];
+  const unconfigured = roleModels.filter((m) => {
+    const model = graph.models[m]!;
+    return model.provider === "openai" && (model.base_url ?? "") === "";
+  });
+  const scriptedModels = roleModels.filter((m) =>
+    graph.models[m]!.provider === "scripted"
+  );
+  let fallback: ScriptedModelClient | undefined;
+  if (unconfigured.length > 0) {
+    if (graph.demo === undefined) {
+      console.error(
+        `mappa: Cannot run ${spec}: model${
+          unconfigured.length > 1 ? "s" : ""
+        } ${unconfigured.map((m) => `"${m}"`).join(", ")} ha${
+          unconfigured.length > 1 ? "ve" : "s"
+        } no endpoint (base_url is empty) and the spec declares no demo policy\n` +
+          `  = hint: set models.<name>.base_url (or the variable it reads), or add demo: <script.yaml> to the spec`,
+      );
+      return 2;
+    }
+    fallback = new ScriptedModelClient(await loadModelScript(graph.demo), {
+      file: graph.demo,
+    });
+  }
+  const policy = unconfigured.length > 0 || scriptedModels.length > 0
+    ? "demo"
+    : "model";
+  const model = await createModelClient(graph.models, {
+    baseDir: dirname(graph.spec_file),
+    ...(fallback ? { fallback } : {}),
+  });
+  let sandbox: Sandbox;
+  if (values["unsafe-no-sandbox"]) {
+    console.error(
+      "mappa: WARNING: --unsafe-no-sandbox: agent code runs WITHOUT ISOLATION, with your user's rights",
+    );
+    sandbox = new UnsafeSandbox({
+      iUnderstandThisRunsAgentCodeWithoutIsolation: true,
+    });
+  } else sandbox = await BwrapSandbox.create();
+  // The first line says who answers: a model, or the scripted demo policy (never passed off as a model).
   console.log(
-    `${spec}: compiled: ${g.roles.map((r) => r.id).join(" -> ")} (stages: ${
-      g.stages.map((s) => s.join(" + ")).join(" | ")
-    })`,
+    policy === "demo"
+      ? `mappa run ${spec}: DEMO POLICY: scripted replies from ${
+        graph.demo ?? "the scripted models"
+      } answer ${
+        unconfigured.length > 0
+          ? `models ${unconfigured.join(", ")} (no endpoint configured)`
+          : "the scripted models"
+      }; no model is called for them`
+      : `mappa run ${spec}: models ${
+        roleModels.map((m) => `${m}=${graph.models[m]!.model}`).join(", ")
+      }`,
   );
-  console.error(
-    "mappa run: the runtime is not built yet, so nothing was run; `deno task check` and `deno task graph` work today",
-  );
-  return 2;
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onInterrupt = () => {
+    if (++interrupts > 1) Deno.exit(130);
+    console.error(
+      "\nmappa: stopping: running episodes are abandoned and will run again on --resume (Ctrl-C again to quit now)",
+    );
+    controller.abort();
+  };
+  Deno.addSignalListener("SIGINT", onInterrupt);
+  let runId = "";
+  try {
+    const limit = number("limit", values.limit);
+    const concurrency = number("concurrency", values.concurrency);
+    const sandboxConcurrency = number(
+      "sandbox-concurrency",
+      values["sandbox-concurrency"],
+    );
+    const summary = await runPipeline(graph, { model, sandbox }, {
+      policy,
+      outDir: values.out!,
+      keepWorkspaces: values["keep-workspaces"]!,
+      signal: controller.signal,
+      environment: {
+        mappa: "0.1.0",
+        deno: Deno.version.deno,
+        sandbox: sandbox.backend,
+        models: model.routes,
+      },
+      ...(values.split !== undefined ? { split: values.split } : {}),
+      ...(limit !== undefined ? { limit } : {}),
+      ...(concurrency !== undefined ? { concurrency } : {}),
+      ...(sandboxConcurrency !== undefined ? { sandboxConcurrency } : {}),
+      ...(values.resume !== undefined ? { resume: values.resume } : {}),
+      onStart: (info) => {
+        runId = info.runId;
+        console.error(
+          `run ${info.runId}: ${info.tasks} task${info.tasks === 1 ? "" : "s"}${
+            info.skipped > 0 ? `, ${info.skipped} already done` : ""
+          }${
+            info.excluded > 0
+              ? `, ${info.excluded} overlapping eval tasks excluded`
+              : ""
+          } -> ${info.runDir}`,
+        );
+      },
+      onEvent: (event, summary) => {
+        if (values.json) console.log(JSON.stringify(event));
+        else if (event.kind === "episode_finished") {
+          console.error(formatProgress(summary));
+        }
+      },
+    });
+    if (!values.json) {
+      for (const line of formatSummary(summary)) console.log(line);
+    }
+    if (summary.status === "interrupted") {
+      console.error(
+        `mappa: interrupted; finish it with: deno task run ${spec} --resume ${summary.run_dir}`,
+      );
+      return 130;
+    }
+    return 0;
+  } catch (e) {
+    if (
+      e instanceof DatasetError || e instanceof RunStoreError ||
+      e instanceof RangeError
+    ) {
+      console.error(
+        `mappa: ${e.message}${
+          runId ? `\n  = note: the run is in ${values.out}/${runId}` : ""
+        }`,
+      );
+      return 2;
+    }
+    throw e;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onInterrupt);
+  }
 }
 
 async function main(argv: string[]): Promise<number> {

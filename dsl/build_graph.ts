@@ -47,8 +47,9 @@ function topoOrder(ctx: RuleContext): { order: string[]; stages: string[][] } {
 
 /** The part of a path or glob before its first special character: every match starts with it. */
 function staticPrefix(pattern: string): string {
-  const i = pattern.search(/[*?[\]{}()!+@\\]/);
-  return i < 0 ? pattern : pattern.slice(0, i);
+  const p = pattern.replace(/^(\.\/)+/, ""); // picomatch drops a leading "./" from globs
+  const i = p.search(/[*?[\]{}()!+@\\]/);
+  return i < 0 ? p : p.slice(0, i);
 }
 
 /**
@@ -61,42 +62,35 @@ function fileFlows(
   roles: readonly GraphRole[],
   taskFiles: readonly string[],
 ): GraphFlow[] {
-  const literal = new Map<string, GraphRole[]>();
-  const globs: { pattern: string; role: GraphRole }[] = [];
+  // Each produced path once, with its static prefix: comparing prefixes and visibility is cheap, the glob
+  // overlap is not.
+  const byPath = new Map<
+    string,
+    { path: string; glob: boolean; head: string; roles: GraphRole[] }
+  >();
   for (const r of roles) {
-    for (const p of r.produces) {
-      if (isGlob(p.path)) globs.push({ pattern: p.path, role: r });
-      else literal.set(p.path, [...(literal.get(p.path) ?? []), r]);
+    for (const { path } of r.produces) {
+      const entry = byPath.get(path) ??
+        { path, glob: isGlob(path), head: staticPrefix(path), roles: [] };
+      entry.roles.push(r);
+      byPath.set(path, entry);
     }
   }
-  // Visibility and static prefixes are checked first: they are cheap, the glob overlap is not.
+  const all = [...byPath.values()];
+  const globs = all.filter((e) => e.glob);
   const producers = (
     pattern: string,
-    visible: ReadonlySet<string>,
+    visible: (id: string) => boolean,
   ): GraphRole[] => {
-    const out = new Set<GraphRole>();
     const head = staticPrefix(pattern);
-    const mayOverlap = (other: string) => {
-      const h = staticPrefix(other);
-      return h.startsWith(head) || head.startsWith(h);
-    };
-    if (!isGlob(pattern)) {
-      for (const r of literal.get(pattern) ?? []) {
-        if (visible.has(r.id)) out.add(r);
+    const exact = byPath.get(pattern);
+    const out = new Set<GraphRole>();
+    for (const e of isGlob(pattern) ? all : exact ? [exact, ...globs] : globs) {
+      if (!e.head.startsWith(head) && !head.startsWith(e.head)) continue;
+      const seen = e.roles.filter((r) => visible(r.id));
+      if (seen.length > 0 && globsOverlap(e.path, pattern)) {
+        seen.forEach((r) => out.add(r));
       }
-    } else {
-      for (const [path, rs] of literal) {
-        const seen = rs.filter((r) => visible.has(r.id));
-        if (
-          seen.length > 0 && mayOverlap(path) && globsOverlap(pattern, path)
-        ) seen.forEach((r) => out.add(r));
-      }
-    }
-    for (const g of globs) {
-      if (
-        visible.has(g.role.id) && mayOverlap(g.pattern) &&
-        globsOverlap(g.pattern, pattern)
-      ) out.add(g.role);
     }
     return [...out];
   };
@@ -104,7 +98,11 @@ function fileFlows(
     found.filter((p) => !found.some((q) => ctx.ancestors(q.id).has(p.id)));
   return roles.flatMap((to) => {
     const ancestors = ctx.ancestors(to.id);
-    const visible = ctx.visibleUpstream(to.id);
+    // ctx.visibleUpstream() without its copy of the ancestor set, which made this quadratic.
+    const visible = (id: string) =>
+      id !== to.id &&
+      (ancestors.has(id) ||
+        (to.loop !== undefined && ctx.loopOf.get(id) === to.loop));
     // Keyed by source; the task is null, since a role may be named "task".
     const from = new Map<GraphRole | null, string[]>();
     for (const c of to.consumes) {
@@ -322,5 +320,6 @@ export function buildGraph(
         },
       }
       : {}),
+    ...(spec.demo !== undefined ? { demo: relTo(["demo"], spec.demo) } : {}),
   };
 }

@@ -41,7 +41,7 @@ export interface GraphRole extends Omit<Role, "produces" | "sees" | "name"> {
   readonly rubric?: string;
 }
 
-/** An `after` edge with the files that flow along it (consumed by `to`, produced by `from`). */
+/** An `after` edge with every file `from` produces that `to` consumes; `flows` tells which producer each comes from. */
 export interface GraphEdge {
   readonly from: string;
   readonly to: string;
@@ -49,8 +49,8 @@ export interface GraphEdge {
 }
 
 /**
- * Files reaching a consumer role from one source: its nearest producing ancestors, or the task when none
- * produces them and `dataset.files` provides them, and loop peers that write them in the previous round.
+ * Files a consumer role gets from one source: a nearest producing ancestor, else the task when `dataset.files`
+ * provides them, plus a loop peer that writes them in the previous round.
  */
 export interface GraphFlow {
   /** Producing role id, or `"task"` for a file of `dataset.files`. */
@@ -165,4 +165,6 @@ export interface ExecutionGraph {
   readonly coach?: GraphCoach;
   readonly outcome?: GraphOutcome;
   readonly train?: GraphTrain;
+  /** The demo policy: a scripted-replies file (path from the working directory) for models without an endpoint. */
+  readonly demo?: string;
 }

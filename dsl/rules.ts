@@ -2,6 +2,7 @@ import type { Rule } from "./rule_context.ts";
 import { capBands } from "./rules/cap_bands.ts";
 import { capsNeedOutcome } from "./rules/caps_need_outcome.ts";
 import { datasetFiles } from "./rules/dataset_files.ts";
+import { demoScript } from "./rules/demo_script.ts";
 import { duplicateIds } from "./rules/duplicate_ids.ts";
 import { flowCycle } from "./rules/flow_cycle.ts";
 import { handoffUpstream } from "./rules/handoff_upstream.ts";
@@ -45,5 +46,6 @@ export const RULES: readonly Rule[] = [
   capBands,
   trainableConflict,
   datasetFiles,
+  demoScript,
   selfPreference,
 ];

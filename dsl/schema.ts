@@ -450,6 +450,9 @@ export const PipelineSchema = z.strictObject({
   coach: CoachSchema.optional(),
   outcome: OutcomeSchema.optional(),
   train: TrainSchema.optional(),
+  demo: z.string().min(1).optional().describe(
+    "Scripted replies per role (a path relative to the spec, not file://) used when a model has no endpoint",
+  ),
 });
 
 /** A spec as authored (defaults optional). */

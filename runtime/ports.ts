@@ -101,6 +101,8 @@ export interface ModelRequest {
   /** Attribution, and the key the scripted provider answers by. */
   readonly role: string;
   readonly episode: string;
+  /** The task id, so scripted replies can differ per task. */
+  readonly task?: string;
   readonly turn: number;
   readonly signal?: AbortSignal;
 }

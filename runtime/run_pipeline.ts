@@ -187,9 +187,14 @@ export async function runPipeline(
     });
   } else {
     const seed = graph.train?.seed ?? 0;
-    const runId = `${graph.name}__${seed}__${Math.floor(Date.now() / 1000)}${
-      Math.random().toString(36).slice(2, 6)
-    }`;
+    // STYLE.md §9: <pipeline>__<seed>__<unix_ts>; a second run in the same second gets a suffix.
+    const base = `${graph.name}__${seed}__${Math.floor(Date.now() / 1000)}`;
+    let runId = base;
+    for (
+      let n = 2;
+      await Deno.stat(join(opts.outDir, runId)).then(() => true, () => false);
+      n++
+    ) runId = `${base}_${n}`;
     store = await RunStore.create(opts.outDir, runId, {
       run_id: runId,
       created_at: new Date().toISOString(),
@@ -242,13 +247,18 @@ export async function runPipeline(
   });
 
   const slots = new SlotPool(opts.sandboxConcurrency);
+  // Workspaces live outside the run directory, in a folder every sandbox uid can traverse: the run
+  // directory may sit under a private (0700) folder. Their files are copied into blobs/ as they change.
+  const workRoot = await Deno.makeTempDir({
+    prefix: `mappa-${store.runId.slice(0, 40)}-`,
+  });
+  await Deno.chmod(workRoot, 0o711);
   let actionCounter = 0;
   const runOne = async (task: Task) => {
     const episodeId = episodeIdOf(task);
     const attempt = (attempts.get(episodeId) ?? 0) + 1;
     const workspaceDir = resolve(
-      store.dir,
-      "work",
+      workRoot,
       `${task.split}-${task.index}-a${attempt}`,
     );
     const started = Date.now();
@@ -323,6 +333,9 @@ export async function runPipeline(
   } catch (e) {
     status = "error";
     failure = e instanceof Error ? e.message : String(e);
+  }
+  if (!opts.keepWorkspaces) {
+    await Deno.remove(workRoot, { recursive: true }).catch(() => {});
   }
   await store.append({
     kind: "run_finished",

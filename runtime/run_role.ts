@@ -243,6 +243,7 @@ export async function runRole(
       ...(tools ? { tools } : {}),
       role: role.id,
       episode: ctx.episodeId,
+      task: ctx.task.id,
       turn,
       signal: ctx.signal,
     });

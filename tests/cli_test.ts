@@ -8,11 +8,10 @@ interface Ran {
 
 async function cli(args: string[], cwd = Deno.cwd()): Promise<Ran> {
   const out = await new Deno.Command(Deno.execPath(), {
+    // The permissions of deno.json's tasks: check/graph/schema read and write files; run needs all.
     args: [
       "run",
-      "--allow-read",
-      "--allow-env",
-      "--allow-write",
+      ...(args[0] === "run" ? ["-A"] : ["--allow-read", "--allow-env", "--allow-write"]),
       `${Deno.cwd()}/cli.ts`,
       ...args,
     ],
@@ -189,9 +188,9 @@ Deno.test("graph prints Mermaid, DOT and JSON of the execution graph", async () 
   assert.match(mermaid.stdout, /^flowchart LR\n/);
   assert.match(
     mermaid.stdout,
-    /data_engineer -->\|"X_train\.pkl, y_train\.pkl"\| modeler/,
+    /r_data_engineer -->\|"X_train\.pkl, y_train\.pkl"\| r_modeler/,
   );
-  assert.match(mermaid.stdout, /modeler -->\|"model\.pkl"\| analyst/);
+  assert.match(mermaid.stdout, /r_modeler -->\|"model\.pkl"\| r_analyst/);
   const dot = await cli(["graph", "pipelines/debate.yaml", "--format", "dot"]);
   assert.equal(dot.code, 0, dot.stderr);
   assert.match(
@@ -225,11 +224,29 @@ Deno.test("schema --check fails on a stale schema file", async () => {
   );
 });
 
-Deno.test("run compiles the spec and says plainly that the runtime is not built", async () => {
-  const r = await cli(["run", "pipelines/math.yaml"]);
-  assert.equal(r.code, 2);
-  assert.match(r.stdout, /problem_solver -> code_executor -> verifier/);
-  assert.match(r.stderr, /runtime is not built yet, so nothing was run/);
+Deno.test("run executes the demo policy offline, says so first, and writes a run directory", async () => {
+  const out = await Deno.makeTempDir({ prefix: "mappa_runs_" });
+  const r = await cli([
+    "run",
+    "pipelines/math.yaml",
+    "--limit",
+    "1",
+    "--out",
+    out,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout.split("\n")[0]!,
+    /^mappa run pipelines\/math\.yaml: DEMO POLICY: scripted replies from /,
+  );
+  assert.match(r.stdout, /episodes: 1 completed, 0 failed of 1/);
+  const [dir] = [...Deno.readDirSync(out)].map((e) => e.name);
+  const manifest = JSON.parse(
+    await Deno.readTextFile(`${out}/${dir}/manifest.json`),
+  );
+  assert.equal(manifest.policy, "demo");
+  assert.equal(manifest.status, "completed");
+  assert.match(dir!, /^math__42__\d+$/);
 });
 
 Deno.test("check goes on past a spec that cannot load, so every spec is checked", async () => {

@@ -76,7 +76,18 @@ function findOnPath(name: string): string {
   return `/usr/bin/${name}`;
 }
 
-/** Fills the defaults of `BwrapSandboxOptions`. */
+/**
+ * Fills the defaults of `BwrapSandboxOptions`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveBwrapSandboxOptions } from "./bwrap_sandbox_options.ts";
+ * const resolved = resolveBwrapSandboxOptions({ tmpMb: 64 });
+ * assert.equal(resolved.tmpMb, 64);
+ * assert.equal(resolved.uidBase, 200_000);
+ * ```
+ */
 export function resolveBwrapSandboxOptions(
   options: BwrapSandboxOptions = {},
 ): ResolvedBwrapSandboxOptions {

@@ -69,6 +69,26 @@ print(json.dumps({
   );
 });
 
+Deno.test("jail: no privileges: NoNewPrivs, no capabilities, no nested user namespace", async () => {
+  await using ws = await tempWorkspace();
+  const r = await py(
+    ws.dir,
+    `
+import json, re, subprocess
+status = open('/proc/self/status').read()
+field = lambda k: re.search(k + r':\\s+(\\S+)', status).group(1)
+unshare = subprocess.run(['/usr/bin/unshare', '-r', '/usr/bin/true'], capture_output=True)
+print(json.dumps({'no_new_privs': field('NoNewPrivs'), 'cap_eff': field('CapEff'),
+                  'cap_bnd': field('CapBnd'), 'unshare': unshare.returncode}))`,
+  );
+  assert.equal(r.status, "ok", r.stderr.text);
+  const seen = lastJson(r.stdout.text);
+  assert.equal(seen.no_new_privs, "1");
+  assert.equal(seen.cap_eff, "0000000000000000");
+  assert.equal(seen.cap_bnd, "0000000000000000");
+  assert.notEqual(seen.unshare, 0);
+});
+
 Deno.test("jail: a secret in the runtime's environment reaches neither os.environ nor any /proc/*/environ", async () => {
   await using ws = await tempWorkspace();
   const canary = `mappa-canary-${crypto.randomUUID()}`;
@@ -143,6 +163,7 @@ Deno.test("jail: no network, not even to a listener on the host's loopback", asy
   const { port } = listener.addr as Deno.NetAddr;
   // Positive control: the host reaches its own listener.
   (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+  await using abstract = await abstractUnixListener();
   const r = await py(
     ws.dir,
     `
@@ -160,6 +181,14 @@ def udp():
         return 'sent'
     except OSError as e:
         return e.__class__.__name__
+def unix_abstract():
+    try:
+        socket.socket(socket.AF_UNIX).connect(${JSON.stringify(`\0`)} + ${
+      JSON.stringify(abstract.name)
+    })
+        return 'connected'
+    except OSError as e:
+        return e.__class__.__name__
 def dns():
     try:
         socket.getaddrinfo('example.com', 80)
@@ -167,7 +196,8 @@ def dns():
     except OSError as e:
         return e.__class__.__name__
 print(json.dumps({'loopback': tcp('127.0.0.1', ${port}), 'external': tcp('1.1.1.1', 53),
-                  'udp': udp(), 'dns': dns(), 'ifaces': [n for _, n in socket.if_nameindex()]}))`,
+                  'udp': udp(), 'dns': dns(), 'unix_abstract': unix_abstract(),
+                  'ifaces': [n for _, n in socket.if_nameindex()]}))`,
   );
   assert.equal(r.status, "ok", r.stderr.text);
   const seen = lastJson(r.stdout.text);
@@ -175,6 +205,7 @@ print(json.dumps({'loopback': tcp('127.0.0.1', ${port}), 'external': tcp('1.1.1.
   assert.notEqual(seen.external, "connected");
   assert.notEqual(seen.udp, "sent");
   assert.equal(seen.dns, "gaierror");
+  assert.equal(seen.unix_abstract, "ConnectionRefusedError");
   assert.deepEqual(seen.ifaces, ["lo"]);
 
   const ts = await sandbox.exec({
@@ -277,6 +308,46 @@ console.log(out.join(","));`,
     await assert.rejects(Deno.lstat(`${ws.dir}/${gone}`), Deno.errors.NotFound);
   }
 });
+
+/** A host process listening on an abstract unix socket; a host client reaches it (positive control). */
+async function abstractUnixListener(): Promise<
+  { name: string } & AsyncDisposable
+> {
+  const name = `mappa-test-${crypto.randomUUID()}`;
+  const child = new Deno.Command("/usr/bin/python3", {
+    args: [
+      "-c",
+      "import socket, sys, time\ns = socket.socket(socket.AF_UNIX)\ns.bind('\\0' + sys.argv[1])\ns.listen()\nprint('ready', flush=True)\ntime.sleep(60)",
+      name,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  let seen = "";
+  while (!seen.includes("ready")) {
+    const { value, done } = await reader.read();
+    assert(!done, "the abstract socket listener did not start");
+    seen += new TextDecoder().decode(value);
+  }
+  const client = await new Deno.Command("/usr/bin/python3", {
+    args: [
+      "-c",
+      "import socket, sys\nsocket.socket(socket.AF_UNIX).connect('\\0' + sys.argv[1])",
+      name,
+    ],
+  }).output();
+  assert(client.success, "the host cannot reach its own abstract socket");
+  return {
+    name,
+    [Symbol.asyncDispose]: async () => {
+      child.kill("SIGKILL");
+      await reader.cancel();
+      await child.status;
+    },
+  };
+}
 
 async function sha256(text: string): Promise<string> {
   const digest = await crypto.subtle.digest(

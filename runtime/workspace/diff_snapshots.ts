@@ -45,7 +45,6 @@ async function describe(
     change,
     kind: entry.kind,
     size: entry.size,
-    ...(entry.mtime_ms === null ? {} : { mtime_ms: entry.mtime_ms }),
   };
   if (entry.kind === "dir") return base;
   if (entry.kind !== "file") return { ...base, rejected: NOT_A_REGULAR_FILE };

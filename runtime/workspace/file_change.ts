@@ -23,7 +23,6 @@ export interface FileChange {
   readonly size?: number;
   /** Hex sha256 of a created or modified regular file, read without following symlinks. */
   readonly sha256?: string;
-  readonly mtime_ms?: number;
   /** Set when the entry is not trusted evidence, e.g. "not a regular file". */
   readonly rejected?: string;
 }

@@ -1,6 +1,7 @@
 import { constants } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { join } from "node:path";
+import { splitRelative } from "./_split_relative.ts";
 
 /** The identity a file must still have when opened: the inode and device a snapshot recorded. */
 export interface FileIdentity {
@@ -18,16 +19,6 @@ export interface OpenWorkspaceFileOptions {
 export type OpenResult =
   | { readonly ok: true; readonly handle: FileHandle; readonly size: number }
   | { readonly ok: false; readonly reason: string };
-
-/** Splits a workspace-relative path, refusing absolute paths, "." and "..". */
-export function splitRelative(path: string): string[] | undefined {
-  const parts = path.split("/");
-  if (
-    path === "" || path.startsWith("/") ||
-    parts.some((p) => p === "" || p === "." || p === "..")
-  ) return undefined;
-  return parts;
-}
 
 /**
  * Opens a regular file of a workspace for reading without ever following a symlink: every directory

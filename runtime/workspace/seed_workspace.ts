@@ -1,5 +1,5 @@
 import { dirname, join } from "node:path";
-import { splitRelative } from "./open_workspace_file.ts";
+import { splitRelative } from "./_split_relative.ts";
 
 /** One task input file: copied from `from` (a host path) to `as` (relative to the workspace). */
 export interface SeedFile {

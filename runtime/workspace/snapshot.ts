@@ -33,7 +33,7 @@ export interface SnapshotOptions {
 }
 
 /** The kind of an lstat result. */
-export function entryKind(info: Deno.FileInfo): EntryKind {
+function entryKind(info: Deno.FileInfo): EntryKind {
   if (info.isSymlink) return "symlink";
   if (info.isFile) return "file";
   if (info.isDirectory) return "dir";
@@ -44,7 +44,7 @@ export function entryKind(info: Deno.FileInfo): EntryKind {
 }
 
 /** The snapshot fields of an lstat result. */
-export function toEntry(path: string, info: Deno.FileInfo): SnapshotEntry {
+function toEntry(path: string, info: Deno.FileInfo): SnapshotEntry {
   return {
     path,
     kind: entryKind(info),

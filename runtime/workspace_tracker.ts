@@ -1,0 +1,95 @@
+import type { WorkspaceTracker } from "./episode_context.ts";
+import type { FileChange } from "./events.ts";
+import type { RunStore } from "./run_store.ts";
+import { SlotPool } from "./_slot_pool.ts";
+import { collectChanges } from "./workspace/collect_changes.ts";
+import { openWorkspaceFile } from "./workspace/open_workspace_file.ts";
+import { type SeedFile, seedWorkspace } from "./workspace/seed_workspace.ts";
+import { snapshot, type WorkspaceSnapshot } from "./workspace/snapshot.ts";
+
+/** A workspace tracker that can also list the final files of the episode with their blob hashes. */
+export interface EpisodeWorkspace extends WorkspaceTracker {
+  /** Regular files now in the workspace: path -> sha256 of the copy in the run's blobs. */
+  final(): Promise<Record<string, string>>;
+}
+
+async function storeFile(
+  dir: string,
+  path: string,
+  store: RunStore,
+  snap: WorkspaceSnapshot,
+): Promise<string | null> {
+  const entry = snap.entries.get(path);
+  const opened = await openWorkspaceFile(
+    dir,
+    path,
+    entry ? { expected: { ino: entry.ino, dev: entry.dev } } : {},
+  );
+  if (!opened.ok) return null;
+  try {
+    return await store.putBlob(await opened.handle.readFile());
+  } finally {
+    await opened.handle.close();
+  }
+}
+
+function regularFiles(snap: WorkspaceSnapshot): string[] {
+  return [...snap.entries.values()].filter((e) => e.kind === "file").map((e) =>
+    e.path
+  ).sort();
+}
+
+/**
+ * Creates an episode's workspace seeded with the task's input files, and tracks it: one execution at a
+ * time (so each diff belongs to one execution), lstat snapshots before and after, special files removed,
+ * and every created or modified file copied into the run's content-addressed blobs.
+ */
+export async function createWorkspace(
+  dir: string,
+  files: readonly SeedFile[],
+  store: RunStore,
+): Promise<EpisodeWorkspace> {
+  await seedWorkspace(dir, files);
+  let current = await snapshot(dir);
+  const hashes = new Map<string, string>();
+  for (const path of regularFiles(current)) {
+    const sha = await storeFile(dir, path, store, current);
+    if (sha !== null) hashes.set(path, sha);
+  }
+  const lock = new SlotPool(1);
+  return {
+    files: () => Promise.resolve(regularFiles(current)),
+    track: <T>(fn: () => Promise<T>) =>
+      lock.use(async () => {
+        const before = current;
+        const result = await fn();
+        const collected = await collectChanges(dir, before);
+        current = collected.snapshot;
+        const changes: FileChange[] = [];
+        for (const c of collected.changes) {
+          changes.push({
+            path: c.path,
+            change: c.change,
+            kind: c.kind,
+            ...(c.size !== undefined ? { size: c.size } : {}),
+            ...(c.sha256 !== undefined ? { sha256: c.sha256 } : {}),
+            ...(c.rejected !== undefined ? { rejected: c.rejected } : {}),
+          });
+          if (c.change === "deleted") hashes.delete(c.path);
+          else if (c.kind === "file" && c.rejected === undefined) {
+            const sha = await storeFile(dir, c.path, store, current);
+            if (sha !== null) hashes.set(c.path, sha);
+          }
+        }
+        return { result, changes };
+      }),
+    final: () => {
+      const out: Record<string, string> = {};
+      for (const path of regularFiles(current)) {
+        const sha = hashes.get(path);
+        if (sha !== undefined) out[path] = sha;
+      }
+      return Promise.resolve(out);
+    },
+  };
+}
