@@ -11,7 +11,9 @@ async function cli(args: string[], cwd = Deno.cwd()): Promise<Ran> {
     // The permissions of deno.json's tasks: check/graph/schema read and write files; run needs all.
     args: [
       "run",
-      ...(args[0] === "run" ? ["-A"] : ["--allow-read", "--allow-env", "--allow-write"]),
+      ...(args[0] === "run"
+        ? ["-A"]
+        : ["--allow-read", "--allow-env", "--allow-write"]),
       `${Deno.cwd()}/cli.ts`,
       ...args,
     ],
