@@ -348,6 +348,9 @@ async function run(args: string[]): Promise<number> {
       onEvent: (event, summary) => {
         if (values.json) console.log(JSON.stringify(event));
         else if (event.kind === "episode_finished") {
+          if (event.status === "failed") {
+            console.error(`episode ${event.episode_id} failed: ${event.error}`);
+          }
           console.error(formatProgress(summary));
         }
       },
@@ -355,13 +358,20 @@ async function run(args: string[]): Promise<number> {
     if (!values.json) {
       for (const line of formatSummary(summary)) console.log(line);
     }
+    if (summary.episodes_failed > 0) {
+      console.error(
+        `mappa: ${summary.episodes_failed} episode${
+          summary.episodes_failed === 1 ? "" : "s"
+        } failed (see above); --resume ${summary.run_dir} runs them again`,
+      );
+    }
     if (summary.status === "interrupted") {
       console.error(
         `mappa: interrupted; finish it with: deno task run ${spec} --resume ${summary.run_dir}`,
       );
       return 130;
     }
-    return 0;
+    return summary.episodes_failed > 0 ? 1 : 0;
   } catch (e) {
     if (
       e instanceof DatasetError || e instanceof RunStoreError ||

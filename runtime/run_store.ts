@@ -23,7 +23,7 @@ async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
 /** What a resumed run already holds. */
 export interface RunState {
   readonly events: readonly RunEvent[];
-  /** Episode ids with an `episode_finished` event. */
+  /** Episode ids with a completed `episode_finished` event. */
   readonly finished: ReadonlySet<string>;
   /** Highest attempt started per episode. */
   readonly attempts: ReadonlyMap<string, number>;
@@ -159,7 +159,10 @@ export class RunStore {
           Math.max(attempts.get(e.episode_id) ?? 0, e.attempt),
         );
       }
-      if (e.kind === "episode_finished") finished.add(e.episode_id);
+      // A failed episode (the runtime could not run it) runs again on resume, as a new attempt.
+      if (e.kind === "episode_finished" && e.status === "completed") {
+        finished.add(e.episode_id);
+      }
     }
     const runId = String(manifest.run_id ?? dir.split("/").at(-1));
     const file = await Deno.open(path, { create: true, append: true });
