@@ -11,16 +11,19 @@ import {
   toDot,
   toMermaid,
 } from "./dsl/mod.ts";
-import { formatProgress, formatSummary } from "./runtime/format_progress.ts";
-import { createModelClient } from "./runtime/llm/create_model_client.ts";
-import { loadModelScript } from "./runtime/llm/model_script.ts";
-import { ScriptedModelClient } from "./runtime/llm/scripted_client.ts";
-import { DatasetError } from "./runtime/load_tasks.ts";
-import type { Sandbox } from "./runtime/ports.ts";
-import { runPipeline } from "./runtime/run_pipeline.ts";
-import { RunStoreError } from "./runtime/run_store.ts";
-import { BwrapSandbox } from "./runtime/sandbox/bwrap_sandbox.ts";
-import { UnsafeSandbox } from "./runtime/sandbox/unsafe_sandbox.ts";
+import {
+  BwrapSandbox,
+  createModelClient,
+  DatasetError,
+  formatProgress,
+  formatSummary,
+  loadModelScript,
+  runPipeline,
+  RunStoreError,
+  type Sandbox,
+  ScriptedModelClient,
+  UnsafeSandbox,
+} from "./runtime/mod.ts";
 
 const USAGE = `mappa — declare, run, coach and train multi-agent LLM pipelines
 

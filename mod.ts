@@ -29,6 +29,20 @@ export {
   toDot,
   toMermaid,
 } from "./dsl/mod.ts";
+export {
+  BwrapSandbox,
+  createModelClient,
+  runPipeline,
+  RunStore,
+  ScriptedModelClient,
+} from "./runtime/mod.ts";
+export type {
+  ModelClient,
+  RunEvent,
+  RunOptions,
+  RunSummary,
+  Sandbox,
+} from "./runtime/mod.ts";
 export type {
   CompileOptions,
   CompileResult,

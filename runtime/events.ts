@@ -182,6 +182,7 @@ export const RunEventSchema = z.discriminatedUnion("kind", [
   RunFinishedEventSchema,
 ]);
 
+/** One record of events.jsonl, as validated by `RunEventSchema`. */
 export type RunEvent = z.infer<typeof RunEventSchema>;
 export type ActionEvent = z.infer<typeof ActionEventSchema>;
 export type EpisodeFinishedEvent = z.infer<typeof EpisodeFinishedEventSchema>;

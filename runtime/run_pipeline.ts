@@ -138,6 +138,25 @@ function episodeIdOf(task: Task): string {
 /**
  * Runs a compiled pipeline over a dataset split: episodes concurrently, roles in graph order, every action
  * recorded in `runs/<run_id>/`. Resumable: `resume` finishes a run without redoing finished episodes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { compileFile } from "../dsl/mod.ts";
+ * import { loadModelScript } from "./llm/model_script.ts";
+ * import { ScriptedModelClient } from "./llm/scripted_client.ts";
+ * import { runPipeline } from "./run_pipeline.ts";
+ * import { BwrapSandbox } from "./sandbox/bwrap_sandbox.ts";
+ * const compiled = compileFile("pipelines/math.yaml");
+ * assert(compiled.ok);
+ * const model = new ScriptedModelClient(await loadModelScript("pipelines/demo/math.yaml"));
+ * const summary = await runPipeline(compiled.graph, { model, sandbox: await BwrapSandbox.create() }, {
+ *   policy: "demo",
+ *   limit: 1,
+ *   outDir: await Deno.makeTempDir(),
+ * });
+ * assert.equal(summary.episodes_done, 1);
+ * ```
  */
 export async function runPipeline(
   graph: ExecutionGraph,

@@ -44,6 +44,17 @@ export class RunStoreError extends Error {
 /**
  * One run directory: `manifest.json`, append-only `events.jsonl` (each record validated), and
  * content-addressed `blobs/`. Appends are serialised, so concurrent episodes never interleave a line.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { RunStore } from "./run_store.ts";
+ * const store = await RunStore.create(await Deno.makeTempDir(), "demo__0__1", { run_id: "demo__0__1" });
+ * const event = await store.append({ kind: "run_started", role: null, resumed: false });
+ * assert.equal(event.step, 0);
+ * assert.equal(await store.putBlob("hi"), await store.putBlob(new TextEncoder().encode("hi")));
+ * await store.close();
+ * ```
  */
 export class RunStore {
   readonly dir: string;

@@ -1,0 +1,35 @@
+/**
+ * The runtime: runs a compiled pipeline over a dataset split with model clients, sandboxed tools and a
+ * run store. Imports only `dsl/` of mappa; implementations reach it through the ports of `ports.ts`.
+ *
+ * @module
+ */
+export * from "./events.ts";
+export * from "./format_progress.ts";
+export * from "./llm/create_model_client.ts";
+export * from "./llm/model_router.ts";
+export * from "./llm/model_script.ts";
+export * from "./llm/openai_client.ts";
+export * from "./llm/scripted_client.ts";
+export * from "./load_tasks.ts";
+export type {
+  ChatMessage,
+  ExecLimits,
+  ExecRequest,
+  ExecResult,
+  ExecStatus,
+  ModelClient,
+  ModelRequest,
+  ModelResponse,
+  Sandbox,
+  StreamCapture,
+  ToolCall,
+  ToolSpec,
+  Usage,
+} from "./ports.ts";
+export * from "./run_pipeline.ts";
+export * from "./run_store.ts";
+export * from "./run_summary.ts";
+export * from "./sandbox/bwrap_sandbox.ts";
+export * from "./sandbox/sandbox_error.ts";
+export * from "./sandbox/unsafe_sandbox.ts";
