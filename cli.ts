@@ -162,6 +162,9 @@ async function graph(args: string[]): Promise<number> {
     console.error(renderDiagnostics(result.diagnostics, result.sources));
     return 1;
   }
+  if (result.warnings.length > 0) {
+    console.error(renderDiagnostics(result.warnings, result.sources));
+  }
   const text = format === "mermaid"
     ? toMermaid(result.graph)
     : format === "dot"
