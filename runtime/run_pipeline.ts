@@ -123,12 +123,22 @@ async function pool<T>(
   fn: (item: T) => Promise<void>,
 ) {
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < items.length && !signal?.aborted) await fn(items[next++]!);
+    while (next < items.length && !signal?.aborted && !failed) {
+      try {
+        await fn(items[next++]!);
+      } catch (e) {
+        failed = true; // stop starting episodes, but let running ones finish before the run closes
+        throw e;
+      }
+    }
   };
-  await Promise.all(
+  const results = await Promise.allSettled(
     Array.from({ length: Math.min(size, items.length) }, worker),
   );
+  const rejected = results.find((r) => r.status === "rejected");
+  if (rejected) throw (rejected as PromiseRejectedResult).reason;
 }
 
 function episodeIdOf(task: Task): string {
@@ -285,7 +295,16 @@ export async function runPipeline(
     const abort = () => controller.abort();
     options.signal?.addEventListener("abort", abort, { once: true });
     try {
-      const workspace = await createWorkspace(workspaceDir, task.files, store);
+      let workspace: Awaited<ReturnType<typeof createWorkspace>> | undefined;
+      let error: string | undefined;
+      try {
+        workspace = await createWorkspace(workspaceDir, task.files, store);
+      } catch (e) {
+        // A task whose input files cannot be copied fails alone; the run goes on.
+        error = `Cannot prepare the workspace of task "${task.id}": ${
+          e instanceof Error ? e.message : String(e)
+        }`;
+      }
       await store.append({
         kind: "episode_started",
         role: null,
@@ -304,7 +323,11 @@ export async function runPipeline(
         episodeId,
         attempt,
         workspaceDir,
-        workspace,
+        workspace: workspace ??
+          {
+            files: () => Promise.resolve([]),
+            track: () => Promise.reject(new Error(error)),
+          },
         model: deps.model,
         sandbox: deps.sandbox,
         sandboxSlots: slots,
@@ -313,11 +336,12 @@ export async function runPipeline(
         nextActionIndex: () => (actionCounter++, local++),
         signal: controller.signal,
       };
-      let error: string | undefined;
-      try {
-        await runEpisodeRoles(ctx);
-      } catch (e) {
-        error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      if (workspace) {
+        try {
+          await runEpisodeRoles(ctx);
+        } catch (e) {
+          error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+        }
       }
       // An aborted episode gets no episode_finished: --resume runs it again as a new attempt.
       if (controller.signal.aborted) return;
@@ -333,7 +357,7 @@ export async function runPipeline(
         actions: local,
         wall_ms: Date.now() - started,
         outputs,
-        files: await workspace.final(),
+        files: workspace ? await workspace.final() : {},
       });
       await store.sync();
     } finally {

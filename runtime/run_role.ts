@@ -317,6 +317,8 @@ export async function runRole(
         else stopReason = "continue";
       }
     }
+    // An aborted episode is abandoned and runs again on --resume: its cut-short action is not recorded.
+    if (ctx.signal.aborted) break;
     executions.push(...actionExecutions);
     const after = await ctx.workspace.files();
     contract = await checkContract(
@@ -369,6 +371,7 @@ export async function runRole(
     outputs,
     executions,
   };
+  if (ctx.signal.aborted) return result;
   await ctx.store.append({
     kind: "role_finished",
     role: role.id,
