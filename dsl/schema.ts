@@ -280,7 +280,12 @@ export const RubricSchema = z.strictObject({
     min: z.number().default(0),
     max: z.number().default(10),
   }).default({ min: 0, max: 10 }),
-  template: z.string().min(1),
+  template: z.string().min(1).optional().describe(
+    "Liquid template of the judge prompt; without it the rubric is a deterministic coach (default_score, then checks and caps)",
+  ),
+  default_score: z.number().optional().describe(
+    "Score before checks and caps when the rubric has no template (a deterministic coach)",
+  ),
   checks: z.array(CheckSchema).default([]),
   caps: z.array(CapSchema).default([]),
 });

@@ -1,3 +1,5 @@
+import type { RunEvent } from "./events.ts";
+
 /**
  * The ports the runtime needs, implemented by adapters it receives at construction (STYLE.md §1):
  * a model client, a sandbox, a coach and an event sink. Wire-format types keep snake_case keys.
@@ -103,6 +105,17 @@ export interface ModelRequest {
   readonly episode: string;
   /** The task id, so scripted replies can differ per task. */
   readonly task?: string;
+  /** Ask for JSON matching a schema (OpenAI's json_schema response format), e.g. a judge's verdict. */
+  readonly response_format?: {
+    readonly name: string;
+    readonly schema: Record<string, unknown>;
+  };
+  /** Sampling that overrides the model's for this call (a judge runs at temperature 0 with a seed). */
+  readonly sampling?: {
+    readonly temperature?: number;
+    readonly seed?: number;
+    readonly max_tokens?: number;
+  };
   readonly turn: number;
   readonly signal?: AbortSignal;
 }
@@ -154,4 +167,13 @@ export type ModelResponse =
 /** Answers model requests for every model of a spec. */
 export interface ModelClient {
   complete(request: ModelRequest): Promise<ModelResponse>;
+}
+
+/**
+ * Scores actions as the run records them (DESIGN.md: implemented by coaches/, handed to the runtime at
+ * construction). The runtime passes every event once written and waits for `finish` before closing.
+ */
+export interface Coach {
+  observe(event: RunEvent): Promise<void>;
+  finish(): Promise<void>;
 }

@@ -2,7 +2,7 @@ import { join, resolve } from "node:path";
 import type { ExecutionGraph } from "../dsl/mod.ts";
 import type { EpisodeContext } from "./episode_context.ts";
 import { loadTasks, type Task } from "./load_tasks.ts";
-import type { ModelClient, Sandbox } from "./ports.ts";
+import type { Coach, ModelClient, Sandbox } from "./ports.ts";
 import type { RoleResult } from "./role_result.ts";
 import { runEpisodeRoles } from "./run_episode.ts";
 import { RunStore, RunStoreError } from "./run_store.ts";
@@ -45,6 +45,8 @@ export interface RunOptions {
   keepWorkspaces?: boolean;
   /** Stops the run cleanly: no new episodes start, running ones are aborted and left for --resume. */
   signal?: AbortSignal;
+  /** Scores actions as they are recorded (coaches/); the run waits for it before closing. */
+  coach?: Coach;
   /** Called with every event once it is written. */
   onEvent?: (event: RunEvent, summary: Readonly<RunSummary>) => void;
   /** Called once the tasks are loaded, before the first episode. */
@@ -68,7 +70,10 @@ export interface RunDeps {
 /** `runPipeline`'s options with every default filled. */
 export type ResolvedRunOptions =
   & Required<
-    Omit<RunOptions, "limit" | "resume" | "signal" | "onEvent" | "onStart">
+    Omit<
+      RunOptions,
+      "limit" | "resume" | "signal" | "onEvent" | "onStart" | "coach"
+    >
   >
   & {
     limit?: number;
@@ -257,9 +262,17 @@ export async function runPipeline(
     tasks.length,
     tasks.length - todo.length,
   );
+  const coaching = new Set<Promise<void>>();
+  const coachErrors: string[] = [];
   store.listen((e) => {
     addEvent(summary, e);
     options.onEvent?.(e, summary);
+    if (options.coach && e.kind !== "run_finished") {
+      const p: Promise<void> = options.coach.observe(e).catch((err) => {
+        coachErrors.push(err instanceof Error ? err.message : String(err));
+      }).finally(() => coaching.delete(p));
+      coaching.add(p);
+    }
   });
   options.onStart?.({
     runId: store.runId,
@@ -379,6 +392,16 @@ export async function runPipeline(
   }
   if (!opts.keepWorkspaces) {
     await Deno.remove(workRoot, { recursive: true }).catch(() => {});
+  }
+  if (options.coach) {
+    while (coaching.size > 0) await Promise.all([...coaching]);
+    await options.coach.finish().catch((err) =>
+      coachErrors.push(err instanceof Error ? err.message : String(err))
+    );
+    if (coachErrors.length > 0 && status === "completed") {
+      status = "error";
+      failure = `Cannot finish scoring: ${coachErrors[0]}`;
+    }
   }
   await store.append({
     kind: "run_finished",

@@ -31,6 +31,24 @@ export function scoresInScale(ctx: RuleContext): void {
         hint: `use a score between ${min} and ${max}`,
       });
     };
+    if (
+      use.rubric.template === undefined &&
+      use.rubric.default_score === undefined
+    ) {
+      ctx.report({
+        code: "missing_key",
+        path: use.path,
+        message:
+          `Cannot score with rubric "${use.rubric.name}": it has neither a template (an LLM judge) nor a default_score (a deterministic coach)`,
+        hint:
+          "add template: | ... for a judge, or default_score: 10 to score by checks and caps alone",
+      });
+    }
+    check(
+      use.rubric.default_score,
+      [...use.path, "default_score"],
+      `the default_score of rubric "${use.rubric.name}"`,
+    );
     use.rubric.checks.forEach((c, i) => {
       if (c.cap !== undefined && c.floor !== undefined && c.cap < c.floor) {
         ctx.report({
