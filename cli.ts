@@ -18,9 +18,11 @@ import {
   formatProgress,
   formatSummary,
   loadModelScript,
+  ModelScriptError,
   runPipeline,
   RunStoreError,
   type Sandbox,
+  SandboxError,
   ScriptedModelClient,
   UnsafeSandbox,
 } from "./runtime/mod.ts";
@@ -271,9 +273,15 @@ async function run(args: string[]): Promise<number> {
       );
       return 2;
     }
-    fallback = new ScriptedModelClient(await loadModelScript(graph.demo), {
-      file: graph.demo,
-    });
+    try {
+      fallback = new ScriptedModelClient(await loadModelScript(graph.demo), {
+        file: graph.demo,
+      });
+    } catch (e) {
+      if (!(e instanceof ModelScriptError)) throw e;
+      console.error(`mappa: ${e.message}`);
+      return 1;
+    }
   }
   const policy = unconfigured.length > 0 || scriptedModels.length > 0
     ? "demo"
@@ -290,9 +298,19 @@ async function run(args: string[]): Promise<number> {
     sandbox = new UnsafeSandbox({
       iUnderstandThisRunsAgentCodeWithoutIsolation: true,
     });
-  } else sandbox = await BwrapSandbox.create();
+  } else {
+    try {
+      sandbox = await BwrapSandbox.create();
+    } catch (e) {
+      if (!(e instanceof SandboxError)) throw e;
+      console.error(
+        `mappa: ${e.message}\n  = note: agent code never runs outside a sandbox unless you pass --unsafe-no-sandbox`,
+      );
+      return 2;
+    }
+  }
   // The first line says who answers: a model, or the scripted demo policy (never passed off as a model).
-  console.log(
+  (values.json ? console.error : console.log)(
     policy === "demo"
       ? `mappa run ${spec}: DEMO POLICY: scripted replies from ${
         graph.demo ?? "the scripted models"
@@ -315,6 +333,7 @@ async function run(args: string[]): Promise<number> {
     controller.abort();
   };
   Deno.addSignalListener("SIGINT", onInterrupt);
+  Deno.addSignalListener("SIGTERM", onInterrupt);
   let runId = "";
   try {
     const limit = number("limit", values.limit);
@@ -332,6 +351,9 @@ async function run(args: string[]): Promise<number> {
         mappa: "0.1.0",
         deno: Deno.version.deno,
         sandbox: sandbox.backend,
+        sandbox_guarantees: sandbox instanceof BwrapSandbox
+          ? sandbox.guarantees
+          : { isolation: "none: --unsafe-no-sandbox" },
         models: model.routes,
       },
       ...(values.split !== undefined ? { split: values.split } : {}),
@@ -381,7 +403,15 @@ async function run(args: string[]): Promise<number> {
   } catch (e) {
     if (
       e instanceof DatasetError || e instanceof RunStoreError ||
-      e instanceof RangeError
+      e instanceof RangeError ||
+      e instanceof SandboxError || e instanceof Deno.errors.PermissionDenied ||
+      e instanceof Deno.errors.NotFound ||
+      e instanceof Deno.errors.AlreadyExists ||
+      e instanceof Deno.errors.NotADirectory ||
+      (e instanceof Error &&
+        /No space left|Read-only file system|os error 28|os error 30/.test(
+          e.message,
+        ))
     ) {
       console.error(
         `mappa: ${e.message}${
@@ -393,6 +423,7 @@ async function run(args: string[]): Promise<number> {
     throw e;
   } finally {
     Deno.removeSignalListener("SIGINT", onInterrupt);
+    Deno.removeSignalListener("SIGTERM", onInterrupt);
   }
 }
 

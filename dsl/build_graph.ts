@@ -129,8 +129,24 @@ function fileFlows(
   });
 }
 
+/**
+ * A rubric's content hash: the first 12 hex digits of the sha256 of its canonical JSON (after defaults),
+ * so its score layer is `<name>@<hash>` wherever the rubric is read from.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { rubricHash } from "./build_graph.ts";
+ * import { RubricSchema } from "./schema.ts";
+ * assert.match(rubricHash(RubricSchema.parse({ name: "r", default_score: 5 })), /^[0-9a-f]{12}$/);
+ * ```
+ */
+export function rubricHash(rubric: Rubric): string {
+  return sha256(canonicalJson(rubric)).slice(0, 12);
+}
+
 function rubricWithHash(rubric: Rubric, file: string): GraphRubric {
-  return { ...rubric, hash: sha256(canonicalJson(rubric)).slice(0, 12), file };
+  return { ...rubric, hash: rubricHash(rubric), file };
 }
 
 /**

@@ -28,9 +28,13 @@ export interface EpisodeContext {
   readonly model: ModelClient;
   readonly sandbox: Sandbox;
   readonly sandboxSlots: SlotPool;
+  /** Per-tool limits on concurrent executions (a tool's `max_concurrency`), across episodes. */
+  readonly toolSlots: ReadonlyMap<string, SlotPool>;
   readonly store: RunStore;
   /** The latest result of each role (a loop peer's from the previous round until it runs again). */
   readonly results: Map<string, RoleResult>;
   readonly nextActionIndex: () => number;
+  /** Counts of this episode's model calls that failed for a reason that may pass (see run_role.ts). */
+  readonly failures: { model: number };
   readonly signal: AbortSignal;
 }

@@ -40,6 +40,8 @@ export const ExecutionSchema = z.strictObject({
   stderr: StreamCaptureSchema,
   error: z.strictObject({ type: z.string(), message: z.string() }).optional(),
   backend: z.string(),
+  argv_hash: z.string().optional(),
+  limits: z.record(z.string(), z.number()).optional(),
   files: z.array(FileChangeSchema),
 });
 
@@ -106,6 +108,13 @@ export const EpisodeStartedEventSchema = z.strictObject({
   index: z.number().int().min(0),
   category: z.string().nullable(),
   workspace: z.string(),
+  /** The task's template fields and expected answer (agents never see the answer; the coach may). */
+  task: z.strictObject({
+    inputs: z.record(z.string(), z.string()),
+    answer: z.unknown(),
+  }).optional(),
+  /** The input files the workspace was seeded with: path -> sha256 (content in blobs/). */
+  files: z.record(z.string(), z.string()).optional(),
 });
 
 export const ActionEventSchema = z.strictObject({
@@ -121,6 +130,15 @@ export const ActionEventSchema = z.strictObject({
   messages: z.array(MessageSchema),
   /** The assistant message it returned (empty content when the call failed). */
   reply: MessageSchema,
+  /** OpenAI tools offered with this request (roles with tool_calls.format openai or both). */
+  tools: z.array(
+    z.strictObject({
+      name: z.string(),
+      description: z.string(),
+      parameters: z.record(z.string(), z.unknown()),
+    }),
+  )
+    .optional(),
   reasoning: z.string().optional(),
   model_call: ModelCallSchema,
   executions: z.array(ExecutionSchema),
@@ -157,6 +175,9 @@ export const EpisodeFinishedEventSchema = z.strictObject({
   status: z.enum(["completed", "failed"]),
   error: z.string().optional(),
   actions: z.number().int().min(0),
+  /** Model calls that failed after every retry for a reason that may pass (server down, timeouts, 5xx, 429,
+   * malformed bodies): the episode is recorded, and --resume runs it again. */
+  model_failures: z.number().int().min(0).default(0),
   wall_ms: z.number(),
   /** Role id -> its declared outputs. */
   outputs: z.record(z.string(), z.record(z.string(), z.string().nullable())),

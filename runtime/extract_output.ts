@@ -30,30 +30,45 @@ export function lastBoxed(text: string): string | undefined {
   return found;
 }
 
+/** Index of the bracket opening the one that closes at `end`, or -1 (a backwards depth scan). */
+function matchingOpen(text: string, end: number): number {
+  const stack: string[] = [];
+  for (let i = end; i >= 0; i--) {
+    const c = text[i];
+    if (c === "}" || c === "]") stack.push(c === "}" ? "{" : "[");
+    else if (c === "{" || c === "[") {
+      if (stack.pop() !== c) return -1;
+      if (stack.length === 0) return i;
+    }
+  }
+  return -1;
+}
+
+// Agent text is untrusted and can be long: only its tail is searched, and only a few candidates parsed.
+const JSON_TAIL = 1 << 16;
+const JSON_TRIES = 20;
+
 /** The last JSON object or array in a text (a fenced ```json block first), as compact JSON text. */
 function lastJson(text: string): string | undefined {
-  const fenced = [...text.matchAll(/```(?:json)?\s*\n([\s\S]*?)```/g)].map((
+  const fenced = [...text.matchAll(/```(?:json)?[ \t]*\n([\s\S]*?)```/g)].map((
     m,
   ) => m[1]!);
-  for (const candidate of fenced.reverse()) {
+  for (const candidate of fenced.reverse().slice(0, JSON_TRIES)) {
     try {
       return JSON.stringify(JSON.parse(candidate));
     } catch { /* try the next */ }
   }
-  for (let end = text.length; end > 0; end--) {
-    const c = text[end - 1];
+  const tail = text.slice(-JSON_TAIL);
+  let tries = 0;
+  for (let end = tail.length - 1; end >= 0 && tries < JSON_TRIES; end--) {
+    const c = tail[end];
     if (c !== "}" && c !== "]") continue;
-    const open = c === "}" ? "{" : "[";
-    for (
-      let start = text.lastIndexOf(open, end - 1);
-      start >= 0;
-      start = text.lastIndexOf(open, start - 1)
-    ) {
-      try {
-        return JSON.stringify(JSON.parse(text.slice(start, end)));
-      } catch { /* widen */ }
-      if (start === 0) break;
-    }
+    const start = matchingOpen(tail, end);
+    if (start < 0) continue;
+    tries++;
+    try {
+      return JSON.stringify(JSON.parse(tail.slice(start, end + 1)));
+    } catch { /* an inner span may still be JSON */ }
   }
   return undefined;
 }

@@ -38,7 +38,7 @@ export function formatSummary(s: Readonly<RunSummary>): string[] {
   const lines = [
     `run ${s.run_id}: ${s.status}${
       s.policy === "demo"
-        ? " (demo policy: scripted replies, no model was called)"
+        ? " (demo policy: scripted replies answered some or all roles; they are not a model's)"
         : ""
     }`,
     `  episodes: ${s.episodes_done} completed, ${s.episodes_failed} failed${

@@ -86,5 +86,8 @@ export async function runEpisodeRoles(ctx: EpisodeContext): Promise<void> {
     }
     return p;
   };
-  await Promise.all(units.map(start));
+  // Wait for every unit, even when one fails, so no role still runs once the episode is recorded.
+  const results = await Promise.allSettled(units.map(start));
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
 }

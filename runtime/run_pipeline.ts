@@ -146,6 +146,25 @@ async function pool<T>(
   if (rejected) throw (rejected as PromiseRejectedResult).reason;
 }
 
+/** The graph as written to disk: credentials and query strings are removed from model URLs. */
+function redactGraph(graph: ExecutionGraph): ExecutionGraph {
+  const models: Record<string, ExecutionGraph["models"][string]> = {};
+  for (const [id, m] of Object.entries(graph.models)) {
+    let base = m.base_url;
+    if (base) {
+      try {
+        const url = new URL(base);
+        url.username = "";
+        url.password = "";
+        url.search = "";
+        base = url.href;
+      } catch { /* not a URL: kept as written */ }
+    }
+    models[id] = { ...m, ...(base !== undefined ? { base_url: base } : {}) };
+  }
+  return { ...graph, models };
+}
+
 function episodeIdOf(task: Task): string {
   return `${task.split}:${task.id}`;
 }
@@ -183,34 +202,79 @@ export async function runPipeline(
   let finished = new Set<string>();
   let attempts = new Map<string, number>();
   let repaired = 0;
+  let tasks: Task[];
+  let excluded: number;
   if (opts.resume !== undefined) {
-    const dir = await Deno.stat(opts.resume).then(
-      () => opts.resume!,
-      () => join(opts.outDir, opts.resume!),
-    );
-    const opened = await RunStore.open(dir);
-    const manifestGraph = opened.manifest.graph as
-      | { spec_hash?: string }
-      | undefined;
-    if (manifestGraph?.spec_hash !== graph.spec_hash) {
-      await opened.store.close();
+    const given = opts.resume;
+    const exists = (p: string) =>
+      Deno.stat(p).then((i) => i.isDirectory, () => false);
+    const dir = await exists(given)
+      ? given
+      : await exists(join(opts.outDir, given))
+      ? join(opts.outDir, given)
+      : undefined;
+    if (dir === undefined) {
       throw new RunStoreError(
-        `Cannot resume run ${dir}: its spec hash ${
-          String(manifestGraph?.spec_hash).slice(0, 12)
-        } differs from this spec's ${
-          graph.spec_hash.slice(0, 12)
-        }; resume it with the spec it started with, or start a new run`,
-        dir,
+        `Cannot resume run "${given}": no run directory at ${given} or ${
+          join(opts.outDir, given)
+        }`,
+        given,
       );
     }
-    const args = opened.manifest.args as
-      | { split?: string; limit?: number }
-      | undefined;
-    opts = resolveRunOptions(graph, {
-      ...options,
-      ...(args?.split ? { split: args.split } : {}),
-      ...(args?.limit !== undefined ? { limit: args.limit } : {}),
-    });
+    const opened = await RunStore.open(dir);
+    try {
+      const manifestGraph = opened.manifest.graph as
+        | Record<string, unknown>
+        | undefined;
+      if (manifestGraph?.spec_hash !== graph.spec_hash) {
+        const differing = Object.keys(graph).filter((k) =>
+          k !== "spec_hash" && k !== "sources" &&
+          JSON.stringify(manifestGraph?.[k]) !==
+            JSON.stringify(
+              (redactGraph(graph) as unknown as Record<string, unknown>)[k],
+            )
+        );
+        throw new RunStoreError(
+          `Cannot resume run ${dir}: its spec hash ${
+            String(manifestGraph?.spec_hash).slice(0, 12)
+          } differs from this spec's ${graph.spec_hash.slice(0, 12)}${
+            differing.length > 0 ? ` (${differing.join(", ")} changed)` : ""
+          }; resume it with the spec it started with, or start a new run`,
+          dir,
+        );
+      }
+      const args = opened.manifest.args as
+        | { split?: string; limit?: number }
+        | undefined;
+      const changed = [
+        options.split !== undefined && options.split !== args?.split
+          ? `split "${args?.split}"`
+          : undefined,
+        options.limit !== undefined && options.limit !== args?.limit
+          ? `limit ${args?.limit ?? "none"}`
+          : undefined,
+      ].filter((x) => x !== undefined);
+      if (changed.length > 0) {
+        throw new RangeError(
+          `Cannot change the tasks of run ${dir} when resuming: it runs ${
+            changed.join(" and ")
+          }; leave out --split and --limit`,
+        );
+      }
+      opts = resolveRunOptions(graph, {
+        ...options,
+        ...(args?.split ? { split: args.split } : {}),
+        ...(args?.limit !== undefined ? { limit: args.limit } : {}),
+      });
+      ({ tasks, excluded } = await loadTasks(
+        graph.dataset,
+        opts.split,
+        opts.limit !== undefined ? { limit: opts.limit } : {},
+      ));
+    } catch (e) {
+      await opened.store.close();
+      throw e;
+    }
     store = opened.store;
     finished = new Set(opened.state.finished);
     attempts = new Map(opened.state.attempts);
@@ -220,6 +284,12 @@ export async function runPipeline(
       resumed_at: new Date().toISOString(),
     });
   } else {
+    // Load the tasks first: a bad dataset fails before any run directory exists.
+    ({ tasks, excluded } = await loadTasks(
+      graph.dataset,
+      opts.split,
+      opts.limit !== undefined ? { limit: opts.limit } : {},
+    ));
     const seed = graph.train?.seed ?? 0;
     // STYLE.md §9: <pipeline>__<seed>__<unix_ts>; a second run in the same second gets a suffix.
     const base = `${graph.name}__${seed}__${Math.floor(Date.now() / 1000)}`;
@@ -228,14 +298,16 @@ export async function runPipeline(
       let n = 2;
       await Deno.stat(join(opts.outDir, runId)).then(() => true, () => false);
       n++
-    ) runId = `${base}_${n}`;
+    ) {
+      runId = `${base}_${n}`;
+    }
     store = await RunStore.create(opts.outDir, runId, {
       run_id: runId,
       created_at: new Date().toISOString(),
       status: "running",
       policy: opts.policy,
       policy_note: opts.policy === "demo"
-        ? "no model endpoint is configured: the pipeline's scripted demo policy produced every reply"
+        ? "scripted replies (the pipeline's demo policy) answered at least one model: they are not a model's"
         : "replies come from the model endpoints in graph.models",
       spec_file: graph.spec_file,
       spec_hash: graph.spec_hash,
@@ -245,15 +317,10 @@ export async function runPipeline(
       },
       environment: opts.environment,
       sandbox_backend: deps.sandbox.backend,
-      graph,
+      graph: redactGraph(graph),
     });
   }
 
-  const { tasks, excluded } = await loadTasks(
-    graph.dataset,
-    opts.split,
-    opts.limit !== undefined ? { limit: opts.limit } : {},
-  );
   const todo = tasks.filter((t) => !finished.has(episodeIdOf(t)));
   const summary = emptySummary(
     store.runId,
@@ -289,6 +356,12 @@ export async function runPipeline(
   });
 
   const slots = new SlotPool(opts.sandboxConcurrency);
+  const toolSlots = new Map<string, SlotPool>();
+  for (const [id, tool] of Object.entries(graph.tools)) {
+    if (tool.max_concurrency !== undefined) {
+      toolSlots.set(id, new SlotPool(tool.max_concurrency));
+    }
+  }
   // Workspaces live outside the run directory, in a folder every sandbox uid can traverse: the run
   // directory may sit under a private (0700) folder. Their files are copied into blobs/ as they change.
   const workRoot = await Deno.makeTempDir({
@@ -328,8 +401,11 @@ export async function runPipeline(
         index: task.index,
         category: task.category,
         workspace: workspaceDir,
+        task: { inputs: { ...task.inputs }, answer: task.answer ?? null },
+        ...(workspace ? { files: { ...workspace.seeded } } : {}),
       });
       let local = 0;
+      const failures = { model: 0 };
       const ctx: EpisodeContext = {
         graph,
         task,
@@ -344,9 +420,11 @@ export async function runPipeline(
         model: deps.model,
         sandbox: deps.sandbox,
         sandboxSlots: slots,
+        toolSlots,
         store,
         results: new Map<string, RoleResult>(),
         nextActionIndex: () => (actionCounter++, local++),
+        failures,
         signal: controller.signal,
       };
       if (workspace) {
@@ -368,6 +446,7 @@ export async function runPipeline(
         status: error === undefined ? "completed" : "failed",
         ...(error !== undefined ? { error } : {}),
         actions: local,
+        model_failures: failures.model,
         wall_ms: Date.now() - started,
         outputs,
         files: workspace ? await workspace.final() : {},

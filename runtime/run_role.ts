@@ -25,6 +25,15 @@ interface PendingCall {
   readonly callId?: string;
 }
 
+/** A failure that may pass if the call is made again later: the episode is worth running again on --resume. */
+function transient(error: { kind: string; status?: number }): boolean {
+  if (error.kind === "http") {
+    return error.status === undefined || error.status >= 500 ||
+      error.status === 429;
+  }
+  return error.kind !== "aborted";
+}
+
 function limitsOf(ctx: EpisodeContext, tool: string): ExecLimits {
   const t = ctx.graph.tools[tool]!;
   const wall = Math.round(t.timeout_s * 1000);
@@ -108,16 +117,22 @@ async function execute(
   call: PendingCall,
 ): Promise<Execution> {
   const limits = limitsOf(ctx, call.tool);
+  const toolSlots = ctx.toolSlots.get(call.tool);
+  const run = <T>(
+    fn: () => Promise<T>,
+  ) => (toolSlots ? toolSlots.use(() => fn()) : fn());
   const { result, changes } = await ctx.workspace.track(() =>
-    ctx.sandboxSlots.use((slot) =>
-      ctx.sandbox.exec({
-        language: call.language,
-        code: call.code,
-        workspace: ctx.workspaceDir,
-        limits,
-        slot,
-        signal: ctx.signal,
-      })
+    run(() =>
+      ctx.sandboxSlots.use((slot) =>
+        ctx.sandbox.exec({
+          language: call.language,
+          code: call.code,
+          workspace: ctx.workspaceDir,
+          limits,
+          slot,
+          signal: ctx.signal,
+        })
+      )
     )
   );
   return {
@@ -133,6 +148,8 @@ async function execute(
     stderr: result.stderr,
     ...(result.error ? { error: result.error } : {}),
     backend: result.backend,
+    argv_hash: result.argv_hash,
+    limits: { ...limits },
     files: changes,
   };
 }
@@ -257,6 +274,7 @@ export async function runRole(
     const followUp: ChatMessage[] = [];
     if (!response.ok) {
       stopReason = "model_error";
+      if (transient(response.error)) ctx.failures.model++;
     } else {
       const split = splitReasoning(response.text);
       reasoning = response.reasoning ?? split.reasoning;
@@ -337,6 +355,7 @@ export async function runRole(
       round,
       messages: sent,
       reply: toMessage(reply),
+      ...(tools ? { tools: tools.map((t) => ({ ...t })) } : {}),
       ...(reasoning !== "" ? { reasoning } : {}),
       model_call: modelCall(role, response),
       executions: actionExecutions,

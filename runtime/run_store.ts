@@ -22,7 +22,8 @@ async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
 
 /** What a resumed run already holds. */
 export interface RunState {
-  readonly events: readonly RunEvent[];
+  /** Number of valid events already in the log. */
+  readonly events: number;
   /** Episode ids with a completed `episode_finished` event. */
   readonly finished: ReadonlySet<string>;
   /** Highest attempt started per episode. */
@@ -100,6 +101,7 @@ export class RunStore {
       }
       throw e;
     }
+    await acquireLock(dir);
     await Deno.mkdir(join(dir, "blobs"), { recursive: true });
     await writeAtomic(
       join(dir, "manifest.json"),
@@ -112,7 +114,10 @@ export class RunStore {
     return new RunStore(dir, runId, file, 0);
   }
 
-  /** Opens an existing run to resume it, dropping a torn last line left by a crash. */
+  /**
+   * Opens an existing run to resume it: takes the run's lock, drops a torn last line left by a crash, and
+   * reads events.jsonl as a stream (a long run's log can be larger than one string may hold).
+   */
   static async open(
     dir: string,
   ): Promise<
@@ -132,57 +137,65 @@ export class RunStore {
         { cause: e },
       );
     }
-    const path = join(dir, "events.jsonl");
-    let text = "";
+    await acquireLock(dir);
     try {
-      text = await Deno.readTextFile(path);
+      const path = join(dir, "events.jsonl");
+      const finished = new Set<string>();
+      const attempts = new Map<string, number>();
+      let count = 0;
+      let lastStep = -1;
+      const { repairedBytes } = await readLines(path, (line, lineNo) => {
+        if (line.trim() === "") return;
+        let json: unknown;
+        try {
+          json = JSON.parse(line);
+        } catch (e) {
+          throw new RunStoreError(
+            `Cannot resume run ${dir}: events.jsonl line ${lineNo} is not JSON (${
+              e instanceof Error ? e.message : e
+            })`,
+            dir,
+          );
+        }
+        const parsed = RunEventSchema.safeParse(json);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          throw new RunStoreError(
+            `Cannot resume run ${dir}: events.jsonl line ${lineNo} is not a valid event (${
+              issue
+                ? `${issue.path.join(".") || "record"}: ${issue.message}`
+                : "invalid"
+            })`,
+            dir,
+          );
+        }
+        const e = parsed.data;
+        count++;
+        lastStep = e.step;
+        if (e.kind === "episode_started") {
+          attempts.set(
+            e.episode_id,
+            Math.max(attempts.get(e.episode_id) ?? 0, e.attempt),
+          );
+        }
+        // A failed episode, or one whose model calls failed for a passing reason, runs again on resume.
+        if (e.kind === "episode_finished") {
+          if (e.status === "completed" && e.model_failures === 0) {
+            finished.add(e.episode_id);
+          } else finished.delete(e.episode_id);
+        }
+      });
+      const runId = String(manifest.run_id ?? dir.split("/").at(-1));
+      const file = await Deno.open(path, { create: true, append: true });
+      return {
+        store: new RunStore(dir, runId, file, lastStep + 1),
+        manifest,
+        state: { events: count, finished, attempts, repairedBytes },
+      };
     } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      await releaseLock(dir);
+      throw e;
     }
-    let repairedBytes = 0;
-    const lastNewline = text.lastIndexOf("\n");
-    if (lastNewline !== text.length - 1) {
-      const kept = text.slice(0, lastNewline + 1);
-      repairedBytes = encoder.encode(text).length - encoder.encode(kept).length;
-      text = kept;
-      await Deno.truncate(path, encoder.encode(kept).length);
-    }
-    const events: RunEvent[] = [];
-    for (const [i, line] of text.split("\n").entries()) {
-      if (line.trim() === "") continue;
-      const parsed = RunEventSchema.safeParse(JSON.parse(line));
-      if (!parsed.success) {
-        throw new RunStoreError(
-          `Cannot resume run ${dir}: events.jsonl line ${
-            i + 1
-          } is not a valid event`,
-          dir,
-        );
-      }
-      events.push(parsed.data);
-    }
-    const finished = new Set<string>();
-    const attempts = new Map<string, number>();
-    for (const e of events) {
-      if (e.kind === "episode_started") {
-        attempts.set(
-          e.episode_id,
-          Math.max(attempts.get(e.episode_id) ?? 0, e.attempt),
-        );
-      }
-      // A failed episode (the runtime could not run it) runs again on resume, as a new attempt.
-      if (e.kind === "episode_finished" && e.status === "completed") {
-        finished.add(e.episode_id);
-      }
-    }
-    const runId = String(manifest.run_id ?? dir.split("/").at(-1));
-    const file = await Deno.open(path, { create: true, append: true });
-    const step = events.length === 0 ? 0 : events[events.length - 1]!.step + 1;
-    return {
-      store: new RunStore(dir, runId, file, step),
-      manifest,
-      state: { events, finished, attempts, repairedBytes },
-    };
   }
 
   /** Validates and appends one event; resolves once it is written. */
@@ -273,5 +286,89 @@ export class RunStore {
     this.#closed = true;
     await this.#queue;
     this.#file.close();
+    await releaseLock(this.dir);
   }
+}
+
+const LOCK = "run.lock";
+
+function alive(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Takes the run's lock (a file holding our pid), so two processes never append to one run. */
+async function acquireLock(dir: string): Promise<void> {
+  const path = join(dir, LOCK);
+  try {
+    await Deno.writeTextFile(path, String(Deno.pid), { createNew: true });
+    return;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+  }
+  const holder = Number((await Deno.readTextFile(path).catch(() => "")).trim());
+  if (
+    Number.isInteger(holder) && holder > 0 && holder !== Deno.pid &&
+    alive(holder)
+  ) {
+    throw new RunStoreError(
+      `Cannot open run ${dir}: process ${holder} is writing it (${LOCK}); wait for it to finish, or remove ${LOCK} if that process is gone`,
+      dir,
+    );
+  }
+  // The holder is gone (a crash or a kill): take the lock over.
+  await Deno.writeTextFile(path, String(Deno.pid));
+}
+
+async function releaseLock(dir: string): Promise<void> {
+  const path = join(dir, LOCK);
+  const holder = await Deno.readTextFile(path).catch(() => "");
+  if (holder.trim() === String(Deno.pid)) {
+    await Deno.remove(path).catch(() => {});
+  }
+}
+
+/**
+ * Calls `fn` for every complete line of a file, reading it as a stream; a torn last line (no newline) is
+ * cut off the file. Returns how many bytes were cut.
+ */
+async function readLines(
+  path: string,
+  fn: (line: string, lineNo: number) => void,
+): Promise<{ repairedBytes: number }> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return { repairedBytes: 0 };
+    throw e;
+  }
+  const decoder = new TextDecoder();
+  let pending = new Uint8Array(0);
+  let kept = 0;
+  let lineNo = 0;
+  try {
+    for await (const chunk of file.readable) {
+      const bytes = new Uint8Array(pending.length + chunk.length);
+      bytes.set(pending);
+      bytes.set(chunk, pending.length);
+      let start = 0;
+      for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, start)) {
+        fn(decoder.decode(bytes.subarray(start, i)), ++lineNo);
+        kept += i - start + 1;
+        start = i + 1;
+      }
+      pending = bytes.slice(start);
+    }
+  } finally {
+    try {
+      file.close();
+    } catch { /* the stream closed it */ }
+  }
+  if (pending.length > 0) await Deno.truncate(path, kept);
+  return { repairedBytes: pending.length };
 }

@@ -42,7 +42,7 @@ Deno.test("RunStore.open() drops a torn last line and continues the step count",
     { append: true },
   );
   const { store: again, state } = await RunStore.open(join(root, "r2"));
-  assert.equal(state.events.length, 1);
+  assert.equal(state.events, 1);
   assert.ok(state.repairedBytes > 0);
   const e = await again.append({
     kind: "run_started",
@@ -66,4 +66,53 @@ Deno.test("RunStore stores blobs by content once", async () => {
   );
   assert.equal(await Deno.readTextFile(store.blobPath(a)), "hello");
   await store.close();
+});
+
+Deno.test("RunStore takes a lock: a second writer is refused, a dead holder's lock is taken over", async () => {
+  const root = await Deno.makeTempDir();
+  const store = await RunStore.create(root, "r4", { run_id: "r4" });
+  // Another live process (pid 1) holds the lock: opening is refused with the pid and the fix.
+  await Deno.writeTextFile(join(root, "r4", "run.lock"), "1");
+  await assert.rejects(
+    RunStore.open(join(root, "r4")),
+    RunStoreError,
+    "process 1 is writing it",
+  );
+  // A holder that no longer exists leaves a stale lock, which open takes over.
+  await Deno.writeTextFile(join(root, "r4", "run.lock"), "999999999");
+  const { store: again } = await RunStore.open(join(root, "r4"));
+  assert.equal(
+    await Deno.readTextFile(join(root, "r4", "run.lock")),
+    String(Deno.pid),
+  );
+  await again.close();
+  await store.close();
+  await assert.rejects(
+    Deno.stat(join(root, "r4", "run.lock")),
+    Deno.errors.NotFound,
+  );
+});
+
+Deno.test("RunStore.open() names the line of a damaged event", async () => {
+  const root = await Deno.makeTempDir();
+  const store = await RunStore.create(root, "r5", { run_id: "r5" });
+  await store.append({ kind: "run_started", role: null, resumed: false });
+  await store.close();
+  await Deno.writeTextFile(join(root, "r5", "events.jsonl"), "{not json}\n", {
+    append: true,
+  });
+  await assert.rejects(
+    RunStore.open(join(root, "r5")),
+    RunStoreError,
+    "events.jsonl line 2 is not JSON",
+  );
+  await Deno.writeTextFile(
+    join(root, "r5", "events.jsonl"),
+    '{"kind":"nope"}\n',
+  );
+  await assert.rejects(
+    RunStore.open(join(root, "r5")),
+    RunStoreError,
+    "line 1 is not a valid event",
+  );
 });

@@ -11,6 +11,8 @@ import { snapshot, type WorkspaceSnapshot } from "./workspace/snapshot.ts";
 export interface EpisodeWorkspace extends WorkspaceTracker {
   /** Regular files now in the workspace: path -> sha256 of the copy in the run's blobs. */
   final(): Promise<Record<string, string>>;
+  /** The files the workspace was seeded with: path -> sha256. */
+  readonly seeded: Readonly<Record<string, string>>;
 }
 
 async function storeFile(
@@ -57,7 +59,9 @@ export async function createWorkspace(
     if (sha !== null) hashes.set(path, sha);
   }
   const lock = new SlotPool(1);
+  const seeded = Object.fromEntries(hashes);
   return {
+    seeded,
     files: () => Promise.resolve(regularFiles(current)),
     track: <T>(fn: () => Promise<T>) =>
       lock.use(async () => {

@@ -178,7 +178,8 @@ export class OpenAIModelClient implements ModelClient {
   }
 
   #body(request: ModelRequest): ChatBody {
-    const s = this.model.sampling;
+    // The request's sampling (e.g. a judge's temperature 0 and seed) overrides the model's.
+    const s = { ...this.model.sampling, ...request.sampling };
     // Spec fields the SDK does not type (min_tokens, extra_body) go into the JSON body as they are.
     const extra: Record<string, unknown> = {
       ...s.extra_body,
@@ -190,6 +191,18 @@ export class OpenAIModelClient implements ModelClient {
       messages: request.messages.map(toSdkMessage),
       ...(request.tools !== undefined && request.tools.length > 0
         ? { tools: request.tools.map(toSdkTool) }
+        : {}),
+      ...(request.response_format !== undefined
+        ? {
+          response_format: {
+            type: "json_schema" as const,
+            json_schema: {
+              name: request.response_format.name,
+              schema: request.response_format.schema,
+              strict: true,
+            },
+          },
+        }
         : {}),
       ...(s.temperature !== undefined ? { temperature: s.temperature } : {}),
       ...(s.top_p !== undefined ? { top_p: s.top_p } : {}),

@@ -166,6 +166,53 @@ Deno.test("OpenAIModelClient sends the sampling parameters, extra_body and min_t
   });
 });
 
+Deno.test("OpenAIModelClient sends a json_schema response_format when the request asks for one", async () => {
+  const schema = {
+    type: "object",
+    properties: { score: { type: "number" } },
+    required: ["score"],
+    additionalProperties: false,
+  };
+  await withServer([], {}, async (client, server) => {
+    succeeded(
+      await client.complete(
+        ask({ response_format: { name: "verdict", schema } }),
+      ),
+    );
+    succeeded(await client.complete(ask()));
+    const [withFormat, without] = server.requests;
+    assert.deepEqual(
+      (withFormat?.body as { response_format: unknown }).response_format,
+      {
+        type: "json_schema",
+        json_schema: { name: "verdict", schema, strict: true },
+      },
+    );
+    assert.ok(!Object.hasOwn(without?.body as object, "response_format"));
+  });
+});
+
+Deno.test("OpenAIModelClient applies the request's sampling over the model's", async () => {
+  await withServer([], {
+    sampling: { temperature: 0.7, top_p: 0.9, seed: 1, max_tokens: 64 },
+  }, async (client, server) => {
+    succeeded(
+      await client.complete(ask({ sampling: { temperature: 0, seed: 42 } })),
+    );
+    succeeded(await client.complete(ask({ sampling: { max_tokens: 8 } })));
+    const [judge, capped] = server.requests.map((r) =>
+      r.body as Record<string, unknown>
+    );
+    assert.equal(judge?.temperature, 0);
+    assert.equal(judge?.seed, 42);
+    assert.equal(judge?.top_p, 0.9);
+    assert.equal(judge?.max_tokens, 64);
+    assert.equal(capped?.temperature, 0.7);
+    assert.equal(capped?.seed, 1);
+    assert.equal(capped?.max_tokens, 8);
+  });
+});
+
 Deno.test("OpenAIModelClient sends the API key only in the Authorization header", async () => {
   await withServer(
     [{ kind: "status", status: 401 }],

@@ -1,0 +1,103 @@
+import type { GraphRubric } from "../dsl/mod.ts";
+import type { Evidence, Verdict } from "./types.ts";
+
+/** One check or cap that fired, as a verdict records it. */
+export type AppliedCheck = Verdict["applied"][number];
+
+/** The score after a rubric's checks and caps, and what fired. */
+export interface CheckedScore {
+  readonly score: number;
+  readonly applied: readonly AppliedCheck[];
+}
+
+type Band = GraphRubric["caps"][number]["bands"][number];
+
+function bandMatches(band: Band, value: number): boolean {
+  return (band.at_least === undefined || value >= band.at_least) &&
+    (band.below === undefined || value < band.below);
+}
+
+function appliesTo(roles: readonly string[] | undefined, role: string) {
+  return roles === undefined || roles.includes(role);
+}
+
+/**
+ * Applies a rubric's deterministic checks and metric caps to a raw score (the judge's, or a deterministic
+ * rubric's `default_score`); the raw score is the caller's to keep beside the result. Order:
+ *
+ * 1. check caps: every check whose `when` fact is among the action's facts (and whose `roles`, if any,
+ *    include the role) caps the score; the lowest cap binds;
+ * 2. check floors: then floors raise it, so a floor beats a check cap. A floor states that a fault the
+ *    runtime established upstream explains the failure the caps punish (the analyst's missing
+ *    submission.csv after the data engineer never saved X_test.pkl), MAPPA's "failed because upstream
+ *    files were missing → 3–5";
+ * 3. metric caps: each cap table whose metric is in `evidence.outcome.metrics` caps the score with its
+ *    first matching band (`at_least <= value < below`); absent or non-finite metrics are skipped. These
+ *    come last and win over floors: MAPPA's outcome accountability, "When in doubt, apply the cap";
+ * 4. the result is clamped to the rubric's scale.
+ *
+ * Every check and band that fired is listed in `applied`, whether or not it changed the score.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { GraphRubric } from "../dsl/mod.ts";
+ * import type { Evidence } from "./types.ts";
+ * import { applyChecks } from "./apply_checks.ts";
+ * const rubric = {
+ *   name: "r", hash: "h", file: "r.yaml", scale: { min: 0, max: 10 }, caps: [],
+ *   checks: [{ id: "missing", when: "required_file_missing", cap: 2 }],
+ * } as GraphRubric;
+ * const evidence = {
+ *   role: { id: "data_engineer" },
+ *   fact_data: [{ kind: "required_file_missing", role: "data_engineer", text: "" }],
+ *   scale: { min: 0, max: 10 },
+ * } as unknown as Evidence;
+ * assert.deepEqual(applyChecks(rubric, evidence, 8), {
+ *   score: 2,
+ *   applied: [{ id: "missing", kind: "check", effect: "cap", value: 2 }],
+ * });
+ * ```
+ */
+export function applyChecks(
+  rubric: GraphRubric,
+  evidence: Evidence,
+  raw: number,
+): CheckedScore {
+  const role = evidence.role.id;
+  const holds = new Set(evidence.fact_data.map((f) => f.kind));
+  const fired = rubric.checks.filter((c) =>
+    holds.has(c.when) && appliesTo(c.roles, role)
+  );
+  const applied: AppliedCheck[] = [];
+  let score = raw;
+  for (const c of fired) {
+    if (c.cap === undefined) continue;
+    applied.push({ id: c.id, kind: "check", effect: "cap", value: c.cap });
+    score = Math.min(score, c.cap);
+  }
+  for (const c of fired) {
+    if (c.floor === undefined) continue;
+    applied.push({ id: c.id, kind: "check", effect: "floor", value: c.floor });
+    score = Math.max(score, c.floor);
+  }
+  const metrics = evidence.outcome?.metrics ?? {};
+  for (const cap of rubric.caps) {
+    if (!appliesTo(cap.roles, role) || !Object.hasOwn(metrics, cap.metric)) {
+      continue;
+    }
+    const value = metrics[cap.metric];
+    if (typeof value !== "number" || !Number.isFinite(value)) continue;
+    const band = cap.bands.find((b) => bandMatches(b, value));
+    if (band === undefined) continue;
+    applied.push({
+      id: cap.id,
+      kind: "cap",
+      effect: "cap",
+      value: band.max_score,
+    });
+    score = Math.min(score, band.max_score);
+  }
+  const { min, max } = rubric.scale;
+  return { score: Math.min(max, Math.max(min, score)), applied };
+}

@@ -1,0 +1,148 @@
+import type { Execution, Task } from "../runtime/mod.ts";
+import { splitReasoning } from "../runtime/parse_reply.ts";
+import { promptVariables } from "../runtime/render_prompt.ts";
+import {
+  type ActionView,
+  formatObservation,
+  type RoleResult,
+} from "../runtime/role_result.ts";
+import type { ActionKey, RunLog } from "./run_log.ts";
+
+/**
+ * What one role produced in the round that ended with its latest `role_finished` before `beforeStep`,
+ * rebuilt from the log exactly as runtime/run_role.ts built it for the roles after it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { roleResultFromLog } from "./evidence_handoffs.ts";
+ * import { FixtureRun } from "./run_log_fixture.ts";
+ * const run = new FixtureRun();
+ * run.started();
+ * run.action("data_engineer", { reply: "<think>hm</think>Saved." });
+ * run.finished("data_engineer", { files_saved: ["X_train.pkl"] });
+ * const result = roleResultFromLog(run.log, "eval:t1", "data_engineer", Infinity);
+ * assert.equal(result?.final_text, "Saved.");
+ * ```
+ */
+export function roleResultFromLog(
+  log: RunLog,
+  episodeId: string,
+  roleId: string,
+  beforeStep: number,
+): RoleResult | undefined {
+  const finished = log.roleFinished(episodeId, roleId, beforeStep);
+  if (finished === undefined) return undefined;
+  const actions = log.roundActions(episodeId, roleId, finished.round).filter((
+    a,
+  ) => a.step < finished.step);
+  const views: ActionView[] = [];
+  const toolOutputs: string[] = [];
+  const executions: Execution[] = [];
+  let finalText = "";
+  let finalRaw = "";
+  for (const a of actions) {
+    // A failed model call leaves the previous reply as the role's last answer, as in run_role.ts.
+    if (a.model_call.ok) {
+      finalRaw = a.reply.content;
+      finalText = splitReasoning(a.reply.content).answer;
+    }
+    const observations = a.executions.map((e, i) =>
+      formatObservation(e, executions.length + i)
+    );
+    executions.push(...a.executions);
+    toolOutputs.push(...observations);
+    views.push({
+      turn: a.turn,
+      round: a.round,
+      output: finalText,
+      reasoning: a.reasoning ?? "",
+      observations,
+    });
+  }
+  return {
+    role: roleId,
+    round: finished.round,
+    actions: views,
+    final_text: finalText,
+    final_raw: finalRaw,
+    tool_outputs: toolOutputs,
+    last_tool_output: toolOutputs.at(-1) ?? null,
+    files: finished.files_saved,
+    outputs: finished.outputs,
+    executions,
+  };
+}
+
+/**
+ * The task of an episode as prompts saw it; without the run's tasks, only its id and category.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { taskOf } from "./evidence_handoffs.ts";
+ * import { FixtureRun } from "./run_log_fixture.ts";
+ * const run = new FixtureRun();
+ * run.started();
+ * assert.equal(taskOf(run.log, "eval:t1").id, "t1");
+ * ```
+ */
+export function taskOf(log: RunLog, episodeId: string): Task {
+  const known = log.task(episodeId);
+  if (known) return known;
+  const started = log.episodeStarted(episodeId);
+  return {
+    id: started?.task_id ?? episodeId,
+    index: started?.index ?? 0,
+    split: started?.split ?? "",
+    category: started?.category ?? null,
+    inputs: {},
+    answer: undefined,
+    files: [],
+    row: null,
+  };
+}
+
+/**
+ * The shared template variables of an action (pipeline, task, role, upstream, handoffs, round): what the
+ * role was shown at the first turn of its round, through runtime/render_prompt.ts, so the shapes match.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sharedVariables } from "./evidence_handoffs.ts";
+ * import { FixtureRun } from "./run_log_fixture.ts";
+ * const run = new FixtureRun();
+ * run.started();
+ * run.action("data_engineer", { reply: "Saved." });
+ * run.finished("data_engineer");
+ * const vars = sharedVariables(run.log, run.action("modeler"));
+ * assert.deepEqual(Object.keys(vars.upstream as object), ["data_engineer"]);
+ * ```
+ */
+export function sharedVariables(
+  log: RunLog,
+  key: ActionKey,
+): Record<string, unknown> {
+  const action = log.action(key);
+  const role = log.role(key.role);
+  const first = log.roundActions(key.episode_id, key.role, action.round)[0] ??
+    action;
+  const results = new Map<string, RoleResult>();
+  for (const id of Object.keys(role.sees)) {
+    const r = roleResultFromLog(log, key.episode_id, id, first.step);
+    if (r) results.set(id, r);
+  }
+  return promptVariables(
+    log.graph,
+    role,
+    taskOf(log, key.episode_id),
+    results,
+    {
+      files: [],
+      missing_inputs: [],
+      turn: action.turn,
+      round: action.round,
+    },
+  );
+}

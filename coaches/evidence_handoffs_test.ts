@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import {
+  roleResultFromLog,
+  sharedVariables,
+  taskOf,
+} from "./evidence_handoffs.ts";
+import { buildEvidence } from "./evidence.ts";
+import {
+  fixtureExecution,
+  fixtureGraph,
+  FixtureRun,
+} from "./run_log_fixture.ts";
+
+const LOOP_SPEC = `version: 1
+name: loop
+models: { m: { provider: scripted, model: demo } }
+roles:
+  - { id: pro, description: Argues., model: m, prompts: { user: p }, sees: { con: [final_text] } }
+  - { id: con, description: Rebuts., model: m, after: [pro], prompts: { user: c } }
+flow:
+  loops: [{ id: rounds, roles: [pro, con], max_rounds: 3 }]
+dataset: { splits: { eval: tasks.json }, fields: { inputs: {} } }
+`;
+
+Deno.test("sharedVariables() shows a loop peer's latest finished round, as the runtime did", () => {
+  const run = new FixtureRun(fixtureGraph(LOOP_SPEC));
+  run.started();
+  const pro1 = run.action("pro", { reply: "pro says 1" });
+  run.finished("pro");
+  const con1 = run.action("con", { reply: "con says 1" });
+  run.finished("con");
+  const pro2 = run.action("pro", { reply: "pro says 2", round: 2 });
+  run.finished("pro", { round: 2 });
+  const con2 = run.action("con", { reply: "con says 2", round: 2 });
+  const finalText = (key: typeof pro1, peer: string) =>
+    (sharedVariables(run.log, key).upstream as Record<
+      string,
+      { final_text: string }
+    >)[peer]?.final_text;
+  assert.equal(finalText(pro1, "con"), undefined);
+  assert.equal(finalText(con1, "pro"), "pro says 1");
+  assert.equal(finalText(pro2, "con"), "con says 1");
+  assert.equal(finalText(con2, "pro"), "pro says 2");
+  const e = buildEvidence(run.log, con2);
+  assert.deepEqual([e.round, e.max_rounds], [2, 3]);
+});
+
+Deno.test("roleResultFromLog() keeps the last good reply when a later model call failed", () => {
+  const run = new FixtureRun();
+  run.started();
+  run.action("data_engineer", {
+    reply: "<think>plan</think>First.",
+    stop_reason: "continue",
+    executions: [
+      fixtureExecution({ stdout: "a" }),
+      fixtureExecution({ stdout: "b" }),
+    ],
+  });
+  run.action("data_engineer", {
+    reply: "",
+    stop_reason: "model_error",
+    model_call: {
+      ok: false,
+      provider: "scripted",
+      model: "m",
+      latency_ms: 1,
+      attempts: 1,
+      error: { kind: "timeout", message: "timed out" },
+    },
+  });
+  run.finished("data_engineer", { files_saved: ["X_train.pkl"] });
+  const result = roleResultFromLog(
+    run.log,
+    "eval:t1",
+    "data_engineer",
+    Infinity,
+  );
+  assert.ok(result);
+  assert.equal(result.final_text, "First.");
+  assert.equal(result.final_raw, "<think>plan</think>First.");
+  assert.deepEqual(result.actions.map((a) => a.output), ["First.", "First."]);
+  assert.equal(result.tool_outputs.length, 2);
+  assert.match(result.tool_outputs[1]!, /^\[execution 2 \(python\)/);
+  assert.equal(result.last_tool_output, result.tool_outputs[1]);
+  assert.deepEqual(result.files, ["X_train.pkl"]);
+  assert.equal(
+    roleResultFromLog(run.log, "eval:t1", "modeler", Infinity),
+    undefined,
+  );
+});
+
+Deno.test("taskOf() falls back to the task id and category of episode_started", () => {
+  const run = new FixtureRun();
+  run.started();
+  const task = taskOf(run.log, "eval:t1");
+  assert.deepEqual([task.id, task.category, task.inputs], ["t1", "binary", {}]);
+});

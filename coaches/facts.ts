@@ -1,0 +1,256 @@
+import {
+  type ExecutionGraph,
+  globsOverlap,
+  type GraphRole,
+} from "../dsl/mod.ts";
+import type { ActionEvent, Execution } from "../runtime/mod.ts";
+import { extractOutput } from "../runtime/extract_output.ts";
+import { splitReasoning } from "../runtime/parse_reply.ts";
+import type { Fact } from "./types.ts";
+import { filesNotFound } from "./facts_not_found.ts";
+import type { ActionKey, RunLog } from "./run_log.ts";
+
+/** Sandbox statuses that mean the code ran out of time rather than failed. */
+const TIMEOUTS = new Set(["wall_timeout", "cpu_time_limit"]);
+/** Statuses that are no fault of the agent: the jail itself could not run the code. */
+const NOT_THE_AGENTS = new Set(["ok", "sandbox_error"]);
+
+/** Roles that should have produced a file the acting role reads: its flows first, then its ancestors and loop peers. */
+function producersOf(
+  graph: ExecutionGraph,
+  role: GraphRole,
+  file: string,
+): string[] {
+  const viaFlows = graph.flows.filter((f) =>
+    f.to === role.id && !f.from_task &&
+    f.files.some((p) => globsOverlap(p, file))
+  ).map((f) => f.from);
+  if (viaFlows.length > 0) return [...new Set(viaFlows)];
+  const peers = graph.loops.filter((l) => l.roles.includes(role.id))
+    .flatMap((l) => l.roles);
+  const candidates = new Set([...role.upstream, ...peers]);
+  candidates.delete(role.id);
+  return graph.roles.filter((r) =>
+    candidates.has(r.id) && r.produces.some((p) => globsOverlap(p.path, file))
+  ).map((r) => r.id);
+}
+
+function errorLine(e: Execution): string {
+  if (e.error) return `${e.error.type}: ${e.error.message}`;
+  const last = e.stderr.text.trimEnd().split("\n").at(-1) ?? "";
+  return last.length > 300 ? `${last.slice(0, 300)}…` : last;
+}
+
+function executionFacts(role: GraphRole, action: ActionEvent): Fact[] {
+  return action.executions.filter((e) => !NOT_THE_AGENTS.has(e.status)).map((
+    e,
+  ) => {
+    const timeout = TIMEOUTS.has(e.status);
+    const detail = errorLine(e);
+    return {
+      kind: timeout ? "tool_timeout" : "tool_error",
+      role: role.id,
+      text: `${role.id}'s ${e.tool} code ended with status "${e.status}"${
+        e.exit_code !== null ? ` (exit ${e.exit_code})` : ""
+      }${detail !== "" ? `: ${detail}` : ""}`,
+    };
+  });
+}
+
+/** Missing inputs at the start of the action and files its code failed to find, blamed on their producers. */
+function inputFacts(
+  log: RunLog,
+  key: ActionKey,
+  role: GraphRole,
+  action: ActionEvent,
+): Fact[] {
+  const facts: Fact[] = [];
+  const blamed = new Map<string, { role: string; file: string }>();
+  const failedOn = new Map<string, string>();
+  for (const pattern of action.contract.missing_inputs) {
+    const producers = producersOf(log.graph, role, pattern);
+    if (producers.length === 0) {
+      facts.push({
+        kind: "consumed_file_missing",
+        role: role.id,
+        file: pattern,
+        text:
+          `input file "${pattern}" was missing when ${role.id} started (no upstream role produces it)`,
+      });
+    }
+    for (const p of producers) {
+      blamed.set(`${p}\u0000${pattern}`, { role: p, file: pattern });
+    }
+  }
+  const available = new Set(log.filesBefore(key));
+  for (const e of action.executions) {
+    if (e.status === "ok") continue;
+    const text = [e.stderr.text, e.error?.message ?? ""].join("\n");
+    for (const file of filesNotFound(text)) {
+      if (available.has(file)) continue; // it was there: the code looked in the wrong place
+      for (const p of producersOf(log.graph, role, file)) {
+        const id = `${p}\u0000${file}`;
+        blamed.set(id, { role: p, file });
+        failedOn.set(id, e.error?.type ?? "a missing-file error");
+      }
+    }
+  }
+  for (const [id, { role: producer, file }] of blamed) {
+    const error = failedOn.get(id);
+    facts.push({
+      kind: "upstream_file_missing",
+      role: producer,
+      file,
+      text: error !== undefined
+        ? `${role.id}'s code failed with ${error} on "${file}", which ${producer} should have produced: the failure is caused upstream, not by ${role.id}`
+        : `"${file}" was missing when ${role.id} started: ${producer} should have produced it`,
+    });
+  }
+  return facts;
+}
+
+/** Facts about the role's contract and outputs that hold after this action and after the role's last action. */
+function contractFacts(
+  log: RunLog,
+  key: ActionKey,
+  role: GraphRole,
+  action: ActionEvent,
+): Fact[] {
+  const facts: Fact[] = [];
+  // Before the round ends, this action stands in for the last one (inline coaches wait for isComplete).
+  const last = log.lastActionOfRound(key) ?? action;
+  const stillMissing = new Set(last.contract.missing_required);
+  for (const file of action.contract.missing_required) {
+    if (!stillMissing.has(file)) continue; // saved by a later action of the role: not this action's failure
+    facts.push({
+      kind: "required_file_missing",
+      role: role.id,
+      file,
+      text: `${role.id} did not save required file "${file}"`,
+    });
+  }
+  const touched = new Set(
+    action.executions.flatMap((e) => e.files.map((f) => f.path)),
+  );
+  const stillInvalid = new Set(last.contract.invalid.map((i) => i.path));
+  for (const bad of action.contract.invalid) {
+    if (!touched.has(bad.path) && !stillInvalid.has(bad.path)) continue;
+    facts.push({
+      kind: "invalid_artifact",
+      role: role.id,
+      file: bad.path,
+      text: `${role.id} saved "${bad.path}", which fails its schema: ${
+        bad.problems.join("; ")
+      }`,
+    });
+  }
+  if (
+    action.stop_reason !== "continue" && Object.keys(role.outputs).length > 0
+  ) {
+    const finished = log.roleFinished(key.episode_id, role.id);
+    const given = finished?.round === action.round
+      ? finished.outputs
+      : undefined;
+    const answer = splitReasoning(action.reply.content).answer;
+    for (const [name, rule] of Object.entries(role.outputs)) {
+      const value = given ? given[name] : extractOutput(answer, rule);
+      if (value !== null && value !== undefined) continue;
+      facts.push({
+        kind: "output_missing",
+        role: role.id,
+        text:
+          `${role.id} gave no "${name}" output (expected by ${rule.extract})`,
+      });
+    }
+  }
+  return facts;
+}
+
+/** Whether the role ran any code in this round before this action. */
+function ranCodeEarlier(log: RunLog, key: ActionKey, action: ActionEvent) {
+  return log.roundActions(key.episode_id, key.role, action.round).some((a) =>
+    a.step < action.step && a.executions.length > 0
+  );
+}
+
+function replyFacts(
+  log: RunLog,
+  key: ActionKey,
+  role: GraphRole,
+  action: ActionEvent,
+): Fact[] {
+  if (action.stop_reason === "model_error") {
+    return [{
+      kind: "model_error",
+      role: role.id,
+      text: `${role.id}'s model call failed: ${
+        action.model_call.error?.message ?? "no reply"
+      }`,
+    }];
+  }
+  if (action.stop_reason === "empty_reply") {
+    return [{
+      kind: "empty_reply",
+      role: role.id,
+      text: `${role.id} replied with nothing`,
+    }];
+  }
+  if (
+    role.tools.length > 0 && action.executions.length === 0 &&
+    !ranCodeEarlier(log, key, action)
+  ) {
+    const ignored = action.ignored_code_blocks > 0
+      ? ` (${action.ignored_code_blocks} code block(s) in languages it has no tool for were ignored)`
+      : "";
+    return [{
+      kind: "no_tool_call",
+      role: role.id,
+      text: `${role.id} has tools (${
+        role.tools.join(", ")
+      }) but ran no code${ignored}`,
+    }];
+  }
+  return [];
+}
+
+/**
+ * The facts the runtime established about one action, for the judge (as sentences) and for rubric checks
+ * (as data). Rules, each a `Fact.kind`:
+ * - `model_error`, `empty_reply`: the model call failed, or the reply was empty.
+ * - `no_tool_call`: a role with tools ran no code in this action nor earlier in its round (a closing
+ *   text-only turn after code ran is the role finishing, not a failure to act).
+ * - `tool_error` / `tool_timeout`: one per execution whose status is not `ok` (nor `sandbox_error`, a
+ *   failure of the jail rather than of the code).
+ * - `upstream_file_missing` (fact `role` = the producer, found through the graph's `flows`, else the
+ *   acting role's ancestors and loop peers): a consumed file missing when the action started, or a file a
+ *   FileNotFoundError / "No such file" names that was not in the workspace; the latter's text says the
+ *   acting role's failure is caused upstream. `consumed_file_missing`: a missing input no role produces.
+ * - `required_file_missing`: missing after this action and still missing after the role's last action of
+ *   the round (a file saved on a later turn is no failure of this one).
+ * - `invalid_artifact`: a file failing its schema that this action wrote or that is still invalid at the end.
+ * - `output_missing`: on the role's last action, a declared output that could not be extracted.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { actionFacts } from "./facts.ts";
+ * import { FixtureRun } from "./run_log_fixture.ts"; // or: await RunLog.load("runs/<id>")
+ * const run = new FixtureRun();
+ * run.started();
+ * const key = run.action("data_engineer", { contract: { missing_required: ["X_test.pkl"] } });
+ * assert.deepEqual(actionFacts(run.log, key).map((f) => f.text), [
+ *   "data_engineer has tools (python) but ran no code",
+ *   'data_engineer did not save required file "X_test.pkl"',
+ * ]);
+ * ```
+ */
+export function actionFacts(log: RunLog, key: ActionKey): Fact[] {
+  const action = log.action(key);
+  const role = log.role(key.role);
+  return [
+    ...replyFacts(log, key, role, action),
+    ...executionFacts(role, action),
+    ...inputFacts(log, key, role, action),
+    ...contractFacts(log, key, role, action),
+  ];
+}

@@ -1,0 +1,158 @@
+import { normalize } from "node:path";
+import { rubricHash } from "../dsl/build_graph.ts";
+import { checkShape } from "../dsl/check_shape.ts";
+import { type Diagnostic, formatPath } from "../dsl/diagnostic.ts";
+import type { GraphRubric } from "../dsl/graph.ts";
+import { type EnvLookup, interpolate } from "../dsl/interpolate.ts";
+import { loadSpec, type ReadFile } from "../dsl/load_spec.ts";
+import { reservedKeys } from "../dsl/reserved_keys.ts";
+import { RubricSchema } from "../dsl/schema.ts";
+import type { SourceText } from "../dsl/source_text.ts";
+import { nodeAt, type SpecNode, toValue } from "../dsl/source_tree.ts";
+
+// A rubric file read on its own (`deno task rescore <run> --rubric rubrics/math.v2.yaml`), through the
+// compiler's phases for the rubric part of a spec: load with includes, interpolate, shape, then the
+// rubric's own semantic checks. The hash is the compiler's, so an unchanged file maps to the same layer.
+
+/** Thrown by `loadRubricFile` with every problem as a diagnostic; render them with `renderDiagnostics`. */
+export class RubricFileError extends Error {
+  readonly file: string;
+  readonly diagnostics: readonly Diagnostic[];
+  /** The files read, for rendering snippets. */
+  readonly sources: ReadonlyMap<string, SourceText>;
+  constructor(
+    file: string,
+    diagnostics: readonly Diagnostic[],
+    sources: ReadonlyMap<string, SourceText>,
+  ) {
+    const first = diagnostics[0];
+    const where = first
+      ? `${first.file}:${first.position?.line ?? 0}:${
+        first.position?.column ?? 0
+      }`
+      : file;
+    const more = diagnostics.length > 1
+      ? ` (and ${diagnostics.length - 1} more)`
+      : "";
+    super(
+      first
+        ? `Cannot load rubric "${file}": ${where} at ${
+          formatPath(first.path)
+        }: ${first.message}${more}`
+        : `Cannot load rubric "${file}"`,
+    );
+    this.name = "RubricFileError";
+    this.file = file;
+    this.diagnostics = diagnostics;
+    this.sources = sources;
+  }
+}
+
+/** Options of `loadRubricFile`. */
+export interface LoadRubricFileOptions {
+  /**
+   * Looks up `${env.NAME}` in the rubric, as the compiler does.
+   * @default Deno.env.get
+   */
+  readonly env?: EnvLookup;
+  /** Reads a file; default the compiler's reader (UTF-8 text files of at most 4 MiB). */
+  readonly readFile?: ReadFile;
+}
+
+function defaultEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+function semanticProblems(
+  rubric: ReturnType<typeof RubricSchema.parse>,
+  root: SpecNode,
+): Diagnostic[] {
+  const at = (path: (string | number)[]) => {
+    const loc = nodeAt(root, path).node.loc;
+    return { file: loc.file, ...(loc.start ? { position: loc.start } : {}) };
+  };
+  const out: Diagnostic[] = [];
+  const { min, max } = rubric.scale;
+  if (!(min < max)) {
+    out.push({
+      code: "score_out_of_scale",
+      severity: "error",
+      message:
+        `Cannot use scale ${min}..${max} of rubric "${rubric.name}": min must be below max`,
+      ...at(["scale"]),
+      path: ["scale"],
+      hint: "the usual scale is { min: 0, max: 10 }",
+    });
+  }
+  if (rubric.template === undefined && rubric.default_score === undefined) {
+    out.push({
+      code: "missing_key",
+      severity: "error",
+      message:
+        `Cannot score with rubric "${rubric.name}": it has neither a template (an LLM judge) nor a default_score (a deterministic coach)`,
+      ...at([]),
+      path: [],
+      hint:
+        "add template: | ... for a judge, or default_score: 10 to score by checks and caps alone",
+    });
+  }
+  return out;
+}
+
+/**
+ * Reads a rubric YAML (or JSON) file on its own, as the compiler reads one named by `coach.rubric:
+ * file://...`: `file://` includes resolved, `${env.X}` interpolated, the shape checked with `RubricSchema`,
+ * then its scale and its judge (a template or a `default_score`). Returns the rubric with the compiler's
+ * content hash. Throws `RubricFileError` with positioned diagnostics naming the file and key.
+ *
+ * Checks that need the spec (template variables against each role's context, metric names against the
+ * outcome grader) run when the rubric is compiled into a spec, not here.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadRubricFile } from "./rescore_rubric.ts";
+ * const rubric = loadRubricFile("pipelines/rubrics/math.yaml");
+ * assert.equal(rubric.name, "math_process");
+ * assert.match(rubric.hash, /^[0-9a-f]{12}$/);
+ * ```
+ */
+export function loadRubricFile(
+  path: string,
+  options: LoadRubricFileOptions = {},
+): GraphRubric {
+  const file = normalize(path);
+  const loaded = loadSpec(
+    file,
+    options.readFile ? { readFile: options.readFile } : {},
+  );
+  const fail = (diagnostics: readonly Diagnostic[]): never => {
+    throw new RubricFileError(
+      file,
+      diagnostics.filter((d) => d.severity === "error"),
+      loaded.sources,
+    );
+  };
+  const errors = (ds: readonly Diagnostic[]) =>
+    ds.some((d) => d.severity === "error");
+  if (errors(loaded.diagnostics) || loaded.root === undefined) {
+    return fail(loaded.diagnostics);
+  }
+  const root = loaded.root;
+  const interpolation = interpolate(root, options.env ?? defaultEnv);
+  if (errors(interpolation)) return fail(interpolation);
+  const reserved = reservedKeys(root);
+  if (reserved.length > 0) return fail(reserved);
+  const data = toValue(root);
+  const parsed = RubricSchema.safeParse(data);
+  if (!parsed.success) {
+    return fail(checkShape(RubricSchema, root, data, parsed.error.issues));
+  }
+  const problems = semanticProblems(parsed.data, root);
+  if (problems.length > 0) return fail(problems);
+  return { ...parsed.data, hash: rubricHash(parsed.data), file };
+}

@@ -1,0 +1,94 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { compileFile } from "../dsl/compile.ts";
+import { loadRubricFile, RubricFileError } from "./rescore_rubric.ts";
+
+function errorOf(fn: () => unknown): RubricFileError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof RubricFileError) return e;
+    throw e;
+  }
+  throw new Error("expected a RubricFileError");
+}
+
+Deno.test("loadRubricFile() hashes a shipped rubric as the compiler does", () => {
+  for (
+    const [spec, rubric] of [
+      ["pipelines/math.yaml", "pipelines/rubrics/math.yaml"],
+      ["pipelines/dsbench.yaml", "pipelines/rubrics/dsbench_analyst.yaml"],
+    ] as const
+  ) {
+    const compiled = compileFile(spec);
+    assert.ok(compiled.ok);
+    const loaded = loadRubricFile(rubric);
+    const fromSpec = compiled.graph.coach!.rubrics[loaded.hash];
+    assert.ok(
+      fromSpec,
+      `${rubric}: no rubric with hash ${loaded.hash} in ${spec}`,
+    );
+    assert.deepEqual(loaded, fromSpec);
+  }
+});
+
+Deno.test("loadRubricFile() reads a template included with file://", async () => {
+  const dir = await Deno.makeTempDir();
+  const text = "Score {{ role.id }} from {{ scale.min }} to {{ scale.max }}.\n";
+  await Deno.writeTextFile(join(dir, "judge.md"), text);
+  await Deno.writeTextFile(
+    join(dir, "a.yaml"),
+    "name: a\ntemplate: file://judge.md\n",
+  );
+  await Deno.writeTextFile(
+    join(dir, "b.yaml"),
+    `name: a\ntemplate: ${JSON.stringify(text)}\n`,
+  );
+  const a = loadRubricFile(join(dir, "a.yaml"));
+  assert.equal(a.template, text);
+  assert.deepEqual(a.scale, { min: 0, max: 10 });
+  assert.equal(a.hash, loadRubricFile(join(dir, "b.yaml")).hash);
+  assert.equal(a.file, join(dir, "a.yaml"));
+});
+
+Deno.test("loadRubricFile() names the file, position and key of each problem", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = join(dir, "bad.yaml");
+  await Deno.writeTextFile(
+    file,
+    "name: bad\nscale: { min: 0, max: ten }\ntemplat: hi\n",
+  );
+  const e = errorOf(() => loadRubricFile(file));
+  assert.deepEqual(
+    e.diagnostics.map((d) => [d.code, d.position?.line, d.path.join(".")]),
+    [["invalid_type", 2, "scale.max"], ["unrecognized_keys", 3, "templat"]],
+  );
+  assert.match(e.diagnostics[1]!.hint ?? "", /template/);
+  assert.equal(
+    e.message.split(": Cannot")[0],
+    `Cannot load rubric "${file}": ${file}:2:23 at scale.max`,
+  );
+  assert.match(e.message, /\(and 1 more\)$/);
+  assert.ok(e.sources.has(file));
+});
+
+Deno.test("loadRubricFile() refuses a rubric with no judge, an empty scale or no file", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(join(dir, "none.yaml"), "name: none\n");
+  const none = errorOf(() => loadRubricFile(join(dir, "none.yaml")));
+  assert.deepEqual(none.diagnostics.map((d) => d.code), ["missing_key"]);
+  assert.match(none.message, /neither a template .* nor a default_score/);
+
+  await Deno.writeTextFile(
+    join(dir, "flat.yaml"),
+    "name: flat\ndefault_score: 1\nscale: { min: 1, max: 1 }\n",
+  );
+  const flat = errorOf(() => loadRubricFile(join(dir, "flat.yaml")));
+  assert.deepEqual(
+    flat.diagnostics.map((d) => [d.code, d.position?.line]),
+    [["score_out_of_scale", 3]],
+  );
+
+  const missing = errorOf(() => loadRubricFile(join(dir, "nope.yaml")));
+  assert.deepEqual(missing.diagnostics.map((d) => d.code), ["file_not_found"]);
+});
