@@ -6,6 +6,7 @@ import {
   compileModule,
   type CompileResult,
   type Diagnostic,
+  type ExecutionGraph,
   renderDiagnostics,
   schemaFiles,
   toDot,
@@ -26,6 +27,15 @@ import {
   ScriptedModelClient,
   UnsafeSandbox,
 } from "./runtime/mod.ts";
+import {
+  compareRun,
+  formatComparison,
+  loadRubricFile,
+  rescoreRun,
+  RubricFileError,
+  RunCoach,
+  writeReport,
+} from "./coaches/mod.ts";
 
 const USAGE = `mappa — declare, run, coach and train multi-agent LLM pipelines
 
@@ -34,8 +44,13 @@ Usage:
   deno task graph <spec> [--format mermaid|dot|json]
                                                   print the execution graph
   deno task schema [--out DIR] [--check]          write (or check) schema/*.schema.json
+  deno task rescore <run> --rubric FILE [--role R]... [--sample N] [--seed S] [--judge-url URL] [--judge-model NAME]
+                                                  score a saved run's actions with a rubric (a new score layer)
+  deno task compare <run> <layerA> <layerB> [--threshold T] [--format text|json]
+                                                  compare two score layers of a run
+  deno task report <run> [--bias]                 write runs/<id>/report.html
   deno task run <spec> [--split S] [--limit N] [--concurrency K] [--sandbox-concurrency K]
-                       [--resume RUN] [--out DIR] [--keep-workspaces] [--json] [--unsafe-no-sandbox]
+                       [--resume RUN] [--out DIR] [--keep-workspaces] [--json] [--no-coach] [--unsafe-no-sandbox]
                                                   run a pipeline over a dataset split
 
 A spec is a YAML/JSON file, or a TS module whose default export is definePipeline({...}).`;
@@ -230,6 +245,7 @@ async function run(args: string[]): Promise<number> {
       "keep-workspaces": { type: "boolean", default: false },
       "unsafe-no-sandbox": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
+      "no-coach": { type: "boolean", default: false },
     },
   });
   const spec = specArg(positionals, "run");
@@ -290,6 +306,28 @@ async function run(args: string[]): Promise<number> {
     baseDir: dirname(graph.spec_file),
     ...(fallback ? { fallback } : {}),
   });
+  let coach: RunCoach | undefined;
+  let coachNote: string | undefined;
+  if (graph.coach && graph.coach.when === "inline" && !values["no-coach"]) {
+    const judge = graph.models[graph.coach.model]!;
+    const configured = judge.provider === "scripted"
+      ? judge.script !== undefined
+      : (judge.base_url ?? "") !== "";
+    if (RunCoach.needsJudge(graph) && !configured) {
+      coachNote =
+        `coach: off: models.${graph.coach.model} has no endpoint; score the run later with deno task rescore`;
+    } else {
+      coach = new RunCoach(graph, { client: model });
+      coachNote = `coach: inline, scoring every action with ${
+        Object.values(graph.coach.rubrics).map((r) => `${r.name}@${r.hash}`)
+          .join(", ")
+      }`;
+    }
+  } else if (graph.coach) {
+    coachNote = `coach: off (${
+      values["no-coach"] ? "--no-coach" : `coach.when: ${graph.coach.when}`
+    }); score with deno task rescore`;
+  }
   let sandbox: Sandbox;
   if (values["unsafe-no-sandbox"]) {
     console.error(
@@ -342,8 +380,10 @@ async function run(args: string[]): Promise<number> {
       "sandbox-concurrency",
       values["sandbox-concurrency"],
     );
+    if (coachNote) console.error(coachNote);
     const summary = await runPipeline(graph, { model, sandbox }, {
       policy,
+      ...(coach ? { coach } : {}),
       outDir: values.out!,
       keepWorkspaces: values["keep-workspaces"]!,
       signal: controller.signal,
@@ -427,6 +467,156 @@ async function run(args: string[]): Promise<number> {
   }
 }
 
+async function readRunGraph(dir: string): Promise<ExecutionGraph> {
+  let manifest: { graph?: ExecutionGraph };
+  try {
+    manifest = JSON.parse(await Deno.readTextFile(`${dir}/manifest.json`));
+  } catch (e) {
+    throw new UsageError(
+      `Cannot read run "${dir}": ${
+        e instanceof Deno.errors.NotFound
+          ? "it has no manifest.json"
+          : String(e)
+      }`,
+    );
+  }
+  if (!manifest.graph) {
+    throw new UsageError(
+      `Cannot read run "${dir}": its manifest.json holds no graph`,
+    );
+  }
+  return manifest.graph;
+}
+
+async function rescore(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      rubric: { type: "string" },
+      role: { type: "string", multiple: true },
+      sample: { type: "string" },
+      seed: { type: "string" },
+      "judge-url": { type: "string" },
+      "judge-model": { type: "string" },
+    },
+  });
+  const dir = specArg(positionals, "rescore");
+  if (values.rubric === undefined) {
+    throw new UsageError(
+      "Cannot rescore without a rubric: pass --rubric <file.yaml>",
+    );
+  }
+  const graph = await readRunGraph(dir);
+  let rubric;
+  try {
+    rubric = await loadRubricFile(values.rubric);
+  } catch (e) {
+    if (!(e instanceof RubricFileError)) throw e;
+    console.error(renderDiagnostics(e.diagnostics, e.sources));
+    return 1;
+  }
+  const modelId = graph.coach?.model;
+  let client;
+  if (rubric.template !== undefined) {
+    const models = { ...graph.models };
+    const id = modelId ?? "judge";
+    const base = models[id] ??
+      {
+        provider: "openai" as const,
+        model: "",
+        sampling: {},
+        max_concurrency: 4,
+        timeout_s: 600,
+        max_retries: 4,
+      };
+    models[id] = {
+      ...base,
+      ...(values["judge-url"] !== undefined
+        ? { base_url: values["judge-url"] }
+        : {}),
+      ...(values["judge-model"] !== undefined
+        ? { model: values["judge-model"] }
+        : {}),
+    };
+    if ((models[id]!.base_url ?? "") === "" || models[id]!.model === "") {
+      console.error(
+        `mappa: Cannot rescore with rubric "${rubric.name}": it needs a judge and models.${id} has no endpoint\n  = hint: pass --judge-url http://host:port/v1 (and --judge-model NAME), or use a rubric with default_score only`,
+      );
+      return 2;
+    }
+    client = await createModelClient(models, {
+      baseDir: dirname(graph.spec_file),
+    });
+  }
+  const sample = values.sample === undefined
+    ? undefined
+    : Number(values.sample);
+  if (sample !== undefined && (!Number.isInteger(sample) || sample < 1)) {
+    throw new UsageError(
+      `Cannot use --sample "${values.sample}": it must be a whole number >= 1`,
+    );
+  }
+  let done = 0;
+  const result = await rescoreRun(dir, {
+    rubric,
+    ...(values.role ? { roles: values.role } : {}),
+    ...(sample !== undefined ? { sample } : {}),
+    ...(values.seed !== undefined ? { seed: Number(values.seed) } : {}),
+    ...(client ? { client, model: modelId ?? "judge" } : {}),
+    onVerdict: () => {
+      if (++done % 25 === 0) console.error(`scored ${done} actions`);
+    },
+  });
+  console.log(
+    `${result.layer}: ${result.written} verdict${
+      result.written === 1 ? "" : "s"
+    } written (${result.cached} from cache, ${result.unscored} unscored, ${result.skipped} already in the layer); judge calls ${result.judge_calls}, cost $${
+      (result.cost_usd ?? 0).toFixed(4)
+    }`,
+  );
+  return 0;
+}
+
+async function compare(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      threshold: { type: "string", default: "5" },
+      format: { type: "string", default: "text" },
+    },
+  });
+  if (positionals.length !== 3) {
+    throw new UsageError(
+      "Cannot compare: usage: deno task compare <run> <layerA> <layerB> [--threshold T] [--format json]",
+    );
+  }
+  const [dir, a, b] = positionals as [string, string, string];
+  const threshold = Number(values.threshold);
+  if (!Number.isFinite(threshold)) {
+    throw new UsageError(
+      `Cannot use --threshold "${values.threshold}": expected a number`,
+    );
+  }
+  const result = await compareRun(dir, a, b, { threshold });
+  if (values.format === "json") console.log(JSON.stringify(result, null, 2));
+  else console.log(formatComparison(result));
+  return 0;
+}
+
+async function report(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { bias: { type: "boolean", default: false } },
+  });
+  const dir = specArg(positionals, "report");
+  const path = await writeReport(dir, { bias: values.bias! });
+  console.log(`wrote ${path}`);
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (
@@ -444,6 +634,12 @@ async function main(argv: string[]): Promise<number> {
       return await schema(rest);
     case "run":
       return await run(rest);
+    case "rescore":
+      return await rescore(rest);
+    case "compare":
+      return await compare(rest);
+    case "report":
+      return await report(rest);
     case undefined:
     case "help":
     case "--help":
@@ -452,7 +648,7 @@ async function main(argv: string[]): Promise<number> {
       return command === undefined ? 2 : 0;
     default:
       throw new UsageError(
-        `Cannot run unknown command "${command}": expected check, graph, schema or run`,
+        `Cannot run unknown command "${command}": expected check, graph, schema, run, rescore, compare or report`,
       );
   }
 }

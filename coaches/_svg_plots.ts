@@ -95,16 +95,17 @@ export function barChart(o: BarChartOptions): string {
   const all = o.series.flatMap((s) =>
     s.values.filter((v): v is number => v !== null)
   );
-  const domain = o.domain ??
-    [Math.min(0, ...all), Math.max(1e-9, ...all) * 1.1];
+  const top = Math.max(0, ...all);
+  const domain = o.domain ?? [Math.min(0, ...all), top > 0 ? top * 1.1 : 1];
   const y = new Axis(domain, [H - M.bottom, M.top]);
   const band = (W - M.right - M.left) / Math.max(1, o.categories.length);
-  const bw = band * 0.8 / Math.max(1, o.series.length);
+  const bw = Math.min(70, band * 0.8 / Math.max(1, o.series.length));
+  const pad = (band - bw * o.series.length) / 2;
   const base = y.at(Math.max(y.lo, Math.min(0, y.hi)));
   const bars = o.series.flatMap((s, si) =>
     s.values.map((v, ci) => {
       if (v === null || !Number.isFinite(v)) return "";
-      const x = M.left + ci * band + band * 0.1 + si * bw;
+      const x = M.left + ci * band + pad + si * bw;
       const top = Math.min(base, y.at(v));
       const h = Math.abs(y.at(v) - base);
       const label = o.format ? o.format(v) : fmt(v);

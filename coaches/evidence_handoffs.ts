@@ -75,7 +75,8 @@ export function roleResultFromLog(
 }
 
 /**
- * The task of an episode as prompts saw it; without the run's tasks, only its id and category.
+ * The task of an episode as prompts saw it: from the run's tasks when the log was given them, else from
+ * `episode_started` (its recorded `task.inputs`; older runs recorded only the id and category).
  *
  * @example
  * ```ts
@@ -96,8 +97,8 @@ export function taskOf(log: RunLog, episodeId: string): Task {
     index: started?.index ?? 0,
     split: started?.split ?? "",
     category: started?.category ?? null,
-    inputs: {},
-    answer: undefined,
+    inputs: started?.task?.inputs ?? {},
+    answer: started?.task?.answer,
     files: [],
     row: null,
   };

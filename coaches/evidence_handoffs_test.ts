@@ -89,9 +89,17 @@ Deno.test("roleResultFromLog() keeps the last good reply when a later model call
   );
 });
 
-Deno.test("taskOf() falls back to the task id and category of episode_started", () => {
+Deno.test("taskOf() reads the task recorded in episode_started", () => {
   const run = new FixtureRun();
-  run.started();
+  run.started(1, "eval:t1", {
+    task: { inputs: { description: "Predict y." }, answer: 3 },
+  });
+  run.started(1, "eval:t2"); // a run from before inputs were recorded
   const task = taskOf(run.log, "eval:t1");
-  assert.deepEqual([task.id, task.category, task.inputs], ["t1", "binary", {}]);
+  assert.deepEqual([task.id, task.category, task.inputs], [
+    "t1",
+    "binary",
+    { description: "Predict y." },
+  ]);
+  assert.deepEqual(taskOf(run.log, "eval:t2").inputs, {});
 });

@@ -120,6 +120,13 @@ Deno.test("actionFacts() reports timeouts, empty replies, model errors and inval
     stop_reason: "empty_reply",
   });
   assert.deepEqual(kinds(run, slow), [["tool_timeout", "data_engineer", null]]);
+  const jail = run.action("data_engineer", {
+    stop_reason: "continue",
+    executions: [
+      fixtureExecution({ status: "sandbox_error", exit_code: null }),
+    ],
+  });
+  assert.deepEqual(kinds(run, jail), []); // the jail failed, not the agent's code
   assert.deepEqual(kinds(run, empty), [["empty_reply", "data_engineer", null]]);
   const other = new FixtureRun();
   other.started();

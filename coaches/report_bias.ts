@@ -193,7 +193,9 @@ export function runBiasPart(
   const clashes = familyClashes(graph, layers);
   const users = (id: string) => [
     ...graph.role_models.filter((r) => r.model === id).map((r) => r.role),
-    ...(graph.coach_model === id ? ["coach"] : []),
+    ...(graph.coach_model === id ? ["coach (spec)"] : []),
+    ...layers.filter((l) => l.verdicts.some((v) => v.judge.model === id))
+      .map((l) => `judge of ${l.name}`),
   ];
   const models = Object.values(graph.models);
   const agreement = layerAgreement(layers);

@@ -140,7 +140,9 @@ function judgePart(layer: ReportLayer): Html {
   const byRole = groupBy(layer.verdicts, (v) => v.role);
   const row = (label: string, vs: typeof layer.verdicts) => {
     const fresh = vs.filter((v) => !v.judge.cache_hit);
-    const costs = fresh.map((v) => v.judge.cost_usd);
+    const costs = fresh.map((v) =>
+      v.judge.kind === "deterministic" ? 0 : v.judge.cost_usd
+    );
     const known = costs.filter((c): c is number => c !== null);
     return [
       label,

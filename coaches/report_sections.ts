@@ -38,11 +38,21 @@ function sumCost(costs: readonly (number | null)[]): number | null {
     : known.reduce((a, b) => a + b, 0);
 }
 
+function agentCost(data: RunData, demo: boolean): string {
+  const cost = sumCost(data.actions.map((a) => a.cost_usd));
+  if (cost !== null) return fmtUsd(cost);
+  return demo
+    ? "no cost (scripted demo replies)"
+    : "cost unknown (no price recorded)";
+}
+
 /** Judge cost of every layer, for the header. */
 export function judgeCost(data: RunData): number | null {
   return sumCost(
     data.layers.flatMap((l) =>
-      l.verdicts.filter((v) => !v.judge.cache_hit).map((v) => v.judge.cost_usd)
+      l.verdicts.filter((v) => !v.judge.cache_hit).map((v) =>
+        v.judge.kind === "deterministic" ? 0 : v.judge.cost_usd
+      )
     ),
   );
 }
@@ -112,9 +122,7 @@ export function headerSection(
     ["Episodes / actions", `${data.episodes.length} / ${data.actions.length}`],
     [
       "Agent tokens and cost",
-      `${tokens} tokens, ${
-        fmtUsd(sumCost(data.actions.map((a) => a.cost_usd)))
-      }`,
+      `${tokens} tokens, ${agentCost(data, demo)}`,
     ],
     [
       "Judge cost",

@@ -29,8 +29,8 @@ export type EpisodeStartedEvent = Extract<
 /** Options of {@linkcode RunLog.load} and {@linkcode RunLog.fromGraph}. */
 export interface RunLogOptions {
   /**
-   * The run's tasks (from `loadTasks`), so evidence can show `task.<input>`: the run log records only
-   * task ids. Without them, evidence has the task's id and category only.
+   * The run's tasks (from `loadTasks`), for evidence's `task.<input>` in runs whose `episode_started`
+   * events predate recording `task.inputs`. Recorded inputs are used otherwise.
    */
   readonly tasks?: readonly Task[];
 }
@@ -256,12 +256,16 @@ export class RunLog {
   }
 
   /**
-   * The workspace's regular files when an action started: the task's input files, then every change of
-   * the episode's earlier actions replayed in log order (rejected files were removed by the runtime).
+   * The workspace's regular files when an action started: the seeded input files (`episode_started.files`,
+   * else the dataset's declared files), then every change of the episode's earlier actions replayed in
+   * log order (rejected files were removed by the runtime).
    */
   filesBefore(key: ActionKey): string[] {
     const step = this.action(key).step;
-    const files = new Set(this.graph.dataset.files.map((f) => f.as));
+    const seeded = this.episodeStarted(key.episode_id)?.files;
+    const files = new Set(
+      seeded ? Object.keys(seeded) : this.graph.dataset.files.map((f) => f.as),
+    );
     for (const e of this.episodeEvents(key.episode_id)) {
       if (e.kind !== "action" || e.step >= step) continue;
       for (const x of e.executions) {

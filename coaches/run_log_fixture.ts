@@ -161,8 +161,15 @@ export class FixtureRun {
     return parsed;
   }
 
-  /** `episode_started` of attempt `attempt` of `eval:t1` (or `episode`). */
-  started(attempt = 1, episode = "eval:t1"): void {
+  /** `episode_started` of attempt `attempt` of `eval:t1` (or `episode`), with its recorded task and files. */
+  started(
+    attempt = 1,
+    episode = "eval:t1",
+    recorded: {
+      task?: { inputs: Record<string, string>; answer: unknown };
+      files?: Record<string, string>;
+    } = {},
+  ): void {
     this.#index.set(episode, 0);
     this.#turn.clear();
     this.#add({
@@ -175,6 +182,7 @@ export class FixtureRun {
       index: 0,
       category: "binary",
       workspace: "/tmp/w",
+      ...recorded,
     });
   }
 

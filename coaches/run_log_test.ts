@@ -141,4 +141,10 @@ Deno.test("RunLog.filesBefore() replays the task's files and earlier changes", (
   const second = run.action("data_engineer");
   assert.deepEqual(run.log.filesBefore(first), ["train.csv"]);
   assert.deepEqual(run.log.filesBefore(second), ["X_train.pkl", "train.csv"]);
+  const seeded = new FixtureRun();
+  seeded.started(1, "eval:t1", { files: { "a.csv": "00", "b.csv": "11" } });
+  assert.deepEqual(
+    seeded.log.filesBefore(seeded.action("data_engineer")),
+    ["a.csv", "b.csv"],
+  );
 });

@@ -14,6 +14,7 @@ export * from "./llm/scripted_client.ts";
 export * from "./load_tasks.ts";
 export type {
   ChatMessage,
+  Coach,
   ExecLimits,
   ExecRequest,
   ExecResult,

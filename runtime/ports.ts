@@ -174,6 +174,8 @@ export interface ModelClient {
  * construction). The runtime passes every event once written and waits for `finish` before closing.
  */
 export interface Coach {
+  /** Called once the run directory exists, before the first event. */
+  start(run: { readonly dir: string; readonly run_id: string }): Promise<void>;
   observe(event: RunEvent): Promise<void>;
   finish(): Promise<void>;
 }

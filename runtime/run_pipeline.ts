@@ -329,6 +329,7 @@ export async function runPipeline(
     tasks.length,
     tasks.length - todo.length,
   );
+  await options.coach?.start({ dir: store.dir, run_id: store.runId });
   const coaching = new Set<Promise<void>>();
   const coachErrors: string[] = [];
   store.listen((e) => {

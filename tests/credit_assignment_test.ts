@@ -10,7 +10,6 @@ import { join } from "node:path";
 import { compileFile, type GraphRubric } from "../dsl/mod.ts";
 import {
   BwrapSandbox,
-  loadTasks,
   runPipeline,
   ScriptedModelClient,
 } from "../runtime/mod.ts";
@@ -140,8 +139,7 @@ async function runEpisode(dir: string): Promise<RunLog> {
     sandbox: await BwrapSandbox.create(),
   }, { policy: "demo", outDir: join(dir, "runs") });
   assert.equal(summary.episodes_done, 1);
-  const { tasks } = await loadTasks(compiled.graph.dataset, "eval");
-  return await RunLog.load(summary.run_dir, { tasks });
+  return await RunLog.load(summary.run_dir);
 }
 
 function factsOf(evidence: Evidence, kind: string) {

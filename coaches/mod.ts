@@ -1,0 +1,26 @@
+/**
+ * The coaches: evidence for each action from the run log, LLM and deterministic judges, checks and caps,
+ * score layers, rescoring, layer comparison and the HTML report with its bias section. Imports `dsl/` and
+ * `runtime/` of mappa; implements the runtime's Coach port (`RunCoach`).
+ *
+ * @module
+ */
+export * from "./apply_checks.ts";
+export * from "./compare.ts";
+export * from "./compare_format.ts";
+export * from "./compare_run.ts";
+export * from "./deterministic_judge.ts";
+export * from "./evidence.ts";
+export * from "./facts.ts";
+export * from "./judge_budget.ts";
+export * from "./judge_cache.ts";
+export * from "./llm_judge.ts";
+export * from "./parse_verdict.ts";
+export * from "./render_judge_prompt.ts";
+export * from "./report.ts";
+export * from "./rescore.ts";
+export * from "./run_coach.ts";
+export * from "./run_log.ts";
+export * from "./score_layer.ts";
+export * from "./stats.ts";
+export * from "./types.ts";

@@ -1,0 +1,131 @@
+import type { ExecutionGraph, GraphRubric } from "../dsl/mod.ts";
+import type { Coach, ModelClient, RunEvent } from "../runtime/mod.ts";
+import { JudgeBudget } from "./judge_budget.ts";
+import { JudgeCache } from "./judge_cache.ts";
+import { type ActionKey, RunLog } from "./run_log.ts";
+import { scoreAction } from "./rescore.ts";
+import { ScoreLayerWriter } from "./score_layer_writer.ts";
+import type { Verdict } from "./types.ts";
+
+/** Options for `RunCoach`. */
+export interface RunCoachOptions {
+  /** Answers judge requests; needed when a rubric has a template. */
+  readonly client?: ModelClient;
+  /**
+   * Where judge verdicts are cached.
+   * @default new JudgeCache() (.cache/judge)
+   */
+  readonly cache?: JudgeCache;
+  /** Called with each verdict once it is written (progress). */
+  readonly onVerdict?: (verdict: Verdict) => void;
+}
+
+/**
+ * The inline coach (`coach.when: inline`): it follows the run's events and, as soon as a role finishes a
+ * round (when the evidence of its actions is complete), scores each of those actions with the role's
+ * rubric and appends the verdicts to the run's score layers. Deterministic rubrics need no judge.
+ *
+ * @example
+ * ```ts ignore
+ * const coach = new RunCoach(graph, { client });
+ * await runPipeline(graph, { model, sandbox }, { policy: "model", coach });
+ * ```
+ */
+export class RunCoach implements Coach {
+  readonly #graph: ExecutionGraph;
+  readonly #options: RunCoachOptions;
+  readonly #writers = new Map<string, Promise<ScoreLayerWriter>>();
+  readonly #pending = new Set<Promise<void>>();
+  readonly #cache: JudgeCache;
+  readonly #budget: JudgeBudget;
+  #log?: RunLog;
+  #dir = "";
+
+  constructor(graph: ExecutionGraph, options: RunCoachOptions = {}) {
+    if (!graph.coach) {
+      throw new TypeError(
+        `Cannot coach pipeline "${graph.name}": its spec has no coach`,
+      );
+    }
+    this.#graph = graph;
+    this.#options = options;
+    this.#cache = options.cache ?? new JudgeCache();
+    const limits = graph.coach.budget;
+    this.#budget = new JudgeBudget({
+      ...(limits?.max_usd !== undefined ? { max_usd: limits.max_usd } : {}),
+      ...(limits?.max_calls !== undefined
+        ? { max_calls: limits.max_calls }
+        : {}),
+    });
+  }
+
+  /** Whether every rubric this run needs can be applied: template rubrics need a judge client. */
+  static needsJudge(graph: ExecutionGraph): boolean {
+    return Object.values(graph.coach?.rubrics ?? {}).some((r) =>
+      r.template !== undefined
+    );
+  }
+
+  start(run: { readonly dir: string; readonly run_id: string }): Promise<void> {
+    this.#dir = run.dir;
+    this.#log = RunLog.fromGraph(this.#graph, run.run_id);
+    return Promise.resolve();
+  }
+
+  observe(event: RunEvent): Promise<void> {
+    const log = this.#log;
+    if (!log) {
+      return Promise.reject(
+        new TypeError("Cannot observe events: RunCoach.start was not called"),
+      );
+    }
+    log.add(event);
+    if (event.kind !== "role_finished" || event.role === null) {
+      return Promise.resolve();
+    }
+    const role = this.#graph.roles.find((r) => r.id === event.role);
+    if (!role?.coached || role.rubric === undefined) return Promise.resolve();
+    const rubric = this.#graph.coach!.rubrics[role.rubric]!;
+    const keys = log.actions().filter((k: ActionKey) =>
+      k.episode_id === event.episode_id && k.attempt === event.attempt &&
+      k.role === event.role &&
+      log.action(k)?.round === event.round
+    );
+    const work = this.#score(log, keys, rubric);
+    this.#pending.add(work);
+    return work.finally(() => this.#pending.delete(work));
+  }
+
+  async #score(
+    log: RunLog,
+    keys: readonly ActionKey[],
+    rubric: GraphRubric,
+  ): Promise<void> {
+    const writer = await this.#writer(rubric);
+    for (const key of keys) {
+      if (writer.has(key)) continue;
+      const verdict = await scoreAction(log, key, rubric, {
+        judge: this.#graph.coach!.judge,
+        model: this.#graph.coach!.model,
+        cache: this.#cache,
+        budget: this.#budget,
+        ...(this.#options.client ? { client: this.#options.client } : {}),
+      });
+      if (await writer.append(verdict)) this.#options.onVerdict?.(verdict);
+    }
+  }
+
+  #writer(rubric: GraphRubric): Promise<ScoreLayerWriter> {
+    let w = this.#writers.get(rubric.hash);
+    if (!w) {
+      w = ScoreLayerWriter.open(this.#dir, rubric);
+      this.#writers.set(rubric.hash, w);
+    }
+    return w;
+  }
+
+  async finish(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    for (const w of this.#writers.values()) await (await w).close();
+  }
+}

@@ -1,0 +1,158 @@
+import assert from "node:assert/strict";
+import { compileFile } from "../dsl/mod.ts";
+import { readLayer, RunCoach } from "../coaches/mod.ts";
+import {
+  BwrapSandbox,
+  createModelClient,
+  runPipeline,
+} from "../runtime/mod.ts";
+import { startOpenAIServer } from "./fakes/openai_server.ts";
+
+async function cli(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${Deno.cwd()}/cli.ts`, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+  };
+}
+
+Deno.test("the inline coach judges every action over HTTP as roles finish, and writes its score layer", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mappa_coach_" });
+  await using server = await startOpenAIServer({
+    respond: (request) => {
+      const body = request.body as { model: string; response_format?: unknown };
+      if (body.model === "judge-model") {
+        assert.ok(body.response_format, "the judge asks for structured output");
+        return {
+          kind: "reply",
+          reply: {
+            text: JSON.stringify({
+              reasoning: "It answered.",
+              score: 7,
+              blame: null,
+            }),
+          },
+        };
+      }
+      return { kind: "reply", reply: { text: "The answer is \\boxed{4}." } };
+    },
+  });
+  await Deno.writeTextFile(
+    `${dir}/tasks.jsonl`,
+    '{"q": "2+2"}\n{"q": "1+3"}\n',
+  );
+  await Deno.writeTextFile(
+    `${dir}/spec.yaml`,
+    `version: 1
+name: coached
+models:
+  actor: { model: actor-model, base_url: "${server.url}", family: a }
+  coach: { model: judge-model, base_url: "${server.url}", family: b }
+roles:
+  - { id: solver, description: Solves it, model: actor, prompts: { user: "{{ task.q }}" }, outputs: { answer: { extract: last_boxed } } }
+dataset: { splits: { eval: tasks.jsonl }, fields: { inputs: { q: q } } }
+coach:
+  model: coach
+  rubric:
+    name: quick
+    template: "Score {{ role.name }}: {{ action.output }}"
+`,
+  );
+  const compiled = compileFile(`${dir}/spec.yaml`);
+  assert.ok(compiled.ok, JSON.stringify(!compiled.ok && compiled.diagnostics));
+  const graph = compiled.graph;
+  const model = await createModelClient(graph.models, { baseDir: dir });
+  const summary = await runPipeline(graph, {
+    model,
+    sandbox: await BwrapSandbox.create(),
+  }, {
+    policy: "model",
+    outDir: `${dir}/runs`,
+    coach: new RunCoach(graph, { client: model }),
+  });
+  assert.equal(summary.episodes_done, 2);
+  const hash = Object.keys(graph.coach!.rubrics)[0]!;
+  const verdicts = await readLayer(summary.run_dir, `quick@${hash}`);
+  assert.deepEqual(
+    verdicts.map((v) => [v.role, v.status, v.score, v.judge.kind]),
+    [
+      ["solver", "scored", 7, "llm"],
+      ["solver", "scored", 7, "llm"],
+    ],
+  );
+  assert.equal(
+    server.requests.filter((r) =>
+      (r.body as { model: string }).model === "judge-model"
+    ).length,
+    2,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("rescore writes a layer once, compare diffs two layers, report writes a self-contained page", async () => {
+  const out = await Deno.makeTempDir({ prefix: "mappa_rescore_" });
+  const run = await cli([
+    "run",
+    "pipelines/math.yaml",
+    "--limit",
+    "2",
+    "--out",
+    out,
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stderr, /coach: off: models\.coach has no endpoint/);
+  const [name] = [...Deno.readDirSync(out)].map((e) => e.name);
+  const dir = `${out}/${name}`;
+  await Deno.writeTextFile(
+    `${out}/lenient.yaml`,
+    "name: lenient\ndefault_score: 8\nchecks: [{ id: crash, when: tool_error, cap: 3 }]\n",
+  );
+  await Deno.writeTextFile(
+    `${out}/strict.yaml`,
+    "name: strict\ndefault_score: 6\nchecks: [{ id: crash, when: tool_error, cap: 1 }]\n",
+  );
+  const first = await cli(["rescore", dir, "--rubric", `${out}/lenient.yaml`]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /^lenient@[0-9a-f]{12}: 8 verdicts written/);
+  const again = await cli(["rescore", dir, "--rubric", `${out}/lenient.yaml`]);
+  assert.match(again.stdout, /: 0 verdicts written .* 8 already in the layer/);
+  const strict = await cli([
+    "rescore",
+    dir,
+    "--rubric",
+    `${out}/strict.yaml`,
+    "--role",
+    "verifier",
+  ]);
+  assert.match(strict.stdout, /^strict@[0-9a-f]{12}: 2 verdicts written/);
+  const compared = await cli([
+    "compare",
+    dir,
+    "lenient",
+    "strict",
+    "--format",
+    "json",
+  ]);
+  assert.equal(compared.code, 0, compared.stderr);
+  const result = JSON.parse(compared.stdout);
+  assert.ok(JSON.stringify(result).includes("verifier"));
+  const report = await cli(["report", dir, "--bias"]);
+  assert.equal(report.code, 0, report.stderr);
+  const html = await Deno.readTextFile(`${dir}/report.html`);
+  assert.match(html, /DEMO POLICY/);
+  assert.match(html, /lenient@/);
+  assert.doesNotMatch(html, /<script|src="http/);
+  const bad = await cli(["rescore", dir, "--rubric", `${out}/missing.yaml`]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /error\[file_not_found\]/);
+  await Deno.remove(out, { recursive: true });
+});
