@@ -36,6 +36,13 @@ export {
   RunStore,
   ScriptedModelClient,
 } from "./runtime/mod.ts";
+export {
+  compareRun,
+  rescoreRun,
+  RunCoach,
+  writeReport,
+} from "./coaches/mod.ts";
+export type { Evidence, Verdict } from "./coaches/mod.ts";
 export type {
   ModelClient,
   RunEvent,
