@@ -50,7 +50,8 @@ Usage:
                                                   compare two score layers of a run
   deno task report <run> [--bias]                 write runs/<id>/report.html
   deno task run <spec> [--split S] [--limit N] [--concurrency K] [--sandbox-concurrency K]
-                       [--resume RUN] [--out DIR] [--keep-workspaces] [--json] [--no-coach] [--unsafe-no-sandbox]
+                       [--resume RUN] [--out DIR] [--keep-workspaces] [--json] [--no-coach]
+                       [--sandbox-uid-base N] [--unsafe-no-sandbox]
                                                   run a pipeline over a dataset split
 
 A spec is a YAML/JSON file, or a TS module whose default export is definePipeline({...}).`;
@@ -246,6 +247,7 @@ async function run(args: string[]): Promise<number> {
       "unsafe-no-sandbox": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       "no-coach": { type: "boolean", default: false },
+      "sandbox-uid-base": { type: "string" },
     },
   });
   const spec = specArg(positionals, "run");
@@ -338,7 +340,11 @@ async function run(args: string[]): Promise<number> {
     });
   } else {
     try {
-      sandbox = await BwrapSandbox.create();
+      // Two mappa processes on one host need disjoint uid ranges: each slot's uid counts against RLIMIT_NPROC.
+      const uidBase = number("sandbox-uid-base", values["sandbox-uid-base"]);
+      sandbox = await BwrapSandbox.create(
+        uidBase !== undefined ? { uidBase } : {},
+      );
     } catch (e) {
       if (!(e instanceof SandboxError)) throw e;
       console.error(

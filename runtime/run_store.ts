@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { type RunEvent, type RunEventInput, RunEventSchema } from "./events.ts";
 
@@ -264,6 +265,33 @@ export class RunStore {
       await writeAtomic(path, bytes);
       return sha;
     }
+  }
+
+  /**
+   * Stores a stream under its sha256 without holding it in memory (workspace files can be large): it is
+   * copied to a temporary file while hashed, then renamed into place.
+   */
+  async putStream(stream: ReadableStream<Uint8Array>): Promise<string> {
+    const hash = createHash("sha256");
+    const tmp = join(this.dir, "blobs", `.incoming-${crypto.randomUUID()}`);
+    const file = await Deno.open(tmp, { write: true, createNew: true });
+    try {
+      for await (const chunk of stream) {
+        hash.update(chunk);
+        let off = 0;
+        while (off < chunk.length) off += await file.write(chunk.subarray(off));
+      }
+    } finally {
+      file.close();
+    }
+    const sha = hash.digest("hex");
+    const dir = join(this.dir, "blobs", sha.slice(0, 2));
+    await Deno.mkdir(dir, { recursive: true });
+    const path = join(dir, sha);
+    if (await Deno.lstat(path).then(() => true, () => false)) {
+      await Deno.remove(tmp);
+    } else await Deno.rename(tmp, path);
+    return sha;
   }
 
   /** The path of a blob. */

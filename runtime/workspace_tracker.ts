@@ -29,11 +29,16 @@ async function storeFile(
   );
   if (!opened.ok) return null;
   try {
-    return await store.putBlob(await opened.handle.readFile());
+    return await store.putStream(
+      opened.handle.readableWebStream() as ReadableStream<Uint8Array>,
+    );
   } finally {
-    await opened.handle.close();
+    await opened.handle.close().catch(() => {});
   }
 }
+
+// Agent code can create many files; past this a snapshot is cut short (and says so).
+const MAX_ENTRIES = 100_000;
 
 function regularFiles(snap: WorkspaceSnapshot): string[] {
   return [...snap.entries.values()].filter((e) => e.kind === "file").map((e) =>
@@ -52,7 +57,7 @@ export async function createWorkspace(
   store: RunStore,
 ): Promise<EpisodeWorkspace> {
   await seedWorkspace(dir, files);
-  let current = await snapshot(dir);
+  let current = await snapshot(dir, { maxEntries: MAX_ENTRIES });
   const hashes = new Map<string, string>();
   for (const path of regularFiles(current)) {
     const sha = await storeFile(dir, path, store, current);
@@ -67,7 +72,9 @@ export async function createWorkspace(
       lock.use(async () => {
         const before = current;
         const result = await fn();
-        const collected = await collectChanges(dir, before);
+        const collected = await collectChanges(dir, before, {
+          maxEntries: MAX_ENTRIES,
+        });
         current = collected.snapshot;
         const changes: FileChange[] = [];
         for (const c of collected.changes) {
