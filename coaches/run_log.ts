@@ -2,6 +2,7 @@ import { basename, join } from "node:path";
 import type { ExecutionGraph, GraphRole } from "../dsl/mod.ts";
 import {
   type ActionEvent,
+  readRunManifest,
   type RunEvent,
   RunEventSchema,
   RunStoreError,
@@ -93,20 +94,7 @@ export class RunLog {
 
   /** Reads `manifest.json` (its `graph`) and `events.jsonl` of a run directory; a torn last line is skipped. */
   static async load(dir: string, options: RunLogOptions = {}): Promise<RunLog> {
-    let manifest: Record<string, unknown>;
-    try {
-      manifest = JSON.parse(
-        await Deno.readTextFile(join(dir, "manifest.json")),
-      );
-    } catch (e) {
-      throw new RunStoreError(
-        `Cannot load run ${dir}: its manifest.json is missing or unreadable (${
-          e instanceof Error ? e.message : e
-        })`,
-        dir,
-        { cause: e },
-      );
-    }
+    const manifest = await readRunManifest(dir, "load");
     const graph = manifest.graph as ExecutionGraph | undefined;
     if (
       graph === null || typeof graph !== "object" || !Array.isArray(graph.roles)

@@ -124,20 +124,7 @@ export class RunStore {
   ): Promise<
     { store: RunStore; manifest: Record<string, unknown>; state: RunState }
   > {
-    let manifest: Record<string, unknown>;
-    try {
-      manifest = JSON.parse(
-        await Deno.readTextFile(join(dir, "manifest.json")),
-      );
-    } catch (e) {
-      throw new RunStoreError(
-        `Cannot resume run ${dir}: its manifest.json is missing or unreadable (${
-          e instanceof Error ? e.message : e
-        })`,
-        dir,
-        { cause: e },
-      );
-    }
+    const manifest = await readRunManifest(dir, "resume");
     await acquireLock(dir);
     try {
       const path = join(dir, "events.jsonl");
@@ -315,6 +302,33 @@ export class RunStore {
     await this.#queue;
     this.#file.close();
     await releaseLock(this.dir);
+  }
+}
+
+/**
+ * Reads a run directory's manifest.json; `action` names what the caller was doing, for the message.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readRunManifest, RunStoreError } from "./run_store.ts";
+ * await assert.rejects(readRunManifest("/nonexistent", "load"), RunStoreError);
+ * ```
+ */
+export async function readRunManifest(
+  dir: string,
+  action: string,
+): Promise<Record<string, unknown>> {
+  try {
+    return JSON.parse(await Deno.readTextFile(join(dir, "manifest.json")));
+  } catch (e) {
+    throw new RunStoreError(
+      `Cannot ${action} run ${dir}: its manifest.json is missing or unreadable (${
+        e instanceof Error ? e.message : e
+      })`,
+      dir,
+      { cause: e },
+    );
   }
 }
 
