@@ -34,6 +34,7 @@ import {
   rescoreRun,
   RubricFileError,
   RunCoach,
+  ScoreLayerError,
   writeReport,
 } from "./coaches/mod.ts";
 
@@ -577,8 +578,10 @@ async function rescore(args: string[]): Promise<number> {
   console.log(
     `${result.layer}: ${result.written} verdict${
       result.written === 1 ? "" : "s"
-    } written (${result.cached} from cache, ${result.unscored} unscored, ${result.skipped} already in the layer); judge calls ${result.judge_calls}, cost $${
-      (result.cost_usd ?? 0).toFixed(4)
+    } written (${result.cached} from cache, ${result.unscored} unscored, ${result.skipped} already in the layer); judge calls ${result.judge_calls}, cost ${
+      result.cost_usd === null || result.cost_usd === undefined
+        ? "unknown (no price)"
+        : `$${result.cost_usd.toFixed(4)}`
     }`,
   );
   return 0;
@@ -623,6 +626,22 @@ async function report(args: string[]): Promise<number> {
   return 0;
 }
 
+/** Runs a command on saved runs, reporting the mistakes users make (a wrong layer name, a missing run, a
+ * rubric that does not render) as what they are, not as internal errors. */
+async function asUsage(fn: () => Promise<number>): Promise<number> {
+  try {
+    return await fn();
+  } catch (e) {
+    const known = e instanceof ScoreLayerError || e instanceof RunStoreError ||
+      e instanceof RubricFileError ||
+      e instanceof DatasetError || e instanceof Deno.errors.NotFound ||
+      ((e instanceof TypeError || e instanceof RangeError) &&
+        /^Cannot /.test(e.message));
+    if (!known) throw e;
+    throw new UsageError((e as Error).message);
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (
@@ -641,11 +660,11 @@ async function main(argv: string[]): Promise<number> {
     case "run":
       return await run(rest);
     case "rescore":
-      return await rescore(rest);
+      return await asUsage(() => rescore(rest));
     case "compare":
-      return await compare(rest);
+      return await asUsage(() => compare(rest));
     case "report":
-      return await report(rest);
+      return await asUsage(() => report(rest));
     case undefined:
     case "help":
     case "--help":

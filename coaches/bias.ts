@@ -179,7 +179,7 @@ export function familyClashes(
   for (const layer of layers) {
     for (const v of layer.verdicts) {
       if (v.judge.kind !== "llm") continue;
-      const name = v.judge.model ?? v.judge.model_name;
+      const name = v.judge.model_name ?? v.judge.model;
       if (name !== null) add(name, `layer ${layer.name}`);
     }
   }

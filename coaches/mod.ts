@@ -15,6 +15,7 @@ export * from "./facts.ts";
 export * from "./judge_budget.ts";
 export * from "./judge_cache.ts";
 export * from "./llm_judge.ts";
+export * from "./outcome_evidence.ts";
 export * from "./parse_verdict.ts";
 export * from "./render_judge_prompt.ts";
 export * from "./report.ts";

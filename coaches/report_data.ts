@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { readRunManifest, RunStoreError } from "../runtime/mod.ts";
 import { listLayers, readLayer } from "./score_layer.ts";
 import type { Verdict } from "./types.ts";
 
@@ -226,29 +227,23 @@ async function readLayers(
  * ```ts
  * import assert from "node:assert/strict";
  * import { loadRunData } from "./report_data.ts";
- * await assert.rejects(loadRunData(await Deno.makeTempDir()), /Cannot read run/);
+ * await assert.rejects(loadRunData(await Deno.makeTempDir()), /Cannot report on run/);
  * ```
  */
 export async function loadRunData(dir: string): Promise<RunData> {
-  let manifest: unknown;
-  try {
-    manifest = JSON.parse(await Deno.readTextFile(join(dir, "manifest.json")));
-  } catch (e) {
-    throw new Error(
-      `Cannot read run ${dir}: manifest.json is missing or not JSON (${
-        e instanceof Error ? e.message : e
-      })`,
-      { cause: e },
-    );
-  }
+  const manifest: unknown = await readRunManifest(dir, "report on");
   if (!isRec(manifest)) {
-    throw new Error(
+    throw new RunStoreError(
       `Cannot read run ${dir}: manifest.json is not a JSON object`,
+      dir,
     );
   }
   const events = await readJsonl(join(dir, "events.jsonl"));
   if (events === null) {
-    throw new Error(`Cannot read run ${dir}: events.jsonl does not exist`);
+    throw new RunStoreError(
+      `Cannot read run ${dir}: events.jsonl does not exist`,
+      dir,
+    );
   }
 
   const last = new Map<string, number>();

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { GraphCoach, GraphRubric } from "../dsl/graph.ts";
 import { loadTasks } from "../runtime/load_tasks.ts";
+import { outcomeFromLog } from "./outcome_evidence.ts";
 import type { Task } from "../runtime/load_tasks.ts";
 import type { ModelClient } from "../runtime/ports.ts";
 import { applyChecks } from "./apply_checks.ts";
@@ -274,7 +275,9 @@ export async function rescoreRun(
     while (next < todo.length && !failed && !options.signal?.aborted) {
       const index = next++;
       const key = todo[index]!;
-      const outcome = options.outcomeFor?.(key.episode_id);
+      const outcome = options.outcomeFor
+        ? options.outcomeFor(key.episode_id)
+        : outcomeFromLog(log, key.episode_id);
       try {
         done[index] = await scoreAction(log, key, rubric, {
           ...shared,

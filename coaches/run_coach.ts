@@ -5,7 +5,8 @@ import { JudgeCache } from "./judge_cache.ts";
 import { type ActionKey, RunLog } from "./run_log.ts";
 import { scoreAction } from "./rescore.ts";
 import { ScoreLayerWriter } from "./score_layer_writer.ts";
-import type { Verdict } from "./types.ts";
+import { outcomeFromLog } from "./outcome_evidence.ts";
+import type { OutcomeEvidence, Verdict } from "./types.ts";
 
 /** Options for `RunCoach`. */
 export interface RunCoachOptions {
@@ -40,6 +41,7 @@ export class RunCoach implements Coach {
   readonly #budget: JudgeBudget;
   #log?: RunLog;
   #dir = "";
+  #signal?: AbortSignal;
 
   constructor(graph: ExecutionGraph, options: RunCoachOptions = {}) {
     if (!graph.coach) {
@@ -66,8 +68,15 @@ export class RunCoach implements Coach {
     );
   }
 
-  start(run: { readonly dir: string; readonly run_id: string }): Promise<void> {
+  start(
+    run: {
+      readonly dir: string;
+      readonly run_id: string;
+      readonly signal?: AbortSignal;
+    },
+  ): Promise<void> {
     this.#dir = run.dir;
+    if (run.signal) this.#signal = run.signal;
     this.#log = RunLog.fromGraph(this.#graph, run.run_id);
     return Promise.resolve();
   }
@@ -80,35 +89,70 @@ export class RunCoach implements Coach {
       );
     }
     log.add(event);
-    if (event.kind !== "role_finished" || event.role === null) {
-      return Promise.resolve();
+    // Roles whose coach sees the outcome are scored once the episode is over (the outcome exists only
+    // then); the others as soon as their round is over, as in MAPPA.
+    const work: Promise<void>[] = [];
+    if (event.kind === "role_finished" && event.role !== null) {
+      const role = this.#graph.roles.find((r) => r.id === event.role);
+      if (
+        role?.coached && role.rubric !== undefined && !role.coach_sees_outcome
+      ) {
+        const keys = log.actions().filter((k: ActionKey) =>
+          k.episode_id === event.episode_id && k.attempt === event.attempt &&
+          k.role === event.role &&
+          log.action(k)?.round === event.round
+        );
+        work.push(
+          this.#score(
+            log,
+            keys,
+            this.#graph.coach!.rubrics[role.rubric]!,
+            undefined,
+          ),
+        );
+      }
+    } else if (event.kind === "episode_finished") {
+      const outcome = outcomeFromLog(log, event.episode_id);
+      for (const role of this.#graph.roles) {
+        if (
+          !role.coached || role.rubric === undefined || !role.coach_sees_outcome
+        ) continue;
+        const keys = log.actions().filter((k: ActionKey) =>
+          k.episode_id === event.episode_id && k.attempt === event.attempt &&
+          k.role === role.id
+        );
+        work.push(
+          this.#score(
+            log,
+            keys,
+            this.#graph.coach!.rubrics[role.rubric]!,
+            outcome,
+          ),
+        );
+      }
     }
-    const role = this.#graph.roles.find((r) => r.id === event.role);
-    if (!role?.coached || role.rubric === undefined) return Promise.resolve();
-    const rubric = this.#graph.coach!.rubrics[role.rubric]!;
-    const keys = log.actions().filter((k: ActionKey) =>
-      k.episode_id === event.episode_id && k.attempt === event.attempt &&
-      k.role === event.role &&
-      log.action(k)?.round === event.round
-    );
-    const work = this.#score(log, keys, rubric);
-    this.#pending.add(work);
-    return work.finally(() => this.#pending.delete(work));
+    if (work.length === 0) return Promise.resolve();
+    const all = Promise.all(work).then(() => {});
+    this.#pending.add(all);
+    return all.finally(() => this.#pending.delete(all));
   }
 
   async #score(
     log: RunLog,
     keys: readonly ActionKey[],
     rubric: GraphRubric,
+    outcome: OutcomeEvidence | undefined,
   ): Promise<void> {
     const writer = await this.#writer(rubric);
     for (const key of keys) {
-      if (writer.has(key)) continue;
+      if (writer.has(key) || this.#signal?.aborted) continue;
       const verdict = await scoreAction(log, key, rubric, {
         judge: this.#graph.coach!.judge,
         model: this.#graph.coach!.model,
         cache: this.#cache,
         budget: this.#budget,
+        ...(outcome ? { outcome } : {}),
+        ...(this.#signal ? { signal: this.#signal } : {}),
         ...(this.#options.client ? { client: this.#options.client } : {}),
       });
       if (await writer.append(verdict)) this.#options.onVerdict?.(verdict);

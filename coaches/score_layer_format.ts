@@ -102,10 +102,28 @@ function parseVerdict(line: string): Verdict | string {
   return `${issue?.path.join(".") || "record"}: ${issue?.message ?? "invalid"}`;
 }
 
+/**
+ * Whether a verdict settles its action: scored, or unscored for a reason a retry cannot change. Verdicts
+ * left unscored by a judge error or the budget are retried by the next rescore, which appends a new one.
+ */
+export function isFinalVerdict(v: Verdict): boolean {
+  return v.status === "scored" ||
+    (v.reason !== "judge_error" && v.reason !== "budget");
+}
+
 /** Parses a layer file's text; throws `ScoreLayerError` for a complete line that is not a verdict. */
 export function parseLayer(text: string, path: string): ParsedLayer {
   const verdicts: Verdict[] = [];
-  const seen = new Set<string>();
+  const at = new Map<string, number>();
+  // A final verdict is never replaced (not even by a second writer); a retryable one is, by the next.
+  const keep = (v: Verdict) => {
+    const k = verdictKey(v);
+    const i = at.get(k);
+    if (i === undefined) {
+      at.set(k, verdicts.length);
+      verdicts.push(v);
+    } else if (!isFinalVerdict(verdicts[i]!)) verdicts[i] = v;
+  };
   const lines = text.split("\n");
   const tail = lines.pop() ?? "";
   for (const [i, line] of lines.entries()) {
@@ -119,10 +137,7 @@ export function parseLayer(text: string, path: string): ParsedLayer {
         path,
       );
     }
-    // A second verdict for one action (two writers at once) never replaces the first.
-    if (seen.has(verdictKey(v))) continue;
-    seen.add(verdictKey(v));
-    verdicts.push(v);
+    keep(v);
   }
   const keptBytes = encoder.encode(text).length - encoder.encode(tail).length;
   if (tail.trim() === "") {
@@ -137,7 +152,7 @@ export function parseLayer(text: string, path: string): ParsedLayer {
       needsNewline: false,
     };
   }
-  if (!seen.has(verdictKey(last))) verdicts.push(last);
+  keep(last);
   return {
     verdicts,
     tornBytes: 0,

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { type Verdict, VerdictSchema } from "./types.ts";
 import {
+  isFinalVerdict,
   layerName,
   layerPath,
   parseLayer,
@@ -67,7 +68,9 @@ export class ScoreLayerWriter {
     if (parsed.tornBytes > 0) await Deno.truncate(path, parsed.keptBytes);
     const file = await Deno.open(path, { create: true, append: true });
     if (parsed.needsNewline) await file.write(encoder.encode("\n"));
-    const keys = new Set(parsed.verdicts.map(verdictKey));
+    const keys = new Set(
+      parsed.verdicts.filter(isFinalVerdict).map(verdictKey),
+    );
     return new ScoreLayerWriter(rubric, path, file, keys, parsed.tornBytes);
   }
 
@@ -76,7 +79,7 @@ export class ScoreLayerWriter {
     return this.#keys.size;
   }
 
-  /** Whether the layer already holds (or is writing) a verdict for this action. */
+  /** Whether the layer already holds (or is writing) a final verdict for this action (see isFinalVerdict). */
   has(key: VerdictKey): boolean {
     return this.#keys.has(verdictKey(key));
   }
@@ -119,7 +122,8 @@ export class ScoreLayerWriter {
     }
     const key = verdictKey(v);
     if (this.#keys.has(key)) return Promise.resolve(false);
-    this.#keys.add(key);
+    // A retryable unscored verdict is written but leaves the action open for the next rescore.
+    if (isFinalVerdict(v)) this.#keys.add(key);
     const line = encoder.encode(JSON.stringify(v) + "\n");
     const write = this.#queue.then(async () => {
       let off = 0;

@@ -175,7 +175,13 @@ export interface ModelClient {
  */
 export interface Coach {
   /** Called once the run directory exists, before the first event. */
-  start(run: { readonly dir: string; readonly run_id: string }): Promise<void>;
+  start(
+    run: {
+      readonly dir: string;
+      readonly run_id: string;
+      readonly signal?: AbortSignal;
+    },
+  ): Promise<void>;
   observe(event: RunEvent): Promise<void>;
   finish(): Promise<void>;
 }

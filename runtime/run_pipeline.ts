@@ -329,7 +329,11 @@ export async function runPipeline(
     tasks.length,
     tasks.length - todo.length,
   );
-  await options.coach?.start({ dir: store.dir, run_id: store.runId });
+  await options.coach?.start({
+    dir: store.dir,
+    run_id: store.runId,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   const coaching = new Set<Promise<void>>();
   const coachErrors: string[] = [];
   store.listen((e) => {

@@ -1,0 +1,47 @@
+import type { RunLog } from "./run_log.ts";
+import type { OutcomeEvidence } from "./types.ts";
+
+function text(value: unknown): string {
+  if (value === null || value === undefined) return "(none)";
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/**
+ * The outcome facts of a finished episode as the run recorded them: the expected answer (from the task)
+ * and the answer the pipeline gave (the output the spec's outcome grader reads). `correct`, `success` and
+ * `metrics` stay empty until a grader has scored the episode; the summary says so, so a judge is never
+ * shown a blank where a grade would be. Undefined while the episode has not finished.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FixtureRun } from "./run_log_fixture.ts";
+ * import { outcomeFromLog } from "./outcome_evidence.ts";
+ * const run = new FixtureRun();
+ * assert.equal(outcomeFromLog(run.log, "eval:missing"), undefined);
+ * ```
+ */
+export function outcomeFromLog(
+  log: RunLog,
+  episodeId: string,
+): OutcomeEvidence | undefined {
+  const events = log.episodeEvents(episodeId);
+  const finished = events.findLast((e) => e.kind === "episode_finished");
+  if (!finished || finished.kind !== "episode_finished") return undefined;
+  const started = log.episodeStarted(episodeId);
+  const expected = started?.task?.answer ?? null;
+  const ref = log.graph.outcome?.answer_ref;
+  const answer = ref ? finished.outputs[ref.role]?.[ref.output] ?? null : null;
+  return {
+    expected,
+    answer,
+    correct: null,
+    success: null,
+    metrics: {},
+    summary: `Expected answer: ${text(expected)}. The pipeline's answer${
+      ref ? ` (${ref.role}.${ref.output})` : ""
+    }: ${
+      text(answer)
+    }. Not graded: no grader has scored this episode, so judge the answer against the expected one yourself.`,
+  };
+}
