@@ -256,7 +256,10 @@ Deno.test("writeReport() writes report.html and reports an unreadable layer inst
 Deno.test("buildReport() rejects a directory that is not a run", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    await assert.rejects(buildReport(dir), /Cannot report on run .*manifest\.json/);
+    await assert.rejects(
+      buildReport(dir),
+      /Cannot report on run .*manifest\.json/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
