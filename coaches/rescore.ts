@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { GraphCoach, GraphRubric } from "../dsl/graph.ts";
 import { loadTasks } from "../runtime/load_tasks.ts";
 import { outcomeFromLog } from "./outcome_evidence.ts";
+import { renderJudgePrompt } from "./render_judge_prompt.ts";
 import type { Task } from "../runtime/load_tasks.ts";
 import type { ModelClient } from "../runtime/ports.ts";
 import { applyChecks } from "./apply_checks.ts";
@@ -151,6 +152,22 @@ export interface ScoreActionOptions {
   readonly budget?: JudgeBudget;
   readonly outcome?: OutcomeEvidence;
   readonly signal?: AbortSignal;
+  /** The run directory: the rendered judge prompt is kept in its blobs/, under the verdict's prompt_sha256. */
+  readonly runDir?: string;
+}
+
+/** Keeps a rendered judge prompt in the run's content-addressed blobs (STYLE.md §6: verdicts keep their prompt). */
+async function recordPrompt(
+  runDir: string,
+  prompt: { text: string; sha256: string },
+): Promise<void> {
+  const dir = join(runDir, "blobs", prompt.sha256.slice(0, 2));
+  const path = join(dir, prompt.sha256);
+  if (await Deno.lstat(path).then(() => true, () => false)) return;
+  await Deno.mkdir(dir, { recursive: true });
+  const tmp = `${path}.tmp-${crypto.randomUUID()}`;
+  await Deno.writeTextFile(tmp, prompt.text);
+  await Deno.rename(tmp, path);
 }
 
 /**
@@ -182,6 +199,9 @@ export async function scoreAction(
     throw new TypeError(
       `Cannot judge with rubric "${rubric.name}": it has a template, so it needs a judge client and model`,
     );
+  }
+  if (options.runDir !== undefined) {
+    await recordPrompt(options.runDir, renderJudgePrompt(evidence, rubric));
   }
   const verdict = await judgeAction(evidence, rubric, {
     client: options.client,
@@ -281,6 +301,7 @@ export async function rescoreRun(
       try {
         done[index] = await scoreAction(log, key, rubric, {
           ...shared,
+          runDir,
           ...(outcome ? { outcome } : {}),
         });
         const ready: Verdict[] = [];

@@ -1,3 +1,4 @@
+import { Liquid } from "liquidjs";
 import { normalize } from "node:path";
 import { rubricHash } from "../dsl/build_graph.ts";
 import { checkShape } from "../dsl/check_shape.ts";
@@ -98,6 +99,107 @@ function semanticProblems(
       path: [],
       hint:
         "add template: | ... for a judge, or default_score: 10 to score by checks and caps alone",
+    });
+  }
+  out.push(...templateProblems(rubric.template, root));
+  return out;
+}
+
+// The roots a rubric template may read (dsl/template_context.ts rubricContext). Which keys exist below
+// them depends on the roles the rubric scores, which only the spec knows: `check` tests those.
+const RUBRIC_ROOTS = [
+  "pipeline",
+  "task",
+  "role",
+  "upstream",
+  "handoffs",
+  "action",
+  "previous_actions",
+  "files",
+  "upstream_files",
+  "upstream_violations",
+  "facts",
+  "scale",
+  "round",
+  "max_rounds",
+  "outcome",
+];
+const liquid = new Liquid();
+
+/** Liquid syntax, file-reading tags and unknown root variables of a rubric file's template. */
+function templateProblems(
+  template: string | undefined,
+  root: SpecNode,
+): Diagnostic[] {
+  if (template === undefined) return [];
+  const node = nodeAt(root, ["template"]).node;
+  const at = (row: number, column: number) => {
+    const pos = node.kind === "scalar"
+      ? node.origin?.map(row, column)
+      : undefined;
+    return pos
+      ? {
+        file: node.kind === "scalar" && node.origin
+          ? node.origin.file
+          : node.loc.file,
+        position: pos,
+      }
+      : {
+        file: node.loc.file,
+        ...(node.loc.start ? { position: node.loc.start } : {}),
+      };
+  };
+  const tag = /\{%-?\s*(include|render|layout)\b/.exec(template);
+  if (tag) {
+    const before = template.slice(0, tag.index);
+    return [{
+      code: "template_syntax",
+      severity: "error",
+      message: `Cannot parse the rubric template: the tag "${
+        tag[1]
+      }" reads another file, which templates may not do`,
+      ...at(before.split("\n").length, tag.index - before.lastIndexOf("\n")),
+      path: ["template"],
+    }];
+  }
+  let parsed;
+  try {
+    parsed = liquid.parse(template);
+  } catch (e) {
+    const err = e as {
+      message?: string;
+      token?: { getPosition?: () => [number, number] };
+    };
+    const [row, column] = err.token?.getPosition?.() ?? [1, 1];
+    return [{
+      code: "template_syntax",
+      severity: "error",
+      message: `Cannot parse the rubric template: ${
+        String(err.message ?? e).replace(/, line:\d+, col:\d+$/, "")
+      }`,
+      ...at(row, column),
+      path: ["template"],
+    }];
+  }
+  const out: Diagnostic[] = [];
+  for (
+    const [name, uses] of Object.entries(
+      liquid.analyzeSync(parsed, { partials: false }).globals,
+    )
+  ) {
+    if (RUBRIC_ROOTS.includes(name)) continue;
+    const first = uses[0]!;
+    const close = RUBRIC_ROOTS.find((r) => r.startsWith(name.slice(0, 3)));
+    out.push({
+      code: "unknown_template_variable",
+      severity: "error",
+      message:
+        `Cannot resolve template variable "${name}" in the rubric template: rubrics read ${
+          RUBRIC_ROOTS.join(", ")
+        }`,
+      ...at(first.location.row, first.location.col),
+      path: ["template"],
+      ...(close ? { hint: `did you mean "${close}"?` } : {}),
     });
   }
   return out;

@@ -92,3 +92,24 @@ Deno.test("loadRubricFile() refuses a rubric with no judge, an empty scale or no
   const missing = errorOf(() => loadRubricFile(join(dir, "nope.yaml")));
   assert.deepEqual(missing.diagnostics.map((d) => d.code), ["file_not_found"]);
 });
+
+Deno.test("loadRubricFile() reports an unknown root variable of the template at its place, with a hint", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(
+    `${dir}/r.yaml`,
+    "name: r\ntemplate: |\n  Score {{ acton.output }}\n",
+  );
+  try {
+    await loadRubricFile(`${dir}/r.yaml`);
+    throw new Error("expected a RubricFileError");
+  } catch (e) {
+    if (!(e instanceof RubricFileError)) throw e;
+    assert.deepEqual(
+      e.diagnostics.map((
+        d,
+      ) => [d.code, d.position?.line, d.position?.column, d.hint]),
+      [["unknown_template_variable", 3, 12, 'did you mean "action"?']],
+    );
+  }
+  await Deno.remove(dir, { recursive: true });
+});

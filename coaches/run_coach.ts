@@ -151,6 +151,7 @@ export class RunCoach implements Coach {
         model: this.#graph.coach!.model,
         cache: this.#cache,
         budget: this.#budget,
+        runDir: this.#dir,
         ...(outcome ? { outcome } : {}),
         ...(this.#signal ? { signal: this.#signal } : {}),
         ...(this.#options.client ? { client: this.#options.client } : {}),

@@ -95,6 +95,21 @@ coach:
     ).length,
     2,
   );
+  // Each verdict keeps the exact prompt the judge was sent, in the run's blobs under its sha256.
+  const sha = verdicts[0]!.judge.prompt_sha256!;
+  const prompt = await Deno.readTextFile(
+    `${summary.run_dir}/blobs/${sha.slice(0, 2)}/${sha}`,
+  );
+  assert.match(prompt, /^Score solver: The answer is \\boxed\{4\}\.$/);
+  const sent = server.requests.find((r) =>
+    (r.body as { model: string }).model === "judge-model"
+  )!.body as {
+    messages: { content: string }[];
+  };
+  assert.ok(
+    sent.messages.some((m) => m.content === prompt),
+    "the blob holds what the judge was sent",
+  );
   await Deno.remove(dir, { recursive: true });
 });
 
