@@ -13,8 +13,10 @@ import type { Evidence, OutcomeEvidence } from "./types.ts";
 
 /** Options of {@linkcode buildEvidence}. */
 export interface BuildEvidenceOptions {
-  /** The episode's graded outcome; shown only when the role has `coach_sees_outcome`. */
+  /** The episode's graded outcome; shown only when the role has `coach_sees_outcome`, or with `revealOutcome`. */
   readonly outcome?: OutcomeEvidence;
+  /** Show the outcome whatever the role declares: the second verdict of `coach.rejudge_with_outcome`. */
+  readonly revealOutcome?: boolean;
   /**
    * The rubric the evidence is for (its scale), e.g. a new version being rescored.
    * @default the rubric the graph's coach assigns to the role
@@ -193,7 +195,7 @@ export function buildEvidence(
     fact_data: facts,
     scale: { min: scale.min, max: scale.max },
     ...(loop ? { round: action.round, max_rounds: loop.max_rounds } : {}),
-    ...(role.coach_sees_outcome && options.outcome
+    ...((role.coach_sees_outcome || options.revealOutcome) && options.outcome
       ? { outcome: options.outcome }
       : {}),
   };

@@ -151,6 +151,8 @@ export interface ScoreActionOptions {
   readonly cache?: JudgeCache;
   readonly budget?: JudgeBudget;
   readonly outcome?: OutcomeEvidence;
+  /** Show the outcome to this role's judge although it lacks coach_sees_outcome (a re-judgement). */
+  readonly revealOutcome?: boolean;
   readonly signal?: AbortSignal;
   /** The run directory: the rendered judge prompt is kept in its blobs/, under the verdict's prompt_sha256. */
   readonly runDir?: string;
@@ -191,6 +193,7 @@ export async function scoreAction(
   const evidence = buildEvidence(log, key, {
     rubric,
     ...(options.outcome ? { outcome: options.outcome } : {}),
+    ...(options.revealOutcome ? { revealOutcome: true } : {}),
   });
   if (rubric.template === undefined) {
     return judgeDeterministically(rubric, evidence);

@@ -108,27 +108,34 @@ export class RunCoach implements Coach {
             keys,
             this.#graph.coach!.rubrics[role.rubric]!,
             undefined,
+            false,
           ),
         );
       }
     } else if (event.kind === "episode_finished") {
       const outcome = outcomeFromLog(log, event.episode_id);
+      const rejudge = this.#graph.coach!.rejudge_with_outcome;
       for (const role of this.#graph.roles) {
-        if (
-          !role.coached || role.rubric === undefined || !role.coach_sees_outcome
-        ) continue;
+        if (!role.coached || role.rubric === undefined) continue;
+        if (!role.coach_sees_outcome && !rejudge) continue;
         const keys = log.actions().filter((k: ActionKey) =>
           k.episode_id === event.episode_id && k.attempt === event.attempt &&
           k.role === role.id
         );
-        work.push(
-          this.#score(
-            log,
-            keys,
-            this.#graph.coach!.rubrics[role.rubric]!,
-            outcome,
-          ),
-        );
+        const rubric = this.#graph.coach!.rubrics[role.rubric]!;
+        if (role.coach_sees_outcome) {
+          work.push(this.#score(log, keys, rubric, outcome, false));
+        } // A first step toward MAPPA's "reward backpropagation": upstream roles judged again, knowing the
+        // outcome, into a layer of their own beside the inline one.
+        else {work.push(
+            this.#score(
+              log,
+              keys,
+              { ...rubric, name: `${rubric.name}_rejudged` },
+              outcome,
+              true,
+            ),
+          );}
       }
     }
     if (work.length === 0) return Promise.resolve();
@@ -142,6 +149,7 @@ export class RunCoach implements Coach {
     keys: readonly ActionKey[],
     rubric: GraphRubric,
     outcome: OutcomeEvidence | undefined,
+    reveal: boolean,
   ): Promise<void> {
     const writer = await this.#writer(rubric);
     for (const key of keys) {
@@ -153,6 +161,7 @@ export class RunCoach implements Coach {
         budget: this.#budget,
         runDir: this.#dir,
         ...(outcome ? { outcome } : {}),
+        ...(reveal ? { revealOutcome: true } : {}),
         ...(this.#signal ? { signal: this.#signal } : {}),
         ...(this.#options.client ? { client: this.#options.client } : {}),
       });
@@ -161,10 +170,10 @@ export class RunCoach implements Coach {
   }
 
   #writer(rubric: GraphRubric): Promise<ScoreLayerWriter> {
-    let w = this.#writers.get(rubric.hash);
+    let w = this.#writers.get(`${rubric.name}@${rubric.hash}`);
     if (!w) {
       w = ScoreLayerWriter.open(this.#dir, rubric);
-      this.#writers.set(rubric.hash, w);
+      this.#writers.set(`${rubric.name}@${rubric.hash}`, w);
     }
     return w;
   }

@@ -131,6 +131,9 @@ export function rubricContext(
     upstream_violations: "leaf",
     facts: "leaf",
     scale: leaves(["min", "max"]),
-    ...(role.coach_sees_outcome ? { outcome: OUTCOME_SHAPE } : {}),
+    // With coach.rejudge_with_outcome every coached role is judged again once the outcome is known.
+    ...(role.coach_sees_outcome || spec.coach?.rejudge_with_outcome
+      ? { outcome: OUTCOME_SHAPE }
+      : {}),
   };
 }

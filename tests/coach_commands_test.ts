@@ -171,3 +171,47 @@ Deno.test("rescore writes a layer once, compare diffs two layers, report writes 
   assert.match(bad.stderr, /error\[file_not_found\]/);
   await Deno.remove(out, { recursive: true });
 });
+
+Deno.test("coach.rejudge_with_outcome judges upstream roles again, with the outcome, into their own layer", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mappa_rejudge_" });
+  await Deno.writeTextFile(`${dir}/tasks.jsonl`, '{"q": "2+2", "a": "4"}\n');
+  await Deno.writeTextFile(
+    `${dir}/spec.yaml`,
+    `version: 1
+name: rejudged
+models: { m: { provider: scripted, model: demo } }
+roles:
+  - { id: drafter, description: Drafts, model: m, prompts: { user: "{{ task.q }}" } }
+  - { id: finisher, description: Answers, model: m, after: [drafter], prompts: { user: "{{ task.q }}" },
+      outputs: { answer: { extract: last_boxed } }, coach_sees_outcome: true }
+dataset: { splits: { eval: tasks.jsonl }, fields: { answer: a, inputs: { q: q } } }
+coach:
+  model: m
+  rejudge_with_outcome: true
+  rubric: { name: offline, default_score: 7 }
+outcome: { grader: exact_match, params: { answer: finisher.answer } }
+`,
+  );
+  const compiled = compileFile(`${dir}/spec.yaml`);
+  assert.ok(compiled.ok, JSON.stringify(!compiled.ok && compiled.diagnostics));
+  const graph = compiled.graph;
+  const { ScriptedModelClient } = await import("../runtime/mod.ts");
+  const summary = await runPipeline(graph, {
+    model: new ScriptedModelClient({
+      after_last: "repeat_last",
+      roles: { drafter: ["It is 4."], finisher: ["\\boxed{4}"] },
+      tasks: {},
+    }),
+    sandbox: await BwrapSandbox.create(),
+  }, { policy: "demo", outDir: `${dir}/runs`, coach: new RunCoach(graph) });
+  const hash = Object.keys(graph.coach!.rubrics)[0]!;
+  const inline = await readLayer(summary.run_dir, `offline@${hash}`);
+  const rejudged = await readLayer(summary.run_dir, `offline_rejudged@${hash}`);
+  assert.deepEqual(inline.map((v) => v.role).sort(), ["drafter", "finisher"]);
+  assert.deepEqual(rejudged.map((v) => [v.role, v.status, v.score]), [[
+    "drafter",
+    "scored",
+    7,
+  ]]);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -10,7 +10,10 @@ export function capsNeedOutcome(ctx: RuleContext): void {
       const roles = cap.roles
         ? use.roles.filter((r) => cap.roles!.includes(r.id))
         : use.roles;
-      const hidden = roles.filter((r) => !r.coach_sees_outcome);
+      // Roles re-judged with the outcome (coach.rejudge_with_outcome) see it in their second verdict.
+      const hidden = ctx.spec.coach?.rejudge_with_outcome
+        ? []
+        : roles.filter((r) => !r.coach_sees_outcome);
       if (hidden.length === 0) return;
       ctx.report({
         code: "outcome_not_visible",
