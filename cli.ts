@@ -564,10 +564,24 @@ async function rescore(args: string[]): Promise<number> {
       `Cannot use --sample "${values.sample}": it must be a whole number >= 1`,
     );
   }
+  // Without --role, a rubric scores the roles the run's spec gives a rubric of that name (all, if none).
+  const assigned = graph.roles.filter((r) =>
+    r.rubric !== undefined &&
+    graph.coach?.rubrics[r.rubric]?.name === rubric.name
+  )
+    .map((r) => r.id);
+  const roles = values.role ?? (assigned.length > 0 ? assigned : undefined);
+  if (values.role === undefined && roles) {
+    console.error(
+      `scoring roles ${
+        roles.join(", ")
+      } (as the spec assigns rubric "${rubric.name}")`,
+    );
+  }
   let done = 0;
   const result = await rescoreRun(dir, {
     rubric,
-    ...(values.role ? { roles: values.role } : {}),
+    ...(roles ? { roles } : {}),
     ...(sample !== undefined ? { sample } : {}),
     ...(values.seed !== undefined ? { seed: Number(values.seed) } : {}),
     ...(client ? { client, model: modelId ?? "judge" } : {}),
