@@ -579,16 +579,25 @@ async function rescore(args: string[]): Promise<number> {
     );
   }
   let done = 0;
+  const controller = new AbortController();
+  const stop = () => {
+    console.error(
+      "mappa: stopping: verdicts already written stay; run the same rescore again to finish",
+    );
+    controller.abort();
+  };
+  Deno.addSignalListener("SIGINT", stop);
   const result = await rescoreRun(dir, {
+    signal: controller.signal,
     rubric,
     ...(roles ? { roles } : {}),
     ...(sample !== undefined ? { sample } : {}),
     ...(values.seed !== undefined ? { seed: Number(values.seed) } : {}),
     ...(client ? { client, model: modelId ?? "judge" } : {}),
     onVerdict: () => {
-      if (++done % 25 === 0) console.error(`scored ${done} actions`);
+      if (++done % 100 === 0) console.error(`scored ${done} actions`);
     },
-  });
+  }).finally(() => Deno.removeSignalListener("SIGINT", stop));
   console.log(
     `${result.layer}: ${result.written} verdict${
       result.written === 1 ? "" : "s"
