@@ -29,6 +29,20 @@ export function outcomeFromLog(
   const finished = events.findLast((e) => e.kind === "episode_finished");
   if (!finished || finished.kind !== "episode_finished") return undefined;
   const started = log.episodeStarted(episodeId);
+  if (finished.outcome) {
+    // Graded by the spec's outcome grader: the coach sees exactly what the run recorded.
+    const o = finished.outcome;
+    return {
+      expected: o.expected ?? null,
+      answer: o.answer ?? null,
+      correct: o.correct,
+      success: o.success,
+      metrics: { ...o.metrics },
+      summary: `${o.summary}${o.reason ? ` (${o.reason})` : ""}${
+        o.fair ? " Fair values stand in for the metrics." : ""
+      }`,
+    };
+  }
   const expected = started?.task?.answer ?? null;
   const ref = log.graph.outcome?.answer_ref;
   const answer = ref ? finished.outputs[ref.role]?.[ref.output] ?? null : null;

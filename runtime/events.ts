@@ -167,6 +167,22 @@ export const RoleFinishedEventSchema = z.strictObject({
   contract: ContractSchema,
 });
 
+/** An episode's grade from the spec's outcome grader (runtime/graders/), as recorded in the run log. */
+export const OutcomeRecordSchema = z.strictObject({
+  grader: z.string(),
+  /** A gradable result was produced (an answer; a valid submission). */
+  valid: z.boolean(),
+  correct: z.boolean().nullable(),
+  success: z.boolean(),
+  /** The grader's metrics; for an invalid result, the spec's fair values (`fair: true`). */
+  metrics: z.record(z.string(), z.number()),
+  fair: z.boolean(),
+  answer: z.unknown(),
+  expected: z.unknown(),
+  reason: z.string().optional(),
+  summary: z.string(),
+});
+
 export const EpisodeFinishedEventSchema = z.strictObject({
   ...Base,
   kind: z.literal("episode_finished"),
@@ -183,6 +199,8 @@ export const EpisodeFinishedEventSchema = z.strictObject({
   outputs: z.record(z.string(), z.record(z.string(), z.string().nullable())),
   /** Final workspace files: path -> sha256 (content in blobs/). */
   files: z.record(z.string(), z.string()),
+  /** The grade, when the spec declares an outcome grader. */
+  outcome: OutcomeRecordSchema.optional(),
 });
 
 export const RunFinishedEventSchema = z.strictObject({
@@ -210,6 +228,8 @@ export type EpisodeFinishedEvent = z.infer<typeof EpisodeFinishedEventSchema>;
 export type Execution = z.infer<typeof ExecutionSchema>;
 export type Contract = z.infer<typeof ContractSchema>;
 export type FileChange = z.infer<typeof FileChangeSchema>;
+/** An episode's grade. */
+export type OutcomeRecord = z.infer<typeof OutcomeRecordSchema>;
 export type Message = z.infer<typeof MessageSchema>;
 
 /** An event before the store stamps it with run id, step and time. */

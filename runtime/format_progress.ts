@@ -57,5 +57,27 @@ export function formatSummary(s: Readonly<RunSummary>): string[] {
     } out; cost $${s.cost_usd.toFixed(4)}; time ${duration(s.wall_ms)}`,
     `  run directory: ${s.run_dir}`,
   ];
+  if (s.graded > 0) {
+    const rate = (n: number, d: number) => `${(100 * n / d).toFixed(1)}%`;
+    const perCategory = Object.entries(s.by_category).sort((
+      [x],
+      [y],
+    ) => (x < y ? -1 : 1)).map(([category, c]) => {
+      const metrics = Object.entries(c.metrics).map(([k, v]) =>
+        `${k} ${Number(v.toFixed(4))}`
+      ).join(", ");
+      return `    ${category}: ${c.successes}/${c.graded} (${
+        rate(c.successes, c.graded)
+      }); ${metrics}`;
+    });
+    lines.splice(
+      2,
+      0,
+      `  success: ${s.successes}/${s.graded} graded episodes (${
+        rate(s.successes, s.graded)
+      })`,
+      ...perCategory,
+    );
+  }
   return lines;
 }

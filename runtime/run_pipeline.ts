@@ -9,6 +9,7 @@ import { RunStore, RunStoreError } from "./run_store.ts";
 import { addEvent, emptySummary, type RunSummary } from "./run_summary.ts";
 import { SlotPool } from "./_slot_pool.ts";
 import { createWorkspace } from "./workspace_tracker.ts";
+import { gradeEpisode } from "./graders/grade_episode.ts";
 import type { RunEvent } from "./events.ts";
 
 /** Options for `runPipeline`. */
@@ -443,6 +444,10 @@ export async function runPipeline(
       if (controller.signal.aborted) return;
       const outputs: Record<string, Record<string, string | null>> = {};
       for (const [role, r] of ctx.results) outputs[role] = { ...r.outputs };
+      // A runtime failure is not graded: --resume runs the episode again.
+      const outcome = error === undefined && workspace
+        ? await gradeEpisode({ graph, task, outputs, workspace: workspaceDir })
+        : undefined;
       await store.append({
         kind: "episode_finished",
         role: null,
@@ -455,6 +460,7 @@ export async function runPipeline(
         wall_ms: Date.now() - started,
         outputs,
         files: workspace ? await workspace.final() : {},
+        ...(outcome ? { outcome } : {}),
       });
       await store.sync();
     } finally {

@@ -18,6 +18,14 @@ export interface RunSummary {
   tool_errors: number;
   /** role_finished events whose role left required files missing or artifacts invalid. */
   contract_violations: number;
+  /** Episodes graded by the outcome grader, and those that succeeded. */
+  graded: number;
+  successes: number;
+  /** Per task category: graded episodes, successes, and the mean of each metric (fair values included). */
+  by_category: Record<
+    string,
+    { graded: number; successes: number; metrics: Record<string, number> }
+  >;
   prompt_tokens: number;
   completion_tokens: number;
   cost_usd: number;
@@ -48,6 +56,9 @@ export function emptySummary(
     tool_executions: 0,
     tool_errors: 0,
     contract_violations: 0,
+    graded: 0,
+    successes: 0,
+    by_category: {},
     prompt_tokens: 0,
     completion_tokens: 0,
     cost_usd: 0,
@@ -56,8 +67,17 @@ export function emptySummary(
   };
 }
 
+// Per-summary bookkeeping that is not part of the summary's JSON.
+const state = new WeakMap<
+  RunSummary,
+  { categories: Map<string, string>; counts: Map<string, number> }
+>();
+
 /** Folds one event into the summary, in place. */
 export function addEvent(s: RunSummary, e: RunEvent): void {
+  let own = state.get(s);
+  if (!own) state.set(s, own = { categories: new Map(), counts: new Map() });
+  const { categories, counts } = own;
   s.wall_ms = Date.now() - s.started_ms;
   switch (e.kind) {
     case "action": {
@@ -80,6 +100,26 @@ export function addEvent(s: RunSummary, e: RunEvent): void {
     case "episode_finished":
       if (e.status === "completed") s.episodes_done++;
       else s.episodes_failed++;
+      if (e.outcome) {
+        s.graded++;
+        if (e.outcome.success) s.successes++;
+        const category = categories.get(e.episode_id) ?? "(none)";
+        const c = s.by_category[category] ??= {
+          graded: 0,
+          successes: 0,
+          metrics: {},
+        };
+        for (const [k, v] of Object.entries(e.outcome.metrics)) {
+          const n = (counts.get(`${category}\u0000${k}`) ?? 0) + 1;
+          counts.set(`${category}\u0000${k}`, n);
+          c.metrics[k] = (c.metrics[k] ?? 0) + (v - (c.metrics[k] ?? 0)) / n; // running mean
+        }
+        c.graded++;
+        if (e.outcome.success) c.successes++;
+      }
+      break;
+    case "episode_started":
+      categories.set(e.episode_id, e.category ?? "(none)");
       break;
     case "run_finished":
       s.status = e.status;

@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { compile } from "../../dsl/mod.ts";
+import type { Task } from "../load_tasks.ts";
+import { gradeEpisode } from "./grade_episode.ts";
+
+function graph(outcome: string) {
+  const result = compile(
+    [
+      "version: 1",
+      "name: g",
+      "models: { m: { model: x } }",
+      "roles:",
+      "  - { id: judge, description: d, model: m, prompts: { user: hi }, outputs: { v: { extract: final_text } } }",
+      'dataset: { splits: { eval: "https://x/y" }, fields: { inputs: {} } }',
+      outcome,
+    ].join("\n"),
+    { file: "g.yaml" },
+  );
+  assert.ok(result.ok, JSON.stringify(!result.ok && result.diagnostics));
+  return result.graph;
+}
+
+const task = (answer: unknown): Task => ({
+  id: "1",
+  index: 0,
+  split: "eval",
+  category: null,
+  inputs: {},
+  answer,
+  files: [],
+  row: {},
+});
+
+Deno.test("gradeEpisode() grades exact matches case-insensitively and decides success from correctness", async () => {
+  const g = graph(
+    "outcome: { grader: exact_match, params: { answer: judge.v } }",
+  );
+  const right = await gradeEpisode({
+    graph: g,
+    task: task("TRUE"),
+    outputs: { judge: { v: " true " } },
+    workspace: "",
+  });
+  assert.deepEqual([
+    right?.valid,
+    right?.correct,
+    right?.success,
+    right?.metrics,
+  ], [true, true, true, { correct: 1 }]);
+  const wrong = await gradeEpisode({
+    graph: g,
+    task: task("TRUE"),
+    outputs: { judge: { v: "FALSE" } },
+    workspace: "",
+  });
+  assert.deepEqual([wrong?.correct, wrong?.success, wrong?.fair], [
+    false,
+    false,
+    false,
+  ]);
+});
+
+Deno.test("gradeEpisode() fills fair values for a missing answer and applies the spec's success rule", async () => {
+  const g = graph(
+    "outcome: { grader: regex, params: { answer: judge.v, pattern: '^ok' }, success: { metric: correct, at_least: 1 }, fair: { correct: 0 } }",
+  );
+  const none = await gradeEpisode({
+    graph: g,
+    task: task(null),
+    outputs: { judge: { v: null } },
+    workspace: "",
+  });
+  assert.deepEqual([none?.valid, none?.success, none?.fair, none?.metrics], [
+    false,
+    false,
+    true,
+    { correct: 0 },
+  ]);
+  assert.match(none?.reason ?? "", /^no answer: judge\.v/);
+  const ok = await gradeEpisode({
+    graph: g,
+    task: task(null),
+    outputs: { judge: { v: "ok then" } },
+    workspace: "",
+  });
+  assert.equal(ok?.success, true);
+});
+
+Deno.test("gradeEpisode() records nothing without an outcome grader", async () => {
+  assert.equal(
+    await gradeEpisode({
+      graph: graph(""),
+      task: task(1),
+      outputs: {},
+      workspace: "",
+    }),
+    undefined,
+  );
+});

@@ -1,0 +1,277 @@
+import assert from "node:assert/strict";
+import type { ExecutionGraph } from "../../dsl/mod.ts";
+import type { Task } from "../load_tasks.ts";
+import type { Grader } from "./grade.ts";
+import { extractAnswer, mathEqual, normalizeAnswer } from "./math_answer.ts";
+import { mathEquivalenceGrader } from "./math_equivalence.ts";
+
+/** [answer, expected, equal?] with the default tolerance (1e-6). */
+const CASES: readonly (readonly [string, string, boolean])[] = [
+  // integers: AIME zero padding, AMC floats, signs
+  ["023", "23", true],
+  ["23", "23.0", true],
+  ["023", "23.0", true],
+  ["18.0", "18", true],
+  ["+5", "5", true],
+  ["-0", "0", true],
+  ["-7", "7", false],
+  ["023", "32", false],
+  ["0", "000", true],
+  ["100", "10", false],
+  // thousands separators
+  ["1,000", "1000", true],
+  ["1{,}000", "1000", true],
+  ["12,345,678", "12345678", true],
+  ["1\\,000", "1000", true],
+  ["1,000", "100", false],
+  // decimals and tolerance
+  ["0.1", "0.10", true],
+  ["3.1415926", "3.14159265", true],
+  ["1000000.5", "1000000", true],
+  ["1000000.5", "1000001.5", false],
+  ["0.333", "\\frac{1}{3}", false],
+  ["2.5", "2.50000", true],
+  [".5", "0.5", true],
+  // fractions and mixed forms
+  ["\\frac{1}{2}", "0.5", true],
+  ["\\dfrac{1}{2}", "1/2", true],
+  ["\\tfrac12", "\\frac{1}{2}", true],
+  ["\\frac{2}{4}", "\\frac{1}{2}", true],
+  ["-\\frac{3}{4}", "-0.75", true],
+  ["\\frac{-3}{4}", "-\\frac{3}{4}", true],
+  ["\\frac{3}{4}", "\\frac{4}{3}", false],
+  ["\\frac{1}{2}", "-0.5", false],
+  ["\\frac{\\frac{1}{2}}{2}", "0.25", true],
+  ["\\frac{1}{0}", "0", false],
+  // radicals, pi, powers
+  ["\\sqrt{2}", "1.41421356237", true],
+  ["2\\sqrt{3}", "\\sqrt{12}", true],
+  ["2\\sqrt3", "\\sqrt{12}", true],
+  ["\\frac{\\sqrt{3}}{2}", "\\frac{1}{2}\\sqrt{3}", true],
+  ["3\\sqrt{2}", "2\\sqrt{3}", false],
+  ["\\sqrt[3]{8}", "2", true],
+  ["2\\pi", "6.283185307", true],
+  ["\\pi", "3.14", false],
+  ["\\frac{\\pi}{4}", "\\pi/4", true],
+  ["2^{10}", "1024", true],
+  ["2^{-1}", "0.5", true],
+  ["(1+\\sqrt{5})/2", "\\frac{1+\\sqrt{5}}{2}", true],
+  ["1+\\sqrt{5}", "1-\\sqrt{5}", false],
+  ["3\\cdot 4", "12", true],
+  ["6 \\times 7", "42", true],
+  // percent: the sign is dropped, never divided by 100
+  ["50\\%", "50", true],
+  ["50%", "50", true],
+  ["50\\%", "0.5", false],
+  // LaTeX noise, units, boxed
+  ["$23$", "23", true],
+  ["\\(23\\)", "23", true],
+  ["\\boxed{023}", "23", true],
+  ["\\boxed{\\frac{1}{2}}", "0.5", true],
+  ["30^\\circ", "30", true],
+  ["30^{\\circ}", "30", true],
+  ["30°", "30", true],
+  ["18 degrees", "18", true],
+  ["5\\text{ cm}", "5", true],
+  ["10 \\text{dollars}", "10", true],
+  ["x = 5", "5", true],
+  ["5.", "5", true],
+  ["\\text{(C)}", "C", true],
+  ["\\text{(C)}", "D", false],
+  ["\\infty", "\\infty", true],
+  ["x^2+1", "x^2 + 1", true],
+  ["x^2+1", "x^2-1", false],
+  // sets, tuples, intervals
+  ["\\{1, 2\\}", "\\{2,1\\}", true],
+  ["\\left\\{ 1, 2 \\right\\}", "\\{1,2\\}", true],
+  ["\\{1,2\\}", "\\{1,3\\}", false],
+  ["\\{1,2\\}", "\\{1,2,3\\}", false],
+  ["1, 2", "2, 1", true],
+  ["x=1, y=2", "1, 2", true],
+  ["(1, 2)", "(1,2)", true],
+  ["\\left( 1, \\frac{1}{2} \\right)", "(1, 0.5)", true],
+  ["(1, 2)", "(2, 1)", false],
+  ["(1, 2)", "(1, 2, 3)", false],
+  ["[1, 2]", "(1, 2)", false],
+  ["(1, 2]", "(1,2]", true],
+  ["(-\\infty, 3)", "(-\\infty,3)", true],
+  ["(1, 2)", "1, 2", false],
+  ["((1,2),3)", "((1, 2), 3)", true],
+  ["\\{(1,2),(3,4)\\}", "\\{(3,4),(1,2)\\}", true],
+  ["\\{(1,2),(3,4)\\}", "\\{(2,1),(3,4)\\}", false],
+  ["\\{1,1\\}", "\\{1,2\\}", false],
+  // not numbers at all
+  ["", "0", false],
+  ["foo", "bar", false],
+  ["1.2.3", "0.36", false],
+];
+
+Deno.test("mathEqual() decides every table case both ways round", () => {
+  assert.ok(CASES.length >= 60);
+  assert.ok(CASES.some(([, , equal]) => equal));
+  assert.ok(CASES.some(([, , equal]) => !equal));
+  const wrong = CASES.filter(([a, b, equal]) =>
+    mathEqual(a, b) !== equal || mathEqual(b, a) !== equal
+  );
+  assert.deepEqual(wrong, []);
+});
+
+Deno.test("mathEqual() honours the tolerance option", () => {
+  assert.equal(mathEqual("3.14159", "\\pi"), false);
+  assert.equal(mathEqual("3.14159", "\\pi", { tolerance: 1e-5 }), true);
+  assert.equal(mathEqual("0.1234", "0.1235", { tolerance: 1e-3 }), true);
+  assert.equal(mathEqual("1000", "1001", { tolerance: 1e-3 }), true);
+  assert.equal(mathEqual("1000", "1002", { tolerance: 1e-3 }), false);
+  assert.equal(mathEqual("23", "23.0000001", { tolerance: 0 }), false);
+  assert.equal(mathEqual("023", "23", { tolerance: 0 }), true);
+});
+
+Deno.test("normalizeAnswer() strips LaTeX noise and writes numbers canonically", () => {
+  const cases: readonly (readonly [string, string])[] = [
+    ["\\boxed{023}", "23"],
+    ["$-0012.500$", "-12.5"],
+    ["+7", "7"],
+    ["1,234,567", "1234567"],
+    ["\\dfrac{1}{2}", "\\frac{1}{2}"],
+    ["\\left( 1, 2 \\right)", "(1,2)"],
+    ["\\text{ 18 degrees }", "18"],
+    ["45^\\circ", "45"],
+    ["50\\%", "50"],
+    ["x = \\sqrt{2}", "\\sqrt{2}"],
+    ["2 \\pi", "2\\pi"],
+    ["5 cm.", "5"],
+    ["\\lbrace 1, 2 \\rbrace", "\\{1,2\\}"],
+  ];
+  assert.deepEqual(
+    cases.map(([input]) => normalizeAnswer(input)),
+    cases.map(([, out]) => out),
+  );
+});
+
+Deno.test("extractAnswer() takes the last boxed answer, then a stated final answer", () => {
+  assert.equal(
+    extractAnswer("\\boxed{1} then \\boxed{\\frac{2}{3}}"),
+    "\\frac{2}{3}",
+  );
+  assert.equal(extractAnswer("\\boxed{\\{1, \\{2\\}\\}}"), "\\{1, \\{2\\}\\}");
+  assert.equal(
+    extractAnswer("The final answer is $18$. I hope it is correct."),
+    "$18$",
+  );
+  assert.equal(extractAnswer("So the answer is 5.5.\nDone"), "5.5");
+  assert.equal(extractAnswer("Thus the answer is 42"), "42");
+  assert.equal(extractAnswer("The answer is 1. Then the answer is 2."), "2");
+  assert.equal(extractAnswer("\\boxed{unclosed"), null);
+  assert.equal(extractAnswer("no answer here, just 7"), null);
+});
+
+Deno.test("mathEqual() stays fast and safe on hostile input", () => {
+  const nested = "(".repeat(5000) + "1" + ")".repeat(5000);
+  assert.equal(mathEqual(nested, "1"), false);
+  assert.equal(mathEqual("1 " + "a".repeat(50_000) + "!", "1"), false);
+  assert.equal(mathEqual("constructor", "__proto__"), false);
+  assert.equal(mathEqual("10^{1000}", "10^{1000}"), true);
+  assert.equal(mathEqual("10^{1000}", "10^{1001}"), false);
+});
+
+function graph(fair: Record<string, number> = {}): ExecutionGraph {
+  return {
+    outcome: {
+      grader: "math_equivalence",
+      params: { answer: "verifier.answer", tolerance: 1e-6 },
+      fair,
+      answer_ref: { role: "verifier", output: "answer" },
+    },
+  } as unknown as ExecutionGraph;
+}
+
+function task(answer: unknown): Task {
+  return {
+    id: "aime-1",
+    index: 0,
+    split: "eval",
+    category: null,
+    inputs: {},
+    answer,
+    files: [],
+    row: {},
+  };
+}
+
+Deno.test("mathEquivalenceGrader grades a correct, a wrong and a missing answer", async () => {
+  const grader: Grader = mathEquivalenceGrader;
+  const input = (answer: string | null, expected: unknown = "023") => ({
+    graph: graph({ correct: 0 }),
+    task: task(expected),
+    outputs: { verifier: { answer } },
+    workspace: ".",
+  });
+
+  const right = await grader(input("\\dfrac{46}{2}"));
+  assert.equal(right.valid, true);
+  assert.equal(right.correct, true);
+  assert.equal(right.fair, false);
+  assert.deepEqual(right.metrics, { correct: 1 });
+  assert.equal(right.answer, "\\dfrac{46}{2}");
+  assert.equal(right.expected, "023");
+  assert.equal(right.reason, undefined);
+  assert.match(right.summary, /equals the expected answer "023"/);
+
+  const wrong = await grader(input("24"));
+  assert.equal(wrong.valid, true);
+  assert.equal(wrong.correct, false);
+  assert.deepEqual(wrong.metrics, { correct: 0 });
+  assert.match(wrong.summary, /"24" does not equal the expected answer "023"/);
+
+  const amc = await grader(input("18", 18));
+  assert.equal(amc.correct, true);
+
+  const missing = await grader(input(null));
+  assert.equal(missing.valid, false);
+  assert.equal(missing.correct, null);
+  assert.equal(missing.fair, true);
+  assert.equal(missing.reason, "no boxed answer");
+  assert.deepEqual(missing.metrics, { correct: 0 });
+
+  const noExpected = await grader(input("5", null));
+  assert.equal(noExpected.valid, false);
+  assert.equal(noExpected.reason, "task has no expected answer");
+});
+
+Deno.test("mathEquivalenceGrader reports the spec's fair values and tolerance", async () => {
+  const missing = await mathEquivalenceGrader({
+    graph: graph({ correct: 0.25 }),
+    task: task("1"),
+    outputs: {},
+    workspace: ".",
+  });
+  assert.deepEqual(missing.metrics, { correct: 0.25 });
+  const loose = {
+    outcome: {
+      ...graph().outcome!,
+      params: { answer: "verifier.answer", tolerance: 1e-2 },
+    },
+  } as unknown as ExecutionGraph;
+  const close = await mathEquivalenceGrader({
+    graph: loose,
+    task: task("\\pi"),
+    outputs: { verifier: { answer: "3.14" } },
+    workspace: ".",
+  });
+  assert.equal(close.correct, true);
+});
+
+Deno.test("mathEquivalenceGrader rejects a graph with another grader", async () => {
+  const other = {
+    outcome: { grader: "exact_match", params: {}, fair: {} },
+  } as unknown as ExecutionGraph;
+  await assert.rejects(
+    mathEquivalenceGrader({
+      graph: other,
+      task: task("1"),
+      outputs: {},
+      workspace: ".",
+    }),
+    TypeError,
+  );
+});
