@@ -15,7 +15,7 @@ export interface MathEqualOptions {
   readonly tolerance?: number;
 }
 
-// Agent text is untrusted: longer answers are compared as strings only, which also bounds the parser's recursion.
+// Agent text is untrusted: longer answers are compared as strings only, which bounds recursion and quadratic scans.
 const MAX_EXPRESSION = 1000;
 const DEFAULT_TOLERANCE = 1e-6;
 
@@ -36,7 +36,7 @@ export function extractAnswer(text: string): string | null {
   const boxed = lastBoxed(text);
   if (boxed !== undefined) return boxed;
   const re =
-    /(?:final answer|the answer) is:?[ \t]*(\$[^$\n]+\$|[^\n]*?)[ \t]*(?:\.(?=\s|$)|$)/gim;
+    /(?:final answer|the answer) is:?[ \t]*(\$[^$\n]+\$|[^\n]*?)(?:\.(?=\s|$)|$)/gim;
   const last = [...text.matchAll(re)].at(-1)?.[1]?.trim();
   return last ? last : null;
 }
@@ -96,7 +96,7 @@ export function normalizeAnswer(text: string): string {
   // Percent is dropped, not divided by 100: "50\%" equals "50" (the MATH convention; AIME/AMC labels carry no %).
   s = s.replace(/\\?%/g, "");
   s = s.replace(
-    /(?<=[\d})\]])\s+([a-zA-Z]+\.?\s*)+$/,
+    /(?<=[\d})\]])\s+(?:[a-zA-Z]+\.?(?:\s+|$))+$/,
     (units) => /\bpi\b/.test(units) ? units : "",
   );
   s = s.trim().replace(/^[a-zA-Z]\s*=\s*/, "").replace(/\s+/g, "").replace(
@@ -265,6 +265,7 @@ function atomEqual(a: string, b: string, tolerance: number): boolean {
 
 function normalizedEqual(a: string, b: string, tolerance: number): boolean {
   if (a === b) return true;
+  if (a.length > MAX_EXPRESSION || b.length > MAX_EXPRESSION) return false;
   const pa = parts(a);
   const pb = parts(b);
   if (pa.kind === "atom" && pb.kind === "atom") {

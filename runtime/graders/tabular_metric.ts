@@ -2,125 +2,24 @@ import { dirname, isAbsolute, join } from "node:path";
 import { Liquid } from "liquidjs";
 import { getPath } from "../load_tasks.ts";
 import type { Grade, GradeInput, Grader } from "./grade.ts";
-import * as m from "./tabular_metrics.ts";
+import { toTable } from "./_csv.ts";
+import {
+  CLASSIFICATION,
+  classify,
+  fmt,
+  HIGHER_IS_BETTER,
+  metricName,
+  quoted,
+  regress,
+  REGRESSION,
+  taskType,
+} from "./_tabular_score.ts";
 
 /** Largest submission file read, in bytes. */
 const MAX_SUBMISSION_BYTES = 64 * 1024 * 1024;
 /** File names looked for when the answers path is a directory (DSBench's `answer_dir`). */
 const ANSWER_FILES = ["test_answer.csv", "answers.csv"];
-const CLASSIFICATION = [
-  "accuracy",
-  "balanced_accuracy",
-  "f1",
-  "f1_macro",
-  "roc_auc",
-  "log_loss",
-];
-const REGRESSION = [
-  "rmse",
-  "rmsle",
-  "mae",
-  "medae",
-  "r2",
-  "rmse_pct_of_range",
-  "rmse_pct_of_iqr",
-  "mae_pct_of_range",
-];
-const HIGHER_IS_BETTER = new Set([
-  ...CLASSIFICATION.filter((x) => x !== "log_loss"),
-  "r2",
-]);
-const ALIASES: Record<string, string> = {
-  auc: "roc_auc",
-  rocauc: "roc_auc",
-  areaundertheroccurve: "roc_auc",
-  logloss: "log_loss",
-  crossentropy: "log_loss",
-  f1score: "f1",
-  macrof1: "f1_macro",
-  r2score: "r2",
-  rootmeansquarederror: "rmse",
-  rootmeansquaredlogerror: "rmsle",
-  rootmeansquaredlogarithmicerror: "rmsle",
-  meanabsoluteerror: "mae",
-  medianabsoluteerror: "medae",
-};
-for (const name of [...CLASSIFICATION, ...REGRESSION]) {
-  ALIASES[name.replaceAll("_", "")] = name;
-}
 const liquid = new Liquid({ strictVariables: true });
-
-/** Maps a metric name as a spec or dataset writes it ("ROC-AUC", "Root Mean Squared Error") to ours, else null. */
-function metricName(raw: string): string | null {
-  return ALIASES[raw.toLowerCase().replace(/[^a-z0-9]/g, "")] ?? null;
-}
-
-function num(s: string): number {
-  const t = s.trim();
-  return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t) ? Number(t) : NaN;
-}
-
-/** A label's canonical form: trimmed, numbers written one way ("1.0" and "1" are the same class). */
-function label(s: string): string {
-  const n = num(s);
-  return Number.isNaN(n) ? s.trim() : String(n);
-}
-
-function fmt(x: number): string {
-  return String(Number(x.toPrecision(4)));
-}
-
-function quoted(xs: readonly string[]): string {
-  return xs.map((x) => `"${x}"`).join(", ");
-}
-
-/** RFC 4180 CSV: quoted fields with "" escapes and line breaks, CRLF or LF rows, a BOM, blank lines skipped. */
-function parseCsv(text: string): string[][] | string {
-  const rows: string[][] = [];
-  let row: string[] = [], field = "", inQuotes = false, wasQuoted = false;
-  const endField = () => {
-    row.push(field);
-    field = "";
-  };
-  for (let i = text.charCodeAt(0) === 0xfeff ? 1 : 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (inQuotes) {
-      if (c !== '"') field += c;
-      else if (text[i + 1] === '"') (field += '"', i++);
-      else inQuotes = false;
-    } else if (c === '"' && field === "" && !wasQuoted) {
-      inQuotes = wasQuoted = true;
-    } else if (c === ",") (endField(), wasQuoted = false);
-    else if (c === "\n" || c === "\r") {
-      if (c === "\r" && text[i + 1] === "\n") i++;
-      endField();
-      if (row.length > 1 || row[0] !== "" || wasQuoted) rows.push(row);
-      row = [], wasQuoted = false;
-    } else field += c;
-  }
-  if (inQuotes) return "a quoted field is not closed";
-  if (row.length > 0 || field !== "" || wasQuoted) (endField(), rows.push(row));
-  return rows;
-}
-
-interface Table {
-  readonly header: readonly string[];
-  readonly rows: readonly (readonly string[])[];
-}
-
-function toTable(text: string, name: string): Table | string {
-  const parsed = parseCsv(text);
-  if (typeof parsed === "string") return `${name} is not valid CSV: ${parsed}`;
-  const [header, ...rows] = parsed;
-  if (header === undefined) return `${name} is empty`;
-  const bad = rows.findIndex((r) => r.length !== header.length);
-  if (bad >= 0) {
-    return `${name} data row ${bad + 1} has ${
-      rows[bad]!.length
-    } fields, expected ${header.length}`;
-  }
-  return { header: header.map((h) => h.trim()), rows };
-}
 
 async function answersFile(
   input: GradeInput,
@@ -129,10 +28,9 @@ async function answersFile(
   const fromRow = template.includes("{{")
     ? undefined
     : getPath(input.task.row, template);
-  let path = typeof fromRow === "string" && fromRow !== ""
-    ? fromRow
-    : undefined;
-  if (path === undefined) {
+  let path: string;
+  if (typeof fromRow === "string" && fromRow !== "") path = fromRow;
+  else {
     const t = input.task;
     const rendered = await liquid.parseAndRender(template, {
       task: { id: t.id, category: t.category, ...t.inputs },
@@ -156,168 +54,30 @@ async function answersFile(
   );
 }
 
-async function readSubmission(dir: string, rel: string): Promise<string> {
+/** The submission's text, or why it cannot be read (lstat first: no symlinks, no huge files). */
+async function readSubmission(
+  dir: string,
+  rel: string,
+): Promise<{ text: string } | { reason: string }> {
   const path = join(dir, rel);
   const info = await Deno.lstat(path).catch(() => null);
-  if (info === null) return `no ${rel} in the workspace`;
-  if (info.isSymlink) return `${rel} is a symbolic link, not a file`;
-  if (!info.isFile) return `${rel} is not a regular file`;
+  if (info === null) return { reason: `no ${rel} in the workspace` };
+  if (info.isSymlink) {
+    return { reason: `${rel} is a symbolic link, not a file` };
+  }
+  if (!info.isFile) return { reason: `${rel} is not a regular file` };
   if (info.size > MAX_SUBMISSION_BYTES) {
-    return `${rel} has ${info.size} bytes, over the limit of ${MAX_SUBMISSION_BYTES}`;
+    return {
+      reason:
+        `${rel} has ${info.size} bytes, over the limit of ${MAX_SUBMISSION_BYTES}`,
+    };
   }
   try {
-    return "\0" +
-      new TextDecoder("utf-8", { fatal: true }).decode(
-        await Deno.readFile(path),
-      );
+    const bytes = await Deno.readFile(path);
+    return { text: new TextDecoder("utf-8", { fatal: true }).decode(bytes) };
   } catch {
-    return `${rel} is not UTF-8 text`;
+    return { reason: `${rel} is not UTF-8 text` };
   }
-}
-
-/**
- * The task type. A metric named by the spec or row decides it; without one, the answers are a
- * classification target when any value is non-numeric, when they hold at most 2 distinct values, or when
- * they are integers with at most 10 distinct values; a regression target otherwise.
- */
-function taskType(
-  values: readonly string[],
-  metric: string | null,
-): "classification" | "regression" {
-  const nums = values.map(num);
-  if (metric !== null && CLASSIFICATION.includes(metric)) {
-    return "classification";
-  }
-  if (metric !== null) {
-    if (nums.some((x) => !Number.isFinite(x))) {
-      throw new TypeError(
-        `Cannot grade with "${metric}": the answers are not all numbers`,
-      );
-    }
-    return "regression";
-  }
-  if (nums.some((x) => !Number.isFinite(x))) return "classification";
-  const distinct = new Set(nums).size;
-  return distinct <= 2 || (distinct <= 10 && nums.every(Number.isInteger))
-    ? "classification"
-    : "regression";
-}
-
-type Scored = { metrics: Record<string, number>; context: string } | string;
-
-function classify(
-  truth: readonly string[],
-  preds: readonly string[],
-  ids: readonly string[],
-  metric: string,
-): Scored {
-  const yTrue = truth.map(label);
-  const classes = [...new Set(yTrue)].sort((a, b) =>
-    Number.isNaN(num(a) - num(b))
-      ? (a < b ? -1 : a > b ? 1 : 0)
-      : num(a) - num(b)
-  );
-  const binary = classes.length === 2, pos = classes[1]!, neg = classes[0]!;
-  const probabilistic = metric === "roc_auc" || metric === "log_loss";
-  if (probabilistic && !binary) {
-    throw new TypeError(
-      `Cannot compute "${metric}" for ${classes.length} classes: only binary targets are supported`,
-    );
-  }
-  const scores = preds.map(num);
-  const allNumeric = scores.every(Number.isFinite);
-  const scoreMode = binary && allNumeric &&
-    (probabilistic || preds.some((p) => !classes.includes(label(p))));
-  for (const [i, p] of preds.entries()) {
-    if (probabilistic && !Number.isFinite(scores[i]!)) {
-      return `prediction for id "${ids[i]}" is "${p}", not a number`;
-    }
-    if (p.trim() === "") return `prediction for id "${ids[i]}" is empty`;
-  }
-  const yPred = scoreMode
-    ? scores.map((s) => (s >= 0.5 ? pos : neg))
-    : preds.map(label);
-  const metrics: Record<string, number> = {
-    accuracy: m.accuracy(yTrue, yPred),
-    balanced_accuracy: m.balancedAccuracy(yTrue, yPred),
-    f1_macro: m.f1Macro(yTrue, yPred),
-  };
-  if (binary) {
-    const isPos = yTrue.map((t) => t === pos);
-    metrics.f1 = m.f1(yTrue, yPred, pos);
-    metrics.roc_auc = m.rocAuc(
-      isPos,
-      scoreMode ? scores : yPred.map((p) => (p === pos ? 1 : 0)),
-    );
-    const inUnit = scoreMode && scores.every((s) => s >= 0 && s <= 1);
-    if (inUnit) metrics.log_loss = m.logLoss(isPos, scores);
-    else if (metric === "log_loss") {
-      return `log_loss needs probabilities in [0, 1]: predictions range from ${
-        fmt(Math.min(...scores))
-      } to ${fmt(Math.max(...scores))}`;
-    }
-  }
-  const kind = binary
-    ? `binary classification (classes ${quoted(classes)}; positive "${pos}")`
-    : `${classes.length}-class classification`;
-  return {
-    metrics,
-    context: `Task type: ${kind}; predictions read as ${
-      scoreMode ? "scores of the positive class (labels at 0.5)" : "labels"
-    }.`,
-  };
-}
-
-function regress(
-  truth: readonly string[],
-  preds: readonly string[],
-  ids: readonly string[],
-  metric: string,
-): Scored {
-  const yTrue = truth.map(num), yPred = preds.map(num);
-  const bad = yPred.findIndex((x) => !Number.isFinite(x));
-  if (bad >= 0) {
-    return `prediction for id "${ids[bad]}" is "${
-      preds[bad]
-    }", not a finite number`;
-  }
-  const negative = [...yTrue, ...yPred].some((x) => x < 0);
-  if (metric === "rmsle" && negative) {
-    return `rmsle needs non-negative values: predictions range down to ${
-      fmt(Math.min(...yPred))
-    }`;
-  }
-  const rmse = m.rmse(yTrue, yPred),
-    mae = m.mae(yTrue, yPred),
-    s = m.targetStats(yTrue);
-  const metrics: Record<string, number> = {
-    rmse,
-    mae,
-    medae: m.medae(yTrue, yPred),
-    r2: m.r2(yTrue, yPred),
-  };
-  if (!negative) metrics.rmsle = m.rmsle(yTrue, yPred);
-  const pct: [string, number | null][] = [
-    ["rmse_pct_of_range", m.pctOf(rmse, s.range)],
-    ["rmse_pct_of_iqr", m.pctOf(rmse, s.iqr)],
-    ["mae_pct_of_range", m.pctOf(mae, s.range)],
-  ];
-  for (const [k, v] of pct) if (v !== null) metrics[k] = v;
-  const ofRange = metrics.rmse_pct_of_range, ofIqr = metrics.rmse_pct_of_iqr;
-  return {
-    metrics,
-    context:
-      `Task type: regression. Target: min ${fmt(s.min)}, max ${
-        fmt(s.max)
-      } (range ${fmt(s.range)}), quartiles ${fmt(s.q1)} / ${fmt(s.median)} / ${
-        fmt(s.q3)
-      } (IQR ${fmt(s.iqr)}), mean ${fmt(s.mean)}, std ${fmt(s.std)}. ` +
-      `RMSE ${fmt(rmse)} is ${
-        ofRange === undefined ? "n/a (constant target)" : `${fmt(ofRange)}%`
-      } of the range and ${
-        ofIqr === undefined ? "n/a (zero IQR)" : `${fmt(ofIqr)}%`
-      } of the IQR.`,
-  };
 }
 
 function fairGrade(
@@ -412,9 +172,9 @@ async function gradeTabular(input: GradeInput): Promise<Grade> {
   const fail = (reason: string) =>
     fairGrade(input, reason, metric, expected, context);
 
-  const text = await readSubmission(input.workspace, p.submission);
-  if (!text.startsWith("\0")) return fail(text);
-  const sub = toTable(text.slice(1), p.submission);
+  const read = await readSubmission(input.workspace, p.submission);
+  if ("reason" in read) return fail(read.reason);
+  const sub = toTable(read.text, p.submission);
   if (typeof sub === "string") return fail(sub);
   const cols = quoted(sub.header);
   const sId = sub.header.indexOf(idCol);
@@ -475,7 +235,7 @@ async function gradeTabular(input: GradeInput): Promise<Grade> {
   };
   const value = scored.metrics[metric];
   if (value !== undefined) metrics.score = value;
-  const others2 = Object.entries(scored.metrics).filter(([k]) => k !== metric)
+  const rest = Object.entries(scored.metrics).filter(([k]) => k !== metric)
     .map(([k, v]) => `${k} ${fmt(v)}`).join(", ");
   const better = HIGHER_IS_BETTER.has(metric)
     ? "higher is better"
@@ -491,6 +251,6 @@ async function gradeTabular(input: GradeInput): Promise<Grade> {
       `${scored.context} Metric${note}: ${metric} = ${
         value === undefined ? "n/a" : fmt(value)
       } (${better}). ` +
-      `${ids.length} predictions from column "${predCol}" joined to the answers on "${idCol}". Other metrics: ${others2}.`,
+      `${ids.length} predictions from column "${predCol}" joined to the answers on "${idCol}". Other metrics: ${rest}.`,
   };
 }
