@@ -11,6 +11,23 @@ export interface DeterministicJudgeOptions {
   readonly now?: () => Date;
 }
 
+/** The `judge` record of a verdict no model produced: no call, no tokens, no cost. */
+export const DETERMINISTIC_JUDGE: Verdict["judge"] = {
+  kind: "deterministic",
+  model: null,
+  model_name: null,
+  temperature: null,
+  seed: null,
+  prompt_sha256: null,
+  raw: [],
+  attempts: 0,
+  prompt_tokens: 0,
+  completion_tokens: 0,
+  cost_usd: null,
+  latency_ms: 0,
+  cache_hit: false,
+};
+
 /**
  * Scores one action with a rubric that has no template (a complete offline coach): the raw score is the
  * rubric's `default_score`, then its checks and caps apply (`applyChecks`). No model is called, so the
@@ -76,21 +93,7 @@ export function judgeDeterministically(
     reasoning,
     blame: blameOf(evidence),
     applied: [...applied],
-    judge: {
-      kind: "deterministic",
-      model: null,
-      model_name: null,
-      temperature: null,
-      seed: null,
-      prompt_sha256: null,
-      raw: [],
-      attempts: 0,
-      prompt_tokens: 0,
-      completion_tokens: 0,
-      cost_usd: null,
-      latency_ms: 0,
-      cache_hit: false,
-    },
+    judge: { ...DETERMINISTIC_JUDGE, raw: [] },
     ts: (options.now?.() ?? new Date()).toISOString(),
   };
 }

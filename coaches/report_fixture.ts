@@ -1,3 +1,4 @@
+import { DETERMINISTIC_JUDGE } from "./deterministic_judge.ts";
 import { join } from "node:path";
 import { RunEventSchema } from "../runtime/events.ts";
 import { type Verdict, VerdictSchema } from "./types.ts";
@@ -68,19 +69,7 @@ function verdict(
     blame: null,
     applied: [],
     judge: {
-      kind: "deterministic",
-      model: null,
-      model_name: null,
-      temperature: null,
-      seed: null,
-      prompt_sha256: null,
-      raw: [],
-      attempts: 0,
-      prompt_tokens: 0,
-      completion_tokens: 0,
-      cost_usd: null,
-      latency_ms: 0,
-      cache_hit: false,
+      ...DETERMINISTIC_JUDGE,
       ...run.layers[layer]!.judge,
     },
     ts: TS,

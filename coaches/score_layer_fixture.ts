@@ -1,3 +1,4 @@
+import { DETERMINISTIC_JUDGE } from "./deterministic_judge.ts";
 import type { Verdict } from "./types.ts";
 
 // Test fixtures: verdict records as a layer holds them, without a run, a judge or a rubric file.
@@ -41,19 +42,7 @@ export function fixtureVerdict(f: FixtureVerdict): Verdict {
     blame: null,
     applied: [],
     judge: {
-      kind: "deterministic",
-      model: null,
-      model_name: null,
-      temperature: null,
-      seed: null,
-      prompt_sha256: null,
-      raw: [],
-      attempts: 0,
-      prompt_tokens: 0,
-      completion_tokens: 0,
-      cost_usd: null,
-      latency_ms: 0,
-      cache_hit: false,
+      ...DETERMINISTIC_JUDGE,
       ...f.judge,
     },
     ts: "2025-01-01T00:00:00.000Z",
