@@ -1,0 +1,452 @@
+#!/usr/bin/python3
+"""Builds Kaggle-style data-science tasks for pipelines/dsbench.yaml from datasets that Debian's
+python3-sklearn and python3-statsmodels ship offline (no downloads).
+
+Writes OUT/tasks/<task_id>/{train.csv,test.csv,sample_submission.csv,answers.csv,description.md} and
+OUT/train.jsonl, OUT/eval.jsonl (one row per task; eval gets about a third of each task type).
+Deterministic given --seed: the same bytes on every run.
+
+    /usr/bin/python3 tools/dsbench_build.py [--out DIR] [--seed N] [--baseline]
+
+--baseline also fits a simple scikit-learn model on each eval task and prints JSON scores to stdout.
+"""
+import argparse
+import json
+import shutil
+import sys
+import warnings
+import zlib
+from pathlib import Path
+
+warnings.filterwarnings("ignore")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = REPO / "pipelines" / "data" / "dsbench"
+FLOAT = "%.10g"
+ID = "id"
+
+BINARY, MULTI, REGRESSION = "binary_classification", "multiclass_classification", "regression"
+
+
+def _sk():
+    import sklearn.datasets as d
+    return d
+
+
+def _sm():
+    import statsmodels.api as sm
+    return sm.datasets
+
+
+def _frame(bunch, target_name):
+    df = pd.DataFrame(bunch.data, columns=[str(c).replace(" ", "_") for c in bunch.feature_names])
+    df[target_name] = bunch.target
+    return df
+
+
+# Each loader returns (frame with the target column, spec dict).
+def breast_cancer():
+    df = _frame(_sk().load_breast_cancer(), "malignant")
+    df["malignant"] = 1 - df["malignant"]  # sklearn codes malignant as 0; the positive class is 1 here
+    return df, dict(type=BINARY, target="malignant", metric="roc_auc", missing=0.03,
+                    source="Wisconsin diagnostic breast cancer (scikit-learn load_breast_cancer)",
+                    goal="Predict whether a breast mass is malignant (1) or benign (0) from cell-nucleus measurements.",
+                    predict="the probability that the mass is malignant (a number in [0, 1]; 0/1 labels also score)")
+
+
+def wine_cultivar():
+    df = _frame(_sk().load_wine(), "cultivar")
+    df["cultivar"] = df["cultivar"].map({0: "barolo", 1: "grignolino", 2: "barbera"})
+    return df, dict(type=MULTI, target="cultivar", metric="accuracy", missing=0.04,
+                    source="UCI wine recognition (scikit-learn load_wine)",
+                    goal="Predict the cultivar of an Italian wine from its chemical analysis.",
+                    predict="the cultivar name: barolo, grignolino or barbera")
+
+
+def iris_species():
+    b = _sk().load_iris()
+    df = pd.DataFrame(b.data, columns=["sepal_length_cm", "sepal_width_cm", "petal_length_cm", "petal_width_cm"])
+    df["species"] = pd.Series(b.target).map({0: "setosa", 1: "versicolor", 2: "virginica"})
+    return df, dict(type=MULTI, target="species", metric="f1_macro", missing=0.0,
+                    source="Fisher's iris (scikit-learn load_iris)",
+                    goal="Predict the species of an iris flower from its sepal and petal measurements.",
+                    predict="the species name: setosa, versicolor or virginica")
+
+
+DIGIT_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+
+
+def digits_name():
+    b = _sk().load_digits()
+    df = pd.DataFrame(b.data.astype(int), columns=[f"px_{i // 8}_{i % 8}" for i in range(64)])
+    df["digit"] = pd.Series(b.target).map(dict(enumerate(DIGIT_NAMES)))
+    return df, dict(type=MULTI, target="digit", metric="accuracy", missing=0.0,
+                    source="UCI optical handwritten digits, 8x8 (scikit-learn load_digits)",
+                    goal="Name the handwritten digit from its 8x8 grid of pixel intensities (0-16).",
+                    predict="the digit's name in lower case: zero, one, ..., nine")
+
+
+def digits_rare_seven():
+    b = _sk().load_digits()
+    df = pd.DataFrame(b.data.astype(int), columns=[f"px_{i // 8}_{i % 8}" for i in range(64)])
+    df["is_seven"] = (b.target == 7).astype(int)
+    return df, dict(type=BINARY, target="is_seven", metric="f1", missing=0.0, imbalanced=True,
+                    source="UCI optical handwritten digits, 8x8 (scikit-learn load_digits)",
+                    goal="Detect the handwritten sevens (about 10% of the images; imbalanced) from 8x8 pixel intensities.",
+                    predict="1 if the digit is a seven, else 0 (F1 of the positive class 1)")
+
+
+def diabetes_progression():
+    b = _sk().load_diabetes(scaled=False)
+    df = pd.DataFrame(b.data, columns=list(b.feature_names))
+    df["sex"] = df["sex"].map({1.0: "female", 2.0: "male"})
+    df["progression"] = b.target
+    return df, dict(type=REGRESSION, target="progression", metric="rmse", missing=0.03,
+                    source="Efron et al. diabetes (scikit-learn load_diabetes)",
+                    goal="Predict a quantitative measure of diabetes progression one year after baseline.",
+                    predict="the progression score (a number)")
+
+
+OCCUPATIONS = {1: "student", 2: "farming_unskilled", 3: "white_collar", 4: "teacher_nurse_artist",
+               5: "managerial", 6: "professional"}
+RELIGIOUS = {1: "not", 2: "mildly", 3: "fairly", 4: "strongly"}
+MARRIAGE = {1: "very_poor", 2: "poor", 3: "fair", 4: "good", 5: "very_good"}
+
+
+def fair_affair():
+    df = _sm().fair.load_pandas().data.copy()
+    df["had_affair"] = np.where(df.pop("affairs") > 0, "yes", "no")
+    df["occupation"] = df["occupation"].astype(int).map(OCCUPATIONS)
+    df["occupation_husb"] = df["occupation_husb"].astype(int).map(OCCUPATIONS)
+    df["religious"] = df["religious"].astype(int).map(RELIGIOUS)
+    df["rate_marriage"] = df["rate_marriage"].astype(int).map(MARRIAGE)
+    return df, dict(type=BINARY, target="had_affair", metric="accuracy", missing=0.03,
+                    source="Fair (1978) Redbook survey of women (statsmodels fair)",
+                    goal="Predict whether a married woman reported any extramarital affair.",
+                    predict='"yes" or "no"')
+
+
+PARTY = {0: "strong_democrat", 1: "weak_democrat", 2: "independent_democrat", 3: "independent",
+         4: "independent_republican", 5: "weak_republican", 6: "strong_republican"}
+EDUC = {1: "grades_1_8", 2: "some_high_school", 3: "high_school", 4: "some_college", 5: "college_degree",
+        6: "masters", 7: "phd"}
+
+
+def _anes():
+    df = _sm().anes96.load_pandas().data.copy()
+    df["educ"] = df["educ"].astype(int).map(EDUC)
+    return df.drop(columns=["logpopul"])
+
+
+def anes96_vote():
+    df = _anes()
+    df["PID"] = df["PID"].astype(int).map(PARTY)
+    df["vote"] = df["vote"].astype(int).map({0: "clinton", 1: "dole"})
+    return df, dict(type=BINARY, target="vote", metric="accuracy", missing=0.03,
+                    source="1996 American National Election Study (statsmodels anes96)",
+                    goal="Predict a respondent's 1996 presidential vote from party identification, ideology and demographics.",
+                    predict='"clinton" or "dole"')
+
+
+def anes96_party():
+    df = _anes()
+    pid = df.pop("PID").astype(int)
+    df["vote"] = df["vote"].astype(int).map({0: "clinton", 1: "dole"})
+    df["party"] = np.select([pid <= 1, pid >= 5], ["democrat", "republican"], "independent")
+    return df, dict(type=MULTI, target="party", metric="accuracy", missing=0.03,
+                    source="1996 American National Election Study (statsmodels anes96)",
+                    goal="Predict a respondent's party identification from vote, ideology placements and demographics.",
+                    predict="democrat, independent or republican")
+
+
+MODES = {1: "air", 2: "train", 3: "bus", 4: "car"}
+
+
+def modechoice_mode():
+    long = _sm().modechoice.load_pandas().data.copy()
+    long["mode"] = long["mode"].astype(int).map(MODES)
+    wide = long.pivot(index="individual", columns="mode", values=["ttme", "invc", "invt", "gc"])
+    wide.columns = [f"{m}_{v}" for v, m in wide.columns]
+    wide = wide[sorted(wide.columns)]
+    first = long.groupby("individual")[["hinc", "psize"]].first()
+    chosen = long[long["choice"] == 1].set_index("individual")["mode"].rename("mode")
+    df = pd.concat([wide, first, chosen], axis=1).reset_index(drop=True)
+    return df, dict(type=MULTI, target="mode", metric="accuracy", missing=0.0,
+                    source="Greene's Sydney-Melbourne travel mode choice (statsmodels modechoice)",
+                    goal="Predict the travel mode a traveller chose from each mode's times and costs, household income and party size.",
+                    predict="air, train, bus or car")
+
+
+def randhie_visits():
+    df = _sm().randhie.load_pandas().data.copy()
+    df = df.sample(n=4000, random_state=12345).reset_index(drop=True)
+    health = np.select([df["hlthg"] == 1, df["hlthf"] == 1, df["hlthp"] == 1], ["good", "fair", "poor"], "excellent")
+    df = df.drop(columns=["hlthg", "hlthf", "hlthp"])
+    df.insert(len(df.columns) - 1, "health", health)
+    df = df[[c for c in df.columns if c != "mdvis"] + ["mdvis"]]
+    return df, dict(type=REGRESSION, target="mdvis", metric="rmsle", missing=0.03,
+                    source="RAND Health Insurance Experiment, 4000-person sample (statsmodels randhie)",
+                    goal="Predict the number of outpatient visits to a medical doctor in a year.",
+                    predict="the number of visits (a non-negative number; scored with RMSLE)")
+
+
+def star98_pass_rate():
+    df = _sm().star98.load_pandas().data.copy()
+    above, below = df.pop("NABOVE"), df.pop("NBELOW")
+    df = df[[c for c in df.columns if c.count("_") == 0]]  # drop the interaction terms
+    df["pass_rate"] = above / (above + below)
+    return df, dict(type=REGRESSION, target="pass_rate", metric="mae", missing=0.03,
+                    source="California STAR 1998 math scores by school district (statsmodels star98)",
+                    goal="Predict the share of a district's students scoring above the national median in math.",
+                    predict="the share, a number in [0, 1]")
+
+
+def grunfeld_invest():
+    df = _sm().grunfeld.load_pandas().data.copy()
+    df["year"] = df["year"].astype(int)
+    df = df[["firm", "year", "value", "capital", "invest"]]
+    return df, dict(type=REGRESSION, target="invest", metric="rmse", missing=0.0,
+                    source="Grunfeld investment panel, 11 US firms 1935-1954 (statsmodels grunfeld)",
+                    goal="Predict a firm's gross investment in a year from its market value and capital stock.",
+                    predict="gross investment (a number, millions of 1947 dollars)")
+
+
+def wine_alcohol():
+    df, _ = wine_cultivar()
+    df = df[[c for c in df.columns if c != "alcohol"] + ["alcohol"]]
+    return df, dict(type=REGRESSION, target="alcohol", metric="rmse", missing=0.03,
+                    source="UCI wine recognition (scikit-learn load_wine)",
+                    goal="Predict a wine's alcohol content from the rest of its chemical analysis and its cultivar.",
+                    predict="the alcohol content in % by volume (a number)")
+
+
+TASKS = {
+    "breast_cancer": breast_cancer,
+    "wine_cultivar": wine_cultivar,
+    "iris_species": iris_species,
+    "digits_name": digits_name,
+    "digits_rare_seven": digits_rare_seven,
+    "diabetes_progression": diabetes_progression,
+    "fair_affair": fair_affair,
+    "wine_alcohol": wine_alcohol,
+    "anes96_vote": anes96_vote,
+    "anes96_party": anes96_party,
+    "modechoice_mode": modechoice_mode,
+    "randhie_visits": randhie_visits,
+    "star98_pass_rate": star98_pass_rate,
+    "grunfeld_invest": grunfeld_invest,
+}
+
+
+def rng_for(seed, name):
+    return np.random.default_rng([seed, zlib.crc32(name.encode())])
+
+
+def split(df, spec, rng, test_frac=0.25):
+    """Shuffles, assigns ids 1..n and returns (train, test), stratified by class for classification."""
+    n = len(df)
+    df = df.iloc[rng.permutation(n)].reset_index(drop=True)
+    df.insert(0, ID, np.arange(1, n + 1))
+    test_mask = np.zeros(n, dtype=bool)
+    groups = [np.arange(n)] if spec["type"] == REGRESSION else [
+        np.flatnonzero((df[spec["target"]] == v).to_numpy()) for v in sorted(df[spec["target"]].unique())]
+    for idx in groups:
+        k = int(round(len(idx) * test_frac))
+        test_mask[rng.permutation(idx)[:k]] = True
+    return df[~test_mask].reset_index(drop=True), df[test_mask].reset_index(drop=True)
+
+
+def inject_missing(frames, spec, rng):
+    """Blanks a fraction of the cells of about half the feature columns (never id or target), the same
+    columns in every frame."""
+    frac = spec.get("missing", 0.0)
+    if frac <= 0:
+        return frames
+    feats = [c for c in frames[0].columns if c not in (ID, spec["target"])]
+    chosen = sorted(rng.choice(len(feats), size=max(1, len(feats) // 2), replace=False))
+    return [_blank(df, [feats[i] for i in chosen], frac, rng) for df in frames]
+
+
+def _blank(df, cols, frac, rng):
+    df = df.copy()
+    for col in cols:
+        mask = rng.random(len(df)) < frac
+        df[col] = df[col].astype(object) if df[col].dtype == object else df[col].astype(float)
+        df.loc[mask, col] = np.nan
+    return df
+
+
+def to_csv(df, path):
+    df.to_csv(path, index=False, float_format=FLOAT, lineterminator="\n")
+
+
+def describe(task_id, spec, train, test, classes):
+    t = spec["target"]
+    feats = [c for c in train.columns if c not in (ID, t)]
+    cats = [c for c in feats if train[c].dtype == object]
+    missing = [c for c in feats if train[c].isna().any() or test[c].isna().any()]
+    kind = {BINARY: "binary classification", MULTI: "multi-class classification", REGRESSION: "regression"}[spec["type"]]
+    if spec.get("imbalanced"):
+        kind += " (imbalanced)"
+    lines = [
+        f"# {task_id}",
+        "",
+        spec["goal"],
+        "",
+        f"- Task type: {kind}",
+        f"- Source: {spec['source']}",
+        f"- Files: train.csv ({len(train)} rows, with the target), test.csv ({len(test)} rows, without it), sample_submission.csv",
+        f"- Id column: `{ID}`; target column: `{t}`",
+        f"- Features ({len(feats)}): " + ", ".join(f"`{c}`" for c in feats),
+        f"- Categorical features: " + (", ".join(f"`{c}`" for c in cats) if cats else "none"),
+        f"- Features with missing values: " + (", ".join(f"`{c}`" for c in missing) if missing else "none"),
+    ]
+    if classes is not None:
+        lines.append("- Classes: " + ", ".join(str(c) for c in classes))
+    lines += [
+        "",
+        "## Evaluation",
+        "",
+        f"Submissions are scored with **{spec['metric']}** on the hidden test labels.",
+        "",
+        "## Submission format",
+        "",
+        f"Write `submission.csv` with a header and exactly two columns, `{ID}` and `{t}`, one row per row of "
+        f"test.csv (same ids), where `{t}` is {spec['predict']}. See sample_submission.csv.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def build_task(task_id, loader, seed, root):
+    df, spec = loader()
+    rng = rng_for(seed, task_id)
+    train, test = split(df, spec, rng)
+    train, test = inject_missing([train, test], spec, rng)
+    t = spec["target"]
+    answers = test[[ID, t]]
+    test = test.drop(columns=[t])
+    classes = None if spec["type"] == REGRESSION else sorted(df[t].unique().tolist())
+    if spec["metric"] in ("roc_auc", "log_loss"):
+        default = 0.5
+    elif classes is not None:
+        default = train[t].mode().sort_values().iloc[0]
+    else:
+        default = float(np.round(train[t].mean(), 4))
+    sample = pd.DataFrame({ID: test[ID], t: default})
+    d = root / "tasks" / task_id
+    d.mkdir(parents=True)
+    to_csv(train, d / "train.csv")
+    to_csv(test, d / "test.csv")
+    to_csv(sample, d / "sample_submission.csv")
+    to_csv(answers, d / "answers.csv")
+    text = describe(task_id, spec, train, test, classes)
+    (d / "description.md").write_text(text, encoding="utf-8")
+    return {
+        "task_id": task_id,
+        "task_type": spec["type"],
+        "description": text,
+        "metric": spec["metric"],
+        "target_column": t,
+        "id_column": ID,
+        "answers_file": f"pipelines/data/dsbench/tasks/{task_id}/answers.csv",
+        "rows": {"train": len(train), "test": len(test)},
+    }
+
+
+def assign_splits(rows, seed):
+    """Eval gets round(n/3) (at least 1) of each task type, chosen with the seed."""
+    evals = set()
+    for kind in sorted({r["task_type"] for r in rows}):
+        ids = sorted(r["task_id"] for r in rows if r["task_type"] == kind)
+        k = max(1, int(round(len(ids) / 3)))
+        order = rng_for(seed, "split:" + kind).permutation(len(ids))
+        evals.update(ids[i] for i in order[:k])
+    return evals
+
+
+def build(out, seed):
+    out.mkdir(parents=True, exist_ok=True)
+    if (out / "tasks").exists():
+        shutil.rmtree(out / "tasks")
+    rows = [build_task(tid, loader, seed, out) for tid, loader in TASKS.items()]
+    evals = assign_splits(rows, seed)
+    for name, keep in (("train", lambda r: r["task_id"] not in evals), ("eval", lambda r: r["task_id"] in evals)):
+        with open(out / f"{name}.jsonl", "w", encoding="utf-8", newline="\n") as f:
+            for r in rows:
+                if keep(r):
+                    f.write(json.dumps(r, sort_keys=True) + "\n")
+    return rows, evals
+
+
+def baseline(out, task_ids):
+    """Fits a random forest (demo-style preprocessing) per task and scores it with the task's metric."""
+    from sklearn import metrics as M
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    rows = {}
+    for line in (out / "train.jsonl").read_text().splitlines() + (out / "eval.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        rows[r["task_id"]] = r
+    scores = {}
+    for tid in task_ids:
+        r = rows[tid]
+        d = out / "tasks" / tid
+        train, test = pd.read_csv(d / "train.csv"), pd.read_csv(d / "test.csv")
+        ans = pd.read_csv(d / "answers.csv")
+        t, metric = r["target_column"], r["metric"]
+        y = train[t]
+        X = pd.get_dummies(train.drop(columns=[t, ID]), dummy_na=True)
+        Xt = pd.get_dummies(test.drop(columns=[ID]), dummy_na=True).reindex(columns=X.columns, fill_value=0)
+        med = X.median(numeric_only=True)
+        X, Xt = X.fillna(med).fillna(0), Xt.fillna(med).fillna(0)
+        truth = ans.set_index(ID).loc[test[ID], t].to_numpy()
+        if r["task_type"] == REGRESSION:
+            model = RandomForestRegressor(n_estimators=100, random_state=0, n_jobs=1).fit(X, y)
+            pred = model.predict(Xt)
+            const = np.full(len(truth), float(y.mean()))
+            f = {"rmse": lambda a, b: M.mean_squared_error(a, b) ** 0.5,
+                 "rmsle": lambda a, b: M.mean_squared_log_error(a, np.maximum(b, 0)) ** 0.5,
+                 "mae": M.mean_absolute_error, "medae": M.median_absolute_error}[metric]
+            s, c = f(truth, pred), f(truth, const)
+        else:
+            model = RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=1).fit(X, y)
+            major = y.mode().sort_values().iloc[0]
+            if metric == "roc_auc":
+                pos = list(model.classes_).index(sorted(model.classes_)[-1])
+                s, c = M.roc_auc_score(truth, model.predict_proba(Xt)[:, pos]), 0.5
+            else:
+                pred = model.predict(Xt)
+                const = np.full(len(truth), major)
+                f = {"accuracy": M.accuracy_score,
+                     "f1": lambda a, b: M.f1_score(a, b, pos_label=sorted(set(a))[-1], zero_division=0),
+                     "f1_macro": lambda a, b: M.f1_score(a, b, average="macro", zero_division=0)}[metric]
+                s, c = f(truth, pred), f(truth, const)
+        scores[tid] = {"metric": metric, "task_type": r["task_type"], "score": round(float(s), 4),
+                       "constant": round(float(c), 4)}
+    return scores
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--baseline", action="store_true", help="print JSON scores of a random forest on eval tasks")
+    a = p.parse_args(argv)
+    rows, evals = build(a.out, a.seed)
+    if a.baseline:
+        print(json.dumps(baseline(a.out, sorted(evals)), sort_keys=True, indent=1))
+    else:
+        for r in rows:
+            split_name = "eval" if r["task_id"] in evals else "train"
+            print(f"{r['task_id']:<22} {r['task_type']:<26} {r['metric']:<9} "
+                  f"train {r['rows']['train']:>5} test {r['rows']['test']:>5} {split_name}")
+        print(f"{len(rows)} tasks ({len(evals)} eval) written to {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
