@@ -47,7 +47,8 @@ const OFFLINE = rubric(
 );
 const JUDGED = rubric({
   name: "judged",
-  template: "Judge {{ role.id }}: {{ action.output }}",
+  // The action index keeps prompts distinct, so no judgement depends on another finishing first.
+  template: "Judge {{ role.id }} action {{ action.index }}: {{ action.output }}",
   checks: CHECKS,
 }, "0000000000bb");
 
