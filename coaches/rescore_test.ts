@@ -48,7 +48,8 @@ const OFFLINE = rubric(
 const JUDGED = rubric({
   name: "judged",
   // The action index keeps prompts distinct, so no judgement depends on another finishing first.
-  template: "Judge {{ role.id }} action {{ action.index }}: {{ action.output }}",
+  template:
+    "Judge {{ role.id }} action {{ action.index }}: {{ action.output }}",
   checks: CHECKS,
 }, "0000000000bb");
 
