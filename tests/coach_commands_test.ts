@@ -43,7 +43,15 @@ Deno.test("the inline coach judges every action over HTTP as roles finish, and w
           },
         };
       }
-      return { kind: "reply", reply: { text: "The answer is \\boxed{4}." } };
+      // Each episode answers its own question, so the two judge prompts differ and the judge
+      // cache cannot fold them into one call, whatever the timing.
+      const messages =
+        (body as unknown as { messages: { content: string }[] }).messages;
+      const question = messages[messages.length - 1]!.content;
+      return {
+        kind: "reply",
+        reply: { text: `The answer to ${question} is \\boxed{4}.` },
+      };
     },
   });
   await Deno.writeTextFile(
@@ -100,7 +108,10 @@ coach:
   const prompt = await Deno.readTextFile(
     `${summary.run_dir}/blobs/${sha.slice(0, 2)}/${sha}`,
   );
-  assert.match(prompt, /^Score solver: The answer is \\boxed\{4\}\.$/);
+  assert.match(
+    prompt,
+    /^Score solver: The answer to (2\+2|1\+3) is \\boxed\{4\}\.$/,
+  );
   const sent = server.requests.find((r) =>
     (r.body as { model: string }).model === "judge-model"
   )!.body as {
