@@ -104,23 +104,32 @@ coach:
     2,
   );
   // Each verdict keeps the exact prompt the judge was sent, in the run's blobs under its sha256.
-  const sha = verdicts[0]!.judge.prompt_sha256!;
-  const prompt = await Deno.readTextFile(
-    `${summary.run_dir}/blobs/${sha.slice(0, 2)}/${sha}`,
+  const sentPrompts = server.requests
+    .filter((r) => (r.body as { model: string }).model === "judge-model")
+    .flatMap((r) =>
+      (r.body as { messages: { content: string }[] }).messages.map((m) =>
+        m.content
+      )
+    );
+  const prompts = await Promise.all(verdicts.map(async (verdict) => {
+    const sha = verdict.judge.prompt_sha256!;
+    return await Deno.readTextFile(
+      `${summary.run_dir}/blobs/${sha.slice(0, 2)}/${sha}`,
+    );
+  }));
+  assert.deepEqual(
+    prompts.toSorted(),
+    [
+      "Score solver: The answer to 1+3 is \\boxed{4}.",
+      "Score solver: The answer to 2+2 is \\boxed{4}.",
+    ],
   );
-  assert.match(
-    prompt,
-    /^Score solver: The answer to (2\+2|1\+3) is \\boxed\{4\}\.$/,
-  );
-  const sent = server.requests.find((r) =>
-    (r.body as { model: string }).model === "judge-model"
-  )!.body as {
-    messages: { content: string }[];
-  };
-  assert.ok(
-    sent.messages.some((m) => m.content === prompt),
-    "the blob holds what the judge was sent",
-  );
+  for (const prompt of prompts) {
+    assert.ok(
+      sentPrompts.includes(prompt),
+      `the blob holds what the judge was sent: ${prompt}`,
+    );
+  }
   await Deno.remove(dir, { recursive: true });
 });
 
