@@ -1,27 +1,13 @@
 import * as m from "./tabular_metrics.ts";
+import {
+  CLASSIFICATION_METRICS,
+  REGRESSION_METRICS,
+} from "../../dsl/grader_metrics.ts";
 
 /** Task typing and scoring of joined answers and predictions for the tabular grader (private). */
 
-export const CLASSIFICATION = [
-  "accuracy",
-  "balanced_accuracy",
-  "f1",
-  "f1_macro",
-  "roc_auc",
-  "log_loss",
-];
-export const REGRESSION = [
-  "rmse",
-  "rmsle",
-  "mae",
-  "medae",
-  "r2",
-  "rmse_pct_of_range",
-  "rmse_pct_of_iqr",
-  "mae_pct_of_range",
-];
 export const HIGHER_IS_BETTER = new Set([
-  ...CLASSIFICATION.filter((x) => x !== "log_loss"),
+  ...CLASSIFICATION_METRICS.filter((x) => x !== "log_loss"),
   "r2",
 ]);
 const ALIASES: Record<string, string> = {
@@ -39,7 +25,7 @@ const ALIASES: Record<string, string> = {
   meanabsoluteerror: "mae",
   medianabsoluteerror: "medae",
 };
-for (const name of [...CLASSIFICATION, ...REGRESSION]) {
+for (const name of [...CLASSIFICATION_METRICS, ...REGRESSION_METRICS]) {
   ALIASES[name.replaceAll("_", "")] = name;
 }
 /** Maps a metric name as a spec or dataset writes it ("ROC-AUC", "Root Mean Squared Error") to ours, else null. */
@@ -78,7 +64,7 @@ export function taskType(
   metric: string | null,
 ): "classification" | "regression" {
   const nums = values.map(num);
-  if (metric !== null && CLASSIFICATION.includes(metric)) {
+  if (metric !== null && CLASSIFICATION_METRICS.includes(metric)) {
     return "classification";
   }
   if (metric !== null) {

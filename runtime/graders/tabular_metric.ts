@@ -4,14 +4,16 @@ import { getPath } from "../load_tasks.ts";
 import type { Grade, GradeInput, Grader } from "./grade.ts";
 import { toTable } from "./_csv.ts";
 import {
-  CLASSIFICATION,
+  CLASSIFICATION_METRICS,
+  REGRESSION_METRICS,
+} from "../../dsl/grader_metrics.ts";
+import {
   classify,
   fmt,
   HIGHER_IS_BETTER,
   metricName,
   quoted,
   regress,
-  REGRESSION,
   taskType,
 } from "./_tabular_score.ts";
 
@@ -159,7 +161,7 @@ async function gradeTabular(input: GradeInput): Promise<Grade> {
   if (p.metric !== undefined && known === null) {
     throw new TypeError(
       `Cannot grade with metric "${p.metric}": known metrics are ${
-        [...CLASSIFICATION, ...REGRESSION].join(", ")
+        [...CLASSIFICATION_METRICS, ...REGRESSION_METRICS].join(", ")
       }`,
     );
   }
