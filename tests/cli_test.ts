@@ -1,34 +1,5 @@
 import assert from "node:assert/strict";
-
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(args: string[], cwd = Deno.cwd()): Promise<Ran> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    // The permissions of deno.json's tasks: check/graph/schema read and write files; run needs all.
-    args: [
-      "run",
-      ...(args[0] === "run"
-        ? ["-A"]
-        : ["--allow-read", "--allow-env", "--allow-write"]),
-      `${Deno.cwd()}/cli.ts`,
-      ...args,
-    ],
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-  };
-}
+import { runCli as cli } from "./run_cli.ts";
 
 const STACK = /^\s+at .+:\d+:\d+\)?$/m;
 

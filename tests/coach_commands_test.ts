@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { runCli as cli } from "./run_cli.ts";
 import { compileFile } from "../dsl/mod.ts";
 import { readLayer, RunCoach } from "../coaches/mod.ts";
 import {
@@ -7,23 +8,6 @@ import {
   runPipeline,
 } from "../runtime/mod.ts";
 import { startOpenAIServer } from "./fakes/openai_server.ts";
-
-async function cli(
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${Deno.cwd()}/cli.ts`, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-  };
-}
 
 Deno.test("the inline coach judges every action over HTTP as roles finish, and writes its score layer", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mappa_coach_" });

@@ -1,0 +1,38 @@
+/** What a `cli.ts` subprocess printed and how it exited. */
+export interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `cli.ts` as a user would, in a fresh Deno process with colour off. Permissions are those of
+ * deno.json's tasks: `run`, `rescore`, `compare` and `report` get all; the others read and write
+ * files.
+ */
+export async function runCli(
+  args: string[],
+  cwd = Deno.cwd(),
+): Promise<Ran> {
+  const everything = ["run", "rescore", "compare", "report"].includes(args[0]!);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...(everything
+        ? ["-A"]
+        : ["--allow-read", "--allow-env", "--allow-write"]),
+      `${Deno.cwd()}/cli.ts`,
+      ...args,
+    ],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+  };
+}
