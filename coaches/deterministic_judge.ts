@@ -1,6 +1,6 @@
 import type { GraphRubric } from "../dsl/mod.ts";
 import { applyChecks } from "./apply_checks.ts";
-import type { Evidence, Verdict } from "./types.ts";
+import { type Evidence, type Verdict, verdictSubject } from "./types.ts";
 
 /** Options of {@linkcode judgeDeterministically}. */
 export interface DeterministicJudgeOptions {
@@ -81,12 +81,7 @@ export function judgeDeterministically(
       : `No check or cap applied; score ${score}.`,
   ].join(" ");
   return {
-    run_id: evidence.run_id,
-    episode_id: evidence.episode_id,
-    attempt: evidence.attempt,
-    action_index: evidence.action_index,
-    role: evidence.role.id,
-    rubric: { name: rubric.name, hash: rubric.hash },
+    ...verdictSubject(evidence, rubric),
     status: "scored",
     raw_score: raw,
     score,

@@ -16,7 +16,12 @@ import {
 } from "./llm_judge_request.ts";
 import { parseVerdict, type ScoreScale } from "./parse_verdict.ts";
 import { renderJudgePrompt } from "./render_judge_prompt.ts";
-import type { Evidence, JudgeReply, Verdict } from "./types.ts";
+import {
+  type Evidence,
+  type JudgeReply,
+  type Verdict,
+  verdictSubject,
+} from "./types.ts";
 
 /** Options of {@linkcode judgeAction}. */
 export interface JudgeActionOptions {
@@ -202,12 +207,7 @@ function newRecord(
   };
   const record = {
     base: {
-      run_id: evidence.run_id,
-      episode_id: evidence.episode_id,
-      attempt: evidence.attempt,
-      action_index: evidence.action_index,
-      role: evidence.role.id,
-      rubric: { name: rubric.name, hash: rubric.hash },
+      ...verdictSubject(evidence, rubric),
       applied: [],
     },
     judge,

@@ -186,3 +186,24 @@ export const VerdictSchema = z.strictObject({
 
 /** One verdict record. */
 export type Verdict = z.infer<typeof VerdictSchema>;
+
+/** The fields that say which action, under which rubric version, a verdict is about. */
+export type VerdictSubject = Pick<
+  Verdict,
+  "run_id" | "episode_id" | "attempt" | "action_index" | "role" | "rubric"
+>;
+
+/** The subject of the verdict on the action `evidence` describes, under `rubric`. */
+export function verdictSubject(
+  evidence: Evidence,
+  rubric: { name: string; hash: string },
+): VerdictSubject {
+  return {
+    run_id: evidence.run_id,
+    episode_id: evidence.episode_id,
+    attempt: evidence.attempt,
+    action_index: evidence.action_index,
+    role: evidence.role.id,
+    rubric: { name: rubric.name, hash: rubric.hash },
+  };
+}
