@@ -22,37 +22,33 @@ export async function gradeEpisode(
   if (!outcome) return undefined;
   const fair = { ...outcome.fair };
   const grader = GRADERS[outcome.grader];
+  // No grade, through no fault of the actors: the episode keeps the outcome's fair metrics.
+  const ungraded = (reason: string, summary: string): Grade => ({
+    valid: false,
+    correct: null,
+    metrics: fair,
+    fair: true,
+    answer: null,
+    expected: input.task.answer ?? null,
+    reason,
+    summary,
+  });
   let grade: Grade;
   if (!grader) {
-    grade = {
-      valid: false,
-      correct: null,
-      metrics: fair,
-      fair: true,
-      answer: null,
-      expected: input.task.answer ?? null,
-      reason:
-        `not graded: the "${outcome.grader}" grader is not available in this version`,
-      summary: `Not graded: no "${outcome.grader}" grader. Expected: ${
+    grade = ungraded(
+      `not graded: the "${outcome.grader}" grader is not available in this version`,
+      `Not graded: no "${outcome.grader}" grader. Expected: ${
         text(input.task.answer)
       }.`,
-    };
+    );
   } else {
     try {
       grade = await grader(input);
     } catch (e) {
-      grade = {
-        valid: false,
-        correct: null,
-        metrics: fair,
-        fair: true,
-        answer: null,
-        expected: input.task.answer ?? null,
-        reason: `the grader failed: ${
-          e instanceof Error ? e.message : String(e)
-        }`,
-        summary: `Not graded: the "${outcome.grader}" grader failed.`,
-      };
+      grade = ungraded(
+        `the grader failed: ${e instanceof Error ? e.message : String(e)}`,
+        `Not graded: the "${outcome.grader}" grader failed.`,
+      );
     }
   }
   let success: boolean;

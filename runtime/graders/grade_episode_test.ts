@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { compile } from "../../dsl/mod.ts";
 import type { Task } from "../load_tasks.ts";
 import { gradeEpisode } from "./grade_episode.ts";
+import { GRADERS } from "./registry.ts";
 
 function graph(outcome: string) {
   const result = compile(
@@ -96,4 +97,41 @@ Deno.test("gradeEpisode() records nothing without an outcome grader", async () =
     }),
     undefined,
   );
+});
+
+Deno.test("gradeEpisode() records a grader that throws or is missing as ungraded, with fair metrics", async () => {
+  const g = graph(
+    "outcome: { grader: exact_match, params: { answer: judge.v }, fair: { correct: 0 } }",
+  );
+  const input = {
+    graph: g,
+    task: task("4"),
+    outputs: { judge: { v: "4" } },
+    workspace: "",
+  };
+  const real = GRADERS.exact_match!;
+  try {
+    GRADERS.exact_match = () => Promise.reject(new Error("disk on fire"));
+    const failed = await gradeEpisode(input);
+    assert.deepEqual(
+      [failed?.valid, failed?.success, failed?.fair, failed?.metrics],
+      [false, false, true, { correct: 0 }],
+    );
+    assert.equal(failed?.reason, "the grader failed: disk on fire");
+    assert.match(failed?.summary ?? "", /"exact_match" grader failed/);
+    delete GRADERS.exact_match;
+    const missing = await gradeEpisode(input);
+    assert.deepEqual([missing?.valid, missing?.success, missing?.fair], [
+      false,
+      false,
+      true,
+    ]);
+    assert.match(
+      missing?.reason ?? "",
+      /"exact_match" grader is not available/,
+    );
+    assert.match(missing?.summary ?? "", /Expected: 4\.$/);
+  } finally {
+    GRADERS.exact_match = real;
+  }
 });
