@@ -482,7 +482,7 @@ async function readRunGraph(dir: string): Promise<ExecutionGraph> {
     throw new UsageError(
       `Cannot read run "${dir}": ${
         e instanceof Deno.errors.NotFound
-          ? "it has no manifest.json"
+          ? "it has no manifest.json; pass a run directory that `deno task run` wrote, such as runs/<run_id>"
           : String(e)
       }`,
     );

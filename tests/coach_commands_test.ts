@@ -173,6 +173,17 @@ Deno.test("rescore writes a layer once, compare diffs two layers, report writes 
   const bad = await cli(["rescore", dir, "--rubric", `${out}/missing.yaml`]);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /error\[file_not_found\]/);
+  const notARun = await cli([
+    "rescore",
+    out,
+    "--rubric",
+    `${out}/lenient.yaml`,
+  ]);
+  assert.notEqual(notARun.code, 0);
+  assert.match(
+    notARun.stderr,
+    /Cannot read run ".+": it has no manifest\.json; pass a run directory .* runs\/<run_id>/,
+  );
   await Deno.remove(out, { recursive: true });
 });
 
