@@ -26,7 +26,8 @@ function appliesTo(roles: readonly string[] | undefined, role: string) {
  * rubric's `default_score`); the raw score is the caller's to keep beside the result. Order:
  *
  * 1. check caps: every check whose `when` fact is among the action's facts (and whose `roles`, if any,
- *    include the role) caps the score; the lowest cap binds;
+ *    include the role) caps the score; the lowest cap binds. `reply_mismatch` holds when the action's
+ *    reply does not match the check's `pattern` (promptfoo's `regex` assertion, as a cap);
  * 2. check floors: then floors raise it, so a floor beats a check cap. A floor states that a fault the
  *    runtime established upstream explains the failure the caps punish (the analyst's missing
  *    submission.csv after the data engineer never saved X_test.pkl), MAPPA's "failed because upstream
@@ -65,9 +66,11 @@ export function applyChecks(
   raw: number,
 ): CheckedScore {
   const role = evidence.role.id;
-  const holds = new Set(evidence.fact_data.map((f) => f.kind));
+  const holds = new Set<string>(evidence.fact_data.map((f) => f.kind));
   const fired = rubric.checks.filter((c) =>
-    holds.has(c.when) && appliesTo(c.roles, role)
+    (c.when === "reply_mismatch"
+      ? !new RegExp(c.pattern ?? "").test(evidence.action.output)
+      : holds.has(c.when)) && appliesTo(c.roles, role)
   );
   const applied: AppliedCheck[] = [];
   let score = raw;

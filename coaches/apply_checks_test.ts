@@ -144,3 +144,33 @@ Deno.test("applyChecks() keeps the score within the scale", () => {
   assert.equal(applyChecks(r, evidence("a", ["empty_reply"]), 4).score, 1);
   assert.equal(applyChecks(r, evidence("a", []), 12).score, 5);
 });
+
+Deno.test("applyChecks: reply_mismatch fires when the reply does not match its pattern", async (t) => {
+  const tiers = rubric({
+    checks: [
+      { id: "not_a", when: "reply_mismatch", pattern: "^a", cap: 5 },
+      { id: "not_lower", when: "reply_mismatch", pattern: "^[a-z]", cap: 0 },
+    ],
+  });
+  const reply = (output: string) =>
+    ({
+      role: { id: "drafter" },
+      fact_data: [],
+      action: { output },
+    }) as unknown as Evidence;
+  await t.step("a matching reply keeps the raw score", () => {
+    assert.deepEqual(applyChecks(tiers, reply("apple"), 10), {
+      score: 10,
+      applied: [],
+    });
+  });
+  await t.step(
+    "each pattern that does not match caps; the lowest binds",
+    () => {
+      assert.equal(applyChecks(tiers, reply("kiwi"), 10).score, 5);
+      const none = applyChecks(tiers, reply("7 up"), 10);
+      assert.equal(none.score, 0);
+      assert.deepEqual(none.applied.map((a) => a.id), ["not_a", "not_lower"]);
+    },
+  );
+});

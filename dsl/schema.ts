@@ -248,7 +248,11 @@ export const CheckSchema = z.strictObject({
     "tool_timeout",
     "empty_reply",
     "output_missing",
+    "reply_mismatch",
   ]),
+  pattern: z.string().optional().describe(
+    "For reply_mismatch: a JavaScript regular expression; the check fires when the action's reply does not match it",
+  ),
   roles: z.array(z.string()).optional(),
   cap: z.number().optional(),
   floor: z.number().optional(),
@@ -390,6 +394,9 @@ export const TrainSchema = z.strictObject({
     max_grad_norm: z.number().positive().default(1),
     lora_rank: PositiveInt.default(16),
     lora_alpha: z.number().positive().default(32),
+    lora_target_modules: z.array(z.string().min(1)).min(1).optional().describe(
+      "Modules each adapter adapts (PEFT target_modules); default the backend's set",
+    ),
   }).default({
     learning_rate: 1e-6,
     kl_coef: 0.01,
@@ -418,7 +425,13 @@ export const TrainSchema = z.strictObject({
     every: PositiveInt.default(4),
     splits: z.array(z.string()).default([]),
     samples_per_task: PositiveInt.default(1),
-  }).default({ every: 4, splits: [], samples_per_task: 1 }),
+    limit: PositiveInt.optional().describe(
+      "Evaluate at most this many tasks of each split",
+    ),
+    coach: z.boolean().default(false).describe(
+      "Score eval actions with the coach too, for per-role eval scores (costs judge calls)",
+    ),
+  }).default({ every: 4, splits: [], samples_per_task: 1, coach: false }),
   trainer: z.strictObject({
     url: z.string().default("local").describe(
       '"local" starts the Python trainer; else its base URL',

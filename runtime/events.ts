@@ -79,6 +79,8 @@ export const ModelCallSchema = z.strictObject({
   prompt_token_ids: z.array(z.number().int()).optional(),
   completion_token_ids: z.array(z.number().int()).optional(),
   completion_logprobs: z.array(z.number()).optional(),
+  /** Which version of a trainer-served policy sampled the reply. */
+  policy_version: z.number().int().min(0).optional(),
 });
 
 export const MessageSchema = z.strictObject({

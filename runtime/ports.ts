@@ -145,6 +145,8 @@ export type ModelResponse =
     readonly prompt_token_ids?: readonly number[];
     readonly completion_token_ids?: readonly number[];
     readonly completion_logprobs?: readonly number[];
+    /** The version of the trainer policy that sampled this reply (an attached trainer stamps it). */
+    readonly policy_version?: number;
   }
   | {
     readonly ok: false;

@@ -21,6 +21,15 @@ export interface RunOptions {
   split?: string;
   /** Run at most this many tasks of the split. */
   limit?: number;
+  /** Run only these task ids of the split, in this order (the training loop's sampled batch). */
+  taskIds?: readonly string[];
+  /**
+   * Episodes per task; with more than one, episode ids end in `#<k>` (k from 1) and share the task id.
+   * @default 1
+   */
+  samplesPerTask?: number;
+  /** The new run's id instead of `<pipeline>__<seed>__<unix_ts>`; a run with that id must not exist. */
+  runId?: string;
   /**
    * Episodes in flight at once.
    * @default 4
@@ -73,12 +82,21 @@ export type ResolvedRunOptions =
   & Required<
     Omit<
       RunOptions,
-      "limit" | "resume" | "signal" | "onEvent" | "onStart" | "coach"
+      | "limit"
+      | "resume"
+      | "signal"
+      | "onEvent"
+      | "onStart"
+      | "coach"
+      | "taskIds"
+      | "runId"
     >
   >
   & {
     limit?: number;
     resume?: string;
+    taskIds?: readonly string[];
+    runId?: string;
   };
 
 /** Fills defaults and checks the options, with messages naming the value and the fix. */
@@ -114,6 +132,13 @@ export function resolveRunOptions(
       options.sandboxConcurrency,
       2,
     ),
+    samplesPerTask: positive(
+      "samples per task",
+      options.samplesPerTask,
+      1,
+    ),
+    ...(options.taskIds !== undefined ? { taskIds: options.taskIds } : {}),
+    ...(options.runId !== undefined ? { runId: options.runId } : {}),
     outDir: options.outDir ?? "runs",
     ...(options.resume !== undefined ? { resume: options.resume } : {}),
     policy: options.policy,
@@ -166,8 +191,41 @@ function redactGraph(graph: ExecutionGraph): ExecutionGraph {
   return { ...graph, models };
 }
 
-function episodeIdOf(task: Task): string {
-  return `${task.split}:${task.id}`;
+/** One episode to run: a task and, when a task runs several times, which sample this is (from 1). */
+interface EpisodeSlot {
+  readonly task: Task;
+  readonly sample: number;
+}
+
+function episodeIdOf(slot: EpisodeSlot): string {
+  const base = `${slot.task.split}:${slot.task.id}`;
+  return slot.sample > 0 ? `${base}#${slot.sample}` : base;
+}
+
+/** The tasks named by `taskIds` in that order, each `samples` times; unknown ids are an error. */
+function episodeSlots(
+  tasks: readonly Task[],
+  taskIds: readonly string[] | undefined,
+  samples: number,
+): EpisodeSlot[] {
+  let chosen: readonly Task[] = tasks;
+  if (taskIds !== undefined) {
+    const byId = new Map(tasks.map((t) => [t.id, t]));
+    const missing = taskIds.filter((id) => !byId.has(id));
+    if (missing.length > 0) {
+      throw new RangeError(
+        `Cannot run tasks ${
+          missing.slice(0, 5).map((id) => `"${id}"`).join(", ")
+        }: the split has no task with that id; pick ids from its ${tasks.length} tasks`,
+      );
+    }
+    chosen = taskIds.map((id) => byId.get(id)!);
+  }
+  return chosen.flatMap((task) =>
+    samples === 1
+      ? [{ task, sample: 0 }]
+      : Array.from({ length: samples }, (_, k) => ({ task, sample: k + 1 }))
+  );
 }
 
 /**
@@ -245,7 +303,12 @@ export async function runPipeline(
         );
       }
       const args = opened.manifest.args as
-        | { split?: string; limit?: number }
+        | {
+          split?: string;
+          limit?: number;
+          task_ids?: string[];
+          samples_per_task?: number;
+        }
         | undefined;
       const changed = [
         options.split !== undefined && options.split !== args?.split
@@ -266,6 +329,10 @@ export async function runPipeline(
         ...options,
         ...(args?.split ? { split: args.split } : {}),
         ...(args?.limit !== undefined ? { limit: args.limit } : {}),
+        ...(args?.task_ids !== undefined ? { taskIds: args.task_ids } : {}),
+        ...(args?.samples_per_task !== undefined
+          ? { samplesPerTask: args.samples_per_task }
+          : {}),
       });
       ({ tasks, excluded } = await loadTasks(
         graph.dataset,
@@ -293,10 +360,12 @@ export async function runPipeline(
     ));
     const seed = graph.train?.seed ?? 0;
     // STYLE.md §9: <pipeline>__<seed>__<unix_ts>; a second run in the same second gets a suffix.
-    const base = `${graph.name}__${seed}__${Math.floor(Date.now() / 1000)}`;
+    const base = opts.runId ??
+      `${graph.name}__${seed}__${Math.floor(Date.now() / 1000)}`;
     let runId = base;
     for (
       let n = 2;
+      opts.runId === undefined &&
       await Deno.stat(join(opts.outDir, runId)).then(() => true, () => false);
       n++
     ) {
@@ -315,6 +384,10 @@ export async function runPipeline(
       args: {
         split: opts.split,
         ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
+        ...(opts.taskIds !== undefined ? { task_ids: [...opts.taskIds] } : {}),
+        ...(opts.samplesPerTask > 1
+          ? { samples_per_task: opts.samplesPerTask }
+          : {}),
       },
       environment: opts.environment,
       sandbox_backend: deps.sandbox.backend,
@@ -322,13 +395,14 @@ export async function runPipeline(
     });
   }
 
-  const todo = tasks.filter((t) => !finished.has(episodeIdOf(t)));
+  const episodes = episodeSlots(tasks, opts.taskIds, opts.samplesPerTask);
+  const todo = episodes.filter((t) => !finished.has(episodeIdOf(t)));
   const summary = emptySummary(
     store.runId,
     store.dir,
     opts.policy,
-    tasks.length,
-    tasks.length - todo.length,
+    episodes.length,
+    episodes.length - todo.length,
   );
   await options.coach?.start({
     dir: store.dir,
@@ -350,7 +424,7 @@ export async function runPipeline(
   options.onStart?.({
     runId: store.runId,
     runDir: store.dir,
-    tasks: tasks.length,
+    tasks: episodes.length,
     skipped: summary.episodes_skipped,
     excluded,
   });
@@ -375,12 +449,15 @@ export async function runPipeline(
   });
   await Deno.chmod(workRoot, 0o711);
   let actionCounter = 0;
-  const runOne = async (task: Task) => {
-    const episodeId = episodeIdOf(task);
+  const runOne = async (slot: EpisodeSlot) => {
+    const task = slot.task;
+    const episodeId = episodeIdOf(slot);
     const attempt = (attempts.get(episodeId) ?? 0) + 1;
     const workspaceDir = resolve(
       workRoot,
-      `${task.split}-${task.index}-a${attempt}`,
+      `${task.split}-${task.index}${
+        slot.sample > 0 ? `s${slot.sample}` : ""
+      }-a${attempt}`,
     );
     const started = Date.now();
     const controller = new AbortController();

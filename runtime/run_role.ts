@@ -187,6 +187,9 @@ function modelCall(
     ...(response.completion_logprobs
       ? { completion_logprobs: [...response.completion_logprobs] }
       : {}),
+    ...(response.policy_version !== undefined
+      ? { policy_version: response.policy_version }
+      : {}),
   };
 }
 

@@ -61,6 +61,40 @@ export function validRegexes(ctx: RuleContext): void {
       check(loop.until.matches, ["flow", "loops", i, "until", "matches"]);
     }
   });
+  const coach = ctx.spec.coach;
+  if (coach) {
+    const rubrics: [string[], typeof coach.rubric][] = [
+      [["coach", "rubric"], coach.rubric],
+      ...Object.entries(coach.rubrics).map((
+        [role, r],
+      ): [string[], typeof coach.rubric] => [["coach", "rubrics", role], r]),
+    ];
+    for (const [at, rubric] of rubrics) {
+      rubric.checks.forEach((c, i) => {
+        const path = [...at, "checks", i];
+        if (c.pattern !== undefined) {
+          check(c.pattern, [...path, "pattern"]);
+        }
+        if (c.when === "reply_mismatch" && c.pattern === undefined) {
+          ctx.report({
+            code: "missing_key",
+            path: [...path, "when"],
+            message:
+              `Check "${c.id}" is reply_mismatch but has no pattern to match the reply against`,
+            hint: "add pattern: '<regex>' to the check, e.g. pattern: '^\\d+$'",
+          });
+        } else if (c.when !== "reply_mismatch" && c.pattern !== undefined) {
+          ctx.report({
+            code: "invalid_value",
+            path: [...path, "pattern"],
+            message:
+              `Check "${c.id}" has a pattern, but only reply_mismatch checks read one (this one is ${c.when})`,
+            hint: "remove pattern, or set when: reply_mismatch",
+          });
+        }
+      });
+    }
+  }
   const outcome = ctx.spec.outcome;
   if (outcome?.grader === "regex") {
     check(outcome.params.pattern, ["outcome", "params", "pattern"]);

@@ -44,6 +44,8 @@ export const CompletionSchema = z.looseObject({
     completion_tokens: z.number().int().min(0),
   }).nullish(),
   prompt_token_ids: TokenIdsSchema,
+  /** The attached trainer's stamp: which version of the policy sampled this reply. */
+  policy_version: z.number().int().min(0).nullish(),
 });
 
 /** What one chat completion says, in the port's terms. */
@@ -58,6 +60,7 @@ export interface Completion {
   readonly prompt_token_ids?: readonly number[];
   readonly completion_token_ids?: readonly number[];
   readonly completion_logprobs?: readonly number[];
+  readonly policy_version?: number;
 }
 
 /** Reads a chat completion body; a body of another shape is a message naming the first problem. */
@@ -116,6 +119,9 @@ export function parseCompletion(
         : {}),
       ...(logprobs != null
         ? { completion_logprobs: logprobs.map((t) => t.logprob) }
+        : {}),
+      ...(data.policy_version != null
+        ? { policy_version: data.policy_version }
         : {}),
     },
   };
