@@ -1,6 +1,7 @@
 // deno-lint-ignore-file no-console -- the CLI is the one place that prints (STYLE.md §9)
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
+import { prepareDeps } from "./_cli_deps.ts";
 import {
   compileFile,
   compileModule,
@@ -18,14 +19,9 @@ import {
   DatasetError,
   formatProgress,
   formatSummary,
-  loadModelScript,
-  ModelScriptError,
   runPipeline,
   RunStoreError,
-  type Sandbox,
   SandboxError,
-  ScriptedModelClient,
-  UnsafeSandbox,
 } from "./runtime/mod.ts";
 import {
   compareRun,
@@ -33,10 +29,16 @@ import {
   loadRubricFile,
   rescoreRun,
   RubricFileError,
-  RunCoach,
   ScoreLayerError,
   writeReport,
 } from "./coaches/mod.ts";
+import {
+  formatMetricsLine,
+  MetricsError,
+  TrainerError,
+  trainPipeline,
+  writeTrainingReport,
+} from "./training/mod.ts";
 
 const USAGE = `mappa — declare, run, coach and train multi-agent LLM pipelines
 
@@ -49,7 +51,11 @@ Usage:
                                                   score a saved run's actions with a rubric (a new score layer)
   deno task compare <run> <layerA> <layerB> [--threshold T] [--format text|json]
                                                   compare two score layers of a run
-  deno task report <run> [--bias]                 write runs/<id>/report.html
+  deno task report <run> [--bias] [--against RUN] write runs/<id>/report.html (a training run: its curves,
+                                                  --against another training run to overlay)
+  deno task train <spec> [--trainer local|URL] [--steps N] [--resume RUN] [--outcome-weight W]
+                         [--out DIR] [--concurrency K] [--sandbox-uid-base N] [--unsafe-no-sandbox]
+                                                  train the spec's trained roles with REINFORCE++ on per-action rewards
   deno task run <spec> [--split S] [--limit N] [--concurrency K] [--sandbox-concurrency K]
                        [--resume RUN] [--out DIR] [--keep-workspaces] [--json] [--no-coach]
                        [--sandbox-uid-base N] [--unsafe-no-sandbox]
@@ -271,89 +277,23 @@ async function run(args: string[]): Promise<number> {
     }
     return n;
   };
-  const roleModels = [...new Set(graph.roles.map((r) => r.model))];
-  const unconfigured = roleModels.filter((m) => {
-    const model = graph.models[m]!;
-    return model.provider === "openai" && (model.base_url ?? "") === "";
+  const prepared = await prepareDeps(graph, {
+    command: "run",
+    spec,
+    noCoach: values["no-coach"]!,
+    unsafeNoSandbox: values["unsafe-no-sandbox"]!,
+    ...(values["sandbox-uid-base"] !== undefined
+      ? { uidBase: number("sandbox-uid-base", values["sandbox-uid-base"])! }
+      : {}),
   });
-  const scriptedModels = roleModels.filter((m) =>
-    graph.models[m]!.provider === "scripted"
-  );
-  let fallback: ScriptedModelClient | undefined;
-  if (unconfigured.length > 0) {
-    if (graph.demo === undefined) {
-      console.error(
-        `mappa: Cannot run ${spec}: model${
-          unconfigured.length > 1 ? "s" : ""
-        } ${unconfigured.map((m) => `"${m}"`).join(", ")} ha${
-          unconfigured.length > 1 ? "ve" : "s"
-        } no endpoint (base_url is empty) and the spec declares no demo policy\n` +
-          `  = hint: set models.<name>.base_url (or the variable it reads), or add demo: <script.yaml> to the spec`,
-      );
-      return 2;
-    }
-    try {
-      fallback = new ScriptedModelClient(await loadModelScript(graph.demo), {
-        file: graph.demo,
-      });
-    } catch (e) {
-      if (!(e instanceof ModelScriptError)) throw e;
-      console.error(`mappa: ${e.message}`);
-      return 1;
-    }
+  if (!prepared.ok) {
+    console.error(`mappa: ${prepared.message}`);
+    return prepared.code;
   }
-  const policy = unconfigured.length > 0 || scriptedModels.length > 0
-    ? "demo"
-    : "model";
-  const model = await createModelClient(graph.models, {
-    baseDir: dirname(graph.spec_file),
-    ...(fallback ? { fallback } : {}),
-  });
-  let coach: RunCoach | undefined;
-  let coachNote: string | undefined;
-  if (graph.coach && graph.coach.when === "inline" && !values["no-coach"]) {
-    const judge = graph.models[graph.coach.model]!;
-    const configured = judge.provider === "scripted"
-      ? judge.script !== undefined
-      : (judge.base_url ?? "") !== "";
-    if (RunCoach.needsJudge(graph) && !configured) {
-      coachNote =
-        `coach: off: models.${graph.coach.model} has no endpoint; score the run later with deno task rescore`;
-    } else {
-      coach = new RunCoach(graph, { client: model });
-      coachNote = `coach: inline, scoring every action with ${
-        Object.values(graph.coach.rubrics).map((r) => `${r.name}@${r.hash}`)
-          .join(", ")
-      }`;
-    }
-  } else if (graph.coach) {
-    coachNote = `coach: off (${
-      values["no-coach"] ? "--no-coach" : `coach.when: ${graph.coach.when}`
-    }); score with deno task rescore`;
-  }
-  let sandbox: Sandbox;
-  if (values["unsafe-no-sandbox"]) {
-    console.error(
-      "mappa: WARNING: --unsafe-no-sandbox: agent code runs WITHOUT ISOLATION, with your user's rights",
-    );
-    sandbox = new UnsafeSandbox({
-      iUnderstandThisRunsAgentCodeWithoutIsolation: true,
-    });
-  } else {
-    try {
-      // Two mappa processes on one host need disjoint uid ranges: each slot's uid counts against RLIMIT_NPROC.
-      const uidBase = number("sandbox-uid-base", values["sandbox-uid-base"]);
-      sandbox = await BwrapSandbox.create(
-        uidBase !== undefined ? { uidBase } : {},
-      );
-    } catch (e) {
-      if (!(e instanceof SandboxError)) throw e;
-      console.error(
-        `mappa: ${e.message}\n  = note: agent code never runs outside a sandbox unless you pass --unsafe-no-sandbox`,
-      );
-      return 2;
-    }
-  }
+  const { model, sandbox, policy, unconfigured, roleModels, coachNote } =
+    prepared.deps;
+  const coach = prepared.deps.coach?.();
+  if (prepared.deps.warning) console.error(`mappa: ${prepared.deps.warning}`);
   // The first line says who answers: a model, or the scripted demo policy (never passed off as a model).
   (values.json ? console.error : console.log)(
     policy === "demo"
@@ -465,6 +405,156 @@ async function run(args: string[]): Promise<number> {
           runId ? `\n  = note: the run is in ${values.out}/${runId}` : ""
         }`,
       );
+      return 2;
+    }
+    throw e;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onInterrupt);
+    Deno.removeSignalListener("SIGTERM", onInterrupt);
+  }
+}
+
+async function train(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      trainer: { type: "string" },
+      steps: { type: "string" },
+      resume: { type: "string" },
+      "outcome-weight": { type: "string" },
+      out: { type: "string", default: "runs" },
+      concurrency: { type: "string" },
+      "sandbox-uid-base": { type: "string" },
+      "unsafe-no-sandbox": { type: "boolean", default: false },
+    },
+  });
+  const spec = specArg(positionals, "train");
+  const result = await compileAny(spec);
+  if (!result.ok) {
+    console.error(renderDiagnostics(result.diagnostics, result.sources));
+    return 1;
+  }
+  if (result.warnings.length > 0) {
+    console.error(renderDiagnostics(result.warnings, result.sources));
+  }
+  const graph = result.graph;
+  if (graph.train === undefined) {
+    throw new UsageError(
+      `Cannot train ${spec}: it has no train section; add train: { roles: [...], trainer: { url: local } }`,
+    );
+  }
+  const whole = (name: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new UsageError(
+        `Cannot use --${name} "${v}": it must be a whole number >= 1`,
+      );
+    }
+    return n;
+  };
+  let outcomeWeight: number | undefined;
+  if (values["outcome-weight"] !== undefined) {
+    outcomeWeight = Number(values["outcome-weight"]);
+    if (!(outcomeWeight >= 0 && outcomeWeight <= 1)) {
+      throw new UsageError(
+        `Cannot use --outcome-weight "${
+          values["outcome-weight"]
+        }": it must be a number from 0 (per-action coach rewards) to 1 (the shared outcome reward only)`,
+      );
+    }
+  }
+  const steps = whole("steps", values.steps);
+  const concurrency = whole("concurrency", values.concurrency);
+  const uidBase = whole("sandbox-uid-base", values["sandbox-uid-base"]);
+  const prepared = await prepareDeps(graph, {
+    command: "train",
+    spec,
+    noCoach: false,
+    forceCoach: true,
+    unsafeNoSandbox: values["unsafe-no-sandbox"]!,
+    servedRoles: graph.train.roles,
+    ...(uidBase !== undefined ? { uidBase } : {}),
+  });
+  if (!prepared.ok) {
+    console.error(`mappa: ${prepared.message}`);
+    return prepared.code;
+  }
+  const deps = prepared.deps;
+  if (deps.warning) console.error(`mappa: ${deps.warning}`);
+  const trainer = values.trainer ?? graph.train.trainer.url;
+  console.log(
+    `mappa train ${spec}: roles ${graph.train.roles.join(", ")} served by the ${
+      trainer === "local" ? `local ${graph.train.trainer.backend}` : ""
+    } trainer${trainer === "local" ? "" : ` at ${trainer}`}${
+      deps.policy === "demo"
+        ? `; DEMO POLICY: scripted replies answer models ${
+          deps.unconfigured.join(", ")
+        } (no endpoint configured)`
+        : ""
+    }`,
+  );
+  if (deps.coachNote) console.error(deps.coachNote);
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onInterrupt = () => {
+    if (++interrupts > 1) Deno.exit(130);
+    console.error(
+      "\nmappa: stopping after the running episodes are abandoned; --resume continues (Ctrl-C again to quit now)",
+    );
+    controller.abort();
+  };
+  Deno.addSignalListener("SIGINT", onInterrupt);
+  Deno.addSignalListener("SIGTERM", onInterrupt);
+  let announced = false;
+  try {
+    const done = await trainPipeline(graph, {
+      model: deps.model,
+      sandbox: deps.sandbox,
+      ...(deps.coach ? { coach: deps.coach } : {}),
+    }, {
+      trainer,
+      outDir: values.out!,
+      signal: controller.signal,
+      environment: {
+        mappa: "0.1.0",
+        deno: Deno.version.deno,
+        sandbox: deps.sandbox.backend,
+      },
+      ...(steps !== undefined ? { steps } : {}),
+      ...(values.resume !== undefined ? { resume: values.resume } : {}),
+      ...(outcomeWeight !== undefined ? { outcomeWeight } : {}),
+      ...(concurrency !== undefined ? { concurrency } : {}),
+      onNote: (note) => console.error(note),
+      onLine: (line, run) => {
+        if (!announced) {
+          announced = true;
+          console.error(`training run ${run.dir}`);
+        }
+        console.log(formatMetricsLine(line, steps ?? graph.train!.steps));
+      },
+    });
+    if (done.status === "interrupted") {
+      console.error(
+        `mappa: interrupted after ${done.steps} steps; continue with: deno task train ${spec} --resume ${done.dir}`,
+      );
+      return 130;
+    }
+    console.log(
+      `trained ${done.steps} steps: versions ${
+        Object.entries(done.versions).map(([r, v]) => `${r}@${v}`).join(", ")
+      }; metrics in ${done.dir}/metrics.jsonl; curves: deno task report ${done.dir}`,
+    );
+    return 0;
+  } catch (e) {
+    if (
+      e instanceof TrainerError || e instanceof RangeError ||
+      e instanceof DatasetError || e instanceof RunStoreError ||
+      e instanceof MetricsError ||
+      (e instanceof Error && /^(Cannot|The local trainer)/.test(e.message))
+    ) {
+      console.error(`mappa: ${e.message}`);
       return 2;
     }
     throw e;
@@ -641,10 +731,26 @@ async function report(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { bias: { type: "boolean", default: false } },
+    options: {
+      bias: { type: "boolean", default: false },
+      against: { type: "string" },
+    },
   });
   const dir = specArg(positionals, "report");
-  const path = await writeReport(dir, { bias: values.bias! });
+  const isTraining = await Deno.stat(`${dir}/train.json`).then(
+    () => true,
+    () => false,
+  );
+  if (!isTraining && values.against !== undefined) {
+    throw new UsageError(
+      `Cannot compare ${dir} --against ${values.against}: --against compares two training runs, and ${dir} has no train.json`,
+    );
+  }
+  const path = isTraining
+    ? await writeTrainingReport(dir, {
+      ...(values.against !== undefined ? { against: values.against } : {}),
+    })
+    : await writeReport(dir, { bias: values.bias! });
   console.log(`wrote ${path}`);
   return 0;
 }
@@ -682,6 +788,8 @@ async function main(argv: string[]): Promise<number> {
       return await schema(rest);
     case "run":
       return await run(rest);
+    case "train":
+      return await train(rest);
     case "rescore":
       return await asUsage(() => rescore(rest));
     case "compare":

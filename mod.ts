@@ -43,6 +43,21 @@ export {
   writeReport,
 } from "./coaches/mod.ts";
 export type { Evidence, Verdict } from "./coaches/mod.ts";
+export {
+  buildSamples,
+  readMetrics,
+  startLocalTrainer,
+  TrainerClient,
+  TrainerError,
+  trainPipeline,
+} from "./training/mod.ts";
+export type {
+  MetricsLine,
+  Sample,
+  TrainDeps,
+  TrainOptions,
+  TrainResult,
+} from "./training/mod.ts";
 export type {
   ModelClient,
   RunEvent,

@@ -81,6 +81,28 @@ export interface ScatterOptions {
   readonly diagonal?: boolean;
 }
 
+/** One named series of a line chart. */
+export interface LineSeries {
+  readonly name: string;
+  /** (x, y) points in x order; a null (or non-finite) y leaves a gap in the line. */
+  readonly points: readonly (readonly [number, number | null])[];
+  /** Palette index; default the series' position. Overlaid runs reuse their counterpart's colour. */
+  readonly color?: number;
+  /** Draws the line dashed, e.g. for the run a chart compares against. */
+  readonly dashed?: boolean;
+}
+
+/** A line chart over steps: one line per series, every point marked. */
+export interface LineChartOptions {
+  readonly title: string;
+  readonly series: readonly LineSeries[];
+  readonly yLabel: string;
+  /** @default "step" */
+  readonly xLabel?: string;
+  /** Fixed y range, e.g. [0, 1] for rates; default the data's extent. */
+  readonly yDomain?: readonly [number, number];
+}
+
 /**
  * A grouped bar chart as an SVG string.
  *
@@ -312,5 +334,94 @@ export function scatter(o: ScatterOptions): string {
     o.title,
     yAxis(y, o.yLabel) + diag + dots + xAxisLine(o.xLabel) + xTicks(x),
     o.series.map((s) => s.name),
+  );
+}
+
+/** An axis whose ticks are whole numbers only, for steps. */
+class StepAxis extends Axis {
+  override ticks(count = 5): number[] {
+    return super.ticks(count).filter(Number.isInteger);
+  }
+}
+
+function isNum(v: number | null): v is number {
+  return v !== null && Number.isFinite(v);
+}
+
+/** The maximal runs of consecutive defined points: one polyline each. */
+function segments(
+  points: readonly (readonly [number, number | null])[],
+): [number, number][][] {
+  const out: [number, number][][] = [[]];
+  for (const [x, y] of points) {
+    if (isNum(y)) out[out.length - 1]!.push([x, y]);
+    else if (out[out.length - 1]!.length > 0) out.push([]);
+  }
+  return out.filter((s) => s.length > 0);
+}
+
+/**
+ * A line chart as an SVG string: one polyline per run of defined points (a null y is a gap), a dot on
+ * every point with its value as a tooltip, and a legend that shows each series' colour and dash.
+ *
+ * @example
+ * ```ts
+ * import { lineChart } from "./_svg_plots.ts";
+ * const svg = lineChart({ title: "Reward", series: [{ name: "solver", points: [[1, 0.2], [2, null], [3, 0.5]] }], yLabel: "reward" });
+ * if (svg.includes("<polyline")) throw new Error("a gap has no line");
+ * ```
+ */
+export function lineChart(o: LineChartOptions): string {
+  const pts = o.series.flatMap((s) =>
+    s.points.filter((p): p is [number, number] => isNum(p[1]))
+  );
+  const xs = o.series.flatMap((s) => s.points.map((p) => p[0]));
+  const integral = xs.every(Number.isInteger);
+  const xDomain = extent(xs, false);
+  const x = integral
+    ? new StepAxis(xDomain, [M.left, W - M.right])
+    : new Axis(xDomain, [M.left, W - M.right]);
+  const y = new Axis(o.yDomain ?? extent(pts.map((p) => p[1])), [
+    H - M.bottom,
+    M.top,
+  ]);
+  const lines = o.series.map((s, si) => {
+    const c = color(s.color ?? si);
+    const dash = s.dashed ? ` stroke-dasharray="6 4"` : "";
+    const polylines = segments(s.points).filter((seg) => seg.length > 1).map(
+      (seg) =>
+        `<polyline points="${
+          seg.map(([px, py]) => `${x.at(px)},${y.at(py)}`).join(" ")
+        }" fill="none" stroke="${c}" stroke-width="2"${dash}/>`,
+    ).join("");
+    const dots = sample(s.points).filter((p) => isNum(p[1])).map(([px, py]) =>
+      `<circle cx="${x.at(px)}" cy="${y.at(py!)}" r="3" fill="${
+        s.dashed ? "#fff" : c
+      }" stroke="${c}" stroke-width="1.5"><title>${
+        xml(`${s.name}, ${o.xLabel ?? "step"} ${fmt(px)}: ${fmt(py!)}`)
+      }</title></circle>`
+    ).join("");
+    return polylines + dots;
+  }).join("");
+  const empty = pts.length === 0
+    ? `<text x="${(M.left + W - M.right) / 2}" y="${
+      (M.top + H - M.bottom) / 2
+    }" text-anchor="middle" class="al">no data</text>`
+    : "";
+  const legend = o.series.map((s, i) => {
+    const c = color(s.color ?? i);
+    const name = s.name.length > 20 ? `${s.name.slice(0, 19)}…` : s.name;
+    return `<g transform="translate(${W - M.right + 14},${
+      M.top + 4 + i * 18
+    })"><line x1="0" x2="16" y1="6" y2="6" stroke="${c}" stroke-width="2"${
+      s.dashed ? ` stroke-dasharray="4 2"` : ""
+    }/><text x="21" y="10" class="lg">${xml(name)}<title>${
+      xml(s.name)
+    }</title></text></g>`;
+  }).join("");
+  return frame(
+    o.title,
+    yAxis(y, o.yLabel) + lines + empty + xAxisLine(o.xLabel ?? "step") +
+      xTicks(x) + legend,
   );
 }

@@ -7,14 +7,16 @@ export interface Ran {
 
 /**
  * Runs `cli.ts` as a user would, in a fresh Deno process with colour off. Permissions are those of
- * deno.json's tasks: `run`, `rescore`, `compare` and `report` get all; the others read and write
+ * deno.json's tasks: `run`, `rescore`, `compare`, `report` and `train` get all; the others read and write
  * files.
  */
 export async function runCli(
   args: string[],
   cwd = Deno.cwd(),
 ): Promise<Ran> {
-  const everything = ["run", "rescore", "compare", "report"].includes(args[0]!);
+  const everything = ["run", "rescore", "compare", "report", "train"].includes(
+    args[0]!,
+  );
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",

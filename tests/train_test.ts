@@ -1,0 +1,249 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { runCli } from "./run_cli.ts";
+import {
+  type MetricsLine,
+  readMetrics,
+  readRunEvents,
+  startLocalTrainer,
+  type StepLine,
+} from "../training/mod.ts";
+
+const SPEC = "tests/specs/train_attribution.yaml";
+
+async function onlyDir(root: string): Promise<string> {
+  const dirs = [];
+  for await (const e of Deno.readDir(root)) {
+    if (e.isDirectory) dirs.push(e.name);
+  }
+  assert.equal(dirs.length, 1, `expected one training run in ${root}: ${dirs}`);
+  return join(root, dirs[0]!);
+}
+
+function steps(lines: MetricsLine[]): StepLine[] {
+  return lines.filter((l): l is StepLine => l.type === "step");
+}
+
+/** Each role's version moves by exactly one per update and never otherwise, across the whole run. */
+function assertVersionChain(lines: StepLine[], roles: string[]): void {
+  for (const role of roles) {
+    let version = 0;
+    for (const line of lines) {
+      const r = line.roles[role]!;
+      assert.equal(r.version_before, version, `step ${line.step} ${role}`);
+      assert.equal(r.version, r.skipped ? version : version + 1);
+      version = r.version;
+    }
+  }
+}
+
+Deno.test("deno task train: versions advance and each policy gets its own role's rewards", async (t) => {
+  const out = await Deno.makeTempDir();
+  const ran = await runCli(["train", SPEC, "--out", out, "--steps", "3"]);
+  assert.equal(ran.code, 0, ran.stderr);
+  assert.match(ran.stdout, /trained 3 steps: versions drafter@\d, finisher@\d/);
+  const dir = await onlyDir(out);
+  const lines = await readMetrics(dir);
+  const stepLines = steps(lines);
+
+  await t.step("one line per step, in order, with versions chained", () => {
+    assert.deepEqual(stepLines.map((l) => l.step), [1, 2, 3]);
+    assertVersionChain(stepLines, ["drafter", "finisher"]);
+    const updates = stepLines.filter((l) => !l.roles.drafter!.skipped).length;
+    assert(updates > 0, "the drafter was never updated");
+  });
+
+  await t.step("rewards are attributed to the role that acted", () => {
+    // drafter scores are 6 or 7, finisher scores 1 or 2: scale 0.1 keeps the bands apart.
+    for (const line of stepLines) {
+      const d = line.roles.drafter!;
+      const f = line.roles.finisher!;
+      assert.equal(d.samples, 8);
+      assert.equal(f.samples, 8);
+      assert(
+        d.reward_mean! >= 0.6 && d.reward_mean! <= 0.7,
+        `${d.reward_mean}`,
+      );
+      assert(
+        f.reward_mean! >= 0.1 && f.reward_mean! <= 0.2,
+        `${f.reward_mean}`,
+      );
+      // The trainer's own mean of the samples it received for each policy.
+      for (const r of [d, f]) {
+        if (r.train) {
+          assert(Math.abs(r.train.reward_mean! - r.reward_mean!) < 1e-6);
+        }
+      }
+    }
+  });
+
+  await t.step(
+    "evaluations ran before training, every 2 steps and at the end",
+    () => {
+      const evals = lines.filter((l) => l.type === "eval").map((l) => l.step);
+      assert.deepEqual(evals, [0, 2, 3]);
+    },
+  );
+
+  await t.step("train.json records the final versions", async () => {
+    const manifest = JSON.parse(
+      await Deno.readTextFile(join(dir, "train.json")),
+    );
+    assert.equal(manifest.status, "completed");
+    assert.deepEqual(manifest.versions, {
+      drafter: stepLines.at(-1)!.roles.drafter!.version,
+      finisher: stepLines.at(-1)!.roles.finisher!.version,
+    });
+  });
+
+  await t.step(
+    "each action's prompt ids are the exact context the role saw",
+    async () => {
+      const events = await readRunEvents(join(dir, "steps", "step_0001"));
+      const actions = events.filter((e) => e.kind === "action");
+      assert.equal(actions.length, 16);
+      const trainer = await startLocalTrainer({
+        backend: "tiny",
+        baseModel: "tiny",
+        outDir: await Deno.makeTempDir(),
+        seed: 0,
+      });
+      try {
+        for (const a of actions) {
+          if (a.kind !== "action") continue;
+          assert.equal(a.model_call.policy_version, 0);
+          const res = await fetch(`${trainer.url}/v1/render`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({
+              messages: a.messages,
+              add_generation_prompt: true,
+            }),
+          });
+          const rendered = await res.json();
+          assert.deepEqual(rendered.token_ids, a.model_call.prompt_token_ids);
+          assert.equal(
+            a.model_call.completion_logprobs?.length,
+            a.model_call.completion_token_ids?.length,
+          );
+        }
+      } finally {
+        await trainer.stop();
+      }
+    },
+  );
+});
+
+Deno.test("deno task train: a killed run resumes where it stopped", async () => {
+  const out = await Deno.makeTempDir();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "cli.ts", "train", SPEC, "--out", out, "--steps", "4"],
+    stdout: "null",
+    stderr: "null",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  let dir: string | undefined;
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    try {
+      dir ??= await onlyDir(out);
+    } catch {
+      continue;
+    }
+    if (steps(await readMetrics(dir).catch(() => [])).length >= 2) break;
+  }
+  child.kill("SIGKILL");
+  await child.status;
+  assert(dir !== undefined, "the run never started");
+  // The local trainer notices that its parent is gone and exits, releasing the checkpoint directory.
+  const orphans = async () =>
+    (await new Deno.Command("pgrep", {
+      args: ["-f", `trainer serve .*${dir}/trainer`],
+      stdout: "piped",
+    }).output()).stdout.length > 0;
+  const gone = Date.now() + 15_000;
+  while (await orphans() && Date.now() < gone) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert(!(await orphans()), "the trainer outlived the killed run");
+  const before = steps(await readMetrics(dir));
+  assert(before.length >= 2 && before.length < 4, `${before.length} steps`);
+
+  const ran = await runCli(["train", SPEC, "--out", out, "--resume", dir]);
+  assert.equal(ran.code, 0, ran.stderr);
+  const after = steps(await readMetrics(dir));
+  assert.deepEqual(after.map((l) => l.step), [1, 2, 3, 4]);
+  // Finished steps are kept as they were; the chain of versions continues over the restart.
+  assert.deepEqual(after.slice(0, before.length), before);
+  assertVersionChain(after, ["drafter", "finisher"]);
+  const manifest = JSON.parse(await Deno.readTextFile(join(dir, "train.json")));
+  assert.equal(manifest.sessions, 2);
+  assert.equal(manifest.status, "completed");
+  // The restarted trainer's policies were put back to the versions of the last finished step.
+  assert.match(ran.stderr, /policy drafter: restored version [1-9]/);
+});
+
+Deno.test("deno task train --outcome-weight 1: every role gets the shared outcome reward", async () => {
+  const out = await Deno.makeTempDir();
+  const ran = await runCli([
+    "train",
+    SPEC,
+    "--out",
+    out,
+    "--steps",
+    "1",
+    "--outcome-weight",
+    "1",
+  ]);
+  assert.equal(ran.code, 0, ran.stderr);
+  const [line] = steps(await readMetrics(await onlyDir(out)));
+  assert.equal(line!.outcome_weight, 1);
+  const success = line!.outcome.success_rate!;
+  for (const role of ["drafter", "finisher"]) {
+    // One action per role per episode, each rewarded 1 for a successful episode and 0 otherwise.
+    assert.equal(line!.roles[role]!.reward_mean, success);
+  }
+});
+
+Deno.test("deno task train: bad input is named, with how to fix it", async (t) => {
+  await t.step("an unreachable trainer", async () => {
+    const out = await Deno.makeTempDir();
+    const ran = await runCli([
+      "train",
+      SPEC,
+      "--out",
+      out,
+      "--trainer",
+      "http://127.0.0.1:9",
+    ]);
+    assert.equal(ran.code, 2);
+    assert.match(
+      ran.stderr,
+      /Cannot reach the trainer at http:\/\/127\.0\.0\.1:9/,
+    );
+  });
+  await t.step("an outcome weight out of range", async () => {
+    const ran = await runCli(["train", SPEC, "--outcome-weight", "2"]);
+    assert.equal(ran.code, 2);
+    assert.match(
+      ran.stderr,
+      /--outcome-weight "2": it must be a number from 0/,
+    );
+  });
+  await t.step("a spec without a train section", async () => {
+    const ran = await runCli(["train", "pipelines/debate.yaml"]);
+    assert.equal(ran.code, 2);
+    assert.match(ran.stderr, /has no train section/);
+  });
+  await t.step("resuming a directory that is not a training run", async () => {
+    const ran = await runCli([
+      "train",
+      SPEC,
+      "--resume",
+      await Deno.makeTempDir(),
+    ]);
+    assert.equal(ran.code, 2);
+    assert.match(ran.stderr, /Cannot resume training run .*no train\.json/);
+  });
+});

@@ -1,0 +1,139 @@
+import { z } from "zod";
+
+const Mean = z.number().nullable();
+
+/** Outcome figures of a set of episodes: how many were graded, the success rate, each metric's mean. */
+export const OutcomeStatsSchema = z.strictObject({
+  episodes: z.number().int().min(0),
+  graded: z.number().int().min(0),
+  success_rate: Mean,
+  /** Metric -> mean over graded episodes, fair values included for failures. */
+  metrics: z.record(z.string(), z.number()),
+});
+export type OutcomeStats = z.infer<typeof OutcomeStatsSchema>;
+
+/** One trained role in one step. */
+export const RoleStepSchema = z.strictObject({
+  version_before: z.number().int().min(0),
+  version: z.number().int().min(0),
+  samples: z.number().int().min(0),
+  masked: z.record(z.string(), z.number().int()),
+  reward_mean: Mean,
+  /** Mean coach score of its scored actions (sent or not). */
+  score_mean: Mean,
+  scored: z.number().int().min(0),
+  completion_tokens: z.number().int().min(0),
+  /** Why no update was made: no usable sample, or the trainer found no signal (every advantage zero). */
+  skipped: z.enum(["no_samples", "no_signal"]).optional(),
+  /** The trainer's `done` metrics. */
+  train: z.record(z.string(), z.number().nullable()).optional(),
+});
+export type RoleStep = z.infer<typeof RoleStepSchema>;
+
+/** Coach score and success per task category: the drift the MAPPA authors saw (their coach favoured regression). */
+export const CategoryStatsSchema = z.record(
+  z.string(),
+  z.strictObject({
+    score_mean: Mean,
+    scored: z.number().int().min(0),
+    success_rate: Mean,
+  }),
+);
+
+/** A line of a training run's `metrics.jsonl`: one per finished step, one per evaluation. */
+export const MetricsLineSchema = z.discriminatedUnion("type", [
+  z.strictObject({
+    type: z.literal("step"),
+    step: z.number().int().min(1),
+    ts: z.string(),
+    seconds: z.number(),
+    /** The rollout run, relative to the training run. */
+    run: z.string(),
+    roles: z.record(z.string(), RoleStepSchema),
+    outcome: OutcomeStatsSchema,
+    categories: CategoryStatsSchema,
+    /** The reward mapping in force (outcome_weight 1 = shared outcome reward only). */
+    outcome_weight: z.number(),
+  }),
+  z.strictObject({
+    type: z.literal("eval"),
+    /** Steps done when it ran: 0 is before training. */
+    step: z.number().int().min(0),
+    ts: z.string(),
+    seconds: z.number(),
+    split: z.string(),
+    run: z.string(),
+    versions: z.record(z.string(), z.number().int().min(0)),
+    outcome: OutcomeStatsSchema,
+    /** Role -> mean coach score, when the eval was coached. */
+    roles: z.record(
+      z.string(),
+      z.strictObject({ score_mean: Mean, scored: z.number().int() }),
+    ),
+    categories: CategoryStatsSchema,
+  }),
+]);
+/** A line of `metrics.jsonl`: a step or an evaluation. */
+export type MetricsLine = z.infer<typeof MetricsLineSchema>;
+export type StepLine = Extract<MetricsLine, { type: "step" }>;
+export type EvalLine = Extract<MetricsLine, { type: "eval" }>;
+
+/** A `metrics.jsonl` that cannot be read: which line and why. */
+export class MetricsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MetricsError";
+  }
+}
+
+/**
+ * Reads a training run's `metrics.jsonl`; a torn last line (a killed run) is dropped, any other bad line
+ * throws {@linkcode MetricsError} naming it. A missing file is an empty list.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readMetrics } from "./metrics.ts";
+ * assert.deepEqual(await readMetrics(await Deno.makeTempDir()), []);
+ * ```
+ */
+export async function readMetrics(trainDir: string): Promise<MetricsLine[]> {
+  const path = `${trainDir}/metrics.jsonl`;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+  const lines = text.split("\n");
+  lines.pop();
+  return lines.flatMap((line, i) => {
+    if (line.trim() === "") return [];
+    let parsed;
+    try {
+      parsed = MetricsLineSchema.safeParse(JSON.parse(line));
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed?.success) {
+      throw new MetricsError(
+        `Cannot read ${path} line ${i + 1}: it is not a step or eval record${
+          parsed
+            ? ` (${parsed.error.issues[0]?.path.join(".")}: ${
+              parsed.error.issues[0]?.message
+            })`
+            : ""
+        }; it was written by another version of mappa, or edited`,
+      );
+    }
+    return [parsed.data];
+  });
+}
+
+/** The mean of some numbers, or null for none. */
+export function mean(values: readonly number[]): number | null {
+  return values.length === 0
+    ? null
+    : values.reduce((a, b) => a + b, 0) / values.length;
+}

@@ -1,0 +1,382 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  type EvalLine,
+  type MetricsLine,
+  MetricsLineSchema,
+  type RoleStep,
+  type StepLine,
+} from "./metrics.ts";
+import { writeTrainingReport } from "./report.ts";
+import type { TrainManifest } from "./train_run.ts";
+
+const HOSTILE_ROLE = "<script>alert(1)</script>";
+const HOSTILE_CATEGORY = "<img src=x onerror=alert(2)>";
+
+function manifest(
+  runId: string,
+  roles: readonly string[],
+  outcomeWeight: number,
+): TrainManifest {
+  return {
+    kind: "training",
+    run_id: runId,
+    created_at: "2026-01-01T00:00:00.000Z",
+    status: "running",
+    spec_file: "pipelines/demo.yaml",
+    spec_hash: "0".repeat(64),
+    train: {
+      roles,
+      algorithm: "reinforce_pp",
+      hyperparameters: {
+        learning_rate: 1e-6,
+        kl_coef: 0.01,
+        clip_eps: 0.2,
+        reward_clip: 10,
+        gamma: 1,
+        baseline: "none",
+        mask_truncated: false,
+        epochs: 1,
+        micro_batch_size: 1,
+        max_grad_norm: 1,
+        lora_rank: 16,
+        lora_alpha: 32,
+      },
+      reward: {
+        scale: 0.1,
+        offset: 0,
+        unscored: "mask",
+        outcome_weight: outcomeWeight,
+      },
+      steps: 5,
+      tasks_per_step: 4,
+      samples_per_task: 2,
+      split: "train",
+      eval: { every: 2, splits: ["held"], samples_per_task: 1, coach: true },
+      trainer: { url: "local", backend: "tiny" },
+      seed: 0,
+    },
+    trainer: "local",
+    sessions: 1,
+    versions: Object.fromEntries(roles.map((r) => [r, 2])),
+  };
+}
+
+function roleStep(
+  step: number,
+  reward: number | null,
+  extra: Partial<RoleStep> = {},
+): RoleStep {
+  return {
+    version_before: step - 1,
+    version: step,
+    samples: 8,
+    masked: {},
+    reward_mean: reward,
+    score_mean: reward === null ? null : reward * 10,
+    scored: 8,
+    completion_tokens: 64,
+    train: { loss: 0.01 * step, kl: 0.001 * step, grad_norm: 1 + step },
+    ...extra,
+  };
+}
+
+function stepLine(step: number, roles: StepLine["roles"]): StepLine {
+  return {
+    type: "step",
+    step,
+    ts: "2026-01-01T00:00:00.000Z",
+    seconds: 1,
+    run: `steps/step_${String(step).padStart(4, "0")}`,
+    roles,
+    outcome: {
+      episodes: 8,
+      graded: 8,
+      success_rate: 0.125 * step,
+      metrics: { correct: 0.125 * step },
+    },
+    categories: {
+      maths: { score_mean: 2 + step, scored: 4, success_rate: 0.5 },
+      [HOSTILE_CATEGORY]: { score_mean: 1, scored: 4, success_rate: null },
+    },
+    outcome_weight: 0,
+  };
+}
+
+function evalLine(
+  step: number,
+  success: number,
+  roles: EvalLine["roles"],
+): EvalLine {
+  return {
+    type: "eval",
+    step,
+    ts: "2026-01-01T00:00:00.000Z",
+    seconds: 2,
+    split: "held",
+    run: `evals/step_${String(step).padStart(4, "0")}_held`,
+    versions: {},
+    outcome: {
+      episodes: 8,
+      graded: 8,
+      success_rate: success,
+      metrics: { correct: success, f1: 0.4237 },
+    },
+    roles,
+    categories: {},
+  };
+}
+
+/** A training run: solver trained 3 steps, its 2nd update skipped; a hostile role id beside it. */
+function runA(): { manifest: TrainManifest; lines: MetricsLine[] } {
+  return {
+    manifest: manifest("demo__train__0__1", ["solver", HOSTILE_ROLE], 0),
+    lines: [
+      evalLine(0, 0, { solver: { score_mean: null, scored: 0 } }),
+      stepLine(1, {
+        solver: roleStep(1, 0.3),
+        [HOSTILE_ROLE]: roleStep(1, 0.1),
+      }),
+      stepLine(2, {
+        solver: roleStep(2, null, {
+          version: 1,
+          skipped: "no_signal",
+          masked: { unscored: 3, truncated: 1 },
+          train: undefined,
+        }),
+        [HOSTILE_ROLE]: roleStep(2, 0.2),
+      }),
+      evalLine(2, 0.375, { solver: { score_mean: 6.25, scored: 8 } }),
+      stepLine(3, {
+        solver: roleStep(3, 0.5),
+        [HOSTILE_ROLE]: roleStep(3, 0.3),
+      }),
+    ],
+  };
+}
+
+async function writeRun(
+  dir: string,
+  run: { manifest: TrainManifest; lines: MetricsLine[] },
+): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(
+    join(dir, "train.json"),
+    JSON.stringify(run.manifest),
+  );
+  // Parsing each line here keeps the fixture in step with the metrics schema.
+  await Deno.writeTextFile(
+    join(dir, "metrics.jsonl"),
+    run.lines.map((l) => JSON.stringify(MetricsLineSchema.parse(l)) + "\n")
+      .join(""),
+  );
+}
+
+async function withRuns(
+  fn: (root: string) => Promise<void>,
+): Promise<void> {
+  const root = await Deno.makeTempDir();
+  try {
+    await fn(root);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+/** The SVG whose title is `title`. */
+function chart(page: string, title: string): string {
+  const start = page.indexOf(`aria-label="${title}"`);
+  assert.ok(start >= 0, `no chart "${title}"`);
+  return page.slice(start, page.indexOf("</svg>", start));
+}
+
+Deno.test("writeTrainingReport() writes report.html with the header, every chart and its series", async () => {
+  await withRuns(async (root) => {
+    const dir = join(root, "a");
+    await writeRun(dir, runA());
+    const path = await writeTrainingReport(dir);
+    assert.equal(path, join(dir, "report.html"));
+    const page = await Deno.readTextFile(path);
+    for (
+      const title of [
+        "Mean reward per role",
+        "Mean coach score per role",
+        "Success rate per eval split",
+        "Eval metric correct (mean)",
+        "Eval metric f1 (mean)",
+        "Eval coach score per role",
+        "Coach score by task category",
+        "Trainer loss per role",
+        "Trainer KL per role",
+        "Trainer grad norm per role",
+      ]
+    ) chart(page, title);
+    assert.match(chart(page, "Mean reward per role"), /class="lg">solver</);
+    assert.match(
+      chart(page, "Success rate per eval split"),
+      /class="lg">held</,
+    );
+    assert.match(
+      chart(page, "Success rate per eval split"),
+      /class="lg">train rollouts</,
+    );
+    assert.match(
+      chart(page, "Coach score by task category"),
+      /class="lg">maths</,
+    );
+    assert.match(page, /3 done \/ 5 planned/);
+    assert.match(page, /solver@2/);
+    assert.match(page, /Per-action coach rewards only/);
+    assert.match(page, /The run is running/);
+    assert.match(page, /<a href="steps\/step_0002\/">steps\/step_0002<\/a>/);
+    assert.match(page, /<a href="evals\/step_0002_held\/">/);
+    assert.ok(!page.includes("<script"), "no scripts at all");
+  });
+});
+
+Deno.test("writeTrainingReport() puts each eval's success rate, metrics and role scores in the eval table", async () => {
+  await withRuns(async (root) => {
+    const dir = join(root, "a");
+    await writeRun(dir, runA());
+    const page = await Deno.readTextFile(await writeTrainingReport(dir));
+    assert.match(
+      page,
+      /<thead><tr><th>step<\/th><th>split<\/th><th>graded<\/th><th>success rate<\/th><th>correct<\/th><th>f1<\/th><th>solver score<\/th><th>run<\/th><\/tr><\/thead>/,
+    );
+    assert.match(
+      page,
+      /<tr><td>2<\/td><td>held<\/td><td>8 \/ 8<\/td><td>37\.5%<\/td><td>0\.38<\/td><td>0\.42<\/td><td>6\.25<\/td><td><a href="evals\/step_0002_held\/">/,
+    );
+    assert.match(
+      page,
+      /<tr><td>0<\/td><td>held<\/td><td>8 \/ 8<\/td><td>0\.0%<\/td><td>0<\/td><td>0\.42<\/td><td>–<\/td>/,
+    );
+  });
+});
+
+Deno.test("writeTrainingReport() escapes a hostile role and category name", async () => {
+  await withRuns(async (root) => {
+    const dir = join(root, "a");
+    await writeRun(dir, runA());
+    const page = await Deno.readTextFile(await writeTrainingReport(dir));
+    assert.ok(!page.includes("<script"));
+    assert.ok(!page.includes("<img"));
+    assert.match(page, /&lt;script&gt;alert\(1\)&lt;\/script&gt;@2/);
+    assert.match(
+      page,
+      /<th>&lt;script&gt;alert\(1\)&lt;\/script&gt; reward<\/th>/,
+    );
+    assert.match(chart(page, "Mean reward per role"), /&#60;script&#62;/);
+    assert.match(chart(page, "Coach score by task category"), /&#60;img src=x/);
+  });
+});
+
+Deno.test("writeTrainingReport() shows a skipped update as a gap and counts masked samples per reason", async () => {
+  await withRuns(async (root) => {
+    const dir = join(root, "a");
+    await writeRun(dir, runA());
+    const page = await Deno.readTextFile(await writeTrainingReport(dir));
+    // solver has no loss at step 2: two lone dots; the other role one line through 3 dots.
+    const loss = chart(page, "Trainer loss per role");
+    assert.equal(loss.match(/<polyline /g)?.length, 1);
+    assert.equal(loss.match(/<circle /g)?.length, 5);
+    assert.equal(
+      chart(page, "Mean reward per role").match(/<polyline /g)?.length,
+      1,
+    );
+    assert.match(
+      page,
+      /<th>masked: unscored<\/th><th>masked: truncated<\/th><\/tr><\/thead><tbody><tr><td>solver<\/td><td>2<\/td><td>0<\/td><td>1<\/td><td>24<\/td><td>3<\/td><td>1<\/td><\/tr>/,
+    );
+    assert.match(
+      page,
+      /<tr><td>2<\/td><td>solver<\/td><td>skipped: no_signal<\/td><td>8<\/td><td>unscored 3, truncated 1<\/td><\/tr>/,
+    );
+    assert.match(page, /<td>v1 \(skipped\)<\/td>/);
+  });
+});
+
+Deno.test("writeTrainingReport() with against overlays run B's curves and names both runs", async () => {
+  await withRuns(async (root) => {
+    const a = join(root, "a");
+    const b = join(root, "b");
+    await writeRun(a, runA());
+    await writeRun(b, {
+      manifest: manifest("demo__train__0__2", ["solver"], 1),
+      lines: [
+        stepLine(1, { solver: roleStep(1, 0.9) }),
+        evalLine(2, 0.5, { solver: { score_mean: 4, scored: 8 } }),
+        stepLine(2, { solver: roleStep(2, 0.8) }),
+      ],
+    });
+    const page = await Deno.readTextFile(
+      await writeTrainingReport(a, { against: b }),
+    );
+    for (
+      const title of [
+        "Mean reward per role",
+        "Mean coach score per role",
+        "Success rate per eval split",
+        "Eval coach score per role",
+      ]
+    ) {
+      const svg = chart(page, title);
+      assert.match(svg, /class="lg">(solver|held) \(B\)</, title);
+      assert.match(svg, /stroke-dasharray/, title);
+    }
+    assert.doesNotMatch(chart(page, "Trainer loss per role"), /\(B\)/);
+    assert.match(page, /Comparing two training runs/);
+    assert.match(
+      page,
+      /A \(solid lines\): demo__train__0__1, outcome_weight 0\. B \(dashed lines, series named “… \(B\)”\): demo__train__0__2 from [^,]*, outcome_weight 1\./,
+    );
+    assert.match(page, /<caption>Eval results, run B<\/caption>/);
+    assert.match(
+      page,
+      /<tr><td>2<\/td><td>held<\/td><td>8 \/ 8<\/td><td>50\.0%<\/td>/,
+    );
+
+    const pageB = await Deno.readTextFile(await writeTrainingReport(b));
+    assert.match(pageB, /Shared outcome reward only/);
+    assert.doesNotMatch(pageB, /\(B\)</);
+  });
+});
+
+Deno.test("writeTrainingReport() reports a run with no step yet without failing", async () => {
+  await withRuns(async (root) => {
+    const dir = join(root, "a");
+    await writeRun(dir, {
+      manifest: manifest("demo__train__0__3", ["solver"], 0),
+      lines: [],
+    });
+    const page = await Deno.readTextFile(await writeTrainingReport(dir));
+    assert.match(page, /0 done \/ 5 planned/);
+    assert.match(page, /No evaluation ran/);
+    assert.match(chart(page, "Mean reward per role"), />no data</);
+  });
+});
+
+Deno.test("writeTrainingReport() rejects a directory that deno task train did not write", async () => {
+  await withRuns(async (root) => {
+    await assert.rejects(writeTrainingReport(root), {
+      message:
+        `Cannot write the report of ${root}: it has no train.json; pass a directory that deno task train wrote`,
+    });
+    const run = join(root, "run");
+    await Deno.mkdir(run);
+    await Deno.writeTextFile(
+      join(run, "train.json"),
+      JSON.stringify({ kind: "run" }),
+    );
+    await assert.rejects(
+      writeTrainingReport(run),
+      /Cannot write the report of .*: its train\.json is not a training manifest \(kind "run"\)/,
+    );
+    const a = join(root, "a");
+    await writeRun(a, runA());
+    await assert.rejects(writeTrainingReport(a, { against: root }), {
+      message:
+        `Cannot read ${root} to compare ${a} against: it has no train.json; pass a directory that deno task train wrote`,
+    });
+  });
+});

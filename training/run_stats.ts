@@ -1,0 +1,151 @@
+import { join } from "node:path";
+import type { ExecutionGraph } from "../dsl/mod.ts";
+import { type RunEvent, RunEventSchema } from "../runtime/mod.ts";
+import {
+  layerName,
+  listLayers,
+  readLayer,
+  type Verdict,
+  verdictKey,
+} from "../coaches/mod.ts";
+import { mean, type OutcomeStats } from "./metrics.ts";
+
+/** The events of a run directory, validated; a torn last line (a killed run) is dropped. */
+export async function readRunEvents(dir: string): Promise<RunEvent[]> {
+  const path = join(dir, "events.jsonl");
+  const lines = (await Deno.readTextFile(path)).split("\n");
+  lines.pop();
+  const out: RunEvent[] = [];
+  for (const [i, line] of lines.entries()) {
+    if (line.trim() === "") continue;
+    let parsed;
+    try {
+      parsed = RunEventSchema.safeParse(JSON.parse(line));
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed?.success) {
+      throw new Error(
+        `Cannot read ${path} line ${i + 1}: it is not a valid run event`,
+      );
+    }
+    out.push(parsed.data);
+  }
+  return out;
+}
+
+/** The verdicts of a run under the graph's current rubrics, by `verdictKey`; layers of other rubric versions are ignored. */
+export async function readVerdicts(
+  dir: string,
+  graph: ExecutionGraph,
+): Promise<Map<string, Verdict>> {
+  const out = new Map<string, Verdict>();
+  const have = new Set(await listLayers(dir));
+  for (const rubric of Object.values(graph.coach?.rubrics ?? {})) {
+    const name = layerName(rubric);
+    if (!have.has(name)) continue;
+    for (const v of await readLayer(dir, name)) out.set(verdictKey(v), v);
+  }
+  return out;
+}
+
+type Finished = Extract<RunEvent, { kind: "episode_finished" }>;
+
+function lastFinished(events: readonly RunEvent[]): Map<string, Finished> {
+  const finished = new Map<string, Finished>();
+  for (const e of events) {
+    if (e.kind === "episode_finished") finished.set(e.episode_id, e);
+  }
+  return finished;
+}
+
+/**
+ * The verdicts that count: those on actions of the last attempt of each finished episode (a retried
+ * episode's earlier attempts and unfinished episodes are left out, as `buildSamples` leaves them out).
+ */
+export function countedVerdicts(
+  events: readonly RunEvent[],
+  verdicts: ReadonlyMap<string, Verdict>,
+): Map<string, Verdict> {
+  const last = lastFinished(events);
+  return new Map(
+    [...verdicts].filter(([, v]) =>
+      last.get(v.episode_id)?.attempt === v.attempt
+    ),
+  );
+}
+
+/** Success rate and metric means over the graded episodes of a run (fair values count for failures). */
+export function outcomeStats(events: readonly RunEvent[]): OutcomeStats {
+  const finished = [...lastFinished(events).values()];
+  const graded = finished.filter((e) => e.outcome !== undefined);
+  const sums: Record<string, number[]> = {};
+  for (const e of graded) {
+    for (const [k, v] of Object.entries(e.outcome!.metrics)) {
+      if (Number.isFinite(v)) (sums[k] ??= []).push(v);
+    }
+  }
+  return {
+    episodes: finished.length,
+    graded: graded.length,
+    success_rate: mean(graded.map((e) => e.outcome!.success ? 1 : 0)),
+    metrics: Object.fromEntries(
+      Object.entries(sums).map(([k, v]) => [k, mean(v)!]),
+    ),
+  };
+}
+
+/** Mean coach score (every role) and success rate per task category. */
+export function categoryStats(
+  events: readonly RunEvent[],
+  verdicts: ReadonlyMap<string, Verdict>,
+): Record<
+  string,
+  { score_mean: number | null; scored: number; success_rate: number | null }
+> {
+  const category = new Map<string, string>();
+  for (const e of events) {
+    if (e.kind === "episode_started") {
+      category.set(e.episode_id, e.category ?? "(none)");
+    }
+  }
+  const scores: Record<string, number[]> = {};
+  const successes: Record<string, number[]> = {};
+  for (const v of countedVerdicts(events, verdicts).values()) {
+    const c = category.get(v.episode_id);
+    if (c !== undefined && v.status === "scored" && v.score !== null) {
+      (scores[c] ??= []).push(v.score);
+    }
+  }
+  for (const e of lastFinished(events).values()) {
+    const c = category.get(e.episode_id);
+    if (c !== undefined && e.outcome) {
+      (successes[c] ??= []).push(e.outcome.success ? 1 : 0);
+    }
+  }
+  const names = new Set([...Object.keys(scores), ...Object.keys(successes)]);
+  return Object.fromEntries(
+    [...names].sort().map((c) => [c, {
+      score_mean: mean(scores[c] ?? []),
+      scored: (scores[c] ?? []).length,
+      success_rate: mean(successes[c] ?? []),
+    }]),
+  );
+}
+
+/** Mean coach score per role over a run's scored verdicts (pass `countedVerdicts` to leave out superseded attempts). */
+export function roleScores(
+  verdicts: ReadonlyMap<string, Verdict>,
+): Record<string, { score_mean: number | null; scored: number }> {
+  const by: Record<string, number[]> = {};
+  for (const v of verdicts.values()) {
+    if (v.status === "scored" && v.score !== null) {
+      (by[v.role] ??= []).push(v.score);
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(by).map((
+      [r, s],
+    ) => [r, { score_mean: mean(s), scored: s.length }]),
+  );
+}

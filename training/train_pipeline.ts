@@ -1,0 +1,378 @@
+import { join } from "node:path";
+import type { ExecutionGraph, GraphTrain } from "../dsl/mod.ts";
+import {
+  type Coach,
+  type ModelClient,
+  runPipeline,
+  type RunSummary,
+  type Sandbox,
+} from "../runtime/mod.ts";
+import { loadTasks } from "../runtime/load_tasks.ts";
+import { startLocalTrainer } from "./local_trainer.ts";
+import { mean, type MetricsLine, type RoleStep } from "./metrics.ts";
+import { PolicyModelClient } from "./policy_client.ts";
+import type { PolicyConfig } from "./protocol.ts";
+import {
+  categoryStats,
+  countedVerdicts,
+  outcomeStats,
+  readRunEvents,
+  readVerdicts,
+  roleScores,
+} from "./run_stats.ts";
+import { buildSamples } from "./samples.ts";
+import { sampleTasks } from "./sample_tasks.ts";
+import { TrainerClient, TrainerError } from "./trainer_client.ts";
+import { openTrainRun, type TrainRun } from "./train_run.ts";
+
+/** Options of {@linkcode trainPipeline}. */
+export interface TrainOptions {
+  /** `local` starts the Python trainer as a subprocess; else the base URL of a running one. @default the spec's train.trainer.url */
+  readonly trainer?: string;
+  /** Steps to reach (a resumed run continues up to it). @default the spec's train.steps */
+  readonly steps?: number;
+  /** A training run directory (or its id under outDir) to continue. */
+  readonly resume?: string;
+  /** @default "runs" */
+  readonly outDir?: string;
+  /** Overrides train.reward.outcome_weight: 1 trains on the shared outcome reward only. */
+  readonly outcomeWeight?: number;
+  /** Episodes in flight at once. @default 8 */
+  readonly concurrency?: number;
+  /** Facts about the environment recorded in each rollout run's manifest. */
+  readonly environment?: Record<string, unknown>;
+  readonly signal?: AbortSignal;
+  /** Called with every metrics line once written, and with notes. */
+  readonly onLine?: (line: MetricsLine, run: TrainRun) => void;
+  readonly onNote?: (note: string) => void;
+}
+
+/** The adapters a training run needs: the base model client (frozen roles, the judge), a sandbox, a coach per rollout. */
+export interface TrainDeps {
+  readonly model: ModelClient;
+  readonly sandbox: Sandbox;
+  /** A fresh coach for each rollout run, or undefined when the spec has none. */
+  readonly coach?: () => Coach;
+}
+
+/** How a training run ended. */
+export interface TrainResult {
+  readonly dir: string;
+  readonly steps: number;
+  readonly status: "completed" | "interrupted";
+  readonly versions: Record<string, number>;
+}
+
+/** The policy a trained role gets on the trainer, from the spec's hyperparameters. */
+export function policyConfig(train: GraphTrain): PolicyConfig {
+  const h = train.hyperparameters;
+  return {
+    adapter: {
+      r: h.lora_rank,
+      alpha: h.lora_alpha,
+      ...(h.lora_target_modules !== undefined
+        ? { target_modules: [...h.lora_target_modules] }
+        : {}),
+    },
+    optimizer: {
+      lr: h.learning_rate,
+      weight_decay: 0,
+      grad_clip: h.max_grad_norm,
+    },
+    algo: {
+      name: h.baseline === "group" ? "reinforce_pp_baseline" : "reinforce_pp",
+      kl_coef: h.kl_coef,
+      kl_estimator: "k1",
+      clip_eps: [h.clip_eps, h.clip_eps],
+      reward_clip: [-h.reward_clip, h.reward_clip],
+      gamma: h.gamma,
+      ppo_epochs: h.epochs,
+      minibatch_size: 4096,
+      mask_truncated: h.mask_truncated,
+    },
+  };
+}
+
+const pad = (n: number) => String(n).padStart(4, "0");
+
+/**
+ * Trains the spec's trained roles (DESIGN.md decision 9): each step samples `tasks_per_step` tasks of
+ * `train.split`, runs `samples_per_task` episodes of each with the trained roles served by the trainer
+ * (exact token ids recorded), lets the coach score every action, turns the verdicts into one sample per
+ * action (`buildSamples`) and sends each role's samples to `/v1/train` for that role's policy. Every
+ * `eval.every` steps (and before the first) it runs the `eval.splits`. Everything lands in one training
+ * run directory: `train.json`, `metrics.jsonl`, `steps/step_NNNN/` and `evals/…` (ordinary runs, so
+ * `rescore`, `compare` and `report` work on them) and `trainer/` (the local trainer's checkpoints). A
+ * killed run continues with `resume`: finished steps are kept, the policies restored to their last
+ * recorded versions, and a half-done step's rollouts finished before it trains.
+ *
+ * @example
+ * ```ts ignore
+ * const graph = compileOrThrow("pipelines/relay.yaml");
+ * const done = await trainPipeline(graph, { model, sandbox, coach: () => new RunCoach(graph) }, { steps: 10 });
+ * console.log(done.dir, done.versions);
+ * ```
+ */
+export async function trainPipeline(
+  graph: ExecutionGraph,
+  deps: TrainDeps,
+  options: TrainOptions = {},
+): Promise<TrainResult> {
+  if (graph.train === undefined) {
+    throw new RangeError(
+      `Cannot train pipeline "${graph.name}": its spec has no train section; add train: { roles: [...] }`,
+    );
+  }
+  const train: GraphTrain = {
+    ...graph.train,
+    ...(options.steps !== undefined ? { steps: options.steps } : {}),
+    reward: {
+      ...graph.train.reward,
+      ...(options.outcomeWeight !== undefined
+        ? { outcome_weight: options.outcomeWeight }
+        : {}),
+    },
+  };
+  if (train.roles.length === 0) {
+    throw new RangeError(
+      `Cannot train pipeline "${graph.name}": no role is trainable; list roles under train.roles`,
+    );
+  }
+  if (train.reward.outcome_weight < 1 && deps.coach === undefined) {
+    throw new RangeError(
+      `Cannot train pipeline "${graph.name}" on per-action rewards: no coach scores its actions (the spec has none, or its judge has no endpoint); give the coach an endpoint, or train on the outcome only with --outcome-weight 1`,
+    );
+  }
+  if (train.reward.outcome_weight > 0 && graph.outcome === undefined) {
+    throw new RangeError(
+      `Cannot mix outcome rewards (outcome_weight ${train.reward.outcome_weight}) into pipeline "${graph.name}": it declares no outcome grader; set train.reward.outcome_weight: 0 or add an outcome`,
+    );
+  }
+  const outDir = options.outDir ?? "runs";
+  const trainerUrl = options.trainer ?? train.trainer.url;
+  const run = await openTrainRun(graph, train, {
+    outDir,
+    trainer: trainerUrl,
+    ...(options.resume !== undefined ? { resume: options.resume } : {}),
+  });
+  const note = (s: string) => options.onNote?.(s);
+  let local: Awaited<ReturnType<typeof startLocalTrainer>> | undefined;
+  try {
+    if (trainerUrl === "local") {
+      const baseModel = train.trainer.base_model ??
+        (train.trainer.backend === "tiny" ? "tiny" : undefined);
+      if (baseModel === undefined) {
+        throw new RangeError(
+          `Cannot start the ${train.trainer.backend} trainer: train.trainer.base_model names no model; set it to a Hugging Face model directory`,
+        );
+      }
+      local = await startLocalTrainer({
+        backend: train.trainer.backend,
+        baseModel,
+        outDir: join(run.dir, "trainer"),
+        seed: train.seed,
+      });
+      note(
+        `trainer: local ${train.trainer.backend} (${baseModel}) at ${local.url}, log ${local.log}`,
+      );
+    }
+    const client = new TrainerClient(local?.url ?? trainerUrl);
+    await run.checkTrainer(await client.info());
+    const versions: Record<string, number> = { ...run.versions };
+    for (const role of train.roles) {
+      const state = await client.putPolicy(role, policyConfig(train));
+      const want = versions[role] ?? 0;
+      if (state.version !== want) {
+        const restored = await client.restore(role, want);
+        note(`policy ${role}: restored version ${restored.version}`);
+      }
+      versions[role] = want;
+    }
+    const train_ids = (await loadTasks(graph.dataset, train.split)).tasks.map((
+      t,
+    ) => t.id);
+    if (train_ids.length === 0) {
+      throw new RangeError(
+        `Cannot train on split "${train.split}": it has no tasks (after removing overlaps with eval splits)`,
+      );
+    }
+    const rollout = new PolicyModelClient(graph, deps.model, {
+      baseUrl: client.openaiBaseUrl,
+      roles: train.roles,
+      mode: "train",
+    });
+    const evaluator = new PolicyModelClient(graph, deps.model, {
+      baseUrl: client.openaiBaseUrl,
+      roles: train.roles,
+      mode: "eval",
+    });
+    const runEpisodes = async (
+      runId: string,
+      dir: string,
+      model: ModelClient,
+      extra: {
+        split: string;
+        taskIds?: string[];
+        limit?: number;
+        samples: number;
+        coach: boolean;
+      },
+    ): Promise<RunSummary> => {
+      const exists = await Deno.stat(join(dir, runId)).then(
+        () => true,
+        () => false,
+      );
+      const coach = extra.coach ? deps.coach?.() : undefined;
+      return await runPipeline(graph, { model, sandbox: deps.sandbox }, {
+        policy: "model",
+        outDir: dir,
+        concurrency: options.concurrency ?? 8,
+        environment: { ...(options.environment ?? {}), training_run: run.id },
+        ...(coach ? { coach } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(exists ? { resume: join(dir, runId) } : {
+          runId,
+          split: extra.split,
+          samplesPerTask: extra.samples,
+          ...(extra.taskIds ? { taskIds: extra.taskIds } : {}),
+          ...(extra.limit !== undefined ? { limit: extra.limit } : {}),
+        }),
+      });
+    };
+    const evaluate = async (step: number) => {
+      for (const split of train.eval.splits) {
+        if (run.evalsDone.has(`${step}:${split}`)) continue;
+        const started = performance.now();
+        const runId = `step_${pad(step)}_${split}`;
+        const summary = await runEpisodes(
+          runId,
+          join(run.dir, "evals"),
+          evaluator,
+          {
+            split,
+            samples: train.eval.samples_per_task,
+            coach: train.eval.coach,
+            ...(train.eval.limit !== undefined
+              ? { limit: train.eval.limit }
+              : {}),
+          },
+        );
+        if (summary.status === "interrupted") return false;
+        const events = await readRunEvents(summary.run_dir);
+        const verdicts = countedVerdicts(
+          events,
+          await readVerdicts(summary.run_dir, graph),
+        );
+        await run.append({
+          type: "eval",
+          step,
+          ts: new Date().toISOString(),
+          seconds: (performance.now() - started) / 1000,
+          split,
+          run: `evals/${runId}`,
+          versions: { ...versions },
+          outcome: outcomeStats(events),
+          roles: roleScores(verdicts),
+          categories: categoryStats(events, verdicts),
+        }, options.onLine);
+      }
+      return true;
+    };
+    if (run.lastStep === 0 && !(await evaluate(0))) {
+      return await run.finish("interrupted", versions);
+    }
+    for (let step = run.lastStep + 1; step <= train.steps; step++) {
+      const started = performance.now();
+      const runId = `step_${pad(step)}`;
+      const summary = await runEpisodes(
+        runId,
+        join(run.dir, "steps"),
+        rollout,
+        {
+          split: train.split,
+          taskIds: sampleTasks(
+            train_ids,
+            train.tasks_per_step,
+            step,
+            train.seed,
+          ),
+          samples: train.samples_per_task,
+          coach: true,
+        },
+      );
+      if (summary.status === "interrupted") {
+        return await run.finish("interrupted", versions);
+      }
+      const events = await readRunEvents(summary.run_dir);
+      const verdicts = countedVerdicts(
+        events,
+        await readVerdicts(summary.run_dir, graph),
+      );
+      const built = buildSamples(events, verdicts, {
+        runId: `${run.id}/${runId}`,
+        versions,
+        reward: train.reward,
+        maskTruncated: train.hyperparameters.mask_truncated,
+      });
+      const roles: Record<string, RoleStep> = {};
+      for (const role of train.roles) {
+        const b = built[role]!;
+        const before = versions[role]!;
+        const base: RoleStep = {
+          version_before: before,
+          version: before,
+          samples: b.samples.length,
+          masked: b.masked,
+          reward_mean: mean(b.samples.map((s) => s.reward)),
+          score_mean: mean(b.scores),
+          scored: b.scores.length,
+          completion_tokens: b.completionTokens,
+        };
+        if (b.samples.length === 0) {
+          roles[role] = { ...base, skipped: "no_samples" };
+          continue;
+        }
+        try {
+          const done = await client.train({
+            policy_id: role,
+            expected_version: before,
+            idempotency_key: `${run.id}:${runId}:${role}:${run.session}`,
+            samples: b.samples,
+          });
+          versions[role] = done.new_version;
+          roles[role] = {
+            ...base,
+            version: done.new_version,
+            train: done.metrics,
+          };
+        } catch (e) {
+          if (!(e instanceof TrainerError) || e.code !== "no_signal") throw e;
+          roles[role] = { ...base, skipped: "no_signal" };
+        }
+      }
+      await run.append({
+        type: "step",
+        step,
+        ts: new Date().toISOString(),
+        seconds: (performance.now() - started) / 1000,
+        run: `steps/${runId}`,
+        roles,
+        outcome: outcomeStats(events),
+        categories: categoryStats(events, verdicts),
+        outcome_weight: train.reward.outcome_weight,
+      }, options.onLine);
+      if (
+        (step % train.eval.every === 0 || step === train.steps) &&
+        !(await evaluate(step))
+      ) {
+        return await run.finish("interrupted", versions);
+      }
+      if (options.signal?.aborted) {
+        return await run.finish("interrupted", versions);
+      }
+    }
+    return await run.finish("completed", versions);
+  } finally {
+    await local?.stop();
+  }
+}

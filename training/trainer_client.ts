@@ -1,0 +1,285 @@
+import type { z } from "zod";
+import {
+  type PolicyConfig,
+  type PolicyState,
+  PolicyStateSchema,
+  type TrainDone,
+  TrainerErrorBodySchema,
+  type TrainerInfo,
+  TrainerInfoSchema,
+  type TrainLine,
+  TrainLineSchema,
+  type TrainRequest,
+} from "./protocol.ts";
+
+/**
+ * A trainer reply that is an error, or is not what the protocol says: what, where, and how to fix.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TrainerClient, TrainerError } from "./trainer_client.ts";
+ * const err = await new TrainerClient("http://127.0.0.1:9").info().catch((e) => e);
+ * assert(err instanceof TrainerError && err.code === "unreachable");
+ * ```
+ */
+export class TrainerError extends Error {
+  /** The protocol's error code (`version_conflict`, `no_signal`, …), or `malformed` / `unreachable`. */
+  readonly code: string;
+  readonly status: number | null;
+  readonly body: unknown;
+  constructor(
+    message: string,
+    code: string,
+    status: number | null,
+    body?: unknown,
+  ) {
+    super(message);
+    this.name = "TrainerError";
+    this.code = code;
+    this.status = status;
+    this.body = body;
+  }
+}
+
+/** Options of {@linkcode TrainerClient}. */
+export interface TrainerClientOptions {
+  /** Per-request timeout of calls other than `/train`. @default 60000 */
+  readonly timeoutMs?: number;
+  /** Timeout of one `/train` call. @default 1800000 */
+  readonly trainTimeoutMs?: number;
+}
+
+/**
+ * The HTTP client of the trainer protocol (reference/trainer-protocol.md §4). Every reply is validated
+ * against `training/protocol.ts`; an error reply or a malformed one throws {@linkcode TrainerError}.
+ *
+ * @example
+ * ```ts ignore
+ * const trainer = new TrainerClient("http://127.0.0.1:8000");
+ * const info = await trainer.info();
+ * const done = await trainer.train({ policy_id: "solver", expected_version: 0, idempotency_key: "s1", samples });
+ * ```
+ */
+export class TrainerClient {
+  /** The base URL, without a trailing slash and without `/v1`. */
+  readonly baseUrl: string;
+  readonly #timeoutMs: number;
+  readonly #trainTimeoutMs: number;
+
+  constructor(baseUrl: string, options: TrainerClientOptions = {}) {
+    let url: URL;
+    try {
+      url = new URL(baseUrl);
+    } catch {
+      throw new TypeError(
+        `Cannot use trainer URL "${baseUrl}": it is not a URL; pass e.g. http://127.0.0.1:8000 or "local"`,
+      );
+    }
+    this.baseUrl = url.href.replace(/\/+$/, "").replace(/\/v1$/, "");
+    this.#timeoutMs = options.timeoutMs ?? 60_000;
+    this.#trainTimeoutMs = options.trainTimeoutMs ?? 1_800_000;
+  }
+
+  /** The OpenAI-compatible base URL the runtime's model client calls. */
+  get openaiBaseUrl(): string {
+    return `${this.baseUrl}/v1`;
+  }
+
+  /** `GET /v1/info`. */
+  async info(): Promise<TrainerInfo> {
+    return await this.#json("GET", "/v1/info", undefined, TrainerInfoSchema);
+  }
+
+  /** `PUT /v1/policies/{id}`: creates the policy, or returns it unchanged when it exists with this config. */
+  async putPolicy(id: string, config: PolicyConfig): Promise<PolicyState> {
+    return await this.#json(
+      "PUT",
+      `/v1/policies/${encodeURIComponent(id)}`,
+      config,
+      PolicyStateSchema,
+    );
+  }
+
+  /** `GET /v1/policies/{id}`. */
+  async policy(id: string): Promise<PolicyState> {
+    return await this.#json(
+      "GET",
+      `/v1/policies/${encodeURIComponent(id)}`,
+      undefined,
+      PolicyStateSchema,
+    );
+  }
+
+  /** `POST /v1/policies/{id}/restore`: loads the checkpoint of `version`. */
+  async restore(id: string, version: number): Promise<PolicyState> {
+    return await this.#json(
+      "POST",
+      `/v1/policies/${encodeURIComponent(id)}/restore`,
+      { version },
+      PolicyStateSchema,
+    );
+  }
+
+  /** `POST /v1/train`: one update of one policy; progress lines go to `onProgress`, the `done` line is returned. */
+  async train(
+    request: TrainRequest,
+    onProgress?: (line: Extract<TrainLine, { type: "progress" }>) => void,
+  ): Promise<TrainDone> {
+    const res = await this.#fetch(
+      "POST",
+      "/v1/train",
+      request,
+      this.#trainTimeoutMs,
+    );
+    if (!res.ok) throw await this.#errorOf(res, "POST /v1/train");
+    const text = await res.text();
+    let done: TrainDone | undefined;
+    for (const [i, raw] of text.split("\n").entries()) {
+      if (raw.trim() === "") continue;
+      let parsed;
+      try {
+        parsed = TrainLineSchema.safeParse(JSON.parse(raw));
+      } catch {
+        parsed = undefined;
+      }
+      if (!parsed?.success) {
+        throw new TrainerError(
+          `Cannot read line ${
+            i + 1
+          } of the trainer's /v1/train reply for policy "${request.policy_id}": ${
+            JSON.stringify(raw.slice(0, 200))
+          } is not a progress, done or error record; check that the trainer speaks protocol 1`,
+          "malformed",
+          res.status,
+          raw,
+        );
+      }
+      const line = parsed.data;
+      if (line.type === "progress") onProgress?.(line);
+      else if (line.type === "error") {
+        throw new TrainerError(
+          `The trainer failed to train policy "${request.policy_id}": ${line.error}: ${line.message}; its version is unchanged`,
+          line.error,
+          res.status,
+          line,
+        );
+      } else done = line;
+    }
+    if (done === undefined) {
+      throw new TrainerError(
+        `The trainer's /v1/train reply for policy "${request.policy_id}" ended without a done record (the trainer may have died; see its log)`,
+        "malformed",
+        res.status,
+        text.slice(-500),
+      );
+    }
+    if (done.policy_id !== request.policy_id) {
+      throw new TrainerError(
+        `The trainer's /v1/train reply names policy "${done.policy_id}", but policy "${request.policy_id}" was trained; check that nothing else shares this trainer`,
+        "malformed",
+        res.status,
+        done,
+      );
+    }
+    if (done.new_version !== request.expected_version + 1) {
+      throw new TrainerError(
+        `The trainer published version ${done.new_version} of policy "${request.policy_id}" after training version ${request.expected_version}; the protocol requires exactly +1`,
+        "malformed",
+        res.status,
+        done,
+      );
+    }
+    return done;
+  }
+
+  async #json<S extends z.ZodType>(
+    method: string,
+    path: string,
+    body: unknown,
+    schema: S,
+  ): Promise<z.infer<S>> {
+    const res = await this.#fetch(method, path, body, this.#timeoutMs);
+    if (!res.ok) throw await this.#errorOf(res, `${method} ${path}`);
+    let data: unknown;
+    try {
+      data = await res.json();
+    } catch {
+      throw new TrainerError(
+        `The trainer's reply to ${method} ${path} is not JSON`,
+        "malformed",
+        res.status,
+      );
+    }
+    const parsed = schema.safeParse(data);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new TrainerError(
+        `The trainer's reply to ${method} ${path} is not what protocol 1 says: at ${
+          issue.path.join(".") || "the body"
+        }: ${issue.message}`,
+        "malformed",
+        res.status,
+        data,
+      );
+    }
+    return parsed.data;
+  }
+
+  async #fetch(
+    method: string,
+    path: string,
+    body: unknown,
+    timeoutMs: number,
+  ): Promise<Response> {
+    try {
+      return await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: body === undefined
+          ? {}
+          : { "content-type": "application/json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (e) {
+      throw new TrainerError(
+        `Cannot reach the trainer at ${this.baseUrl} (${method} ${path}): ${
+          e instanceof Error ? e.message : String(e)
+        }; check that it is running, or use --trainer local`,
+        "unreachable",
+        null,
+      );
+    }
+  }
+
+  async #errorOf(res: Response, what: string): Promise<TrainerError> {
+    const text = await res.text();
+    let data: unknown = text;
+    try {
+      data = JSON.parse(text);
+    } catch { /* not JSON: kept as text */ }
+    const parsed = TrainerErrorBodySchema.safeParse(data);
+    if (!parsed.success) {
+      return new TrainerError(
+        `The trainer answered ${what} with HTTP ${res.status}: ${
+          text.slice(0, 300)
+        }`,
+        `http_${res.status}`,
+        res.status,
+        data,
+      );
+    }
+    const err = parsed.data.error;
+    const code = typeof err === "string"
+      ? err
+      : err.code ?? `http_${res.status}`;
+    const message = parsed.data.message ??
+      (typeof err === "string" ? err : err.message);
+    return new TrainerError(
+      `The trainer refused ${what} (HTTP ${res.status} ${code}): ${message}`,
+      code,
+      res.status,
+      parsed.data,
+    );
+  }
+}
