@@ -388,6 +388,9 @@ export const TrainSchema = z.strictObject({
     reward_clip: z.number().positive().default(10),
     gamma: z.number().min(0).max(1).default(1),
     baseline: z.enum(["none", "group"]).default("none"),
+    normalize_std: z.boolean().default(true).describe(
+      "Divide advantages by their std over the batch (REINFORCE++); false only centres them (OpenRLHF no_std_norm)",
+    ),
     mask_truncated: z.boolean().default(false),
     epochs: PositiveInt.default(1),
     micro_batch_size: PositiveInt.default(1),
@@ -404,6 +407,7 @@ export const TrainSchema = z.strictObject({
     reward_clip: 10,
     gamma: 1,
     baseline: "none",
+    normalize_std: true,
     mask_truncated: false,
     epochs: 1,
     micro_batch_size: 1,

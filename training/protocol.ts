@@ -52,6 +52,7 @@ export const PolicyConfigSchema = z.strictObject({
     ppo_epochs: z.number().int().positive(),
     minibatch_size: z.number().int().positive(),
     mask_truncated: z.boolean(),
+    no_std_norm: z.boolean().optional(),
     seed: z.number().int().optional(),
   }),
 });

@@ -35,6 +35,7 @@ function manifest(
         reward_clip: 10,
         gamma: 1,
         baseline: "none",
+        normalize_std: true,
         mask_truncated: false,
         epochs: 1,
         micro_batch_size: 1,

@@ -89,6 +89,7 @@ export function policyConfig(train: GraphTrain): PolicyConfig {
       ppo_epochs: h.epochs,
       minibatch_size: 4096,
       mask_truncated: h.mask_truncated,
+      no_std_norm: !h.normalize_std,
     },
   };
 }
