@@ -105,8 +105,9 @@ export async function prepareDeps(
       ? judge.script !== undefined
       : (judge.base_url ?? "") !== "";
     if (RunCoach.needsJudge(graph) && !configured) {
-      coachNote =
-        `coach: off: models.${graph.coach.model} has no endpoint; score the run later with deno task rescore`;
+      coachNote = `coach: off: models.${graph.coach.model} has no endpoint${
+        options.forceCoach ? "" : "; score the run later with deno task rescore"
+      }`;
     } else {
       coach = () => new RunCoach(graph, { client: model });
       coachNote = `coach: inline, scoring every action with ${

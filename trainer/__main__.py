@@ -84,7 +84,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
-    backend = build_backend(cfg.backend, cfg.base_model, cfg.device, cfg.seed)
+    try:
+        backend = build_backend(cfg.backend, cfg.base_model, cfg.device, cfg.seed)
+    except (ImportError, ValueError, OSError) as e:
+        log.error("cannot load the %s backend with base model %r: %s", cfg.backend, cfg.base_model, e)
+        return 2
     srv = make_server(backend, cfg.out, cfg.host, cfg.port, cfg.max_policies, cfg.max_lora_rank, cfg.retry_after_s)
     port = srv.server_address[1]
     if cfg.port_file:

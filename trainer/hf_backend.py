@@ -18,7 +18,8 @@ the same network under `PeftModel.disable_adapter()`: there is no second copy of
   backward must not be interleaved with another policy's calls, since gradient checkpointing
   recomputes the forward during backward with the adapter active at that moment).
 
-`base_model` is a local HF directory, or `random:<arch>[,key=value...]` for a randomly initialised
+`base_model` is a local HF directory, a Hub id (from the HF cache, or downloaded where there is a network),
+or `random:<arch>[,key=value...]` for a randomly initialised
 model built in code with a byte-level tokenizer and a ChatML template (no download), e.g.
 `random:qwen2-tiny` or `random:qwen2-tiny,hidden=1024,layers=8` (keys: hidden, layers, heads,
 kv_heads, intermediate; arch: qwen2-tiny or llama-tiny).
@@ -325,13 +326,17 @@ class HFBackend:
         if base_model.startswith("random:"):
             model, hf_tok = build_random_base(base_model, seed, max_position_embeddings=max(max_context, 4096))
         else:
-            if not os.path.isdir(base_model):
-                raise ValueError(f"base_model {base_model!r} is not a local directory (nothing is downloaded); "
-                                 "pass a directory with config.json and weights, or random:qwen2-tiny")
-            hf_tok = transformers.AutoTokenizer.from_pretrained(base_model)
-            # transformers >= 4.56 names the argument `dtype`; older versions `torch_dtype`.
+            # A local directory, or a Hub id found in the Hugging Face cache (or downloaded where there is a network).
             dkey = "dtype" if _version_tuple(transformers.__version__) >= (4, 56) else "torch_dtype"
-            model = transformers.AutoModelForCausalLM.from_pretrained(base_model, **{dkey: self.dtype})
+            try:
+                hf_tok = transformers.AutoTokenizer.from_pretrained(base_model)
+                # transformers >= 4.56 names the argument `dtype`; older versions `torch_dtype`.
+                model = transformers.AutoModelForCausalLM.from_pretrained(base_model, **{dkey: self.dtype})
+            except OSError as e:
+                where = "a local directory" if os.path.isdir(base_model) else "a Hub id (not a local directory)"
+                raise ValueError(f"cannot load base_model {base_model!r}, {where}: {e}; pass a directory with "
+                                 "config.json, weights and tokenizer files, a Hub id that is cached or reachable, "
+                                 "or random:qwen2-tiny") from None
         model = model.to(device=dev, dtype=self.dtype)
         model.requires_grad_(False)
         # No dropout anywhere: train mode (needed for gradient checkpointing) must compute what eval mode does,

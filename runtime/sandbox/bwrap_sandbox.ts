@@ -118,19 +118,36 @@ export class BwrapSandbox implements Sandbox {
       });
       const argv = jailArgv(params);
       argv.splice(argv.lastIndexOf("--") + 1, Infinity, "/usr/bin/true");
-      const result = await runProcess({
-        command: argv[0]!,
-        args: argv.slice(1),
-        env: {},
-        language: "python",
-        limits,
-        exitCodeEncodesSignal: true,
-      });
+      const run = () =>
+        runProcess({
+          command: argv[0]!,
+          args: argv.slice(1),
+          env: {},
+          language: "python",
+          limits,
+          exitCodeEncodesSignal: true,
+        });
+      let result = await run();
+      // EAGAIN: processes of the slot's uid from a run that just ended still count against its
+      // RLIMIT_NPROC while they exit; wait for them rather than refuse.
+      for (
+        let tries = 0;
+        result.status !== "ok" && tries < 20 &&
+        /Resource temporarily unavailable/.test(result.stderr.text);
+        tries++
+      ) {
+        await new Promise((r) => setTimeout(r, 250));
+        result = await run();
+      }
       if (result.status !== "ok") {
         throw new SandboxError(
           `Cannot create a bwrap jail on this host: ${
             result.stderr.text.trim() || `status ${result.status}`
-          }; unprivileged user namespaces must be allowed (sysctl kernel.unprivileged_userns_clone=1, or kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu)`,
+          }; ${
+            /Resource temporarily unavailable/.test(result.stderr.text)
+              ? `the sandbox uid ${this.options.uidBase} has too many processes: another mappa process may use the same uids (pass --sandbox-uid-base)`
+              : "unprivileged user namespaces must be allowed (sysctl kernel.unprivileged_userns_clone=1, or kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu)"
+          }`,
           {
             command: argv,
             exitCode: result.exit_code,
