@@ -541,6 +541,14 @@ async function train(args: string[]): Promise<number> {
       );
       return 130;
     }
+    if (trainer === "local") {
+      for (const [role, version] of Object.entries(done.versions)) {
+        const adapter = `${done.dir}/trainer/policies/${role}/v${version}`;
+        if (await Deno.stat(adapter).then(() => true, () => false)) {
+          console.log(`adapter ${role}@${version}: ${adapter} (PEFT format)`);
+        }
+      }
+    }
     console.log(
       `trained ${done.steps} steps: versions ${
         Object.entries(done.versions).map(([r, v]) => `${r}@${v}`).join(", ")

@@ -78,6 +78,22 @@ Deno.test("deno task train: versions advance and each policy gets its own role's
   });
 
   await t.step(
+    "each role's final adapter is a PEFT directory, and the run says where",
+    async () => {
+      for (const role of ["drafter", "finisher"]) {
+        const version = stepLines.at(-1)!.roles[role]!.version;
+        const adapter = join(dir, "trainer", "policies", role, `v${version}`);
+        assert(ran.stdout.includes(`adapter ${role}@${version}: ${adapter}`));
+        const config = JSON.parse(
+          await Deno.readTextFile(join(adapter, "adapter_config.json")),
+        );
+        assert.equal(config.peft_type, "LORA");
+        assert.equal(config.r, 4);
+      }
+    },
+  );
+
+  await t.step(
     "evaluations ran before training, every 2 steps and at the end",
     () => {
       const evals = lines.filter((l) => l.type === "eval").map((l) => l.step);
