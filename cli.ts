@@ -37,6 +37,7 @@ import {
   MetricsError,
   TrainerError,
   trainPipeline,
+  TrainRunError,
   writeTrainingReport,
 } from "./training/mod.ts";
 
@@ -556,16 +557,22 @@ async function train(args: string[]): Promise<number> {
     );
     return 0;
   } catch (e) {
+    const cause = e instanceof TrainRunError ? e.cause : e;
+    const where = e instanceof TrainRunError
+      ? `\n  = note: the training run is in ${e.dir}; after fixing the cause, continue it with: deno task train ${spec} --resume ${e.dir}`
+      : "";
     if (
-      e instanceof TrainerError || e instanceof RangeError ||
-      e instanceof DatasetError || e instanceof RunStoreError ||
-      e instanceof MetricsError ||
-      (e instanceof Error && /^(Cannot|The local trainer)/.test(e.message))
+      cause instanceof TrainerError || cause instanceof RangeError ||
+      cause instanceof DatasetError || cause instanceof RunStoreError ||
+      cause instanceof MetricsError ||
+      (cause instanceof Error &&
+        /^(Cannot|The local trainer)/.test(cause.message))
     ) {
-      console.error(`mappa: ${e.message}`);
+      console.error(`mappa: ${(cause as Error).message}${where}`);
       return 2;
     }
-    throw e;
+    if (where) console.error(where.trimStart());
+    throw cause;
   } finally {
     Deno.removeSignalListener("SIGINT", onInterrupt);
     Deno.removeSignalListener("SIGTERM", onInterrupt);

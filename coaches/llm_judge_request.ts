@@ -110,6 +110,7 @@ export function judgeRequest(
     model: settings.model,
     messages,
     role: evidence.role.id,
+    purpose: "judge",
     episode: evidence.episode_id,
     task: evidence.task.id,
     turn: attempt,

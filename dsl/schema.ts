@@ -393,7 +393,9 @@ export const TrainSchema = z.strictObject({
     ),
     mask_truncated: z.boolean().default(false),
     epochs: PositiveInt.default(1),
-    micro_batch_size: PositiveInt.default(1),
+    micro_batch_size: PositiveInt.default(1).describe(
+      "MAPPA's micro_train_batch_size; mappa's trainer micro-batches by tokens instead, so it is recorded but not used",
+    ),
     max_grad_norm: z.number().positive().default(1),
     lora_rank: PositiveInt.default(16),
     lora_alpha: z.number().positive().default(32),

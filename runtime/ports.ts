@@ -102,6 +102,8 @@ export interface ModelRequest {
   readonly tools?: readonly ToolSpec[];
   /** Attribution, and the key the scripted provider answers by. */
   readonly role: string;
+  /** What the call is for: a role's own action (the default), or a coach judging one of its actions. */
+  readonly purpose?: "action" | "judge";
   readonly episode: string;
   /** The task id, so scripted replies can differ per task. */
   readonly task?: string;

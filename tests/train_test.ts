@@ -263,3 +263,42 @@ Deno.test("deno task train: bad input is named, with how to fix it", async (t) =
     assert.match(ran.stderr, /Cannot resume training run .*no train\.json/);
   });
 });
+
+Deno.test("deno task train: a trainer that dies mid-run stops the run with a way to continue", async () => {
+  const out = await Deno.makeTempDir();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "cli.ts", "train", SPEC, "--out", out, "--steps", "4"],
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  let dir: string | undefined;
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    try {
+      dir ??= await onlyDir(out);
+    } catch {
+      continue;
+    }
+    if (steps(await readMetrics(dir).catch(() => [])).length >= 1) break;
+  }
+  assert(dir !== undefined, "the run never started");
+  await new Deno.Command("pkill", {
+    args: ["-KILL", "-f", `trainer serve .*${dir}/trainer`],
+  }).output();
+  const status = await child.status;
+  const said = await stderr;
+  assert.equal(status.code, 2, said);
+  assert.match(said, /continue it with: deno task train .* --resume /);
+  const manifest = JSON.parse(await Deno.readTextFile(join(dir, "train.json")));
+  assert.equal(manifest.status, "failed");
+  assert.match(manifest.error, /trainer/);
+
+  const ran = await runCli(["train", SPEC, "--out", out, "--resume", dir]);
+  assert.equal(ran.code, 0, ran.stderr);
+  const after = steps(await readMetrics(dir));
+  assert.deepEqual(after.map((l) => l.step), [1, 2, 3, 4]);
+  assertVersionChain(after, ["drafter", "finisher"]);
+});

@@ -392,10 +392,12 @@ def main(argv: Optional[List[str]] = None) -> int:
             from .hf_backend import _gather_logprobs
 
             m = mask[:, 1:].bool()
-            fresh_ref = _gather_logprobs(fresh(input_ids=ids, attention_mask=mask, use_cache=False).logits, ids)
+            fresh_ref = _gather_logprobs(fresh(input_ids=ids, attention_mask=mask, use_cache=False).logits, ids,
+                                         be.tokenizer.vocab_size)
             res["fresh_base_vs_reference_max_abs"] = float((fresh_ref - st["ref_probe"])[m].abs().max())
             peft_model = PeftModel.from_pretrained(fresh, adir).eval()
-            loaded = _gather_logprobs(peft_model(input_ids=ids, attention_mask=mask, use_cache=False).logits, ids)
+            loaded = _gather_logprobs(peft_model(input_ids=ids, attention_mask=mask, use_cache=False).logits, ids,
+                                      be.tokenizer.vocab_size)
             mine_lp = be.token_logprobs("alpha", ids, mask)
         d = float((loaded - mine_lp)[m].abs().max())
         res["reloaded_vs_backend_max_abs"] = d

@@ -490,7 +490,7 @@ class HFBackend:
                 logits = self._forward(input_ids, attention_mask)
             finally:
                 self.model.eval()
-        return _gather_logprobs(logits, input_ids)
+        return _gather_logprobs(logits, input_ids, self.tokenizer.vocab_size)
 
     def _forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         out = self._net()(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
@@ -531,7 +531,7 @@ class HFBackend:
             out = net(input_ids=ids, attention_mask=mask, use_cache=True, **kw)
             logits, past = out.logits[:, -1, :], out.past_key_values
             for step in range(max_new):
-                tok, lp = _sample(logits, sampling, gen)
+                tok, lp = _sample(logits, sampling, gen, self.tokenizer.vocab_size)
                 tl, ll = tok.tolist(), lp.tolist()
                 for i in range(n):
                     if done[i]:
@@ -651,19 +651,26 @@ class HFBackend:
 # helpers
 
 
-def _gather_logprobs(logits: torch.Tensor, input_ids: torch.Tensor) -> torch.Tensor:
-    """log_softmax(float32 logits)[t] gathered at input_ids[t+1]; one row at a time to bound fp32 memory."""
+def _gather_logprobs(logits: torch.Tensor, input_ids: torch.Tensor, limit: int) -> torch.Tensor:
+    """log_softmax(float32 logits)[t] gathered at input_ids[t+1]; one row at a time to bound fp32 memory.
+    Logits of ids >= `limit` (embedding rows past the tokenizer, padding) are -inf, as in `_sample`."""
     target = input_ids[:, 1:]
     rows = []
     for b in range(input_ids.size(0)):
-        lp = torch.log_softmax(logits[b, :-1].float(), dim=-1)
+        lp = torch.log_softmax(_in_vocab(logits[b, :-1].float(), limit), dim=-1)
         rows.append(lp.gather(-1, target[b].unsqueeze(-1)).squeeze(-1))
     return torch.stack(rows)
 
 
-def _sample(logits: torch.Tensor, s: Sampling, gen: torch.Generator) -> Tuple[torch.Tensor, torch.Tensor]:
+def _in_vocab(x: torch.Tensor, limit: int) -> torch.Tensor:
+    """Models pad their embedding past the tokenizer (Qwen: 151,665 tokens, 151,936 rows): those ids are
+    never sampled and never scored, so /v1/train never sees an id the tokenizer cannot decode."""
+    return x if limit >= x.size(-1) else x.masked_fill(torch.arange(x.size(-1), device=x.device) >= limit, float("-inf"))
+
+
+def _sample(logits: torch.Tensor, s: Sampling, gen: torch.Generator, limit: int) -> Tuple[torch.Tensor, torch.Tensor]:
     """One token per row and its logprob under the processed distribution (temperature, top-k, top-p)."""
-    x = logits.float()
+    x = _in_vocab(logits.float(), limit)
     if s.temperature <= 0:  # greedy: the sampled distribution is a point mass, logprob 0
         tok = x.argmax(dim=-1)
         return tok, torch.zeros_like(tok, dtype=torch.float32)

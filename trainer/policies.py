@@ -16,6 +16,7 @@ import contextlib
 import copy
 import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -34,6 +35,7 @@ from .errors import ApiError, bad_request
 from .train import check_signal, make_optimizer, train_step
 
 SCHEMA_VERSION = 1
+log = logging.getLogger("trainer")
 POLICY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 PEFT_FILES = ("adapter_config.json", "adapter_model.bin", "adapter_model.safetensors")
 
@@ -168,11 +170,23 @@ class Registry:
         return self._run_train(p, req)
 
     def _run_train(self, p: Policy, req: Dict[str, Any]) -> Iterator[Dict[str, Any]]:
-        adapter_before = self.backend.adapter_state(p.id)
-        opt_before = copy.deepcopy(p.optimizer.state_dict())
+        adapter_before: Optional[Dict[str, Any]] = None
+        opt_before: Optional[Dict[str, Any]] = None
         t0 = time.time()
         finished = False
+        published = False
+
+        def roll_back() -> None:
+            if adapter_before is None or opt_before is None or published:
+                return
+            with self.compute_lock:
+                self.backend.load_adapter_state(p.id, adapter_before)
+                p.optimizer.load_state_dict(opt_before)
+
         try:
+            # Inside the try: a failure here (out of memory) must still return the policy to "ready".
+            adapter_before = self.backend.adapter_state(p.id)
+            opt_before = copy.deepcopy(p.optimizer.state_dict())
             metrics: Dict[str, Any] = {}
             with self.compute_lock:
                 for rec in train_step(self.backend, p.id, p.config, p.optimizer, req["samples"], p.version):
@@ -189,16 +203,18 @@ class Registry:
                 self.save(p, version=new_version, metrics=metrics, applied=applied)
             with p.cond:
                 p.version, p.last_metrics, p.applied = new_version, metrics, applied
-            self._log_metrics({"policy_id": p.id, "idempotency_key": req["idempotency_key"], "ok": True,
-                               "version": new_version, **metrics})
+            published = True  # from here on the new version stands, whatever happens next
+            try:
+                self._log_metrics({"policy_id": p.id, "idempotency_key": req["idempotency_key"], "ok": True,
+                                   "version": new_version, **metrics})
+            except OSError as e:
+                log.warning("cannot append to %s/metrics.jsonl: %s", self.out, e)
             finished = True
             yield done
         except GeneratorExit:
             raise
         except Exception as e:  # keep the old version: roll the adapter and optimizer back
-            with self.compute_lock:
-                self.backend.load_adapter_state(p.id, adapter_before)
-                p.optimizer.load_state_dict(opt_before)
+            roll_back()
             code = e.code if isinstance(e, ApiError) else "train_failed"
             msg = e.message if isinstance(e, ApiError) else f"{type(e).__name__}: {e}"
             self._log_metrics({"policy_id": p.id, "idempotency_key": req["idempotency_key"], "ok": False,
@@ -208,9 +224,7 @@ class Registry:
                    "current_version": p.version}
         finally:
             if not finished:  # the client went away mid-stream: roll back too
-                with self.compute_lock:
-                    self.backend.load_adapter_state(p.id, adapter_before)
-                    p.optimizer.load_state_dict(opt_before)
+                roll_back()
             with p.cond:
                 p.state = "ready"
                 p.cond.notify_all()

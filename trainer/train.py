@@ -39,8 +39,8 @@ def make_optimizer(backend: Any, policy_id: str, cfg: PolicyConfig) -> torch.opt
 
 
 def check_signal(samples: Sequence[Sample], cfg: PolicyConfig, eos_ids: Sequence[int]) -> None:
-    """422 no_signal when no sample could move the policy: every shaped, clipped reward and override is 0
-    (or every sample is masked out). Raises 400 for group errors (a group with < 2 samples)."""
+    """422 no_signal when no sample could move the policy: the shaped, clipped rewards of the trainable
+    samples are all equal and no override is non-zero (or every sample is masked out). Raises 400 for group errors (a group with < 2 samples)."""
     a = cfg.algo
     live = [s for s in samples if not (a.mask_truncated and s.completion_token_ids[-1] not in eos_ids)
             and (s.loss_mask is None or any(s.loss_mask))]
@@ -53,11 +53,15 @@ def check_signal(samples: Sequence[Sample], cfg: PolicyConfig, eos_ids: Sequence
         raise bad_request(f"samples: {e}") from None
     shaped = shaped.clamp(a.reward_clip[0], a.reward_clip[1])
     live_ids = {id(s) for s in live}
-    signal = any((s.advantage if s.advantage is not None else float(r)) != 0.0
-                 for s, r in zip(samples, shaped) if id(s) in live_ids)
+    rewards = [float(r) for s, r in zip(samples, shaped) if id(s) in live_ids and s.advantage is None]
+    overrides = [s.advantage for s in live if s.advantage is not None]
+    # Advantages are centred over the batch, so equal rewards cancel out: what would remain is the KL
+    # penalty alone, which global normalisation would blow up to unit scale. That is not a signal.
+    signal = any(x != 0.0 for x in overrides) or len(set(rewards)) > 1
     if not signal:
-        raise ApiError(422, "no_signal", f"all {len(samples)} advantages are zero under algo {a.name!r} (rewards "
-                       f"{sorted({s.reward for s in samples})[:5]}); the batch carries no learning signal, send samples whose rewards differ")
+        raise ApiError(422, "no_signal", f"the {len(live)} trainable samples' rewards do not differ under algo {a.name!r} "
+                       f"(rewards {sorted({s.reward for s in samples})[:5]}), so every advantage is zero once centred; "
+                       "the batch carries no learning signal, send samples whose rewards differ")
 
 
 def train_step(backend: Any, policy_id: str, cfg: PolicyConfig, optimizer: Any, samples: List[Sample],

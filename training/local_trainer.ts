@@ -22,6 +22,10 @@ export interface LocalTrainer {
   readonly pid: number;
   /** The file its stderr goes to. */
   readonly log: string;
+  /** Whether it has exited (crashed, or was killed). */
+  exited(): boolean;
+  /** The last lines of its log, for error messages. */
+  logTail(): Promise<string>;
   /** Stops it (SIGTERM, then SIGKILL after 10 s) and waits for it to exit. */
   stop(): Promise<void>;
 }
@@ -145,7 +149,14 @@ export async function startLocalTrainer(
       () => NaN,
     );
     if (Number.isInteger(port) && port > 0) {
-      return { url: `http://127.0.0.1:${port}`, pid: child.pid, log, stop };
+      return {
+        url: `http://127.0.0.1:${port}`,
+        pid: child.pid,
+        log,
+        stop,
+        exited: () => exited !== undefined,
+        logTail: () => tail(log),
+      };
     }
     if (Date.now() > deadline) {
       await stop();

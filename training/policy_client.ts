@@ -79,7 +79,8 @@ export class PolicyModelClient implements ModelClient {
         sampling,
         max_concurrency: declared.max_concurrency,
         timeout_s: declared.timeout_s,
-        max_retries: declared.max_retries,
+        // The trainer is attached: a refused connection means it died, so give up soon and let the loop say so.
+        max_retries: Math.min(declared.max_retries, 2),
       };
       this.#policies.set(id, new OpenAIModelClient(id, model));
     }
@@ -89,7 +90,7 @@ export class PolicyModelClient implements ModelClient {
     const policy = this.#policies.get(request.role);
     // A judge request is attributed to the scored role but names the coach's model: it never goes to a policy.
     if (
-      policy !== undefined &&
+      policy !== undefined && request.purpose !== "judge" &&
       request.model === this.#roleModels.get(request.role) &&
       request.response_format === undefined
     ) {

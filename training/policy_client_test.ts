@@ -185,13 +185,22 @@ Deno.test("PolicyModelClient sends judge requests and other roles to the base cl
   await t.step(
     "a judge request attributed to a trained role (response_format)",
     async () => {
-      // In relay.yaml the coach's model is the roles' model, so only the response format tells them apart.
+      // In relay.yaml the coach's model is the roles' model: the purpose (or a response format) tells them apart.
       const judge = ask({
         response_format: { name: "verdict", schema: { type: "object" } },
         sampling: { temperature: 0, seed: 1 },
       });
       const reply = succeeded(await client.complete(judge));
       assert.equal(reply.text, "base");
+      assert.deepEqual(base.requests.at(-1), judge);
+    },
+  );
+
+  await t.step(
+    "a judge request without a response format (structured_output: false)",
+    async () => {
+      const judge = ask({ purpose: "judge", sampling: { temperature: 0 } });
+      assert.equal(succeeded(await client.complete(judge)).text, "base");
       assert.deepEqual(base.requests.at(-1), judge);
     },
   );
@@ -209,7 +218,7 @@ Deno.test("PolicyModelClient sends judge requests and other roles to the base cl
   });
 
   assert.equal(trainer.received.length, 0);
-  assert.equal(base.requests.length, 3);
+  assert.equal(base.requests.length, 4);
 });
 
 Deno.test("PolicyModelClient refuses to train a role the pipeline does not have", () => {

@@ -13,7 +13,9 @@ export type MaskReason =
   | "no_tokens"
   | "stale"
   | "not_graded"
-  | "truncated";
+  | "truncated"
+  | "singleton_group"
+  | "refused";
 
 /** What one role's actions of a step gave. In-memory, so camelCase. */
 export interface RoleSamples {
@@ -34,6 +36,11 @@ export interface BuildSamplesOptions {
   readonly reward: GraphTrain["reward"];
   /** Drop actions whose completion hit max_tokens (MAPPA's mask_truncated_completions). */
   readonly maskTruncated: boolean;
+  /**
+   * The trainer subtracts each group's mean reward: a group (task) left with one sample has no baseline,
+   * so its sample is dropped (`singleton_group`). @default false
+   */
+  readonly groupBaseline?: boolean;
   /** The coach's scale, which the outcome reward uses too: success = max, failure = min. @default {min: 0, max: 10} */
   readonly scale?: { readonly min: number; readonly max: number };
 }
@@ -151,6 +158,20 @@ export function buildSamples(
         : {}),
       reward: (1 - w) * processPart + w * outcomePart,
     });
+  }
+  if (options.groupBaseline) {
+    for (const bucket of Object.values(out)) {
+      const sizes = new Map<string, number>();
+      for (const s of bucket.samples) {
+        sizes.set(s.group_id!, (sizes.get(s.group_id!) ?? 0) + 1);
+      }
+      const kept = bucket.samples.filter((s) => sizes.get(s.group_id!)! > 1);
+      const dropped = bucket.samples.length - kept.length;
+      if (dropped > 0) {
+        bucket.masked.singleton_group = dropped;
+        bucket.samples.splice(0, bucket.samples.length, ...kept);
+      }
+    }
   }
   return out;
 }

@@ -23,6 +23,7 @@ import {
 import { buildSamples } from "./samples.ts";
 import { sampleTasks } from "./sample_tasks.ts";
 import { TrainerClient, TrainerError } from "./trainer_client.ts";
+import { trainRole } from "./train_role.ts";
 import { openTrainRun, type TrainRun } from "./train_run.ts";
 
 /** Options of {@linkcode trainPipeline}. */
@@ -88,7 +89,9 @@ export function policyConfig(train: GraphTrain): PolicyConfig {
       gamma: h.gamma,
       ppo_epochs: h.epochs,
       minibatch_size: 4096,
-      mask_truncated: h.mask_truncated,
+      // The runtime masks truncated actions itself, by the finish reason the server reported; the
+      // trainer's own test (last token not EOS) would also drop replies cut by a stop string.
+      mask_truncated: false,
       no_std_norm: !h.normalize_std,
     },
   };
@@ -178,13 +181,27 @@ export async function trainPipeline(
       );
     }
     const client = new TrainerClient(local?.url ?? trainerUrl);
+    // A restarted remote trainer that lost its checkpoints cannot continue this run.
+    const lost = (role: string, want: number) =>
+      `the trainer has no checkpoint of policy "${role}" at version ${want}, which this run reached; it was restarted without its checkpoint directory (${
+        join(run.dir, "trainer")
+      } for --trainer local), so the run cannot continue from there`;
     await run.checkTrainer(await client.info());
     const versions: Record<string, number> = { ...run.versions };
     for (const role of train.roles) {
       const state = await client.putPolicy(role, policyConfig(train));
       const want = versions[role] ?? 0;
       if (state.version !== want) {
-        const restored = await client.restore(role, want);
+        const restored = await client.restore(role, want).catch((e) => {
+          throw e instanceof TrainerError && e.code === "checkpoint_not_found"
+            ? new TrainerError(
+              `Cannot resume: ${lost(role, want)}`,
+              e.code,
+              e.status,
+              e.body,
+            )
+            : e;
+        });
         note(`policy ${role}: restored version ${restored.version}`);
       }
       versions[role] = want;
@@ -279,10 +296,19 @@ export async function trainPipeline(
       }
       return true;
     };
-    if (run.lastStep === 0 && !(await evaluate(0))) {
+    // Before the first step; on resume, the evaluation of the last finished step if it was cut short.
+    const evalDue = (step: number) =>
+      step === 0 || step % train.eval.every === 0 || step === train.steps;
+    if (evalDue(run.lastStep) && !(await evaluate(run.lastStep))) {
       return await run.finish("interrupted", versions);
     }
     for (let step = run.lastStep + 1; step <= train.steps; step++) {
+      if (local?.exited()) {
+        throw new Error(
+          `The local trainer stopped before step ${step}; the last lines of ${local.log}:\n  ${await local
+            .logTail()}`,
+        );
+      }
       const started = performance.now();
       const runId = `step_${pad(step)}`;
       const summary = await runEpisodes(
@@ -314,6 +340,7 @@ export async function trainPipeline(
         versions,
         reward: train.reward,
         maskTruncated: train.hyperparameters.mask_truncated,
+        groupBaseline: train.hyperparameters.baseline === "group",
       });
       const roles: Record<string, RoleStep> = {};
       for (const role of train.roles) {
@@ -329,27 +356,26 @@ export async function trainPipeline(
           scored: b.scores.length,
           completion_tokens: b.completionTokens,
         };
-        if (b.samples.length === 0) {
-          roles[role] = { ...base, skipped: "no_samples" };
-          continue;
+        const failed = b.masked.no_tokens ?? 0;
+        const actions = b.samples.length +
+          Object.values(b.masked).reduce((a, n) => a + (n ?? 0), 0);
+        if (failed > 0 && failed === actions) {
+          throw new Error(
+            `Cannot train role "${role}" at step ${step}: all ${failed} of its model calls to the trainer failed (see steps/${runId}/events.jsonl${
+              local ? ` and ${local.log}` : ""
+            })`,
+          );
         }
-        try {
-          const done = await client.train({
-            policy_id: role,
-            expected_version: before,
-            idempotency_key: `${run.id}:${runId}:${role}:${run.session}`,
-            samples: b.samples,
-          });
-          versions[role] = done.new_version;
-          roles[role] = {
-            ...base,
-            version: done.new_version,
-            train: done.metrics,
-          };
-        } catch (e) {
-          if (!(e instanceof TrainerError) || e.code !== "no_signal") throw e;
-          roles[role] = { ...base, skipped: "no_signal" };
-        }
+        roles[role] = await trainRole(client, {
+          role,
+          step,
+          runId,
+          expected: before,
+          key: `${run.id}:${runId}:${role}:${run.session}`,
+          samples: b.samples,
+          base,
+        });
+        versions[role] = roles[role]!.version;
       }
       await run.append({
         type: "step",
@@ -362,10 +388,7 @@ export async function trainPipeline(
         categories: categoryStats(events, verdicts),
         outcome_weight: train.reward.outcome_weight,
       }, options.onLine);
-      if (
-        (step % train.eval.every === 0 || step === train.steps) &&
-        !(await evaluate(step))
-      ) {
+      if (evalDue(step) && !(await evaluate(step))) {
         return await run.finish("interrupted", versions);
       }
       if (options.signal?.aborted) {
@@ -373,7 +396,21 @@ export async function trainPipeline(
       }
     }
     return await run.finish("completed", versions);
+  } catch (e) {
+    await run.fail(e instanceof Error ? e.message : String(e)).catch(() => {});
+    throw new TrainRunError(e, run.dir);
   } finally {
     await local?.stop();
+  }
+}
+
+/** A training run that stopped on an error: the error, and the directory `--resume` continues. */
+export class TrainRunError extends Error {
+  /** The training run's directory. */
+  readonly dir: string;
+  constructor(cause: unknown, dir: string) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = "TrainRunError";
+    this.dir = dir;
   }
 }

@@ -8,7 +8,9 @@ export interface TrainManifest {
   readonly kind: "training";
   readonly run_id: string;
   readonly created_at: string;
-  status: "running" | "completed" | "interrupted";
+  status: "running" | "completed" | "interrupted" | "failed";
+  /** Why the last session stopped, when it failed. */
+  error?: string;
   readonly spec_file: string;
   readonly spec_hash: string;
   /** The train settings in force, after command-line overrides. */
@@ -40,6 +42,8 @@ export interface TrainRun {
     line: MetricsLine,
     onLine?: (line: MetricsLine, run: TrainRun) => void,
   ): Promise<void>;
+  /** Marks the run failed (an error stopped it); `--resume` continues it. */
+  fail(message: string): Promise<void>;
   finish(
     status: "completed" | "interrupted",
     versions: Record<string, number>,
@@ -196,8 +200,15 @@ export async function openTrainRun(
       }
       onLine?.(checked, run);
     },
+    async fail(message) {
+      manifest.status = "failed";
+      manifest.error = message;
+      manifest.updated_at = new Date().toISOString();
+      await writeJson(join(dir, "train.json"), manifest);
+    },
     async finish(status, finalVersions) {
       manifest.status = status;
+      delete manifest.error;
       manifest.versions = { ...finalVersions };
       manifest.updated_at = new Date().toISOString();
       await writeJson(join(dir, "train.json"), manifest);

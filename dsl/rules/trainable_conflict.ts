@@ -1,12 +1,23 @@
 import type { RuleContext } from "../rule_context.ts";
 
 /**
- * `train.roles` lists only trainable roles, and a spec with `train` has at least one role to train.
- * See README.md#train.
+ * `train.roles` lists only trainable roles, a spec with `train` has at least one role to train, and a
+ * group baseline has at least two samples per task to compare. See README.md#train.
  */
 export function trainableConflict(ctx: RuleContext): void {
   const train = ctx.spec.train;
   if (!train) return;
+  if (
+    train.hyperparameters.baseline === "group" && train.samples_per_task < 2
+  ) {
+    ctx.report({
+      code: "invalid_value",
+      path: ["train", "hyperparameters", "baseline"],
+      message:
+        `Cannot use baseline: group with samples_per_task ${train.samples_per_task}: the group baseline is the mean reward of a task's samples, so each task needs at least 2`,
+      hint: "set train.samples_per_task: 2 (or more), or baseline: none",
+    });
+  }
   if (train.roles) {
     train.roles.forEach((id, j) => {
       const role = ctx.roleById.get(id);

@@ -137,6 +137,7 @@ def test_export_reload_round_trip(be, tmp_path):
     model = PeftModel.from_pretrained(fresh, d).eval()
     ids, mask = _batch(be, [_prompt(be) + [70, 71]])
     with torch.no_grad():
-        got = _gather_logprobs(model(input_ids=ids, attention_mask=mask, use_cache=False).logits, ids)
+        got = _gather_logprobs(model(input_ids=ids, attention_mask=mask, use_cache=False).logits, ids,
+                               be.tokenizer.vocab_size)
         want = be.token_logprobs("a", ids, mask)
     assert float((got - want).abs().max()) <= 1e-3

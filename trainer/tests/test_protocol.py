@@ -51,8 +51,12 @@ def test_conflicts_and_validation(client):
     long = [{**samples[0], "completion_token_ids": [97] * 1100, "behavior_logprobs": None}] + samples[1:]
     r = _train(client, "a", 0, long, "x")
     assert r.status == 422 and r.json["error"] == "invalid_tokens" and "context" in r.json["message"]
-    r = _train(client, "a", 0, [{**s, "reward": 3.0} for s in samples], "x")  # reinforce_pp: equal R is still signal
+    # Equal rewards cancel once advantages are centred, whatever their value: no signal.
+    r = _train(client, "a", 0, [{**s, "reward": 3.0} for s in samples], "x")
+    assert r.status == 422 and r.json["error"] == "no_signal" and "do not differ" in r.json["message"]
+    r = _train(client, "a", 0, [{**s, "reward": float(i)} for i, s in enumerate(samples)], "x")
     assert r.status == 200
+    # At version 1 the KL penalty is no longer zero, but a KL-only batch is still refused.
     r = _train(client, "a", 1, [{**s, "reward": 0.0, "policy_version": 1} for s in samples], "y")
     assert r.status == 422 and r.json["error"] == "no_signal"
     r = _train(client, "a", 1, [{**samples[0], "policy_version": 1, "behavior_logprobs": [0.0]}], "y")
@@ -144,6 +148,21 @@ def test_failure_mid_way_keeps_the_old_version(start_server, monkeypatch, tmp_pa
     assert json.loads(open(tmp_path / "o" / "metrics.jsonl").read().splitlines()[-1])["ok"] is False
     monkeypatch.setattr(policies_mod, "train_step", real)
     assert _train(client, "a", 0, make_samples(client, "a", 0), "k").lines[-1]["new_version"] == 1
+
+
+def test_a_failed_snapshot_before_training_leaves_the_policy_serving(start_server, monkeypatch, tmp_path):
+    client, srv = start_server(out=str(tmp_path / "o"))
+    client.put("/v1/policies/a", POLICY)
+    backend = srv.service.backend
+    samples = make_samples(client, "a", 0)
+    real = backend.adapter_state
+    monkeypatch.setattr(backend, "adapter_state", lambda pid: (_ for _ in ()).throw(MemoryError("host out of memory")))
+    r = _train(client, "a", 0, samples, "k")
+    assert r.lines[-1]["type"] == "error" and "out of memory" in r.lines[-1]["message"]
+    monkeypatch.setattr(backend, "adapter_state", real)
+    state = client.get("/v1/policies/a").json
+    assert state["state"] == "ready" and state["version"] == 0
+    assert _train(client, "a", 0, samples, "k2").lines[-1]["new_version"] == 1
 
 
 def test_http_errors(client):
