@@ -11,7 +11,7 @@ import { loadTasks } from "../runtime/load_tasks.ts";
 import { startLocalTrainer } from "./local_trainer.ts";
 import { mean, type MetricsLine, type RoleStep } from "./metrics.ts";
 import { PolicyModelClient } from "./policy_client.ts";
-import type { PolicyConfig } from "./protocol.ts";
+import type { PolicyConfig, TrainLine } from "./protocol.ts";
 import {
   categoryStats,
   countedVerdicts,
@@ -46,6 +46,11 @@ export interface TrainOptions {
   /** Called with every metrics line once written, and with notes. */
   readonly onLine?: (line: MetricsLine, run: TrainRun) => void;
   readonly onNote?: (note: string) => void;
+  /** Called with each progress line of a policy update (one per optimizer step), as the trainer sends it. */
+  readonly onTrainProgress?: (
+    role: string,
+    line: Extract<TrainLine, { type: "progress" }>,
+  ) => void;
 }
 
 /** The adapters a training run needs: the base model client (frozen roles, the judge), a sandbox, a coach per rollout. */
@@ -374,6 +379,12 @@ export async function trainPipeline(
           key: `${run.id}:${runId}:${role}:${run.session}`,
           samples: b.samples,
           base,
+          ...(options.onTrainProgress
+            ? {
+              onProgress: (line: Extract<TrainLine, { type: "progress" }>) =>
+                options.onTrainProgress!(role, line),
+            }
+            : {}),
         });
         versions[role] = roles[role]!.version;
       }

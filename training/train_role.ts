@@ -1,5 +1,5 @@
 import type { RoleStep } from "./metrics.ts";
-import type { Sample } from "./protocol.ts";
+import type { Sample, TrainLine } from "./protocol.ts";
 import { type TrainerClient, TrainerError } from "./trainer_client.ts";
 
 /** One role's update in one step. In-memory, so camelCase. */
@@ -13,6 +13,10 @@ export interface RoleUpdate {
   readonly samples: readonly Sample[];
   /** The step line's record of the role before the update. */
   readonly base: RoleStep;
+  /** Called with each progress line of the trainer, as it arrives. */
+  readonly onProgress?: (
+    line: Extract<TrainLine, { type: "progress" }>,
+  ) => void;
 }
 
 /**
@@ -42,7 +46,7 @@ export async function trainRole(
           ? update.key
           : `${update.key}:retry${attempt}`,
         samples,
-      });
+      }, update.onProgress);
       return { ...record, version: done.new_version, train: done.metrics };
     } catch (e) {
       if (!(e instanceof TrainerError)) throw e;

@@ -133,9 +133,11 @@ export class TrainerClient {
       this.#trainTimeoutMs,
     );
     if (!res.ok) throw await this.#errorOf(res, "POST /v1/train");
-    const text = await res.text();
     let done: TrainDone | undefined;
-    for (const [i, raw] of text.split("\n").entries()) {
+    let tail = "";
+    // Lines are handled as they arrive, so progress is live during a long update.
+    for await (const [i, raw] of ndjsonLines(res)) {
+      tail = raw;
       if (raw.trim() === "") continue;
       let parsed;
       try {
@@ -171,7 +173,7 @@ export class TrainerClient {
         `The trainer's /v1/train reply for policy "${request.policy_id}" ended without a done record (the trainer may have died; see its log)`,
         "malformed",
         res.status,
-        text.slice(-500),
+        tail.slice(-500),
       );
     }
     if (done.policy_id !== request.policy_id) {
@@ -282,4 +284,24 @@ export class TrainerClient {
       parsed.data,
     );
   }
+}
+
+/** The lines of an NDJSON body with their indexes, as they arrive; a body cut short ends the lines. */
+async function* ndjsonLines(res: Response): AsyncGenerator<[number, string]> {
+  if (res.body === null) return;
+  let buffer = "";
+  let index = 0;
+  try {
+    for await (const chunk of res.body.pipeThrough(new TextDecoderStream())) {
+      buffer += chunk;
+      let nl;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        yield [index++, buffer.slice(0, nl)];
+        buffer = buffer.slice(nl + 1);
+      }
+    }
+  } catch {
+    // The connection broke mid-stream: what arrived is all there is (no done record follows).
+  }
+  if (buffer.trim() !== "") yield [index, buffer];
 }

@@ -391,3 +391,39 @@ Deno.test("TrainerClient normalises a base URL ending in /v1", async () => {
   assert.equal(nested.baseUrl, "http://127.0.0.1:9/trainer");
   assert.equal(nested.openaiBaseUrl, "http://127.0.0.1:9/trainer/v1");
 });
+
+Deno.test("TrainerClient.train() hands each progress line over as it arrives, before the update ends", async () => {
+  let release!: () => void;
+  const seen = new Promise<void>((r) => release = r);
+  const enc = new TextEncoder();
+  await using server = serve(() =>
+    new Response(
+      new ReadableStream({
+        async start(controller) {
+          controller.enqueue(enc.encode(JSON.stringify(PROGRESS_1) + "\n"));
+          // The done line is only sent once the client has shown the progress line.
+          await seen;
+          controller.enqueue(enc.encode(JSON.stringify(DONE) + "\n"));
+          controller.close();
+        },
+      }),
+      { headers: { "content-type": "application/x-ndjson" } },
+    )
+  );
+  const client = new TrainerClient(server.url);
+  const steps: number[] = [];
+  // Without live lines the server would wait forever: fail after 10 s instead of hanging the suite.
+  let late = false;
+  const guard = setTimeout(() => {
+    late = true;
+    release();
+  }, 10_000);
+  const done = await client.train(REQUEST, (line) => {
+    steps.push(line.step);
+    release();
+  });
+  clearTimeout(guard);
+  assert(!late, "the progress line arrived only with the end of the reply");
+  assert.deepEqual(steps, [1]);
+  assert.equal(done.new_version, 3);
+});
