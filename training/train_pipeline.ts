@@ -211,10 +211,10 @@ export async function trainPipeline(
       }
       versions[role] = want;
     }
-    const train_ids = (await loadTasks(graph.dataset, train.split)).tasks.map((
+    const trainIds = (await loadTasks(graph.dataset, train.split)).tasks.map((
       t,
     ) => t.id);
-    if (train_ids.length === 0) {
+    if (trainIds.length === 0) {
       throw new RangeError(
         `Cannot train on split "${train.split}": it has no tasks (after removing overlaps with eval splits)`,
       );
@@ -323,7 +323,7 @@ export async function trainPipeline(
         {
           split: train.split,
           taskIds: sampleTasks(
-            train_ids,
+            trainIds,
             train.tasks_per_step,
             step,
             train.seed,
