@@ -533,7 +533,7 @@ async function train(args: string[]): Promise<number> {
           announced = true;
           console.error(`training run ${run.dir}`);
         }
-        console.log(formatMetricsLine(line, steps ?? graph.train!.steps));
+        console.log(formatMetricsLine(line, run.train.steps));
       },
     });
     if (done.status === "interrupted") {

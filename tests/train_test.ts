@@ -302,3 +302,29 @@ Deno.test("deno task train: a trainer that dies mid-run stops the run with a way
   assert.deepEqual(after.map((l) => l.step), [1, 2, 3, 4]);
   assertVersionChain(after, ["drafter", "finisher"]);
 });
+
+Deno.test("deno task train --resume redoes an evaluation that was cut short, even before its run existed", async () => {
+  const out = await Deno.makeTempDir();
+  assert.equal(
+    (await runCli(["train", SPEC, "--out", out, "--steps", "2"])).code,
+    0,
+  );
+  const dir = await onlyDir(out);
+  const lines = await readMetrics(dir);
+  assert.deepEqual(lines.at(-1)?.type, "eval");
+  // As if killed after step 2's line, while the eval run's directory was being created.
+  await Deno.writeTextFile(
+    join(dir, "metrics.jsonl"),
+    lines.slice(0, -1).map((l) => JSON.stringify(l) + "\n").join(""),
+  );
+  await Deno.remove(join(dir, "evals", "step_0002_eval"), { recursive: true });
+  await Deno.mkdir(join(dir, "evals", "step_0002_eval"));
+
+  const ran = await runCli(["train", SPEC, "--out", out, "--resume", dir]);
+  assert.equal(ran.code, 0, ran.stderr);
+  const again = await readMetrics(dir);
+  assert.deepEqual(
+    again.map((l) => `${l.type}:${l.step}`),
+    ["eval:0", "step:1", "step:2", "eval:2"],
+  );
+});

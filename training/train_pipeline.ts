@@ -104,6 +104,29 @@ export function policyConfig(train: GraphTrain): PolicyConfig {
 
 const pad = (n: number) => String(n).padStart(4, "0");
 
+/** The settings a run trains with can work: roles to train, a coach or an outcome to reward them. */
+function checkTrain(
+  graph: ExecutionGraph,
+  train: GraphTrain,
+  deps: TrainDeps,
+): void {
+  if (train.roles.length === 0) {
+    throw new RangeError(
+      `Cannot train pipeline "${graph.name}": no role is trainable; list roles under train.roles`,
+    );
+  }
+  if (train.reward.outcome_weight < 1 && deps.coach === undefined) {
+    throw new RangeError(
+      `Cannot train pipeline "${graph.name}" on per-action rewards: no coach scores its actions (the spec has none, or its judge has no endpoint); give the coach an endpoint, or train on the outcome only with --outcome-weight 1`,
+    );
+  }
+  if (train.reward.outcome_weight > 0 && graph.outcome === undefined) {
+    throw new RangeError(
+      `Cannot mix outcome rewards (outcome_weight ${train.reward.outcome_weight}) into pipeline "${graph.name}": it declares no outcome grader; set train.reward.outcome_weight: 0 or add an outcome`,
+    );
+  }
+}
+
 /**
  * Trains the spec's trained roles (DESIGN.md decision 9): each step samples `tasks_per_step` tasks of
  * `train.split`, runs `samples_per_task` episodes of each with the trained roles served by the trainer
@@ -132,38 +155,24 @@ export async function trainPipeline(
       `Cannot train pipeline "${graph.name}": its spec has no train section; add train: { roles: [...] }`,
     );
   }
-  const train: GraphTrain = {
-    ...graph.train,
-    ...(options.steps !== undefined ? { steps: options.steps } : {}),
-    reward: {
-      ...graph.train.reward,
+  const spec: GraphTrain = graph.train;
+  const outDir = options.outDir ?? "runs";
+  // A new run takes the spec's settings and the command line's overrides; a resumed one keeps the
+  // settings it started with (train.json), unless the command line overrides them again.
+  const run = await openTrainRun(graph, spec, {
+    outDir,
+    trainer: options.trainer ?? spec.trainer.url,
+    ...(options.resume !== undefined ? { resume: options.resume } : {}),
+    overrides: {
+      ...(options.steps !== undefined ? { steps: options.steps } : {}),
       ...(options.outcomeWeight !== undefined
-        ? { outcome_weight: options.outcomeWeight }
+        ? { outcomeWeight: options.outcomeWeight }
         : {}),
     },
-  };
-  if (train.roles.length === 0) {
-    throw new RangeError(
-      `Cannot train pipeline "${graph.name}": no role is trainable; list roles under train.roles`,
-    );
-  }
-  if (train.reward.outcome_weight < 1 && deps.coach === undefined) {
-    throw new RangeError(
-      `Cannot train pipeline "${graph.name}" on per-action rewards: no coach scores its actions (the spec has none, or its judge has no endpoint); give the coach an endpoint, or train on the outcome only with --outcome-weight 1`,
-    );
-  }
-  if (train.reward.outcome_weight > 0 && graph.outcome === undefined) {
-    throw new RangeError(
-      `Cannot mix outcome rewards (outcome_weight ${train.reward.outcome_weight}) into pipeline "${graph.name}": it declares no outcome grader; set train.reward.outcome_weight: 0 or add an outcome`,
-    );
-  }
-  const outDir = options.outDir ?? "runs";
-  const trainerUrl = options.trainer ?? train.trainer.url;
-  const run = await openTrainRun(graph, train, {
-    outDir,
-    trainer: trainerUrl,
-    ...(options.resume !== undefined ? { resume: options.resume } : {}),
+    check: (train) => checkTrain(graph, train, deps),
   });
+  const train = run.train;
+  const trainerUrl = options.trainer ?? train.trainer.url;
   const note = (s: string) => options.onNote?.(s);
   let local: Awaited<ReturnType<typeof startLocalTrainer>> | undefined;
   try {
@@ -241,10 +250,16 @@ export async function trainPipeline(
         coach: boolean;
       },
     ): Promise<RunSummary> => {
-      const exists = await Deno.stat(join(dir, runId)).then(
+      const exists = await Deno.stat(join(dir, runId, "manifest.json")).then(
         () => true,
         () => false,
       );
+      // A run killed while its directory was being created has no manifest and nothing recorded yet.
+      if (!exists) {
+        await Deno.remove(join(dir, runId), { recursive: true }).catch(
+          () => {},
+        );
+      }
       const coach = extra.coach ? deps.coach?.() : undefined;
       return await runPipeline(graph, { model, sandbox: deps.sandbox }, {
         policy: "model",

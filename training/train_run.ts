@@ -14,7 +14,7 @@ export interface TrainManifest {
   readonly spec_file: string;
   readonly spec_hash: string;
   /** The train settings in force, after command-line overrides. */
-  readonly train: GraphTrain;
+  train: GraphTrain;
   /** `local`, or the trainer's URL without credentials. */
   readonly trainer: string;
   /** The trainer's `/v1/info` at the first start: a resumed run refuses another tokenizer. */
@@ -29,6 +29,8 @@ export interface TrainManifest {
 export interface TrainRun {
   readonly id: string;
   readonly dir: string;
+  /** The settings this session trains with. */
+  readonly train: GraphTrain;
   /** The last finished step (0: none). */
   readonly lastStep: number;
   /** Each role's policy version after the last finished step. */
@@ -83,9 +85,31 @@ async function writeJson(path: string, value: unknown): Promise<void> {
  */
 export async function openTrainRun(
   graph: ExecutionGraph,
-  train: GraphTrain,
-  options: { outDir: string; trainer: string; resume?: string },
+  spec: GraphTrain,
+  options: {
+    outDir: string;
+    trainer: string;
+    resume?: string;
+    /** Command-line settings that replace the spec's (a new run) or the recorded ones (a resumed run). */
+    overrides?: { steps?: number; outcomeWeight?: number };
+    /** Throws when the settings cannot work; runs before anything is written. */
+    check?: (train: GraphTrain) => void;
+  },
 ): Promise<TrainRun> {
+  const apply = (base: GraphTrain): GraphTrain => {
+    const o = options.overrides ?? {};
+    return {
+      ...base,
+      ...(o.steps !== undefined ? { steps: o.steps } : {}),
+      reward: {
+        ...base.reward,
+        ...(o.outcomeWeight !== undefined
+          ? { outcome_weight: o.outcomeWeight }
+          : {}),
+      },
+    };
+  };
+  let train: GraphTrain;
   let dir: string;
   let manifest: TrainManifest;
   if (options.resume !== undefined) {
@@ -114,9 +138,14 @@ export async function openTrainRun(
         }; resume it with the spec it started with`,
       );
     }
+    train = apply(manifest.train);
+    options.check?.(train);
+    manifest.train = train;
     manifest.sessions += 1;
     manifest.status = "running";
   } else {
+    train = apply(spec);
+    options.check?.(train);
     const base = `${graph.name}__train__${train.seed}__${
       Math.floor(Date.now() / 1000)
     }`;
@@ -158,6 +187,7 @@ export async function openTrainRun(
   const run: TrainRun = {
     id: manifest.run_id,
     dir,
+    train,
     lastStep: last?.step ?? 0,
     versions,
     evalsDone: new Set(

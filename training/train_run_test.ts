@@ -333,3 +333,45 @@ Deno.test("TrainRun.finish() writes the status and final versions", async () => 
     assert.equal((await manifest(run.dir)).status, "running");
   });
 });
+
+Deno.test("openTrainRun() keeps a resumed run's settings unless the command line overrides them again", async () => {
+  const { graph, train } = relay();
+  const outDir = await Deno.makeTempDir();
+  const first = await openTrainRun(graph, train, {
+    outDir,
+    trainer: "local",
+    overrides: { steps: 3, outcomeWeight: 1 },
+  });
+  assert.equal(first.train.steps, 3);
+  assert.equal(first.train.reward.outcome_weight, 1);
+  const kept = await openTrainRun(graph, train, {
+    outDir,
+    trainer: "local",
+    resume: first.dir,
+  });
+  assert.equal(kept.train.steps, 3);
+  assert.equal(kept.train.reward.outcome_weight, 1);
+  const changed = await openTrainRun(graph, train, {
+    outDir,
+    trainer: "local",
+    resume: first.dir,
+    overrides: { steps: 5 },
+  });
+  assert.equal(changed.train.steps, 5);
+  assert.equal(changed.train.reward.outcome_weight, 1);
+  const manifest: TrainManifest = JSON.parse(
+    await Deno.readTextFile(join(first.dir, "train.json")),
+  );
+  assert.equal(manifest.train.steps, 5);
+  await assert.rejects(
+    openTrainRun(graph, train, {
+      outDir,
+      trainer: "local",
+      resume: first.dir,
+      check: () => {
+        throw new RangeError("Cannot train: checked");
+      },
+    }),
+    /checked/,
+  );
+});
