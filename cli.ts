@@ -37,6 +37,7 @@ import {
   MetricsError,
   TrainerError,
   trainPipeline,
+  type TrainProgress,
   TrainRunError,
   writeTrainingReport,
 } from "./training/mod.ts";
@@ -528,6 +529,17 @@ async function train(args: string[]): Promise<number> {
       ...(outcomeWeight !== undefined ? { outcomeWeight } : {}),
       ...(concurrency !== undefined ? { concurrency } : {}),
       onNote: (note) => console.error(note),
+      // Long updates (real models) show their optimizer steps as they happen, on a terminal only.
+      ...(Deno.stderr.isTerminal()
+        ? {
+          onTrainProgress: (role: string, p: TrainProgress) =>
+            console.error(
+              `  ${role}: update step ${p.step}${
+                p.loss != null ? ` loss ${p.loss.toFixed(4)}` : ""
+              }`,
+            ),
+        }
+        : {}),
       onLine: (line, run) => {
         if (!announced) {
           announced = true;

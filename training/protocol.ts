@@ -122,6 +122,8 @@ export const TrainLineSchema = z.discriminatedUnion("type", [
 ]);
 export type TrainLine = z.infer<typeof TrainLineSchema>;
 export type TrainDone = Extract<TrainLine, { type: "done" }>;
+/** A progress line of `/v1/train`: one optimizer step of the update. */
+export type TrainProgress = Extract<TrainLine, { type: "progress" }>;
 
 /** Every error reply: a code, a sentence naming what, where and how to fix, and details. */
 export const TrainerErrorBodySchema = z.looseObject({
