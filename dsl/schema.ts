@@ -383,6 +383,15 @@ export const TrainSchema = z.strictObject({
   algorithm: z.enum(["reinforce_pp"]).default("reinforce_pp"),
   hyperparameters: z.strictObject({
     learning_rate: z.number().positive().default(1e-6),
+    lr_schedule: z.enum(["constant", "cosine"]).default("constant").describe(
+      "Learning rate over the run's steps: constant, or cosine from learning_rate down to min_lr_ratio of it",
+    ),
+    warmup_ratio: z.number().min(0).max(1).default(0).describe(
+      "Fraction of the steps over which the learning rate first ramps up linearly (MAPPA: 0.03)",
+    ),
+    min_lr_ratio: z.number().min(0).max(1).default(0).describe(
+      "Floor of the cosine schedule as a fraction of learning_rate (MAPPA: 0.1)",
+    ),
     kl_coef: NonNegative.default(0.01),
     clip_eps: z.number().positive().default(0.2),
     reward_clip: z.number().positive().default(10),
@@ -404,6 +413,9 @@ export const TrainSchema = z.strictObject({
     ),
   }).default({
     learning_rate: 1e-6,
+    lr_schedule: "constant",
+    warmup_ratio: 0,
+    min_lr_ratio: 0,
     kl_coef: 0.01,
     clip_eps: 0.2,
     reward_clip: 10,

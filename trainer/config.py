@@ -6,6 +6,8 @@ is the command line of `python -m trainer serve`. No torch import.
 
 from __future__ import annotations
 
+import math
+
 import dataclasses
 import json
 from dataclasses import dataclass, field
@@ -68,10 +70,29 @@ class OptimizerConfig:
     """Max global grad norm per update; 0 disables clipping."""
     betas: Tuple[float, float] = (0.9, 0.999)
     """AdamW betas."""
+    schedule: str = "constant"
+    """Learning rate over updates (one update = one /train call = one version): "constant" or "cosine"
+    (decays from lr to min_lr_ratio * lr over total_steps, as transformers' cosine_with_min_lr)."""
+    warmup_steps: int = 0
+    """Updates over which the learning rate ramps up linearly to lr first."""
+    total_steps: int = 0
+    """Updates the cosine schedule spans (required for "cosine"): the run's training steps."""
+    min_lr_ratio: float = 0.0
+    """Floor of the cosine schedule, as a fraction of lr (MAPPA: 0.1)."""
 
     def __post_init__(self) -> None:
         if not (_is_num(self.lr) and self.lr > 0):
             raise ValueError(f"optimizer.lr must be a positive number, got {self.lr!r}")
+        if self.schedule not in ("constant", "cosine"):
+            raise ValueError(f"optimizer.schedule must be \"constant\" or \"cosine\", got {self.schedule!r}")
+        for name in ("warmup_steps", "total_steps"):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and not isinstance(v, bool) and v >= 0):
+                raise ValueError(f"optimizer.{name} must be a whole number >= 0, got {v!r}")
+        if self.schedule == "cosine" and self.total_steps < 1:
+            raise ValueError("optimizer.schedule \"cosine\" needs optimizer.total_steps >= 1 (the updates it spans)")
+        if not (_is_num(self.min_lr_ratio) and 0 <= self.min_lr_ratio <= 1):
+            raise ValueError(f"optimizer.min_lr_ratio must lie in [0, 1], got {self.min_lr_ratio!r}")
         if not (_is_num(self.weight_decay) and self.weight_decay >= 0):
             raise ValueError(f"optimizer.weight_decay must be >= 0, got {self.weight_decay!r}")
         if not (_is_num(self.grad_clip) and self.grad_clip >= 0):
@@ -84,6 +105,17 @@ class OptimizerConfig:
     @classmethod
     def from_dict(cls, data: Any, where: str = "optimizer") -> "OptimizerConfig":
         return cls(**_check_keys(cls, data, where))
+
+    def lr_at(self, update: int) -> float:
+        """The learning rate of update `update` (0 for the update that publishes version 1)."""
+        if update < self.warmup_steps:
+            return self.lr * (update + 1) / self.warmup_steps
+        if self.schedule == "constant":
+            return self.lr
+        span = max(1, self.total_steps - self.warmup_steps)
+        progress = min(1.0, max(0.0, (update - self.warmup_steps) / span))
+        cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
+        return self.lr * (self.min_lr_ratio + (1.0 - self.min_lr_ratio) * cosine)
 
 
 @dataclass(frozen=True)

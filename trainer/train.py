@@ -113,6 +113,9 @@ def train_step(backend: Any, policy_id: str, cfg: PolicyConfig, optimizer: Any, 
         mismatch_kl = None
 
     params = backend.trainable_parameters(policy_id)
+    lr = cfg.optimizer.lr_at(version)
+    for group in optimizer.param_groups:
+        group["lr"] = lr
     mb = a.minibatch_size or len(samples)
     g = torch.Generator().manual_seed((a.seed or 0) * 1_000_003 + version)
     steps: List[Dict[str, Any]] = []
@@ -160,5 +163,5 @@ def train_step(backend: Any, policy_id: str, cfg: PolicyConfig, optimizer: Any, 
            "clipfrac": avg("clipfrac"), "ratio_mean": avg("ratio_mean"), "grad_norm": avg("grad_norm"),
            "mismatch_kl": mismatch_kl, "reward_mean": float(batch["rewards"].mean()),
            "advantage_mean": masked_stats(adv.cpu(), mask.cpu())["mean"], "advantage_std": masked_stats(adv.cpu(), mask.cpu())["std"],
-           "samples": len(samples), "tokens": int(n_tok), "updates": len(steps),
+           "samples": len(samples), "tokens": int(n_tok), "updates": len(steps), "lr": lr,
            "truncated": int(batch["truncated"].sum()), "seconds": time.time() - t0}

@@ -41,6 +41,10 @@ export const PolicyConfigSchema = z.strictObject({
     lr: z.number().positive(),
     weight_decay: z.number().min(0),
     grad_clip: z.number().positive(),
+    schedule: z.enum(["constant", "cosine"]).optional(),
+    warmup_steps: z.number().int().min(0).optional(),
+    total_steps: z.number().int().min(0).optional(),
+    min_lr_ratio: z.number().min(0).max(1).optional(),
   }),
   algo: z.strictObject({
     name: z.enum(["reinforce_pp", "reinforce_pp_baseline", "grpo"]),

@@ -30,6 +30,9 @@ function manifest(
       algorithm: "reinforce_pp",
       hyperparameters: {
         learning_rate: 1e-6,
+        lr_schedule: "constant",
+        warmup_ratio: 0,
+        min_lr_ratio: 0,
         kl_coef: 0.01,
         clip_eps: 0.2,
         reward_clip: 10,

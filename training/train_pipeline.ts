@@ -84,6 +84,11 @@ export function policyConfig(train: GraphTrain): PolicyConfig {
       lr: h.learning_rate,
       weight_decay: 0,
       grad_clip: h.max_grad_norm,
+      // One update per step: the schedule spans the run's steps.
+      schedule: h.lr_schedule,
+      warmup_steps: Math.round(h.warmup_ratio * train.steps),
+      total_steps: train.steps,
+      min_lr_ratio: h.min_lr_ratio,
     },
     algo: {
       name: h.baseline === "group" ? "reinforce_pp_baseline" : "reinforce_pp",

@@ -222,3 +222,15 @@ def test_mask_truncated_and_non_finite_rewards(client):
     r = client.post("/v1/train", raw=json.dumps({"policy_id": "m", "expected_version": 1, "idempotency_key": "c",
                                                  "samples": [bad]}).encode())
     assert r.status == 400 and "samples[0].reward must be a finite number" in r.json["message"]
+
+
+def test_each_update_uses_the_scheduled_learning_rate(client):
+    policy = {**POLICY, "optimizer": {**POLICY["optimizer"], "lr": 0.04, "warmup_steps": 2}}
+    assert client.put("/v1/policies/w", policy).status == 200
+    lrs = []
+    for version in range(3):
+        samples = [{**s, "reward": float(i)} for i, s in enumerate(make_samples(client, "w", version))]
+        done = _train(client, "w", version, samples, f"k{version}").lines[-1]
+        assert done["type"] == "done", done
+        lrs.append(done["metrics"]["lr"])
+    assert [round(x, 6) for x in lrs] == [0.02, 0.04, 0.04]
