@@ -328,3 +328,41 @@ Deno.test("deno task train --resume redoes an evaluation that was cut short, eve
     ["eval:0", "step:1", "step:2", "eval:2"],
   );
 });
+
+Deno.test("deno task train --trainer URL: a running trainer serves the run under policies named after it", async () => {
+  const trainer = await startLocalTrainer({
+    backend: "tiny",
+    baseModel: "tiny",
+    outDir: await Deno.makeTempDir(),
+    seed: 0,
+  });
+  try {
+    const out = await Deno.makeTempDir();
+    const ran = await runCli([
+      "train",
+      SPEC,
+      "--out",
+      out,
+      "--steps",
+      "2",
+      "--trainer",
+      trainer.url,
+    ]);
+    assert.equal(ran.code, 0, ran.stderr);
+    const dir = await onlyDir(out);
+    const runId = dir.split("/").at(-1)!;
+    const last = steps(await readMetrics(dir)).at(-1)!;
+    const listed = await (await fetch(`${trainer.url}/v1/policies`)).json();
+    const versions = Object.fromEntries(
+      (listed.policies as { policy_id: string; version: number }[]).map((
+        p,
+      ) => [p.policy_id, p.version]),
+    );
+    assert.deepEqual(versions, {
+      [`${runId}.drafter`]: last.roles.drafter!.version,
+      [`${runId}.finisher`]: last.roles.finisher!.version,
+    });
+  } finally {
+    await trainer.stop();
+  }
+});

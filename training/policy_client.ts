@@ -10,8 +10,10 @@ import {
 export interface PolicyModelClientOptions {
   /** The trainer's OpenAI-compatible base URL (`http://host:port/v1`). */
   readonly baseUrl: string;
-  /** The trained roles: each is served by the trainer as the policy of the same id. */
+  /** The trained roles: each is served by the trainer as the policy of the same id, unless `policyOf` says otherwise. */
   readonly roles: readonly string[];
+  /** The trainer's policy id of a role. @default the role id */
+  readonly policyOf?: (role: string) => string;
   /**
    * `train`: the sampling contract of training actions (temperature 1, top_p 1, no penalties,
    * reference/trainer-protocol.md §5); `eval`: the role's model sampling as the spec declares it.
@@ -74,7 +76,7 @@ export class PolicyModelClient implements ModelClient {
         };
       const model: Model = {
         provider: "openai",
-        model: id,
+        model: options.policyOf?.(id) ?? id,
         base_url: options.baseUrl,
         sampling,
         max_concurrency: declared.max_concurrency,

@@ -200,6 +200,9 @@ export async function trainPipeline(
       );
     }
     const client = new TrainerClient(local?.url ?? trainerUrl);
+    // A local trainer serves this run alone; on a shared one, policies are named after the run too.
+    const policyOf = (role: string) =>
+      local !== undefined ? role : `${run.id}.${role}`;
     // A restarted remote trainer that lost its checkpoints cannot continue this run.
     const lost = (role: string, want: number) =>
       `the trainer has no checkpoint of policy "${role}" at version ${want}, which this run reached; it was restarted without its checkpoint directory (${
@@ -208,19 +211,21 @@ export async function trainPipeline(
     await run.checkTrainer(await client.info());
     const versions: Record<string, number> = { ...run.versions };
     for (const role of train.roles) {
-      const state = await client.putPolicy(role, policyConfig(train));
+      const state = await client.putPolicy(policyOf(role), policyConfig(train));
       const want = versions[role] ?? 0;
       if (state.version !== want) {
-        const restored = await client.restore(role, want).catch((e) => {
-          throw e instanceof TrainerError && e.code === "checkpoint_not_found"
-            ? new TrainerError(
-              `Cannot resume: ${lost(role, want)}`,
-              e.code,
-              e.status,
-              e.body,
-            )
-            : e;
-        });
+        const restored = await client.restore(policyOf(role), want).catch(
+          (e) => {
+            throw e instanceof TrainerError && e.code === "checkpoint_not_found"
+              ? new TrainerError(
+                `Cannot resume: ${lost(role, want)}`,
+                e.code,
+                e.status,
+                e.body,
+              )
+              : e;
+          },
+        );
         note(`policy ${role}: restored version ${restored.version}`);
       }
       versions[role] = want;
@@ -236,11 +241,13 @@ export async function trainPipeline(
     const rollout = new PolicyModelClient(graph, deps.model, {
       baseUrl: client.openaiBaseUrl,
       roles: train.roles,
+      policyOf,
       mode: "train",
     });
     const evaluator = new PolicyModelClient(graph, deps.model, {
       baseUrl: client.openaiBaseUrl,
       roles: train.roles,
+      policyOf,
       mode: "eval",
     });
     const runEpisodes = async (
@@ -393,6 +400,7 @@ export async function trainPipeline(
         }
         roles[role] = await trainRole(client, {
           role,
+          policyId: policyOf(role),
           step,
           runId,
           expected: before,

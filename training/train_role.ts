@@ -5,6 +5,8 @@ import { type TrainerClient, TrainerError } from "./trainer_client.ts";
 /** One role's update in one step. In-memory, so camelCase. */
 export interface RoleUpdate {
   readonly role: string;
+  /** The role's policy on the trainer. */
+  readonly policyId: string;
   readonly step: number;
   /** The step's rollout run id (`step_NNNN`). */
   readonly runId: string;
@@ -40,7 +42,7 @@ export async function trainRole(
   for (let attempt = 0;; attempt++) {
     try {
       const done = await client.train({
-        policy_id: update.role,
+        policy_id: update.policyId,
         expected_version: update.expected,
         idempotency_key: attempt === 0
           ? update.key
