@@ -184,14 +184,9 @@ async function graph(args: string[]): Promise<number> {
       `Cannot use --format "${format}": expected mermaid, dot or json`,
     );
   }
-  const result = await compileAny(specArg(positionals, "graph"));
-  if (!result.ok) {
-    console.error(renderDiagnostics(result.diagnostics, result.sources));
-    return 1;
-  }
-  if (result.warnings.length > 0) {
-    console.error(renderDiagnostics(result.warnings, result.sources));
-  }
+  const compiled = await compileReported(specArg(positionals, "graph"));
+  if (compiled === null) return 1;
+  const result = { graph: compiled };
   const text = format === "mermaid"
     ? toMermaid(result.graph)
     : format === "dot"
@@ -241,6 +236,53 @@ async function schema(args: string[]): Promise<number> {
   return stale > 0 ? 1 : 0;
 }
 
+/** Compiles a spec, printing its warnings; null (diagnostics printed) when it is invalid. */
+async function compileReported(spec: string): Promise<ExecutionGraph | null> {
+  const result = await compileAny(spec);
+  if (!result.ok) {
+    console.error(renderDiagnostics(result.diagnostics, result.sources));
+    return null;
+  }
+  if (result.warnings.length > 0) {
+    console.error(renderDiagnostics(result.warnings, result.sources));
+  }
+  return result.graph;
+}
+
+/** A `--name` value that must be a whole number >= 1, or undefined when absent. */
+function wholeNumber(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new UsageError(
+      `Cannot use --${name} "${v}": it must be a whole number >= 1`,
+    );
+  }
+  return n;
+}
+
+/**
+ * Ctrl-C (or SIGTERM) aborts the returned signal once, saying `what`; a second one quits at once.
+ * Dispose of the result to remove the listeners.
+ */
+function interruptible(what: string): AbortSignal & Disposable {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onInterrupt = () => {
+    if (++interrupts > 1) Deno.exit(130);
+    console.error(`\nmappa: stopping: ${what} (Ctrl-C again to quit now)`);
+    controller.abort();
+  };
+  Deno.addSignalListener("SIGINT", onInterrupt);
+  Deno.addSignalListener("SIGTERM", onInterrupt);
+  return Object.assign(controller.signal, {
+    [Symbol.dispose]() {
+      Deno.removeSignalListener("SIGINT", onInterrupt);
+      Deno.removeSignalListener("SIGTERM", onInterrupt);
+    },
+  });
+}
+
 async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -260,32 +302,17 @@ async function run(args: string[]): Promise<number> {
     },
   });
   const spec = specArg(positionals, "run");
-  const result = await compileAny(spec);
-  if (!result.ok) {
-    console.error(renderDiagnostics(result.diagnostics, result.sources));
-    return 1;
-  }
-  if (result.warnings.length > 0) {
-    console.error(renderDiagnostics(result.warnings, result.sources));
-  }
-  const graph = result.graph;
-  const number = (name: string, v: string | undefined) => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) {
-      throw new UsageError(
-        `Cannot use --${name} "${v}": it must be a whole number >= 1`,
-      );
-    }
-    return n;
-  };
+  const graph = await compileReported(spec);
+  if (graph === null) return 1;
   const prepared = await prepareDeps(graph, {
     command: "run",
     spec,
     noCoach: values["no-coach"]!,
     unsafeNoSandbox: values["unsafe-no-sandbox"]!,
     ...(values["sandbox-uid-base"] !== undefined
-      ? { uidBase: number("sandbox-uid-base", values["sandbox-uid-base"])! }
+      ? {
+        uidBase: wholeNumber("sandbox-uid-base", values["sandbox-uid-base"])!,
+      }
       : {}),
   });
   if (!prepared.ok) {
@@ -310,22 +337,14 @@ async function run(args: string[]): Promise<number> {
         roleModels.map((m) => `${m}=${graph.models[m]!.model}`).join(", ")
       }`,
   );
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onInterrupt = () => {
-    if (++interrupts > 1) Deno.exit(130);
-    console.error(
-      "\nmappa: stopping: running episodes are abandoned and will run again on --resume (Ctrl-C again to quit now)",
-    );
-    controller.abort();
-  };
-  Deno.addSignalListener("SIGINT", onInterrupt);
-  Deno.addSignalListener("SIGTERM", onInterrupt);
+  using stop = interruptible(
+    "running episodes are abandoned and will run again on --resume",
+  );
   let runId = "";
   try {
-    const limit = number("limit", values.limit);
-    const concurrency = number("concurrency", values.concurrency);
-    const sandboxConcurrency = number(
+    const limit = wholeNumber("limit", values.limit);
+    const concurrency = wholeNumber("concurrency", values.concurrency);
+    const sandboxConcurrency = wholeNumber(
       "sandbox-concurrency",
       values["sandbox-concurrency"],
     );
@@ -335,7 +354,7 @@ async function run(args: string[]): Promise<number> {
       ...(coach ? { coach } : {}),
       outDir: values.out!,
       keepWorkspaces: values["keep-workspaces"]!,
-      signal: controller.signal,
+      signal: stop,
       environment: {
         mappa: "0.1.0",
         deno: Deno.version.deno,
@@ -410,9 +429,6 @@ async function run(args: string[]): Promise<number> {
       return 2;
     }
     throw e;
-  } finally {
-    Deno.removeSignalListener("SIGINT", onInterrupt);
-    Deno.removeSignalListener("SIGTERM", onInterrupt);
   }
 }
 
@@ -432,30 +448,13 @@ async function train(args: string[]): Promise<number> {
     },
   });
   const spec = specArg(positionals, "train");
-  const result = await compileAny(spec);
-  if (!result.ok) {
-    console.error(renderDiagnostics(result.diagnostics, result.sources));
-    return 1;
-  }
-  if (result.warnings.length > 0) {
-    console.error(renderDiagnostics(result.warnings, result.sources));
-  }
-  const graph = result.graph;
+  const graph = await compileReported(spec);
+  if (graph === null) return 1;
   if (graph.train === undefined) {
     throw new UsageError(
       `Cannot train ${spec}: it has no train section; add train: { roles: [...], trainer: { url: local } }`,
     );
   }
-  const whole = (name: string, v: string | undefined) => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) {
-      throw new UsageError(
-        `Cannot use --${name} "${v}": it must be a whole number >= 1`,
-      );
-    }
-    return n;
-  };
   let outcomeWeight: number | undefined;
   if (values["outcome-weight"] !== undefined) {
     outcomeWeight = Number(values["outcome-weight"]);
@@ -467,9 +466,9 @@ async function train(args: string[]): Promise<number> {
       );
     }
   }
-  const steps = whole("steps", values.steps);
-  const concurrency = whole("concurrency", values.concurrency);
-  const uidBase = whole("sandbox-uid-base", values["sandbox-uid-base"]);
+  const steps = wholeNumber("steps", values.steps);
+  const concurrency = wholeNumber("concurrency", values.concurrency);
+  const uidBase = wholeNumber("sandbox-uid-base", values["sandbox-uid-base"]);
   const prepared = await prepareDeps(graph, {
     command: "train",
     spec,
@@ -498,17 +497,9 @@ async function train(args: string[]): Promise<number> {
     }`,
   );
   if (deps.coachNote) console.error(deps.coachNote);
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onInterrupt = () => {
-    if (++interrupts > 1) Deno.exit(130);
-    console.error(
-      "\nmappa: stopping after the running episodes are abandoned; --resume continues (Ctrl-C again to quit now)",
-    );
-    controller.abort();
-  };
-  Deno.addSignalListener("SIGINT", onInterrupt);
-  Deno.addSignalListener("SIGTERM", onInterrupt);
+  using stop = interruptible(
+    "running episodes are abandoned; --resume continues the training run",
+  );
   let announced = false;
   try {
     const done = await trainPipeline(graph, {
@@ -518,7 +509,7 @@ async function train(args: string[]): Promise<number> {
     }, {
       trainer,
       outDir: values.out!,
-      signal: controller.signal,
+      signal: stop,
       environment: {
         mappa: "0.1.0",
         deno: Deno.version.deno,
@@ -585,9 +576,6 @@ async function train(args: string[]): Promise<number> {
     }
     if (where) console.error(where.trimStart());
     throw cause;
-  } finally {
-    Deno.removeSignalListener("SIGINT", onInterrupt);
-    Deno.removeSignalListener("SIGTERM", onInterrupt);
   }
 }
 
@@ -696,16 +684,11 @@ async function rescore(args: string[]): Promise<number> {
     );
   }
   let done = 0;
-  const controller = new AbortController();
-  const stop = () => {
-    console.error(
-      "mappa: stopping: verdicts already written stay; run the same rescore again to finish",
-    );
-    controller.abort();
-  };
-  Deno.addSignalListener("SIGINT", stop);
+  using stop = interruptible(
+    "verdicts already written stay; run the same rescore again to finish",
+  );
   const result = await rescoreRun(dir, {
-    signal: controller.signal,
+    signal: stop,
     rubric,
     ...(roles ? { roles } : {}),
     ...(sample !== undefined ? { sample } : {}),
@@ -714,7 +697,7 @@ async function rescore(args: string[]): Promise<number> {
     onVerdict: () => {
       if (++done % 100 === 0) console.error(`scored ${done} actions`);
     },
-  }).finally(() => Deno.removeSignalListener("SIGINT", stop));
+  });
   console.log(
     `${result.layer}: ${result.written} verdict${
       result.written === 1 ? "" : "s"
