@@ -150,12 +150,15 @@ Deno.test("deno task train: versions advance and each policy gets its own role's
   );
 });
 
-Deno.test("deno task train: a killed run resumes where it stopped", async () => {
+/** Starts `deno task train` on SPEC for 4 steps in the background; resolves once `n` steps are recorded. */
+async function trainInBackground(
+  n: number,
+): Promise<{ child: Deno.ChildProcess; out: string; dir: string }> {
   const out = await Deno.makeTempDir();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "cli.ts", "train", SPEC, "--out", out, "--steps", "4"],
     stdout: "null",
-    stderr: "null",
+    stderr: "piped",
     env: { NO_COLOR: "1" },
   }).spawn();
   let dir: string | undefined;
@@ -167,11 +170,22 @@ Deno.test("deno task train: a killed run resumes where it stopped", async () => 
     } catch {
       continue;
     }
-    if (steps(await readMetrics(dir).catch(() => [])).length >= 2) break;
+    if (steps(await readMetrics(dir).catch(() => [])).length >= n) break;
   }
+  if (dir === undefined) {
+    child.kill("SIGKILL");
+    await child.stderr.cancel();
+    await child.status;
+    throw new Error("the training run never started");
+  }
+  return { child, out, dir };
+}
+
+Deno.test("deno task train: a killed run resumes where it stopped", async () => {
+  const { child, out, dir } = await trainInBackground(2);
   child.kill("SIGKILL");
+  await child.stderr.cancel();
   await child.status;
-  assert(dir !== undefined, "the run never started");
   // The local trainer notices that its parent is gone and exits, releasing the checkpoint directory.
   const orphans = async () =>
     (await new Deno.Command("pgrep", {
@@ -265,26 +279,8 @@ Deno.test("deno task train: bad input is named, with how to fix it", async (t) =
 });
 
 Deno.test("deno task train: a trainer that dies mid-run stops the run with a way to continue", async () => {
-  const out = await Deno.makeTempDir();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "cli.ts", "train", SPEC, "--out", out, "--steps", "4"],
-    stdout: "null",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
+  const { child, out, dir } = await trainInBackground(1);
   const stderr = new Response(child.stderr).text();
-  let dir: string | undefined;
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    try {
-      dir ??= await onlyDir(out);
-    } catch {
-      continue;
-    }
-    if (steps(await readMetrics(dir).catch(() => [])).length >= 1) break;
-  }
-  assert(dir !== undefined, "the run never started");
   await new Deno.Command("pkill", {
     args: ["-KILL", "-f", `trainer serve .*${dir}/trainer`],
   }).output();
