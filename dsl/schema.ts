@@ -411,30 +411,13 @@ export const TrainSchema = z.strictObject({
     lora_target_modules: z.array(z.string().min(1)).min(1).optional().describe(
       "Modules each adapter adapts (PEFT target_modules); default the backend's set",
     ),
-  }).default({
-    learning_rate: 1e-6,
-    lr_schedule: "constant",
-    warmup_ratio: 0,
-    min_lr_ratio: 0,
-    kl_coef: 0.01,
-    clip_eps: 0.2,
-    reward_clip: 10,
-    gamma: 1,
-    baseline: "none",
-    normalize_std: true,
-    mask_truncated: false,
-    epochs: 1,
-    micro_batch_size: 1,
-    max_grad_norm: 1,
-    lora_rank: 16,
-    lora_alpha: 32,
-  }),
+  }).prefault({}),
   reward: z.strictObject({
     scale: z.number().default(0.1).describe("reward = score * scale + offset"),
     offset: z.number().default(0),
     unscored: z.enum(["mask"]).default("mask"),
     outcome_weight: z.number().min(0).max(1).default(0),
-  }).default({ scale: 0.1, offset: 0, unscored: "mask", outcome_weight: 0 }),
+  }).prefault({}),
   steps: PositiveInt.default(100),
   tasks_per_step: PositiveInt.default(8),
   samples_per_task: PositiveInt.default(2),
@@ -449,14 +432,14 @@ export const TrainSchema = z.strictObject({
     coach: z.boolean().default(false).describe(
       "Score eval actions with the coach too, for per-role eval scores (costs judge calls)",
     ),
-  }).default({ every: 4, splits: [], samples_per_task: 1, coach: false }),
+  }).prefault({}),
   trainer: z.strictObject({
     url: z.string().default("local").describe(
       '"local" starts the Python trainer; else its base URL',
     ),
     backend: z.enum(["tiny", "hf"]).default("tiny"),
     base_model: z.string().optional(),
-  }).default({ url: "local", backend: "tiny" }),
+  }).prefault({}),
   seed: z.number().int().default(0),
 });
 

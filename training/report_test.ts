@@ -7,6 +7,7 @@ import {
   type RoleStep,
   type StepLine,
 } from "./metrics.ts";
+import { TrainSchema } from "../dsl/schema.ts";
 import { writeTrainingReport } from "./report.ts";
 import type { TrainManifest } from "./train_run.ts";
 
@@ -26,39 +27,13 @@ function manifest(
     spec_file: "pipelines/demo.yaml",
     spec_hash: "0".repeat(64),
     train: {
+      ...TrainSchema.parse({
+        steps: 5,
+        tasks_per_step: 4,
+        eval: { every: 2, splits: ["held"], coach: true },
+        reward: { outcome_weight: outcomeWeight },
+      }),
       roles,
-      algorithm: "reinforce_pp",
-      hyperparameters: {
-        learning_rate: 1e-6,
-        lr_schedule: "constant",
-        warmup_ratio: 0,
-        min_lr_ratio: 0,
-        kl_coef: 0.01,
-        clip_eps: 0.2,
-        reward_clip: 10,
-        gamma: 1,
-        baseline: "none",
-        normalize_std: true,
-        mask_truncated: false,
-        epochs: 1,
-        micro_batch_size: 1,
-        max_grad_norm: 1,
-        lora_rank: 16,
-        lora_alpha: 32,
-      },
-      reward: {
-        scale: 0.1,
-        offset: 0,
-        unscored: "mask",
-        outcome_weight: outcomeWeight,
-      },
-      steps: 5,
-      tasks_per_step: 4,
-      samples_per_task: 2,
-      split: "train",
-      eval: { every: 2, splits: ["held"], samples_per_task: 1, coach: true },
-      trainer: { url: "local", backend: "tiny" },
-      seed: 0,
     },
     trainer: "local",
     sessions: 1,
