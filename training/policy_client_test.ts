@@ -5,7 +5,10 @@ import type {
   ModelRequest,
   ModelResponse,
 } from "../runtime/ports.ts";
-import { json, type LoopbackServer, serve } from "./_test_fixtures.ts";
+import {
+  type FakeOpenAIServer,
+  startOpenAIServer,
+} from "../tests/fakes/openai_server.ts";
 import { PolicyModelClient } from "./policy_client.ts";
 
 function relayGraph(): ExecutionGraph {
@@ -42,33 +45,20 @@ const SPEC_SAMPLING = {
 };
 
 /** A trainer's `/v1/chat/completions`, stamped with the policy version, prompt and completion ids. */
-function fakeTrainer(): LoopbackServer {
-  return serve((r) => {
-    if (r.method !== "POST" || r.path !== "/v1/chat/completions") {
-      return json({ error: "not_found" }, 404);
-    }
-    const model = (r.body as { model: string }).model;
-    return json({
-      id: "chatcmpl-1",
-      object: "chat.completion",
-      created: 0,
-      model: `${model}@2`,
-      policy_version: 2,
-      prompt_token_ids: [1, 2, 3],
-      choices: [{
-        index: 0,
-        message: { role: "assistant", content: "apple" },
-        finish_reason: "stop",
+function fakeTrainer(): Promise<FakeOpenAIServer> {
+  return startOpenAIServer({
+    respond: (r) => ({
+      kind: "reply",
+      reply: {
+        text: "apple",
+        model: `${(r.body as { model: string }).model}@2`,
+        policy_version: 2,
+        prompt_token_ids: [1, 2, 3],
         token_ids: [7, 8],
-        logprobs: {
-          content: [
-            { token: "ap", logprob: -0.5, bytes: [], top_logprobs: [] },
-            { token: "ple", logprob: -0.25, bytes: [], top_logprobs: [] },
-          ],
-        },
-      }],
-      usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
-    });
+        logprobs: [-0.5, -0.25],
+        usage: { prompt_tokens: 3, completion_tokens: 2 },
+      },
+    }),
   });
 }
 
@@ -113,21 +103,21 @@ function succeeded(reply: ModelResponse) {
 }
 
 Deno.test("PolicyModelClient sends a trained role's request to the trainer with the training sampling", async () => {
-  await using trainer = fakeTrainer();
+  await using trainer = await fakeTrainer();
   const base = new StubClient();
   const client = new PolicyModelClient(
     withSampling(relayGraph(), SPEC_SAMPLING),
     base,
     {
-      baseUrl: `${trainer.url}/v1`,
+      baseUrl: trainer.url,
       roles: ["drafter", "finisher"],
       mode: "train",
     },
   );
   const reply = succeeded(await client.complete(ask()));
   assert.equal(base.requests.length, 0);
-  assert.equal(trainer.received.length, 1);
-  const body = trainer.received[0]!.body as Record<string, unknown>;
+  assert.equal(trainer.requests.length, 1);
+  const body = trainer.requests[0]!.body as Record<string, unknown>;
   assert.equal(body.model, "drafter");
   assert.equal(body.temperature, 1);
   assert.equal(body.top_p, 1);
@@ -148,22 +138,22 @@ Deno.test("PolicyModelClient sends a trained role's request to the trainer with 
   // The other trained role is its own policy.
   succeeded(await client.complete(ask({ role: "finisher" })));
   assert.equal(
-    (trainer.received[1]!.body as Record<string, unknown>).model,
+    (trainer.requests[1]!.body as Record<string, unknown>).model,
     "finisher",
   );
 });
 
 Deno.test("PolicyModelClient uses the spec's sampling in eval mode", async () => {
-  await using trainer = fakeTrainer();
+  await using trainer = await fakeTrainer();
   const base = new StubClient();
   const client = new PolicyModelClient(
     withSampling(relayGraph(), SPEC_SAMPLING),
     base,
-    { baseUrl: `${trainer.url}/v1`, roles: ["drafter"], mode: "eval" },
+    { baseUrl: trainer.url, roles: ["drafter"], mode: "eval" },
   );
   const reply = succeeded(await client.complete(ask()));
   assert.equal(reply.policy_version, 2);
-  const body = trainer.received[0]!.body as Record<string, unknown>;
+  const body = trainer.requests[0]!.body as Record<string, unknown>;
   assert.equal(body.model, "drafter");
   assert.equal(body.temperature, 0.3);
   assert.equal(body.top_p, 0.9);
@@ -174,10 +164,10 @@ Deno.test("PolicyModelClient uses the spec's sampling in eval mode", async () =>
 });
 
 Deno.test("PolicyModelClient sends judge requests and other roles to the base client", async (t) => {
-  await using trainer = fakeTrainer();
+  await using trainer = await fakeTrainer();
   const base = new StubClient();
   const client = new PolicyModelClient(relayGraph(), base, {
-    baseUrl: `${trainer.url}/v1`,
+    baseUrl: trainer.url,
     roles: ["drafter"],
     mode: "train",
   });
@@ -217,7 +207,7 @@ Deno.test("PolicyModelClient sends judge requests and other roles to the base cl
     assert.deepEqual(base.requests.at(-1), req);
   });
 
-  assert.equal(trainer.received.length, 0);
+  assert.equal(trainer.requests.length, 0);
   assert.equal(base.requests.length, 4);
 });
 

@@ -39,6 +39,8 @@ export interface FakeReply {
   readonly logprobs?: readonly number[];
   /** @default the request's model */
   readonly model?: string;
+  /** An attached trainer's stamp: the version of the policy that sampled the reply. */
+  readonly policy_version?: number;
 }
 
 /** What the server does with one request. */
@@ -323,6 +325,9 @@ export function completionBody(
     object: "chat.completion",
     created: 0,
     model: reply.model ?? (typeof requested === "string" ? requested : "fake"),
+    ...(reply.policy_version !== undefined
+      ? { policy_version: reply.policy_version }
+      : {}),
     choices: [choice],
     ...(usage === null ? {} : {
       usage: {
