@@ -174,6 +174,11 @@ export class RunLog {
     return out;
   }
 
+  /** The ids of the episodes in the log, in the order they started. */
+  episodeIds(): string[] {
+    return [...this.#episodes.keys()];
+  }
+
   /** The events of an episode's kept attempt, in order. */
   episodeEvents(episodeId: string): readonly EpisodeEvent[] {
     return this.#episodes.get(episodeId)?.events ?? [];

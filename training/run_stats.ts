@@ -1,37 +1,22 @@
-import { join } from "node:path";
 import type { ExecutionGraph } from "../dsl/mod.ts";
-import { type RunEvent, RunEventSchema } from "../runtime/mod.ts";
+import type { RunEvent } from "../runtime/mod.ts";
 import {
   layerName,
   listLayers,
   readLayer,
+  RunLog,
   type Verdict,
   verdictKey,
 } from "../coaches/mod.ts";
 import { mean, type OutcomeStats } from "./metrics.ts";
 
-/** The events of a run directory, validated; a torn last line (a killed run) is dropped. */
+/**
+ * The episode events of a run directory's kept attempts (`RunLog`: validated, a torn last line from a
+ * killed run dropped, earlier attempts of a retried episode left out), episode by episode.
+ */
 export async function readRunEvents(dir: string): Promise<RunEvent[]> {
-  const path = join(dir, "events.jsonl");
-  const lines = (await Deno.readTextFile(path)).split("\n");
-  lines.pop();
-  const out: RunEvent[] = [];
-  for (const [i, line] of lines.entries()) {
-    if (line.trim() === "") continue;
-    let parsed;
-    try {
-      parsed = RunEventSchema.safeParse(JSON.parse(line));
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed?.success) {
-      throw new Error(
-        `Cannot read ${path} line ${i + 1}: it is not a valid run event`,
-      );
-    }
-    out.push(parsed.data);
-  }
-  return out;
+  const log = await RunLog.load(dir);
+  return log.episodeIds().flatMap((id) => [...log.episodeEvents(id)]);
 }
 
 /** The verdicts of a run under the graph's current rubrics, by `verdictKey`; layers of other rubric versions are ignored. */

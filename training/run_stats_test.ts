@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { RunEvent } from "../runtime/events.ts";
+import { compileFile } from "../dsl/mod.ts";
 import {
   action,
   finished,
+  RUN_ID,
   started,
   verdict,
   verdictMap,
@@ -143,6 +145,12 @@ Deno.test("roleScores() averages scored verdicts per role", () => {
 Deno.test("readRunEvents() reads and validates events.jsonl", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "mappa_run_stats_" });
   const path = join(dir, "events.jsonl");
+  const compiled = compileFile("pipelines/relay.yaml");
+  assert(compiled.ok);
+  await Deno.writeTextFile(
+    join(dir, "manifest.json"),
+    JSON.stringify({ run_id: RUN_ID, graph: compiled.graph }),
+  );
   const events = episode("a", "fruit", true);
   const lines = events.map((e) => JSON.stringify(e));
   try {
@@ -168,8 +176,8 @@ Deno.test("readRunEvents() reads and validates events.jsonl", async (t) => {
         readRunEvents(dir),
         (e: unknown) =>
           e instanceof Error &&
-          e.message.includes(path) &&
-          /line 2\b/.test(e.message),
+          e.message.includes(dir) &&
+          /events\.jsonl line 2\b/.test(e.message),
       );
     });
 
@@ -188,9 +196,18 @@ Deno.test("readRunEvents() reads and validates events.jsonl", async (t) => {
       },
     );
 
-    await t.step("a missing file", async () => {
+    await t.step("a retried episode keeps only its last attempt", async () => {
+      const retry = events.map((e) => ({ ...e, attempt: 2 }));
+      await Deno.writeTextFile(
+        path,
+        [...lines, ...retry.map((e) => JSON.stringify(e))].join("\n") + "\n",
+      );
+      assert.deepEqual(await readRunEvents(dir), retry);
+    });
+
+    await t.step("a run that has not started has no events", async () => {
       await Deno.remove(path);
-      await assert.rejects(readRunEvents(dir), Deno.errors.NotFound);
+      assert.deepEqual(await readRunEvents(dir), []);
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
