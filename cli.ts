@@ -772,7 +772,7 @@ async function asUsage(fn: () => Promise<number>): Promise<number> {
     return await fn();
   } catch (e) {
     const known = e instanceof ScoreLayerError || e instanceof RunStoreError ||
-      e instanceof RubricFileError ||
+      e instanceof RubricFileError || e instanceof MetricsError ||
       e instanceof DatasetError || e instanceof Deno.errors.NotFound ||
       ((e instanceof TypeError || e instanceof RangeError) &&
         /^Cannot /.test(e.message));

@@ -266,6 +266,34 @@ Deno.test("deno task train: bad input is named, with how to fix it", async (t) =
     assert.equal(ran.code, 2);
     assert.match(ran.stderr, /has no train section/);
   });
+  await t.step("a training report of a damaged or missing run", async () => {
+    const dir = await Deno.makeTempDir();
+    await Deno.writeTextFile(join(dir, "train.json"), "{}");
+    let ran = await runCli(["report", dir]);
+    assert.equal(ran.code, 2);
+    assert.match(
+      ran.stderr,
+      /is not a training manifest.*deno task train wrote/,
+    );
+    const out = await Deno.makeTempDir();
+    assert.equal(
+      (await runCli(["train", SPEC, "--out", out, "--steps", "1"])).code,
+      0,
+    );
+    const run = await onlyDir(out);
+    ran = await runCli(["report", run, "--against", dir + "/nope"]);
+    assert.equal(ran.code, 2);
+    assert.match(ran.stderr, /Cannot read .*nope to compare .* no train\.json/);
+    const metrics = join(run, "metrics.jsonl");
+    const lines = (await Deno.readTextFile(metrics)).split("\n");
+    await Deno.writeTextFile(metrics, ["{oops", ...lines].join("\n"));
+    ran = await runCli(["report", run]);
+    assert.equal(ran.code, 2);
+    assert.match(
+      ran.stderr,
+      /metrics\.jsonl line 1: it is not a step or eval record/,
+    );
+  });
   await t.step("resuming a directory that is not a training run", async () => {
     const ran = await runCli([
       "train",

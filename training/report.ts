@@ -39,13 +39,13 @@ async function loadTrainingRun(
     const why = e instanceof Deno.errors.NotFound
       ? "it has no train.json"
       : `its train.json cannot be read (${e instanceof Error ? e.message : e})`;
-    throw new Error(`Cannot ${action}: ${why}; ${hint}`, { cause: e });
+    throw new RangeError(`Cannot ${action}: ${why}; ${hint}`, { cause: e });
   }
   if (
     manifest?.kind !== "training" || typeof manifest.run_id !== "string" ||
     !Array.isArray(manifest.train?.roles)
   ) {
-    throw new Error(
+    throw new RangeError(
       `Cannot ${action}: its train.json is not a training manifest (kind "${manifest?.kind}"); ${hint}`,
     );
   }
