@@ -1,5 +1,7 @@
 import { type RunEvent, RunEventSchema } from "../runtime/events.ts";
 import { type Verdict, VerdictSchema } from "../coaches/types.ts";
+import type { TrainerInfo } from "./protocol.ts";
+import { DETERMINISTIC_JUDGE } from "../coaches/deterministic_judge.ts";
 
 // Test fixtures of the training layer: run events and verdicts built from a short description, each
 // checked against its real schema, and a loopback HTTP server that records what it was sent.
@@ -148,21 +150,7 @@ export function verdict(
     reasoning: "",
     blame: null,
     applied: [],
-    judge: {
-      kind: "deterministic",
-      model: null,
-      model_name: null,
-      temperature: null,
-      seed: null,
-      prompt_sha256: null,
-      raw: [],
-      attempts: 0,
-      prompt_tokens: 0,
-      completion_tokens: 0,
-      cost_usd: null,
-      latency_ms: 0,
-      cache_hit: false,
-    },
+    judge: DETERMINISTIC_JUDGE,
     ts: TS,
   });
 }
@@ -224,3 +212,17 @@ export function json(value: unknown, status = 200): Response {
     headers: { "content-type": "application/json" },
   });
 }
+
+/** A trainer's `/v1/info` for tests: the tiny backend's shape, a 64-token vocabulary. */
+export const TRAINER_INFO: TrainerInfo = {
+  protocol: "1",
+  backend: "tiny",
+  base_model: "tiny",
+  tokenizer: {
+    vocab_size: 64,
+    eos_token_ids: [0],
+    pad_token_id: 0,
+    chat_template_sha256: "a".repeat(64),
+  },
+  capabilities: { chat: true, logprobs: "processed", strict_on_policy: true },
+};

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { TRAINER_INFO } from "./_test_fixtures.ts";
 import { join } from "node:path";
 import {
   compileFile,
@@ -6,7 +7,6 @@ import {
   type GraphTrain,
 } from "../dsl/mod.ts";
 import { type MetricsLine, readMetrics } from "./metrics.ts";
-import type { TrainerInfo } from "./protocol.ts";
 import { openTrainRun, type TrainManifest } from "./train_run.ts";
 
 function relay(): { graph: ExecutionGraph; train: GraphTrain } {
@@ -16,18 +16,7 @@ function relay(): { graph: ExecutionGraph; train: GraphTrain } {
   return { graph: result.graph, train: result.graph.train };
 }
 
-const INFO: TrainerInfo = {
-  protocol: "1",
-  backend: "tiny",
-  base_model: "tiny",
-  tokenizer: {
-    vocab_size: 64,
-    eos_token_ids: [0],
-    pad_token_id: 0,
-    chat_template_sha256: "a".repeat(64),
-  },
-  capabilities: { chat: true, logprobs: "processed", strict_on_policy: true },
-};
+const INFO = TRAINER_INFO;
 
 const OUTCOME = { episodes: 2, graded: 2, success_rate: 0.5, metrics: {} };
 

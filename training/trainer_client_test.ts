@@ -1,25 +1,9 @@
 import assert from "node:assert/strict";
-import { json, type Received, serve } from "./_test_fixtures.ts";
+import { json, type Received, serve, TRAINER_INFO } from "./_test_fixtures.ts";
 import { TrainerClient, TrainerError } from "./trainer_client.ts";
 import type { PolicyConfig, TrainLine, TrainRequest } from "./protocol.ts";
 
-const INFO = {
-  protocol: "1",
-  backend: "tiny",
-  base_model: "tiny",
-  tokenizer: {
-    vocab_size: 64,
-    eos_token_ids: [0],
-    pad_token_id: 0,
-    chat_template_sha256: "c0ffee",
-  },
-  capabilities: {
-    chat: true,
-    max_policies: null,
-    logprobs: "processed",
-    strict_on_policy: true,
-  },
-};
+const INFO = TRAINER_INFO;
 
 const CONFIG: PolicyConfig = {
   adapter: { r: 8, alpha: 16 },
@@ -117,7 +101,7 @@ Deno.test("TrainerClient reads info, policies and restores", async (t) => {
     const info = await client.info();
     assert.equal(info.protocol, "1");
     assert.equal(info.tokenizer.vocab_size, 64);
-    assert.equal(info.tokenizer.chat_template_sha256, "c0ffee");
+    assert.equal(info.tokenizer.chat_template_sha256, "a".repeat(64));
     assert.equal(info.capabilities.logprobs, "processed");
     assert.deepEqual(server.received.at(-1), {
       method: "GET",
