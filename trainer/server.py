@@ -27,6 +27,7 @@ log = logging.getLogger("trainer")
 
 SAMPLING_KEYS = ("max_tokens", "temperature", "top_p", "top_k", "stop_token_ids", "seed")
 GENERATE_KEYS = ("policy_id", "version", "prompt_token_ids", "n", "sampling", "request_id")
+LOGPROBS_KEYS = ("policy_id", "version", "token_ids")
 MAX_N = 128
 
 
@@ -131,6 +132,37 @@ class Service:
                 "policy_version": v, "prompt_token_ids": prompt,
                 "outputs": [{"token_ids": o.token_ids, "logprobs": o.logprobs, "finish_reason": o.finish_reason,
                              "text": o.text} for o in outs]}
+
+    def logprobs(self, body: Dict[str, Any]) -> Dict[str, Any]:
+        """log p(token_ids[t] | token_ids[:t]) under a policy's version (None at t = 0): the reference an
+        inference engine's `prompt_logprobs` for the same ids must match before its adapter is used."""
+        extra = sorted(set(body) - set(LOGPROBS_KEYS))
+        if extra:
+            raise bad_request(f"{extra[0]} is not a logprobs field; allowed: {', '.join(LOGPROBS_KEYS)}")
+        policy_id = body.get("policy_id")
+        if policy_id is not None:
+            check(policy_id, "str", "policy_id")
+        version = None if body.get("version") is None else check(body["version"], "int", "version")
+        ids = int_list(require(body, "token_ids", "list"), "token_ids")
+        if len(ids) < 2:
+            raise bad_request(f"token_ids has {len(ids)} ids; send at least 2 (a prompt token and one to score)")
+        self._check_ids(ids, "token_ids")
+        if len(ids) > self.backend.max_context:
+            raise ApiError(422, "invalid_tokens", f"token_ids has {len(ids)} ids; the context is {self.backend.max_context}")
+        import torch
+
+        x = torch.tensor([ids], dtype=torch.long)
+        mask = torch.ones_like(x)
+        if policy_id is None:
+            with self.registry.compute_lock, torch.no_grad():
+                lp = self.backend.token_logprobs(None, x, mask)
+            v = None
+        else:
+            with self.registry.serving(policy_id, version) as p, self.registry.compute_lock, torch.no_grad():
+                v = p.version
+                lp = self.backend.token_logprobs(policy_id, x, mask)
+        return {"policy_id": policy_id, "policy_version": v, "token_ids": ids,
+                "token_logprobs": [None] + [float(t) for t in lp[0].float().cpu().tolist()]}
 
     def chat(self, body: Dict[str, Any]) -> Dict[str, Any]:
         model = require(body, "model", "str")
@@ -271,6 +303,7 @@ def make_handler(service: Service) -> type:
                 ("POST", "/v1/tokenize"): lambda: service.tokenize(body),
                 ("POST", "/v1/detokenize"): lambda: service.detokenize(body),
                 ("POST", "/v1/generate"): lambda: service.generate(body),
+                ("POST", "/v1/logprobs"): lambda: service.logprobs(body),
                 ("POST", "/v1/chat/completions"): lambda: service.chat(body),
             }
             if (method, path) in simple:

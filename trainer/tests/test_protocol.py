@@ -234,3 +234,26 @@ def test_each_update_uses_the_scheduled_learning_rate(client):
         assert done["type"] == "done", done
         lrs.append(done["metrics"]["lr"])
     assert [round(x, 6) for x in lrs] == [0.02, 0.04, 0.04]
+
+
+def test_logprobs_endpoint_matches_generation_and_tracks_versions(start_server, tmp_path):
+    client, _ = start_server(out=str(tmp_path / "o"))
+    client.put("/v1/policies/p", {"optimizer": {"lr": 0.05}})
+    samples = make_samples(client, "p", 0, n=4, max_tokens=6)
+    s = samples[0]
+    ids = s["prompt_token_ids"] + s["completion_token_ids"]
+    r = client.post("/v1/logprobs", {"policy_id": "p", "token_ids": ids}).json
+    assert r["policy_version"] == 0 and r["token_logprobs"][0] is None and len(r["token_logprobs"]) == len(ids)
+    got = r["token_logprobs"][len(s["prompt_token_ids"]):]
+    assert max(abs(a - b) for a, b in zip(got, s["behavior_logprobs"])) < 1e-5
+    base = client.post("/v1/logprobs", {"token_ids": ids}).json
+    assert base["policy_version"] is None and max(abs(a - b) for a, b in zip(base["token_logprobs"][1:], r["token_logprobs"][1:])) == 0.0
+    done = client.post("/v1/train", {"policy_id": "p", "expected_version": 0, "idempotency_key": "k", "samples": samples}).lines[-1]
+    assert done["type"] == "done"
+    after = client.post("/v1/logprobs", {"policy_id": "p", "token_ids": ids}).json
+    assert after["policy_version"] == 1
+    assert max(abs(a - b) for a, b in zip(after["token_logprobs"][1:], r["token_logprobs"][1:])) > 1e-4
+    assert client.post("/v1/logprobs", {"policy_id": "p", "version": 0, "token_ids": ids}).status == 409
+    assert client.post("/v1/logprobs", {"policy_id": "p", "token_ids": [1]}).status == 400
+    assert client.post("/v1/logprobs", {"policy_id": "p", "token_ids": [1, 99999]}).status == 422
+    assert client.post("/v1/logprobs", {"policy_id": "nope", "token_ids": [1, 2]}).status == 404
