@@ -110,7 +110,8 @@ class Attention(nn.Module):
         self.v_proj = LoRALinear(cfg.d, cfg.d)
         self.o_proj = LoRALinear(cfg.d, cfg.d)
 
-    def forward(self, x: torch.Tensor, policy_id: Optional[str], cache: Optional[Dict[str, torch.Tensor]]) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, policy_id: Optional[str], cache: Optional[Dict[str, torch.Tensor]],
+                key_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         bsz, t, d = x.shape
         q, k, v = (p(x, policy_id).view(bsz, t, self.heads, self.hd).transpose(1, 2) for p in (self.q_proj, self.k_proj, self.v_proj))
         past = 0
@@ -123,7 +124,14 @@ class Attention(nn.Module):
         s = k.shape[2]
         q = (q * (1.0 / math.sqrt(self.hd))).reshape(bsz * self.heads, t, self.hd)
         kt = k.reshape(bsz * self.heads, s, self.hd).transpose(1, 2)
-        if t > 1:  # causal: query i (absolute position past + i) sees keys 0..past + i; bias added inside baddbmm
+        if key_mask is not None:  # batched generation: left-padded rows, key_mask [B, s] marks real keys
+            allowed = key_mask[:, None, :].expand(bsz, t, s)
+            if t > 1:
+                allowed = allowed & torch.ones(t, s, dtype=torch.bool, device=x.device).tril_(past)
+            # Finite, not -inf: a query on a padding position sees no real key and must not turn into NaN.
+            bias = torch.zeros(bsz, t, s, device=x.device).masked_fill_(~allowed, -1e30)
+            att = torch.baddbmm(bias.repeat_interleave(self.heads, dim=0), q, kt)
+        elif t > 1:  # causal: query i (absolute position past + i) sees keys 0..past + i; bias added inside baddbmm
             bias = torch.full((t, s), float("-inf"), device=x.device).triu_(past + 1)
             att = torch.baddbmm(bias, q, kt)
         else:
@@ -141,8 +149,9 @@ class Block(nn.Module):
         self.up_proj = LoRALinear(cfg.d, 4 * cfg.d)
         self.down_proj = LoRALinear(4 * cfg.d, cfg.d)
 
-    def forward(self, x: torch.Tensor, policy_id: Optional[str], cache: Optional[Dict[str, torch.Tensor]]) -> torch.Tensor:
-        x = x + self.attn(self.ln1(x), policy_id, cache)
+    def forward(self, x: torch.Tensor, policy_id: Optional[str], cache: Optional[Dict[str, torch.Tensor]],
+                key_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        x = x + self.attn(self.ln1(x), policy_id, cache, key_mask)
         return x + self.down_proj(F.gelu(self.up_proj(self.ln2(x), policy_id)), policy_id)
 
 
@@ -178,13 +187,21 @@ class TinyLM(nn.Module):
         ids: torch.Tensor,
         policy_id: Optional[str] = None,
         caches: Optional[List[Dict[str, torch.Tensor]]] = None,
+        positions: Optional[torch.Tensor] = None,
+        key_mask: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
+        """`positions` [B, T] and `key_mask` [B, past + T] serve batched generation over left-padded rows."""
         past = caches[0]["k"].shape[2] if caches and "k" in caches[0] else 0
         t = ids.shape[1]
-        if past + t > self.cfg.context:
-            raise ValueError(f"sequence of {past + t} tokens exceeds the model context {self.cfg.context}; shorten it or raise context")
-        pos = torch.arange(past, past + t, device=ids.device)
-        x = self.tok_emb(ids) + self.pos_emb(pos)[None]
+        if positions is None:
+            if past + t > self.cfg.context:
+                raise ValueError(f"sequence of {past + t} tokens exceeds the model context {self.cfg.context}; shorten it or raise context")
+            pos = self.pos_emb(torch.arange(past, past + t, device=ids.device))[None]
+        else:
+            if int(positions.max()) >= self.cfg.context:
+                raise ValueError(f"position {int(positions.max())} exceeds the model context {self.cfg.context}; shorten the sequence")
+            pos = self.pos_emb(positions)
+        x = self.tok_emb(ids) + pos
         for i, block in enumerate(self.layers):
-            x = block(x, policy_id, caches[i] if caches is not None else None)
+            x = block(x, policy_id, caches[i] if caches is not None else None, key_mask)
         return self.lm_head(self.ln_f(x), policy_id)

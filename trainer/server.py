@@ -10,15 +10,18 @@ import json
 import logging
 import os
 import re
+import select
+import socket
 import tempfile
 import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, urlparse
 
-from .backend import Sampling
+from .backend import Generation, Sampling
+from .batching import Cancelled, Scheduler, Ticket
 from .data import check, int_list, parse_train_request, require
 from .errors import ApiError, bad_request
 from .policies import Registry
@@ -34,9 +37,11 @@ MAX_N = 128
 class Service:
     """Routes → handlers; independent of the HTTP plumbing so tests may call it directly."""
 
-    def __init__(self, backend: Any, registry: Registry, max_policies: int, max_lora_rank: int) -> None:
+    def __init__(self, backend: Any, registry: Registry, max_policies: int, max_lora_rank: int,
+                 max_batch_rows: int = 64) -> None:
         self.backend, self.registry = backend, registry
         self.max_policies, self.max_lora_rank = max_policies, max_lora_rank
+        self.scheduler = Scheduler(backend, registry.compute_lock, max_batch_rows, seed=getattr(backend, "seed", 0) or 0)
 
     # -- small endpoints --------------------------------------------------------------------------
 
@@ -51,7 +56,9 @@ class Service:
             "tokenizer": {"vocab_size": tok.vocab_size, "eos_token_ids": list(tok.eos_token_ids),
                           "pad_token_id": tok.pad_token_id, "chat_template_sha256": tok.chat_template_sha256},
             "capabilities": {"chat": True, "max_policies": self.max_policies, "max_lora_rank": self.max_lora_rank,
-                             "logprobs": "processed", "strict_on_policy": True},
+                             "logprobs": "processed", "strict_on_policy": True,
+                             "batching": "continuous" if getattr(self.backend, "batch_can_join", False) else "dynamic",
+                             "max_batch_rows": self.scheduler.max_batch_rows},
         }
 
     def render(self, body: Dict[str, Any]) -> Dict[str, Any]:
@@ -112,7 +119,7 @@ class Service:
             raise ApiError(422, "invalid_tokens", f"{where} has {len(ids)} tokens; the context is {self.backend.max_context}, "
                            "leave room for at least one completion token")
 
-    def generate(self, body: Dict[str, Any]) -> Dict[str, Any]:
+    def generate(self, body: Dict[str, Any], wait: Optional[Callable[[Ticket], List[Generation]]] = None) -> Dict[str, Any]:
         extra = sorted(set(body) - set(GENERATE_KEYS))
         if extra:
             raise bad_request(f"{extra[0]} is not a generate field; allowed: {', '.join(GENERATE_KEYS)}")
@@ -125,9 +132,14 @@ class Service:
         self.registry.get(policy_id)
         self._prompt(prompt, "prompt_token_ids")
         sampling = self._sampling(body.get("sampling"), len(prompt))
-        with self.registry.serving(policy_id, version) as p, self.registry.compute_lock:
+        return self._generated(body, policy_id, version, prompt, sampling, n, wait or _wait_plain)
+
+    def _generated(self, body: Dict[str, Any], policy_id: str, version: Optional[int], prompt: List[int], sampling: Sampling,
+                   n: int, wait: Callable[[Ticket], List[Generation]]) -> Dict[str, Any]:
+        # The read slot is held while queued and generating: a train call of this policy waits for it.
+        with self.registry.serving(policy_id, version) as p:
             v = p.version
-            outs = self.backend.generate(policy_id, prompt, sampling, n)
+            outs = wait(self.scheduler.submit(policy_id, prompt, sampling, n))
         return {"request_id": body.get("request_id") or f"gen-{uuid.uuid4().hex[:16]}", "policy_id": policy_id,
                 "policy_version": v, "prompt_token_ids": prompt,
                 "outputs": [{"token_ids": o.token_ids, "logprobs": o.logprobs, "finish_reason": o.finish_reason,
@@ -164,13 +176,13 @@ class Service:
         return {"policy_id": policy_id, "policy_version": v, "token_ids": ids,
                 "token_logprobs": [None] + [float(t) for t in lp[0].float().cpu().tolist()]}
 
-    def chat(self, body: Dict[str, Any]) -> Dict[str, Any]:
+    def chat(self, body: Dict[str, Any], wait: Optional[Callable[[Ticket], List[Generation]]] = None) -> Dict[str, Any]:
         model = require(body, "model", "str")
         if body.get("stream"):
             raise bad_request("stream: true is not supported; send stream: false (or omit it)")
-        n = body.get("n") or 1
-        if n != 1:
-            raise bad_request(f"n = {n} is not supported; send n: 1 and call again for more samples")
+        n = 1 if body.get("n") is None else check(body["n"], "int", "n")
+        if not 1 <= n <= MAX_N:
+            raise bad_request(f"n must be 1..{MAX_N}, got {n}")
         policy_id, _, ver = model.partition("@")
         if ver and not ver.isdigit():
             raise bad_request(f"model {model!r} must be '<policy_id>' or '<policy_id>@<version>'")
@@ -190,39 +202,60 @@ class Service:
         stops = [stops] if isinstance(stops, str) else list(stops or [])
         if not all(isinstance(x, str) and x for x in stops):
             raise bad_request("stop must be a non-empty string or a list of them")
-        with self.registry.serving(policy_id, version) as p, self.registry.compute_lock:
+        with self.registry.serving(policy_id, version) as p:
             v = p.version
-            out = self.backend.generate(policy_id, prompt, s, 1)[0]
+            outs = (wait or _wait_plain)(self.scheduler.submit(policy_id, prompt, s, n))
         tok = self.backend.tokenizer
-        ids, lps, finish = out.token_ids, out.logprobs, out.finish_reason
-        text = tok.decode(ids)
-        if stops:
-            ids, lps, text, hit = _cut_at_stop(tok, ids, lps, stops)
-            finish = "stop" if hit else finish
         token_bytes = getattr(tok, "token_bytes", None)
-        content = []
-        for i, lp in zip(ids, lps):
-            entry: Dict[str, Any] = {"token": tok.token_str(i), "logprob": lp}
-            entry["bytes"] = token_bytes(i) if token_bytes else list(tok.token_str(i).encode("utf-8"))
-            entry["top_logprobs"] = []
-            content.append(entry)
+        choices = []
+        for index, out in enumerate(outs):
+            ids, lps, finish = out.token_ids, out.logprobs, out.finish_reason
+            text = tok.decode(ids)
+            if stops:
+                ids, lps, text, hit = _cut_at_stop(tok, ids, lps, stops)
+                finish = "stop" if hit else finish
+            content = []
+            for i, lp in zip(ids, lps):
+                entry: Dict[str, Any] = {"token": tok.token_str(i), "logprob": lp}
+                entry["bytes"] = token_bytes(i) if token_bytes else list(tok.token_str(i).encode("utf-8"))
+                entry["top_logprobs"] = []
+                content.append(entry)
+            choices.append({"index": index, "message": {"role": "assistant", "content": text}, "finish_reason": finish,
+                            "token_ids": ids, "logprobs": {"content": content}})
+        completion = sum(len(c["token_ids"]) for c in choices)
         return {
             "id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion", "created": int(time.time()),
-            "model": f"{policy_id}@{v}", "policy_version": v, "prompt_token_ids": prompt,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish,
-                         "token_ids": ids, "logprobs": {"content": content}}],
-            "usage": {"prompt_tokens": len(prompt), "completion_tokens": len(ids), "total_tokens": len(prompt) + len(ids)},
+            "model": f"{policy_id}@{v}", "policy_version": v, "prompt_token_ids": prompt, "choices": choices,
+            "usage": {"prompt_tokens": len(prompt), "completion_tokens": completion, "total_tokens": len(prompt) + completion},
         }
 
 
 def _cut_at_stop(tok: Any, ids: List[int], lps: List[float], stops: List[str]) -> Tuple[List[int], List[float], str, bool]:
-    """Keeps the tokens up to the one completing the first stop string; the content ends before that string."""
-    for k in range(1, len(ids) + 1):
+    """Keeps the tokens up to the one completing the first stop string; the content ends before that string.
+
+    A decoded prefix only grows with k, so the shortest prefix holding a stop is found by binary search:
+    O(n log n) decoding, where testing every prefix was O(n²) (0.3–0.4 s at 4,096 tokens)."""
+    def hit(k: int) -> bool:
         text = tok.decode(ids[:k])
-        hits = [text.find(s) for s in stops if s in text]
-        if hits:
-            return ids[:k], lps[:k], text[: min(hits)], True
-    return ids, lps, tok.decode(ids), False
+        return any(s in text for s in stops)
+
+    if not ids or not hit(len(ids)):
+        return ids, lps, tok.decode(ids), False
+    lo, hi = 1, len(ids)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if hit(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    text = tok.decode(ids[:lo])
+    return ids[:lo], lps[:lo], text[: min(text.find(s) for s in stops if s in text)], True
+
+
+def _wait_plain(ticket: Ticket) -> List[Generation]:
+    out = ticket.wait()
+    assert out is not None
+    return out
 
 
 def make_handler(service: Service) -> type:
@@ -231,6 +264,18 @@ def make_handler(service: Service) -> type:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "mappa-trainer/1"
+        # Nagle + the client's delayed ACK stalled every keep-alive reply ~45 ms (48 ms vs 3-4.5 ms measured).
+        disable_nagle_algorithm = True
+
+        def _wait_watching(self, ticket: Ticket) -> List[Generation]:
+            """Waits for a generation; a client that hangs up meanwhile cancels it (its rows leave the batch)."""
+            while True:
+                out = ticket.wait(0.05)
+                if out is not None:
+                    return out
+                if _peer_closed(self.connection):
+                    ticket.cancel()
+                    raise ConnectionResetError("the client closed the connection during generation")
 
         def log_message(self, fmt: str, *args: Any) -> None:  # stderr via logging, not stdout
             log.debug("%s %s", self.address_string(), fmt % args)
@@ -274,8 +319,8 @@ def make_handler(service: Service) -> type:
                     self._send(e.status, {"error": {"message": e.message, "type": kind, "code": e.code, "param": None}}, e.headers)
                 else:
                     self._send(e.status, e.body(), e.headers)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
+            except (BrokenPipeError, ConnectionResetError, Cancelled):
+                self.close_connection = True
             except Exception as e:  # a bug: say so, keep serving
                 log.exception("internal error on %s %s", method, path)
                 self._send(500, {"error": "internal", "message": f"{type(e).__name__}: {e} (a trainer bug; see its stderr)"})
@@ -302,9 +347,9 @@ def make_handler(service: Service) -> type:
                 ("POST", "/v1/render"): lambda: service.render(body),
                 ("POST", "/v1/tokenize"): lambda: service.tokenize(body),
                 ("POST", "/v1/detokenize"): lambda: service.detokenize(body),
-                ("POST", "/v1/generate"): lambda: service.generate(body),
+                ("POST", "/v1/generate"): lambda: service.generate(body, self._wait_watching),
                 ("POST", "/v1/logprobs"): lambda: service.logprobs(body),
-                ("POST", "/v1/chat/completions"): lambda: service.chat(body),
+                ("POST", "/v1/chat/completions"): lambda: service.chat(body, self._wait_watching),
             }
             if (method, path) in simple:
                 return self._send(200, simple[(method, path)]())
@@ -372,6 +417,25 @@ def make_handler(service: Service) -> type:
 class TrainerServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default listen backlog of 5 reset connections when 16 clients connected at once.
+    request_queue_size = 1024
+
+    def server_close(self) -> None:
+        super().server_close()
+        service = getattr(self, "service", None)
+        if service is not None:
+            service.scheduler.close()
+
+
+def _peer_closed(conn: socket.socket) -> bool:
+    """True when the peer hung up: readable with nothing to read. Pipelined bytes are not a hang-up."""
+    try:
+        readable, _, _ = select.select([conn], [], [], 0)
+        if not readable:
+            return False
+        return conn.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
 
 
 def build_backend(kind: str, base_model: str, device: Optional[str], seed: int) -> Any:
@@ -387,9 +451,9 @@ def build_backend(kind: str, base_model: str, device: Optional[str], seed: int) 
 
 
 def make_server(backend: Any, out: str, host: str = "127.0.0.1", port: int = 0, max_policies: int = 16,
-                max_lora_rank: int = 64, retry_after_s: int = 1) -> TrainerServer:
+                max_lora_rank: int = 64, retry_after_s: int = 1, max_batch_rows: int = 64) -> TrainerServer:
     registry = Registry(backend, out, max_policies, max_lora_rank, retry_after_s)
-    service = Service(backend, registry, max_policies, max_lora_rank)
+    service = Service(backend, registry, max_policies, max_lora_rank, max_batch_rows)
     srv = TrainerServer((host, port), make_handler(service))
     srv.service = service  # type: ignore[attr-defined]
     return srv

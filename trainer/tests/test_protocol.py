@@ -180,7 +180,7 @@ def test_http_errors(client):
     client.put("/v1/policies/a", {})
     r = client.post("/v1/generate", {"policy_id": "a", "prompt_token_ids": [256], "sampling": {"maxTokens": 3}})
     assert r.status == 400 and "sampling.maxTokens" in r.json["message"]
-    r = client.post("/v1/chat/completions", {"model": "a", "messages": [{"role": "user", "content": "x"}], "n": 2})
+    r = client.post("/v1/chat/completions", {"model": "a", "messages": [{"role": "user", "content": "x"}], "n": 0})
     assert r.status == 400 and r.json["error"]["type"] == "invalid_request_error"
 
 
