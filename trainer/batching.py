@@ -16,7 +16,7 @@ import contextlib
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Deque, Dict, List, Optional, Sequence
+from typing import Any, Deque, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -35,6 +35,8 @@ class _Request:
     sampling: Sampling
     n: int
     stops: frozenset
+    stop_strings: Tuple[str, ...] = ()
+    stop_window: int = 0
     done: threading.Event = field(default_factory=threading.Event)
     outputs: List[Optional[Generation]] = field(default_factory=list)
     error: Optional[BaseException] = None
@@ -102,11 +104,18 @@ class Scheduler:
 
     # -- client side ------------------------------------------------------------------------------
 
-    def submit(self, policy_id: Optional[str], prompt: Sequence[int], sampling: Sampling, n: int = 1) -> Ticket:
+    def submit(self, policy_id: Optional[str], prompt: Sequence[int], sampling: Sampling, n: int = 1,
+               stop_strings: Sequence[str] = ()) -> Ticket:
+        """Queues a request; a row also ends ("stop") once its decoded text holds one of `stop_strings`
+        (the caller cuts the text; ending early only saves the compute past the stop)."""
         if n < 1:
             raise ValueError(f"n is {n}; it must be >= 1")
         stops = frozenset(self.backend.tokenizer.eos_token_ids) | frozenset(int(t) for t in sampling.stop_token_ids)
-        req = _Request(policy_id, [int(i) for i in prompt], sampling, n, stops, outputs=[None] * n, left=n)
+        strings = tuple(x for x in stop_strings if x)
+        # Each token that decodes to text adds at least one character, so a stop string of L characters
+        # lies within the last L + 8 tokens when it completes (8 spare for special tokens and split bytes).
+        window = max((len(x) for x in strings), default=0) + 8
+        req = _Request(policy_id, [int(i) for i in prompt], sampling, n, stops, strings, window, outputs=[None] * n, left=n)
         with self._cv:
             if self._closed:
                 raise RuntimeError("the generation scheduler is stopped")
@@ -224,8 +233,14 @@ class Scheduler:
             row.lps.append(lp)
             if t in row.req.stops:
                 row.finish = "stop"
+            elif row.req.stop_strings and self._tail_has_stop(row):
+                row.finish = "stop"
             elif len(row.ids) >= row.req.sampling.max_tokens or len(row.req.prompt) + len(row.ids) >= ctx:
                 row.finish = "length"
+
+    def _tail_has_stop(self, row: _Row) -> bool:
+        tail = self.backend.tokenizer.decode(row.ids[-row.req.stop_window:])
+        return any(x in tail for x in row.req.stop_strings)
 
     def _keep(self, batch: _Batch, keep: List[int]) -> None:
         batch.state.keep(keep)

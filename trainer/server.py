@@ -32,6 +32,7 @@ SAMPLING_KEYS = ("max_tokens", "temperature", "top_p", "top_k", "stop_token_ids"
 GENERATE_KEYS = ("policy_id", "version", "prompt_token_ids", "n", "sampling", "request_id")
 LOGPROBS_KEYS = ("policy_id", "version", "token_ids")
 MAX_N = 128
+MAX_STOPS, MAX_STOP_CHARS = 16, 256
 
 
 class Service:
@@ -202,9 +203,11 @@ class Service:
         stops = [stops] if isinstance(stops, str) else list(stops or [])
         if not all(isinstance(x, str) and x for x in stops):
             raise bad_request("stop must be a non-empty string or a list of them")
+        if len(stops) > MAX_STOPS or any(len(x) > MAX_STOP_CHARS for x in stops):
+            raise bad_request(f"stop may hold at most {MAX_STOPS} strings of at most {MAX_STOP_CHARS} characters")
         with self.registry.serving(policy_id, version) as p:
             v = p.version
-            outs = (wait or _wait_plain)(self.scheduler.submit(policy_id, prompt, s, n))
+            outs = (wait or _wait_plain)(self.scheduler.submit(policy_id, prompt, s, n, stop_strings=stops))
         tok = self.backend.tokenizer
         token_bytes = getattr(tok, "token_bytes", None)
         choices = []

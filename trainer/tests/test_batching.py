@@ -199,3 +199,22 @@ def test_stop_cutting_decodes_a_logarithmic_number_of_prefixes():
     calls.clear()
     _, _, text, hit = _cut_at_stop(tok, ids, [0.0] * len(ids), ["absent"])
     assert not hit and len(calls) <= 2
+
+
+def test_a_stop_string_ends_the_row_early(start_server):
+    client, srv = start_server()
+    client.put("/v1/policies/a", {})
+    for seed in range(50):  # a seed whose reply is long enough to stop inside
+        body = {"model": "a", "messages": [{"role": "user", "content": "go"}], "max_tokens": 400, "seed": seed}
+        full = _chat(client.port, body)["choices"][0]
+        text = full["message"]["content"]
+        if len(full["token_ids"]) > 40 and text[20:].strip():
+            break
+    stop = next(c for c in text[20:] if c.strip())
+    before = srv.service.scheduler.row_steps
+    cut = _chat(client.port, {**body, "stop": stop})
+    ch = cut["choices"][0]
+    assert ch["finish_reason"] == "stop" and stop not in ch["message"]["content"]
+    assert ch["token_ids"] == full["token_ids"][: len(ch["token_ids"])]
+    assert srv.service.scheduler.row_steps - before <= len(ch["token_ids"]) + 1, "generation stops at the stop string"
+    assert _chat(client.port, {**body, "stop": ["x"] * 17})["status"] == 400
