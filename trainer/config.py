@@ -243,10 +243,17 @@ class ServerConfig:
     """Retry-After seconds sent with 503 policy_training."""
     threads: int = 0
     """torch.set_num_threads; 0 keeps torch's default."""
+    dist_timeout_s: float = 600.0
+    """Under torchrun / accelerate launch: seconds a collective waits for the other ranks before the update fails
+    (a rank that dies is noticed at once; this bounds one that hangs). Longer than one minibatch's forward/backward."""
+    rank_state_dir: Optional[str] = None
+    """Debugging aid under torchrun: after each command, rank k >= 1 writes its policies' state to <dir>/rank<k>.pt."""
 
     def __post_init__(self) -> None:
         if self.backend not in ("tiny", "hf"):
             raise ValueError(f"backend is {self.backend!r}; use 'tiny' or 'hf'")
+        if not (_is_num(self.dist_timeout_s) and self.dist_timeout_s > 0):
+            raise ValueError(f"dist_timeout_s must be a positive number of seconds, got {self.dist_timeout_s!r}")
         if not (isinstance(self.port, int) and 0 <= self.port < 65536):
             raise ValueError(f"port must be 0..65535, got {self.port!r}")
         if self.max_policies < 1 or self.max_lora_rank < 1:

@@ -12,9 +12,9 @@ the same network under `PeftModel.disable_adapter()`: there is no second copy of
   cached, padded vs. uncached attention differ (`gpu_check.py` reports the gap).
 - Adapter parameters are kept in float32 whatever the base dtype; the optimizer sees only them.
 - `prepare_optimizer` and `backward` go through one `accelerate.Accelerator`, so the same code runs
-  under `accelerate launch`; with several processes the active policy's LoRA gradients are averaged
-  across ranks after each backward (the model itself is not wrapped in DDP, because only one of
-  several adapters is trained at a time).
+  under `accelerate launch`; with several processes train.py sums the active policy's LoRA gradients
+  across ranks once per minibatch (distributed.py; the model itself is not wrapped in DDP, because only
+  one of several adapters is trained at a time).
 - The backend is not thread-safe: the service must serialize calls (a policy's forward and its
   backward must not be interleaved with another policy's calls, since gradient checkpointing
   recomputes the forward during backward with the adapter active at that moment).
@@ -597,12 +597,6 @@ class HFBackend:
         finally:
             if self.model is not None:
                 self.model.eval()
-        if policy is not None and self.accelerator.num_processes > 1:
-            world = self.accelerator.num_processes
-            for _, p in self._params[policy]:
-                if p.grad is not None:
-                    torch.distributed.all_reduce(p.grad)
-                    p.grad.div_(world)
 
     def info(self) -> BackendInfo:
         import accelerate

@@ -5,6 +5,10 @@ policy "training" (new generations get 503), waits for in-flight generations of 
 trains, publishes `<out>/policies/<id>/v<k+1>/` atomically, then bumps the version by exactly 1.
 Other policies are never blocked.
 
+Data parallel (distributed.py): every rank holds a Registry. Rank 0's repeats each state change on the
+other ranks (`_mirror`: creation, train, restore, roll-back), so all ranks hold the same adapters and
+optimizer state; only rank 0 writes checkpoints and metrics.jsonl.
+
 Checkpoint directory v<k>/ (a PEFT adapter directory vLLM can load, plus trainer state):
   adapter_config.json, adapter_model.bin (torch.save), adapter_model.safetensors (pure-Python writer),
   trainer_state.pt = {adapter, optimizer, config, version, schema_version, metrics, idempotency}.
@@ -24,13 +28,14 @@ import tarfile
 import tempfile
 import threading
 import time
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import torch
 
 from . import safetensors_io
 from .config import PolicyConfig
 from .data import check_tokens
+from .distributed import SINGLE, RankFailure, Single
 from .errors import ApiError, bad_request
 from .train import check_signal, make_optimizer, train_step
 
@@ -54,8 +59,11 @@ class Policy:
 
 
 class Registry:
-    def __init__(self, backend: Any, out: str, max_policies: int = 16, max_lora_rank: int = 64, retry_after_s: int = 1) -> None:
+    def __init__(self, backend: Any, out: str, max_policies: int = 16, max_lora_rank: int = 64, retry_after_s: int = 1,
+                 group: Optional[Single] = None) -> None:
         self.backend = backend
+        self.group = group or SINGLE
+        self.leader = self.group.rank == 0  # rank 0: serves HTTP, writes checkpoints, sends commands to the other ranks
         self.out = out
         self.max_policies = max_policies
         self.max_lora_rank = max_lora_rank
@@ -100,6 +108,7 @@ class Registry:
             if len(self.policies) >= self.max_policies:
                 raise ApiError(409, "too_many_policies", f"{len(self.policies)} policies exist, max_policies is {self.max_policies}; "
                                "restart the server with a larger --max-policies")
+            self.group.check()
             try:
                 with self.compute_lock:
                     self.backend.create_policy(policy_id, cfg.adapter)
@@ -110,8 +119,14 @@ class Registry:
                     self.backend.delete_policy(policy_id)
                 raise bad_request(f"adapter: {e}") from None
             p = Policy(policy_id, cfg, make_optimizer(self.backend, policy_id, cfg))
+            try:  # the other ranks create it too, then take rank 0's tensors (an hf LoRA A is drawn per rank)
+                self._mirror("put", lambda: (policy_id, body, self.policy_state(p)))
+            except RankFailure:
+                if hasattr(self.backend, "delete_policy"):
+                    self.backend.delete_policy(policy_id)
+                raise
             self.policies[policy_id] = p
-        if not os.path.isdir(self.version_dir(policy_id, 0)):
+        if self.leader and not os.path.isdir(self.version_dir(policy_id, 0)):
             with self.compute_lock:
                 self.save(p)
         return 200, {"policy_id": policy_id, "version": 0}
@@ -152,6 +167,7 @@ class Registry:
                 return iter([done])
             if p.state == "training":
                 raise self._training_error(p)
+            self.group.check()
             if req["expected_version"] != p.version:
                 raise ApiError(409, "version_conflict", f"expected_version {req['expected_version']} but {p.id!r} is at "
                                f"version {p.version}; regenerate samples at version {p.version}", current_version=p.version)
@@ -175,6 +191,7 @@ class Registry:
         t0 = time.time()
         finished = False
         published = False
+        stepping = False  # inside the update's collectives
 
         def roll_back() -> None:
             if adapter_before is None or opt_before is None or published:
@@ -182,25 +199,39 @@ class Registry:
             with self.compute_lock:
                 self.backend.load_adapter_state(p.id, adapter_before)
                 p.optimizer.load_state_dict(opt_before)
+            if self.leader and not self.group.broken:  # the other ranks may have finished the update: undo it there too
+                try:
+                    self._mirror("load", lambda: (p.id, self.policy_state(p)))
+                except ApiError as e:
+                    log.error("cannot roll %s back on the other ranks: %s", p.id, e.message)
 
         try:
             # Inside the try: a failure here (out of memory) must still return the policy to "ready".
             adapter_before = self.backend.adapter_state(p.id)
             opt_before = copy.deepcopy(p.optimizer.state_dict())
             metrics: Dict[str, Any] = {}
-            with self.compute_lock:
-                for rec in train_step(self.backend, p.id, p.config, p.optimizer, req["samples"], p.version):
-                    if rec["type"] == "metrics":
-                        metrics = {k: v for k, v in rec.items() if k != "type"}
-                    else:
-                        yield rec
+            with self.compute_lock, self.group.lock:
+                self._mirror("train", lambda: req)
+                stepping = True
+                steps = self.group.run_to_end(train_step(self.backend, p.id, p.config, p.optimizer, req["samples"],
+                                                         p.version, self.group))
+                try:
+                    for rec in steps:
+                        if rec["type"] == "metrics":
+                            metrics = {k: v for k, v in rec.items() if k != "type"}
+                        else:
+                            yield rec
+                finally:
+                    steps.close()  # the client went away: finish the update with the other ranks (then roll back)
+                stepping = False
                 metrics["seconds"] = time.time() - t0
                 new_version = p.version + 1
                 done = {"type": "done", "policy_id": p.id, "new_version": new_version,
                         "adapter_dir": os.path.abspath(self.version_dir(p.id, new_version)), "metrics": metrics}
                 applied = dict(p.applied)
                 applied[req["idempotency_key"]] = done
-                self.save(p, version=new_version, metrics=metrics, applied=applied)
+                if self.leader:
+                    self.save(p, version=new_version, metrics=metrics, applied=applied)
             with p.cond:
                 p.version, p.last_metrics, p.applied = new_version, metrics, applied
             published = True  # from here on the new version stands, whatever happens next
@@ -214,6 +245,8 @@ class Registry:
         except GeneratorExit:
             raise
         except Exception as e:  # keep the old version: roll the adapter and optimizer back
+            if stepping and not isinstance(e, ApiError):  # only this rank failed: the others are out of step for good
+                self.group.fail(f"rank {self.group.rank} failed during the update: {type(e).__name__}: {e}")
             roll_back()
             code = e.code if isinstance(e, ApiError) else "train_failed"
             msg = e.message if isinstance(e, ApiError) else f"{type(e).__name__}: {e}"
@@ -230,6 +263,8 @@ class Registry:
                 p.cond.notify_all()
 
     def _log_metrics(self, rec: Dict[str, Any]) -> None:
+        if not self.leader:
+            return
         line = json.dumps({"time": time.time(), **rec}, default=float)
         with self.metrics_lock, open(os.path.join(self.out, "metrics.jsonl"), "a", encoding="utf-8") as f:
             f.write(line + "\n")
@@ -302,6 +337,7 @@ class Registry:
         with p.cond:
             if p.state == "training":
                 raise self._training_error(p)
+            self.group.check()
             p.state = "training"
             while p.readers:
                 p.cond.wait(timeout=1.0)
@@ -313,11 +349,33 @@ class Registry:
             for group in p.optimizer.param_groups:  # the PUT config wins for hyperparameters
                 group.update(lr=o.lr, weight_decay=o.weight_decay, betas=tuple(o.betas))
             p.version, p.last_metrics, p.applied = int(state["version"]), state.get("metrics"), dict(state.get("idempotency") or {})
+            self._mirror("load", lambda: (policy_id, self.policy_state(p)))
         finally:
             with p.cond:
                 p.state = "ready"
                 p.cond.notify_all()
         return {"policy_id": policy_id, "version": p.version}
+
+    # -- the other ranks (distributed.py) ---------------------------------------------------------
+
+    def _mirror(self, kind: str, payload: Callable[[], Any]) -> None:
+        """Rank 0: has the other ranks repeat a state change (distributed.serve_worker); a no-op elsewhere."""
+        if self.leader and self.group.world_size > 1:
+            with self.group.lock:
+                self.group.send(kind, payload())
+
+    def policy_state(self, p: Policy) -> Dict[str, Any]:
+        """What another rank needs to hold exactly this policy: adapter, optimizer state, version, idempotency."""
+        return {"adapter": self.backend.adapter_state(p.id), "optimizer": p.optimizer.state_dict(), "version": p.version,
+                "metrics": p.last_metrics, "applied": p.applied}
+
+    def load_policy_state(self, policy_id: str, state: Dict[str, Any]) -> None:
+        p = self.get(policy_id)
+        with self.compute_lock:
+            self.backend.load_adapter_state(policy_id, state["adapter"])
+            p.optimizer.load_state_dict(state["optimizer"])
+        with p.cond:
+            p.version, p.last_metrics, p.applied = state["version"], state["metrics"], dict(state["applied"])
 
     def adapter_tar(self, policy_id: str, version: Optional[int]) -> bytes:
         p = self.get(policy_id)

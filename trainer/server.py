@@ -60,6 +60,8 @@ class Service:
                              "logprobs": "processed", "strict_on_policy": True,
                              "batching": "continuous" if getattr(self.backend, "batch_can_join", False) else "dynamic",
                              "max_batch_rows": self.scheduler.max_batch_rows},
+            "world_size": self.registry.group.world_size,  # data-parallel ranks (distributed.py)
+            "process_group": self.registry.group.describe(),
         }
 
     def render(self, body: Dict[str, Any]) -> Dict[str, Any]:
@@ -454,8 +456,8 @@ def build_backend(kind: str, base_model: str, device: Optional[str], seed: int) 
 
 
 def make_server(backend: Any, out: str, host: str = "127.0.0.1", port: int = 0, max_policies: int = 16,
-                max_lora_rank: int = 64, retry_after_s: int = 1, max_batch_rows: int = 64) -> TrainerServer:
-    registry = Registry(backend, out, max_policies, max_lora_rank, retry_after_s)
+                max_lora_rank: int = 64, retry_after_s: int = 1, max_batch_rows: int = 64, group: Any = None) -> TrainerServer:
+    registry = Registry(backend, out, max_policies, max_lora_rank, retry_after_s, group)
     service = Service(backend, registry, max_policies, max_lora_rank, max_batch_rows)
     srv = TrainerServer((host, port), make_handler(service))
     srv.service = service  # type: ignore[attr-defined]

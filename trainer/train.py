@@ -4,6 +4,11 @@ config → (seed: once per process, `seed_everything`) → data (`data.collate`)
 policy's adapter) → optimizer (one AdamW per policy, `make_optimizer`) → loop (`train_step`:
 ppo_epochs × minibatches) → checkpoint (policies.py publishes v+1). `train_step` is a generator: it
 yields progress dicts, then one {"type": "metrics"} dict; the caller streams them as NDJSON.
+
+Data parallel (distributed.py): with a process group, every rank runs `train_step` on the whole batch but
+computes forward/backward only on its token-balanced shard of the rows; losses are weighted by the whole
+minibatch's token count and the gradients summed over the ranks before clipping, so the update is the
+one-process update. With one process (`SINGLE`) the sharding and the sums do nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import torch
 from .algorithm import compute_advantages, masked_stats, policy_loss, shape_rewards
 from .config import PolicyConfig
 from .data import Sample, collate
+from .distributed import SINGLE, Single
 from .errors import ApiError, bad_request
 
 
@@ -65,8 +71,9 @@ def check_signal(samples: Sequence[Sample], cfg: PolicyConfig, eos_ids: Sequence
 
 
 def train_step(backend: Any, policy_id: str, cfg: PolicyConfig, optimizer: Any, samples: List[Sample],
-               version: int) -> Iterator[Dict[str, Any]]:
-    """ppo_epochs × minibatches of REINFORCE++ updates on this policy's adapter; yields progress, then metrics."""
+               version: int, group: Single = SINGLE) -> Iterator[Dict[str, Any]]:
+    """ppo_epochs × minibatches of REINFORCE++ updates on this policy's adapter; yields progress, then metrics.
+    Every rank of `group` runs it on the same samples, in step (each collective is met by all ranks)."""
     t0 = time.time()
     a = cfg.algo
     tok = backend.tokenizer
@@ -86,15 +93,17 @@ def train_step(backend: Any, policy_id: str, cfg: PolicyConfig, optimizer: Any, 
 
     def chunks(rows: torch.Tensor) -> List[torch.Tensor]:
         """Micro-batches of at most `micro_batch_tokens` padded tokens, similar lengths together."""
-        return list(rows[torch.argsort(lengths[rows], stable=True)].split(per_chunk))
+        return list(rows[torch.argsort(lengths[rows], stable=True)].split(per_chunk)) if len(rows) else []
 
     # logp_old at the current version on exactly prompt ⊕ completion; logp_ref with the adapter off.
+    # Each rank fills in its shard of the rows; the sum over ranks gives every rank all of them.
     everyone = torch.arange(len(samples), device=dev)
     logp_old, logp_ref = torch.zeros_like(mask), torch.zeros_like(mask)
     with torch.no_grad():
-        for rows in chunks(everyone):
+        for rows in chunks(group.shard(everyone, lengths)):
             logp_old[rows] = completion_logprobs(policy_id, rows).float()
             logp_ref[rows] = completion_logprobs(None, rows).float()
+    logp_old, logp_ref = group.sum_(torch.stack([logp_old, logp_ref])).unbind(0)
     adv, info = compute_advantages(
         logp_old.cpu(), logp_ref.cpu(), mask.cpu(), batch["rewards"], algo=a.name, kl_coef=a.kl_coef,
         kl_estimator=a.kl_estimator, reward_clip=a.reward_clip, gamma=a.gamma, no_std_norm=a.no_std_norm,
@@ -114,8 +123,8 @@ def train_step(backend: Any, policy_id: str, cfg: PolicyConfig, optimizer: Any, 
 
     params = backend.trainable_parameters(policy_id)
     lr = cfg.optimizer.lr_at(version)
-    for group in optimizer.param_groups:
-        group["lr"] = lr
+    for pg in optimizer.param_groups:
+        pg["lr"] = lr
     mb = a.minibatch_size or len(samples)
     g = torch.Generator().manual_seed((a.seed or 0) * 1_000_003 + version)
     steps: List[Dict[str, Any]] = []
@@ -125,35 +134,42 @@ def train_step(backend: Any, policy_id: str, cfg: PolicyConfig, optimizer: Any, 
         for rows in order.to(dev).split(mb):
             if float(mask[rows].sum()) == 0:
                 continue
-            # token mean over the minibatch = Σ_chunks (chunk token mean · chunk tokens / minibatch tokens)
+            # token mean over the minibatch = Σ_ranks Σ_chunks (chunk token mean · chunk tokens / minibatch tokens)
             n_tok = mask[rows].sum()
             optimizer.zero_grad(set_to_none=True)
-            st = {"loss": 0.0, "clipfrac": 0.0, "ratio_mean": 0.0}
-            for part in chunks(rows):
+            st = torch.zeros(4, dtype=torch.float64, device=dev)  # loss, clipfrac, ratio_mean (token-weighted); non-finite
+            for part in chunks(group.shard(rows, lengths)):
                 w = mask[part].sum() / n_tok
                 if float(w) == 0.0:
                     continue
                 logp = completion_logprobs(policy_id, part)
                 loss, part_st = policy_loss(logp, logp_old[part], adv[part], mask[part], a.clip_eps)
                 if not torch.isfinite(loss):
-                    raise ValueError(f"loss is {float(loss)} at step {step}; lower optimizer.lr or check rewards")
+                    st[3] += 1
+                    continue
                 backend.backward(loss * w)
-                st["loss"] += float(loss) * float(w)
-                st["clipfrac"] += part_st["clipfrac"] * float(w)
-                st["ratio_mean"] += part_st["ratio_mean"] * float(w)
+                st[:3] += torch.tensor([float(loss), part_st["clipfrac"], part_st["ratio_mean"]], dtype=torch.float64,
+                                       device=dev) * float(w)
+            loss_sum, clipfrac, ratio_mean, non_finite = group.sum_(st).tolist()
+            if non_finite:  # every rank raises here, so the ranks stay in step
+                raise ApiError(500, "train_failed", f"the loss is not finite at step {step}; lower optimizer.lr or check rewards")
+            group.sum_grads(params)
             clip = cfg.optimizer.grad_clip if cfg.optimizer.grad_clip > 0 else math.inf
             grad_norm = float(torch.nn.utils.clip_grad_norm_(params, clip))
             optimizer.step()
             step += 1
             mk = mask[rows]
-            rec = {"type": "progress", "step": step, "epoch": epoch, "loss": st["loss"],
+            rec = {"type": "progress", "step": step, "epoch": epoch, "loss": loss_sum,
                    "kl": float((kl_tok[rows] * mk).sum() / mk.sum().clamp(min=1.0)),
-                   "clipfrac": st["clipfrac"], "ratio_mean": st["ratio_mean"], "grad_norm": grad_norm,
+                   "clipfrac": clipfrac, "ratio_mean": ratio_mean, "grad_norm": grad_norm,
                    "mismatch_kl": mismatch_kl}
             steps.append(rec)
             yield rec
     if not steps:
         raise ApiError(422, "no_signal", "no minibatch had a trainable token; send samples with loss_mask ones")
+    opt_state = optimizer.state_dict()["state"]
+    group.check_same(params + [t for k in sorted(opt_state) for t in opt_state[k].values() if torch.is_tensor(t)],
+                     f"adapter and optimizer state of {policy_id}")
 
     def avg(key: str) -> float:
         return sum(s[key] for s in steps) / len(steps)
