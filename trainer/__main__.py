@@ -63,6 +63,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     s.add_argument("--max-policies", type=int, default=16)
     s.add_argument("--max-lora-rank", type=int, default=64)
     s.add_argument("--threads", type=int, default=0, help="torch.set_num_threads; 0 keeps the default")
+    s.add_argument("--max-batch-rows", type=int, default=64,
+                   help="most sequences one policy's generation batch holds; more requests queue for the next step")
     s.add_argument("--log-level", default="INFO")
     s.add_argument("--exit-with-parent", action="store_true",
                    help="shut down when the process that started this one dies (deno task train --trainer local)")
@@ -80,6 +82,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         cfg = ServerConfig(host=a.host, port=a.port, port_file=a.port_file, backend=a.backend, base_model=a.base_model,
                            out=a.out, seed=a.seed, device=a.device or ("cpu" if a.backend == "tiny" else "cuda"),
                            max_policies=a.max_policies, max_lora_rank=a.max_lora_rank, threads=a.threads,
+                           max_batch_rows=a.max_batch_rows,
                            dist_timeout_s=a.dist_timeout_s, rank_state_dir=a.rank_state_dir)
     except ValueError as e:
         ap.error(str(e))
@@ -121,7 +124,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             _watch_parent(lambda: os._exit(0))
         registry = Registry(backend, cfg.out, cfg.max_policies, cfg.max_lora_rank, cfg.retry_after_s, group)
         return serve_worker(registry, group, cfg.rank_state_dir)
-    srv = make_server(backend, cfg.out, cfg.host, cfg.port, cfg.max_policies, cfg.max_lora_rank, cfg.retry_after_s, group=group)
+    srv = make_server(backend, cfg.out, cfg.host, cfg.port, cfg.max_policies, cfg.max_lora_rank, cfg.retry_after_s,
+                      max_batch_rows=cfg.max_batch_rows, group=group)
     group.heartbeat()
     port = srv.server_address[1]
     if cfg.port_file:

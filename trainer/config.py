@@ -243,6 +243,8 @@ class ServerConfig:
     """Retry-After seconds sent with 503 policy_training."""
     threads: int = 0
     """torch.set_num_threads; 0 keeps torch's default."""
+    max_batch_rows: int = 64
+    """Most sequences one policy's generation batch holds at once (trainer/batching.py); more requests queue."""
     dist_timeout_s: float = 600.0
     """Under torchrun / accelerate launch: seconds a collective waits for the other ranks before the update fails
     (a rank that dies is noticed at once; this bounds one that hangs). Longer than one minibatch's forward/backward."""
@@ -256,6 +258,8 @@ class ServerConfig:
             raise ValueError(f"dist_timeout_s must be a positive number of seconds, got {self.dist_timeout_s!r}")
         if not (isinstance(self.port, int) and 0 <= self.port < 65536):
             raise ValueError(f"port must be 0..65535, got {self.port!r}")
+        if not (isinstance(self.max_batch_rows, int) and self.max_batch_rows >= 1):
+            raise ValueError(f"max_batch_rows must be an integer >= 1, got {self.max_batch_rows!r}")
         if self.max_policies < 1 or self.max_lora_rank < 1:
             raise ValueError(f"max_policies and max_lora_rank must be >= 1, got {self.max_policies}, {self.max_lora_rank}")
 
