@@ -7,7 +7,7 @@ For each model size (random weights built in code, nothing downloaded):
   train     one /v1/train-equivalent update (trainer/train.train_step) on the batched outputs: seconds, tokens,
             peak GPU memory
 Writes DIR/gpu_scale_check.json and prints each figure; a stage that fails is reported and the others run.
-The data-parallel sanity check (1 GPU under torch.distributed vs 1 process) is `trainer/gpu_dp_check.sh`.
+The data-parallel sanity check (1 GPU under torch.distributed vs 1 process) is `python -m trainer.gpu_dp_check`.
 """
 
 from __future__ import annotations
