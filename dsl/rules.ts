@@ -7,6 +7,7 @@ import { duplicateIds } from "./rules/duplicate_ids.ts";
 import { flowCycle } from "./rules/flow_cycle.ts";
 import { handoffUpstream } from "./rules/handoff_upstream.ts";
 import { knownMetrics } from "./rules/known_metrics.ts";
+import { rolloutEngine } from "./rules/rollout_engine.ts";
 import { scoresInScale } from "./rules/scores_in_scale.ts";
 import { selfPreference } from "./rules/self_preference.ts";
 import { templateVariables } from "./rules/template_variables.ts";
@@ -45,6 +46,7 @@ export const RULES: readonly Rule[] = [
   scoresInScale,
   capBands,
   trainableConflict,
+  rolloutEngine,
   datasetFiles,
   demoScript,
   selfPreference,

@@ -440,6 +440,23 @@ export const TrainSchema = z.strictObject({
     backend: z.enum(["tiny", "hf"]).default("tiny"),
     base_model: z.string().optional(),
   }).prefault({}),
+  rollout: z.strictObject({
+    engine: z.enum(["trainer", "vllm"]).default("trainer").describe(
+      "Who samples the trained roles' actions: the trainer itself, or vLLM servers each new adapter is loaded into and verified on (docs/vllm.md)",
+    ),
+    urls: z.array(z.string().min(1)).default([]).describe(
+      "Base URLs of the vLLM servers (http://host:8000); each request goes to the one with the fewest in flight",
+    ),
+    adapter_dir: z.string().min(1).optional().describe(
+      "Directory the adapters are written to, seen at the same path by mappa and every engine (relative to the working directory)",
+    ),
+    max_staleness: z.number().int().min(0).default(0).describe(
+      "Versions kept loaded besides the current one; older ones are unloaded once their requests end",
+    ),
+    probe_tolerance: z.number().positive().default(0.05).describe(
+      "Largest mean |logprob difference| between engine and trainer on the probe that still counts as the same adapter",
+    ),
+  }).prefault({}),
   seed: z.number().int().default(0),
 });
 
