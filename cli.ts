@@ -485,8 +485,11 @@ async function train(args: string[]): Promise<number> {
   const deps = prepared.deps;
   if (deps.warning) console.error(`mappa: ${deps.warning}`);
   const trainer = values.trainer ?? graph.train.trainer.url;
+  const engine = graph.train.rollout.engine === "vllm"
+    ? `served by vLLM at ${graph.train.rollout.urls.join(", ")}, trained by`
+    : "served by";
   console.log(
-    `mappa train ${spec}: roles ${graph.train.roles.join(", ")} served by the ${
+    `mappa train ${spec}: roles ${graph.train.roles.join(", ")} ${engine} the ${
       trainer === "local" ? `local ${graph.train.trainer.backend}` : ""
     } trainer${trainer === "local" ? "" : ` at ${trainer}`}${
       deps.policy === "demo"

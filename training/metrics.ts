@@ -40,6 +40,27 @@ export const CategoryStatsSchema = z.record(
   }),
 );
 
+/** Where a step's rollouts of trained roles came from when an inference engine served them (train.rollout). */
+export const RolloutReportSchema = z.strictObject({
+  engine: z.literal("vllm"),
+  /** Requests of trained roles each engine URL served in the step. */
+  requests: z.record(z.string(), z.number().int().min(0)),
+  /** Role -> the adapter that served it and its probe: mean and largest |Δ logprob| against the trainer. */
+  roles: z.record(
+    z.string(),
+    z.strictObject({
+      name: z.string(),
+      version: z.number().int().min(0),
+      mean_abs_delta: z.number(),
+      max_abs_delta: z.number(),
+      /** The version the probe was also scored under (`v<k-1>` or the base model) and its mean |Δ|: near 0, the probe cannot tell them apart. */
+      against: z.string(),
+      against_mean_abs_delta: z.number(),
+    }),
+  ),
+});
+export type RolloutReport = z.infer<typeof RolloutReportSchema>;
+
 /** A line of a training run's `metrics.jsonl`: one per finished step, one per evaluation. */
 export const MetricsLineSchema = z.discriminatedUnion("type", [
   z.strictObject({
@@ -54,6 +75,7 @@ export const MetricsLineSchema = z.discriminatedUnion("type", [
     categories: CategoryStatsSchema,
     /** The reward mapping in force (outcome_weight 1 = shared outcome reward only). */
     outcome_weight: z.number(),
+    rollout: RolloutReportSchema.optional(),
   }),
   z.strictObject({
     type: z.literal("eval"),

@@ -17,3 +17,4 @@ export * from "./samples.ts";
 export * from "./train_pipeline.ts";
 export * from "./train_run.ts";
 export * from "./trainer_client.ts";
+export * from "./vllm_engine.ts";

@@ -19,6 +19,21 @@ export interface PolicyModelClientOptions {
    * reference/trainer-protocol.md §5); `eval`: the role's model sampling as the spec declares it.
    */
   readonly mode: "train" | "eval";
+  /**
+   * An inference engine that serves the trained roles instead of the trainer (train.rollout, e.g.
+   * VllmEngine): it gets each request with the role's model settings and picks the endpoint
+   * and the adapter name.
+   */
+  readonly engine?: RolloutEngine;
+}
+
+/** Serves trained roles' requests from adapters it loaded (a VllmEngine). */
+export interface RolloutEngine {
+  complete(
+    role: string,
+    model: Model,
+    request: ModelRequest,
+  ): Promise<ModelResponse>;
 }
 
 /**
@@ -35,6 +50,8 @@ export interface PolicyModelClientOptions {
 export class PolicyModelClient implements ModelClient {
   readonly #base: ModelClient;
   readonly #policies = new Map<string, OpenAIModelClient>();
+  readonly #models = new Map<string, Model>();
+  readonly #engine: RolloutEngine | undefined;
   /** Role id -> the spec model its requests name. */
   readonly #roleModels = new Map<string, string>();
   readonly #mode: "train" | "eval";
@@ -46,6 +63,7 @@ export class PolicyModelClient implements ModelClient {
   ) {
     this.#base = base;
     this.#mode = options.mode;
+    this.#engine = options.engine;
     for (const id of options.roles) {
       const role = graph.roles.find((r) => r.id === id);
       if (role === undefined) {
@@ -64,6 +82,11 @@ export class PolicyModelClient implements ModelClient {
           top_p: 1,
           ...(s.max_tokens !== undefined ? { max_tokens: s.max_tokens } : {}),
           ...(s.stop !== undefined ? { stop: s.stop } : {}),
+          // vLLM fills fields a request leaves out from the model's generation_config.json (top_k 20,
+          // repetition_penalty 1.05, …): an engine is told the contract's neutral values too.
+          ...(options.engine !== undefined
+            ? { extra_body: { top_k: 0, min_p: 0, repetition_penalty: 1 } }
+            : {}),
         }
         : {
           ...(s.temperature !== undefined
@@ -84,24 +107,30 @@ export class PolicyModelClient implements ModelClient {
         // The trainer is attached: a refused connection means it died, so give up soon and let the loop say so.
         max_retries: Math.min(declared.max_retries, 2),
       };
-      this.#policies.set(id, new OpenAIModelClient(id, model));
+      this.#models.set(id, model);
+      if (options.engine === undefined) {
+        this.#policies.set(id, new OpenAIModelClient(id, model));
+      }
     }
   }
 
   complete(request: ModelRequest): Promise<ModelResponse> {
-    const policy = this.#policies.get(request.role);
+    const model = this.#models.get(request.role);
     // A judge request is attributed to the scored role but names the coach's model: it never goes to a policy.
     if (
-      policy !== undefined && request.purpose !== "judge" &&
+      model !== undefined && request.purpose !== "judge" &&
       request.model === this.#roleModels.get(request.role) &&
       request.response_format === undefined
     ) {
       // Training actions keep the on-policy sampling contract, whatever the request asks.
       const { sampling: _ignored, ...rest } = request;
-      return policy.complete({
+      const sent = {
         ...(this.#mode === "train" ? rest : request),
         model: request.role,
-      });
+      };
+      return this.#engine !== undefined
+        ? this.#engine.complete(request.role, model, sent)
+        : this.#policies.get(request.role)!.complete(sent);
     }
     return this.#base.complete(request);
   }

@@ -129,6 +129,22 @@ export type TrainDone = Extract<TrainLine, { type: "done" }>;
 /** A progress line of `/v1/train`: one optimizer step of the update. */
 export type TrainProgress = Extract<TrainLine, { type: "progress" }>;
 
+/** `POST /v1/render`: the trainer's token ids of a conversation under its chat template. */
+export const RenderReplySchema = z.looseObject({
+  token_ids: TokenIds,
+  text: z.string().optional(),
+});
+export type RenderReply = z.infer<typeof RenderReplySchema>;
+
+/** `POST /v1/logprobs`: log p(token_ids[t] | token_ids[:t]) under a policy version (null at t = 0), or the base. */
+export const LogprobsReplySchema = z.looseObject({
+  policy_id: z.string().nullable(),
+  policy_version: z.number().int().min(0).nullable(),
+  token_ids: TokenIds,
+  token_logprobs: z.array(z.number().nullable()),
+});
+export type LogprobsReply = z.infer<typeof LogprobsReplySchema>;
+
 /** Every error reply: a code, a sentence naming what, where and how to fix, and details. */
 export const TrainerErrorBodySchema = z.looseObject({
   error: z.union([

@@ -9,6 +9,7 @@ import {
 } from "../runtime/mod.ts";
 import { loadTasks } from "../runtime/load_tasks.ts";
 import { startLocalTrainer } from "./local_trainer.ts";
+import { longest, openRolloutEngine } from "./_rollout_engine.ts";
 import { mean, type MetricsLine, type RoleStep } from "./metrics.ts";
 import { PolicyModelClient } from "./policy_client.ts";
 import type { PolicyConfig, TrainLine } from "./protocol.ts";
@@ -25,6 +26,7 @@ import { sampleTasks } from "./sample_tasks.ts";
 import { TrainerClient, TrainerError } from "./trainer_client.ts";
 import { trainRole } from "./train_role.ts";
 import { openTrainRun, type TrainRun } from "./train_run.ts";
+import type { VllmEngine } from "./vllm_engine.ts";
 
 /** Options of {@linkcode trainPipeline}. */
 export interface TrainOptions {
@@ -43,7 +45,7 @@ export interface TrainOptions {
   /** Facts about the environment recorded in each rollout run's manifest. */
   readonly environment?: Record<string, unknown>;
   readonly signal?: AbortSignal;
-  /** Called with every metrics line once written, and with notes. */
+  /** Called with every metrics line once written (a promise it returns is awaited), and with notes. */
   readonly onLine?: (line: MetricsLine, run: TrainRun) => void;
   readonly onNote?: (note: string) => void;
   /** Called with each progress line of a policy update (one per optimizer step), as the trainer sends it. */
@@ -180,6 +182,7 @@ export async function trainPipeline(
   const trainerUrl = options.trainer ?? train.trainer.url;
   const note = (s: string) => options.onNote?.(s);
   let local: Awaited<ReturnType<typeof startLocalTrainer>> | undefined;
+  let engine: VllmEngine | undefined;
   try {
     if (trainerUrl === "local") {
       const baseModel = train.trainer.base_model ??
@@ -208,7 +211,8 @@ export async function trainPipeline(
       `the trainer has no checkpoint of policy "${role}" at version ${want}, which this run reached; it was restarted without its checkpoint directory (${
         join(run.dir, "trainer")
       } for --trainer local), so the run cannot continue from there`;
-    await run.checkTrainer(await client.info());
+    const info = await client.info();
+    await run.checkTrainer(info);
     const versions: Record<string, number> = { ...run.versions };
     for (const role of train.roles) {
       const state = await client.putPolicy(policyOf(role), policyConfig(train));
@@ -238,17 +242,26 @@ export async function trainPipeline(
         `Cannot train on split "${train.split}": it has no tasks (after removing overlaps with eval splits)`,
       );
     }
+    // train.rollout: vLLM serves the trained roles; each version is delivered and verified before use.
+    engine = await openRolloutEngine(run, {
+      trainer: client,
+      baseModel: info.base_model,
+      policyOf,
+      note,
+    });
     const rollout = new PolicyModelClient(graph, deps.model, {
       baseUrl: client.openaiBaseUrl,
       roles: train.roles,
       policyOf,
       mode: "train",
+      ...(engine ? { engine } : {}),
     });
     const evaluator = new PolicyModelClient(graph, deps.model, {
       baseUrl: client.openaiBaseUrl,
       roles: train.roles,
       policyOf,
       mode: "eval",
+      ...(engine ? { engine } : {}),
     });
     const runEpisodes = async (
       runId: string,
@@ -273,13 +286,21 @@ export async function trainPipeline(
         );
       }
       const coach = extra.coach ? deps.coach?.() : undefined;
-      return await runPipeline(graph, { model, sandbox: deps.sandbox }, {
+      await engine?.sync(versions);
+      const signals = [options.signal, engine?.signal].filter((
+        s,
+      ): s is AbortSignal => s !== undefined);
+      const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+      const summary = await runPipeline(graph, {
+        model,
+        sandbox: deps.sandbox,
+      }, {
         policy: "model",
         outDir: dir,
         concurrency: options.concurrency ?? 8,
         environment: { ...(options.environment ?? {}), training_run: run.id },
         ...(coach ? { coach } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
+        ...(signal ? { signal } : {}),
         ...(exists ? { resume: join(dir, runId) } : {
           runId,
           split: extra.split,
@@ -288,6 +309,10 @@ export async function trainPipeline(
           ...(extra.limit !== undefined ? { limit: extra.limit } : {}),
         }),
       });
+      // The engine stopped the rollouts (a restarted engine failed its re-check, a template mismatch):
+      // the episodes it aborted are left for --resume.
+      if (engine?.failure) throw engine.failure;
+      return summary;
     };
     const evaluate = async (step: number) => {
       for (const split of train.eval.splits) {
@@ -374,6 +399,17 @@ export async function trainPipeline(
         maskTruncated: train.hyperparameters.mask_truncated,
         groupBaseline: train.hyperparameters.baseline === "group",
       });
+      const served = engine?.report();
+      for (const role of train.roles) {
+        const probe = longest(built[role]!.samples);
+        if (probe) {
+          engine?.setProbe(
+            role,
+            probe.prompt_token_ids,
+            probe.completion_token_ids,
+          );
+        }
+      }
       const roles: Record<string, RoleStep> = {};
       for (const role of train.roles) {
         const b = built[role]!;
@@ -426,6 +462,7 @@ export async function trainPipeline(
         outcome: outcomeStats(events),
         categories: categoryStats(events, verdicts),
         outcome_weight: train.reward.outcome_weight,
+        ...(served ? { rollout: served } : {}),
       }, options.onLine);
       if (evalDue(step) && !(await evaluate(step))) {
         return await run.finish("interrupted", versions);
@@ -439,6 +476,7 @@ export async function trainPipeline(
     await run.fail(e instanceof Error ? e.message : String(e)).catch(() => {});
     throw new TrainRunError(e, run.dir);
   } finally {
+    await engine?.close();
     await local?.stop();
   }
 }

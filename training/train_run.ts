@@ -228,7 +228,8 @@ export async function openTrainRun(
         manifest.updated_at = checked.ts;
         await writeJson(join(dir, "train.json"), manifest);
       }
-      onLine?.(checked, run);
+      // A promise it returns is awaited: a caller may hold the run between steps (tests restart an engine there).
+      await (onLine?.(checked, run) as unknown);
     },
     async fail(message) {
       manifest.status = "failed";

@@ -1,8 +1,12 @@
 import type { z } from "zod";
 import {
+  type LogprobsReply,
+  LogprobsReplySchema,
   type PolicyConfig,
   type PolicyState,
   PolicyStateSchema,
+  type RenderReply,
+  RenderReplySchema,
   type TrainDone,
   TrainerErrorBodySchema,
   type TrainerInfo,
@@ -119,6 +123,54 @@ export class TrainerClient {
       { version },
       PolicyStateSchema,
     );
+  }
+
+  /** `POST /v1/render`: the trainer's token ids of `messages` (OpenAI chat shape) under its chat template. */
+  async render(request: {
+    messages: readonly unknown[];
+    tools?: readonly unknown[];
+    add_generation_prompt: boolean;
+  }): Promise<RenderReply> {
+    return await this.#json(
+      "POST",
+      "/v1/render",
+      request,
+      RenderReplySchema,
+    );
+  }
+
+  /** `POST /v1/logprobs`: each token's log-probability under `policy_id` at `version` (the base when no policy). */
+  async logprobs(request: {
+    policy_id?: string;
+    version?: number;
+    token_ids: readonly number[];
+  }): Promise<LogprobsReply> {
+    return await this.#json(
+      "POST",
+      "/v1/logprobs",
+      request,
+      LogprobsReplySchema,
+    );
+  }
+
+  /** `GET /v1/policies/{id}/adapter?version=`: the PEFT adapter directory of a version, as a tar stream. */
+  async adapterTar(
+    id: string,
+    version: number,
+  ): Promise<ReadableStream<Uint8Array>> {
+    const path = `/v1/policies/${
+      encodeURIComponent(id)
+    }/adapter?version=${version}`;
+    const res = await this.#fetch("GET", path, undefined, this.#timeoutMs);
+    if (!res.ok) throw await this.#errorOf(res, `GET ${path}`);
+    if (res.body === null) {
+      throw new TrainerError(
+        `The trainer's reply to GET ${path} has no body`,
+        "malformed",
+        res.status,
+      );
+    }
+    return res.body;
   }
 
   /** `POST /v1/train`: one update of one policy; progress lines go to `onProgress`, the `done` line is returned. */
