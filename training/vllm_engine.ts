@@ -6,14 +6,17 @@ import {
   OpenAIModelClient,
 } from "../runtime/mod.ts";
 import { checkAdapterDir, writeAdapter } from "./_adapter_files.ts";
-import { EngineError, EngineHttp } from "./_engine_http.ts";
 import {
-  firstDifference,
-  formatGap,
-  type LogprobGap,
-  logprobGap,
-} from "./_token_compare.ts";
-import { wireMessage, wireTool } from "./_wire_chat.ts";
+  actionProbe,
+  checkEngine,
+  checkRoleTemplate,
+  fixedProbe,
+  loadAndVerify,
+  type Probe,
+  type ProbeFigures,
+} from "./_engine_checks.ts";
+import { EngineError, EngineHttp } from "./_engine_http.ts";
+import { formatGap } from "./_token_compare.ts";
 import type { RolloutReport } from "./metrics.ts";
 import type { TrainerClient } from "./trainer_client.ts";
 
@@ -52,42 +55,21 @@ interface Endpoint {
   recovering: Promise<boolean> | undefined;
 }
 
-/** Probe ids, where the scored part starts, and the trainer's logprobs of them at the version. */
-interface Probe {
-  readonly ids: readonly number[];
-  readonly from: number;
-  readonly trainer?: readonly (number | null)[];
-}
-
 /** One policy version as the engines serve it. */
 interface Served {
   readonly role: string;
   readonly version: number;
   readonly name: string;
   readonly dir: string;
-  readonly probe: Required<Probe>;
+  /** The probe and the trainer's logprobs of it at this version. */
+  readonly probe: Probe & { readonly trainer: readonly (number | null)[] };
   /** URLs where it is loaded and verified. */
   readonly loadedOn: Set<string>;
   inFlight: number;
   retired: boolean;
-  check?: { gap: LogprobGap; against: string; separation: LogprobGap };
+  /** The figures of the engine where it scored worst. */
+  check?: ProbeFigures;
 }
-
-const PROBE_USER = {
-  role: "user",
-  content:
-    "Name the three primary colours of paint, then count from one to five.",
-};
-const PROBE_REPLY = {
-  role: "assistant",
-  content: "Red, yellow and blue. One, two, three, four, five.",
-};
-// User and assistant turns only: some chat templates refuse a system message.
-const TEMPLATE_CHAT = [PROBE_USER, PROBE_REPLY, {
-  role: "user",
-  content: "Merci ! Et en français, « rouge » ?",
-}];
-const MAX_PROBE_TOKENS = 512;
 
 /**
  * The inference engine of a training run's rollouts (DESIGN.md decision 10): one or more vLLM servers
@@ -188,12 +170,8 @@ export class VllmEngine {
     prompt: readonly number[],
     completion: readonly number[],
   ): void {
-    if (prompt.length === 0 || completion.length === 0) return;
-    const ids = [...prompt, ...completion].slice(-MAX_PROBE_TOKENS);
-    this.#probes.set(role, {
-      ids,
-      from: Math.max(1, ids.length - completion.length),
-    });
+    const probe = actionProbe(prompt, completion);
+    if (probe) this.#probes.set(role, probe);
   }
 
   /**
@@ -287,49 +265,18 @@ export class VllmEngine {
   }
 
   async #checkEndpoint(ep: Endpoint): Promise<void> {
-    const url = ep.http.url;
-    await ep.http.health();
-    const base = (await ep.http.models()).find((m) => !m.parent);
-    if (base === undefined) {
-      throw new EngineError(
-        `Cannot use vLLM engine at ${url}: /v1/models lists no base model; check that it is a vLLM server`,
-        "malformed",
-        200,
-      );
-    }
-    ep.base = base.id;
-    const engineIds = await ep.http.tokenize(ep.base, TEMPLATE_CHAT);
-    const trainerIds = (await this.#o.trainer.render({
-      messages: TEMPLATE_CHAT,
-      add_generation_prompt: true,
-    })).token_ids;
-    const at = firstDifference(engineIds, trainerIds);
-    if (at >= 0) {
-      throw new Error(
-        `Cannot serve roles ${
-          this.#o.roles.map((r) => `"${r}"`).join(", ")
-        } from vLLM engine at ${url}: ${
-          templateDifference(at, engineIds, trainerIds)
-        } on a test conversation; ${TEMPLATE_FIX}`,
-      );
-    }
     const probe = await this.#fixedProbe();
-    this.#baseLogprobs ??= this.#o.trainer.logprobs({ token_ids: probe.ids })
-      .then((r) => r.token_logprobs);
-    const gap = logprobGap(
-      await ep.http.promptLogprobs(ep.base, probe.ids),
-      await this.#baseLogprobs,
-      probe.from,
-    );
-    if (gap.mean > this.#o.tolerance) {
-      throw new Error(
-        `Cannot use vLLM engine at ${url}: its base model "${ep.base}" scores a fixed probe unlike the trainer's base model${
-          this.#baseModel ? ` "${this.#baseModel}"` : ""
-        } (mean |Δ logprob| ${formatGap(gap.mean)}, max ${
-          formatGap(gap.max)
-        } at token ${gap.at}, probe_tolerance ${this.#o.tolerance}); serve the model the trainer trains, in the same precision`,
-      );
-    }
+    ep.base = await checkEngine(ep.http, {
+      trainer: this.#o.trainer,
+      roles: this.#o.roles,
+      tolerance: this.#o.tolerance,
+      baseModel: this.#baseModel,
+      probe,
+      trainerBase: () =>
+        this.#baseLogprobs ??= this.#o.trainer.logprobs({
+          token_ids: probe.ids,
+        }).then((r) => r.token_logprobs),
+    });
     ep.up = true;
   }
 
@@ -408,50 +355,27 @@ export class VllmEngine {
     ep: Endpoint,
     s: Served,
     previous: Served | undefined,
-  ): Promise<NonNullable<Served["check"]>> {
+  ): Promise<ProbeFigures> {
     const url = ep.http.url;
-    const policy = this.#o.policyOf(s.role);
-    try {
-      await ep.http.load(s.name, s.dir);
-    } catch (e) {
-      if (!(e instanceof EngineError)) throw e;
-      throw new Error(
-        e.code === "no_route"
-          ? `Cannot load adapter "${s.name}" into vLLM engine at ${url}: it has no /v1/load_lora_adapter; start it with VLLM_ALLOW_RUNTIME_LORA_UPDATING=True and --enable-lora`
-          : e.code === "unreachable"
-          ? e.message
-          : `Cannot load adapter "${s.name}" (policy "${policy}", version ${s.version}) into vLLM engine at ${url}: it answered HTTP ${e.status}: ${e.said}; check --enable-lora, --max-lora-rank >= the adapter's rank, --max-loras and --max-cpu-loras, and that it can read ${s.dir}`,
-      );
-    }
-    const engine = await ep.http.promptLogprobs(s.name, s.probe.ids);
-    const gap = logprobGap(engine, s.probe.trainer, s.probe.from);
-    const againstName = previous?.loadedOn.has(url) ? previous.name : ep.base;
-    const against = previous?.loadedOn.has(url)
-      ? `v${previous.version}`
-      : "the base model";
-    const before = await ep.http.promptLogprobs(againstName, s.probe.ids);
-    const separation = logprobGap(before, s.probe.trainer, s.probe.from);
-    if (gap.mean > this.#o.tolerance) {
-      await ep.http.unload(s.name).catch(() => {});
-      const stale = logprobGap(engine, before, s.probe.from);
-      throw new Error(
-        `Cannot use adapter "${s.name}" (policy "${policy}", version ${s.version}) on vLLM engine at ${url}: its logprobs of the probe differ from the trainer's by mean |Δ| ${
-          formatGap(gap.mean)
-        }, max |Δ| ${
-          formatGap(gap.max)
-        } at token ${gap.at} (probe_tolerance ${this.#o.tolerance})${
-          stale.mean <= this.#o.tolerance
-            ? `, and equal those of ${against} (mean |Δ| ${
-              formatGap(stale.mean)
-            }): the engine still serves ${against}`
-            : ""
-        }; check the engine's base model, --max-lora-rank, VLLM_ALLOW_RUNTIME_LORA_UPDATING=True, and that ${this.#o.adapterDir} is the same directory on the engine`,
-      );
-    }
+    const figures = await loadAndVerify(
+      ep.http,
+      {
+        ...s,
+        policy: this.#o.policyOf(s.role),
+        trainer: s.probe.trainer,
+      },
+      previous?.loadedOn.has(url)
+        ? { name: previous.name, label: `v${previous.version}` }
+        : { name: ep.base, label: "the base model" },
+      {
+        tolerance: this.#o.tolerance,
+        adapterDir: this.#o.adapterDir,
+      },
+    );
     s.loadedOn.add(url);
-    const figures = { gap, against, separation };
-    // The figures of the worst engine are the ones reported.
-    if (s.check === undefined || gap.mean > s.check.gap.mean) s.check = figures;
+    if (s.check === undefined || figures.gap.mean > s.check.gap.mean) {
+      s.check = figures;
+    }
     return figures;
   }
 
@@ -597,28 +521,15 @@ export class VllmEngine {
     request: ModelRequest,
     engineIds: readonly number[],
   ): Promise<Error | undefined> {
-    try {
-      const trainerIds = (await this.#o.trainer.render({
-        messages: request.messages.map(wireMessage),
-        ...(request.tools?.length
-          ? { tools: request.tools.map(wireTool) }
-          : {}),
-        add_generation_prompt: true,
-      })).token_ids;
-      const at = firstDifference(engineIds, trainerIds);
-      if (at < 0) return undefined;
-      const e = new Error(
-        `Cannot train role "${role}" on vLLM engine at ${ep.http.url}: ${
-          templateDifference(at, engineIds, trainerIds)
-        } for the role's messages; ${TEMPLATE_FIX}`,
-      );
-      this.#fail(e);
-      return e;
-    } catch (e) {
-      const err = e instanceof Error ? e : new Error(String(e));
-      this.#fail(err);
-      return err;
-    }
+    const problem = await checkRoleTemplate(
+      this.#o.trainer,
+      role,
+      ep.http.url,
+      request,
+      engineIds,
+    ).catch((e) => e instanceof Error ? e : new Error(String(e)));
+    if (problem) this.#fail(problem);
+    return problem;
   }
 
   #fail(e: Error): void {
@@ -628,36 +539,8 @@ export class VllmEngine {
   }
 
   #fixedProbe(): Promise<Probe> {
-    this.#fixed ??= (async () => {
-      const t = this.#o.trainer;
-      const ids = (await t.render({
-        messages: [PROBE_USER, PROBE_REPLY],
-        add_generation_prompt: false,
-      })).token_ids;
-      const prompt = (await t.render({
-        messages: [PROBE_USER],
-        add_generation_prompt: true,
-      })).token_ids;
-      const from = firstDifference(prompt, ids) === prompt.length
-        ? prompt.length
-        : 1;
-      return { ids: ids.slice(0, MAX_PROBE_TOKENS), from };
-    })();
-    return this.#fixed;
+    return this.#fixed ??= fixedProbe(this.#o.trainer);
   }
-}
-
-const TEMPLATE_FIX =
-  "the engine must render chats with the trainer's chat template: serve the tokenizer the trainer uses, or pass vllm serve --chat-template with the trainer's template";
-
-function templateDifference(
-  at: number,
-  engine: readonly number[],
-  trainer: readonly number[],
-): string {
-  return `the engine's prompt token ids differ from the trainer's rendering at token ${at} (engine ${
-    engine[at] ?? "end"
-  }, trainer ${trainer[at] ?? "end"})`;
 }
 
 function failed(
