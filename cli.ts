@@ -19,6 +19,7 @@ import {
   DatasetError,
   formatProgress,
   formatSummary,
+  modelCapMessage,
   runPipeline,
   RunStoreError,
   SandboxError,
@@ -382,6 +383,11 @@ async function run(args: string[]): Promise<number> {
         );
       },
       onEvent: (event, summary) => {
+        if (event.kind === "run_started") {
+          for (const cap of event.capped_models ?? []) {
+            console.error(`mappa: ${modelCapMessage(cap)}`);
+          }
+        }
         if (values.json) console.log(JSON.stringify(event));
         else if (event.kind === "episode_finished") {
           if (event.status === "failed") {

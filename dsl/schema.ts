@@ -75,7 +75,9 @@ export const ModelSchema = z.strictObject({
     input_per_mtok: NonNegative.describe("USD per million prompt tokens"),
     output_per_mtok: NonNegative.describe("USD per million completion tokens"),
   }).optional(),
-  max_concurrency: PositiveInt.default(8),
+  max_concurrency: PositiveInt.optional().describe(
+    "Cap on this model's requests in flight; unset, it follows the run: episodes in flight x the roles (and coach) using the model",
+  ),
   requests_per_minute: PositiveInt.optional(),
   timeout_s: z.number().positive().default(600),
   max_retries: z.number().int().min(0).max(20).default(4),

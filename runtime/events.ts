@@ -92,12 +92,24 @@ export const MessageSchema = z.strictObject({
   tool_call_id: z.string().optional(),
 });
 
+/** A model whose `max_concurrency` holds a run back. */
+export const ModelCapSchema = z.strictObject({
+  model: z.string(),
+  max_concurrency: z.number().int().min(1),
+  /** Requests the run could keep in flight for it: episodes x its users that can run at once. */
+  demand: z.number().int().min(1),
+  /** Episodes in flight. */
+  episodes: z.number().int().min(1),
+});
+
 export const RunStartedEventSchema = z.strictObject({
   ...Base,
   kind: z.literal("run_started"),
   resumed: z.boolean(),
   /** Bytes of a partial last line dropped from events.jsonl when resuming after a crash. */
   repaired_bytes: z.number().int().min(0).optional(),
+  /** Models whose spec'd `max_concurrency` is below the requests the run can keep in flight: they slow it. */
+  capped_models: z.array(ModelCapSchema).optional(),
 });
 
 export const EpisodeStartedEventSchema = z.strictObject({
@@ -233,6 +245,7 @@ export type FileChange = z.infer<typeof FileChangeSchema>;
 /** An episode's grade. */
 export type OutcomeRecord = z.infer<typeof OutcomeRecordSchema>;
 export type Message = z.infer<typeof MessageSchema>;
+export type ModelCap = z.infer<typeof ModelCapSchema>;
 
 /** An event before the store stamps it with run id, step and time. */
 export type RunEventInput = RunEvent extends infer E

@@ -12,6 +12,7 @@ export * from "./llm/model_script.ts";
 export * from "./llm/openai_client.ts";
 export * from "./llm/scripted_client.ts";
 export * from "./load_tasks.ts";
+export * from "./model_concurrency.ts";
 export type {
   ChatMessage,
   Coach,

@@ -171,6 +171,12 @@ export type ModelResponse =
 /** Answers model requests for every model of a spec. */
 export interface ModelClient {
   complete(request: ModelRequest): Promise<ModelResponse>;
+  /**
+   * Lets each model whose spec sets no `max_concurrency` keep at least `limits[model]` requests in flight
+   * (never fewer than before); `runPipeline` calls it with what the run can use. A client that wraps
+   * others forwards it, or their unset models keep the default of 8.
+   */
+  ensureConcurrency?(limits: Readonly<Record<string, number>>): void;
 }
 
 /**

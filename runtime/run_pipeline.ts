@@ -10,6 +10,7 @@ import { addEvent, emptySummary, type RunSummary } from "./run_summary.ts";
 import { SlotPool } from "./_slot_pool.ts";
 import { createWorkspace } from "./workspace_tracker.ts";
 import { gradeEpisode } from "./graders/grade_episode.ts";
+import { cappedModels, modelConcurrency } from "./model_concurrency.ts";
 import type { RunEvent } from "./events.ts";
 
 /** Options for `runPipeline`. */
@@ -428,11 +429,22 @@ export async function runPipeline(
     skipped: summary.episodes_skipped,
     excluded,
   });
+  // A model's default concurrency follows the run; an explicit lower cap is said, not silently obeyed.
+  const inFlight = Math.min(opts.concurrency, todo.length);
+  const sized = modelConcurrency(graph, {
+    episodes: inFlight,
+    coached: options.coach !== undefined,
+  });
+  deps.model.ensureConcurrency?.(
+    Object.fromEntries(sized.map((m) => [m.model, m.limit])),
+  );
+  const capped = inFlight > 0 ? cappedModels(sized, inFlight) : [];
   await store.append({
     kind: "run_started",
     role: null,
     resumed: opts.resume !== undefined,
     ...(repaired > 0 ? { repaired_bytes: repaired } : {}),
+    ...(capped.length > 0 ? { capped_models: capped } : {}),
   });
 
   const slots = new SlotPool(opts.sandboxConcurrency);

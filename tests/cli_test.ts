@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { startOpenAIServer } from "./fakes/openai_server.ts";
 import { runCli as cli } from "./run_cli.ts";
 
 const STACK = /^\s+at .+:\d+:\d+\)?$/m;
@@ -220,6 +221,29 @@ Deno.test("run executes the demo policy offline, says so first, and writes a run
   assert.equal(manifest.policy, "demo");
   assert.equal(manifest.status, "completed");
   assert.match(dir!, /^math__42__\d+$/);
+});
+
+Deno.test("run says which model's max_concurrency caps it below --concurrency, and how to raise it", async () => {
+  await using server = await startOpenAIServer({ latency_ms: 20 });
+  const spec = await tempSpec(`version: 1
+name: capped
+models:
+  actor: { model: actor-model, base_url: "${server.url}", max_concurrency: 2 }
+roles:
+  - { id: solo, description: Answers, model: actor, prompts: { user: "{{ task.q }}" } }
+dataset: { splits: { eval: tasks.jsonl }, fields: { inputs: { q: q } } }
+`);
+  await Deno.writeTextFile(
+    spec.replace("spec.yaml", "tasks.jsonl"),
+    '{"q": "a"}\n{"q": "b"}\n{"q": "c"}\n{"q": "d"}\n',
+  );
+  const out = await Deno.makeTempDir({ prefix: "mappa_runs_" });
+  const r = await cli(["run", spec, "--concurrency", "4", "--out", out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /^mappa: model "actor" caps requests at 2 while 4 episodes run \(they could keep 4 in flight\); raise models\.actor\.max_concurrency, or remove it to follow --concurrency$/m,
+  );
 });
 
 Deno.test("check goes on past a spec that cannot load, so every spec is checked", async () => {

@@ -658,6 +658,44 @@ ${DATASET_YAML}`,
       if (e.kind === "episode_finished") open--;
     }
     assert.equal(most, 4);
+    // The cap is said, not silently obeyed: the run could have kept 4 requests in flight.
+    const started = events[0]!;
+    assert.equal(started.kind, "run_started");
+    assert.deepEqual(started.kind === "run_started" && started.capped_models, [
+      { model: "actor", max_concurrency: 2, demand: 4, episodes: 4 },
+    ]);
+  });
+});
+
+Deno.test("runPipeline() lets a model without max_concurrency keep a request of every episode in flight", async () => {
+  await withServer(startOpenAIServer({ latency_ms: 150 }), async (server) => {
+    await using fx = await fixture(
+      `version: 1
+name: e2e_default_concurrency
+${modelsYaml(server.url)}
+roles:
+  - id: first
+    description: Answers
+    model: actor
+    prompts: { user: "ROLE first TASK {{ task.id }}" }
+  - id: second
+    description: Answers again
+    model: actor
+    after: [first]
+    prompts: { user: "ROLE second TASK {{ task.id }}" }
+${DATASET_YAML}`,
+      Array.from({ length: 12 }, (_, i) => ({ id: `t${i}` })),
+    );
+    const { summary, events } = await runFixture(fx, { concurrency: 12 });
+    assert.equal(summary.episodes_done, 12);
+    assert.equal(server.requests.length, 24);
+    // More than the old default of 8: the model follows --concurrency, and nothing caps it.
+    assert.equal(server.maxInFlight, 12);
+    const started = events[0]!;
+    assert.equal(
+      started.kind === "run_started" && started.capped_models,
+      undefined,
+    );
   });
 });
 

@@ -5,9 +5,9 @@ interface Waiter {
   readonly onAbort: () => void;
 }
 
-/** A FIFO counting semaphore: at most `limit` holders at once; waiting is abortable. */
+/** A FIFO counting semaphore: at most `limit` holders at once; waiting is abortable; the limit can grow. */
 export class Semaphore {
-  readonly limit: number;
+  #limit: number;
   #held = 0;
   readonly #waiters: Waiter[] = [];
 
@@ -17,7 +17,24 @@ export class Semaphore {
         `Cannot create a semaphore with limit ${limit}: the limit must be a positive integer`,
       );
     }
-    this.limit = limit;
+    this.#limit = limit;
+  }
+
+  /** Holders allowed at once. */
+  get limit(): number {
+    return this.#limit;
+  }
+
+  /** Raises the limit to `limit` (never lowers it), letting waiters in at once. */
+  raise(limit: number): void {
+    if (!Number.isInteger(limit) || limit <= this.#limit) return;
+    this.#limit = limit;
+    while (this.#held < this.#limit && this.#waiters.length > 0) {
+      const next = this.#waiters.shift()!;
+      next.signal?.removeEventListener("abort", next.onAbort);
+      this.#held++;
+      next.resolve(this.#releaser());
+    }
   }
 
   /** Current holders. */
@@ -28,7 +45,7 @@ export class Semaphore {
   /** Resolves with a release function once a slot is free; rejects with the signal's reason on abort. */
   acquire(signal?: AbortSignal): Promise<() => void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.#held < this.limit && this.#waiters.length === 0) {
+    if (this.#held < this.#limit && this.#waiters.length === 0) {
       this.#held++;
       return Promise.resolve(this.#releaser());
     }

@@ -41,3 +41,27 @@ Deno.test("Semaphore.acquire() rejects when its signal aborts, and frees nothing
 Deno.test("Semaphore rejects a limit below 1", () => {
   assert.throws(() => new Semaphore(0), RangeError);
 });
+
+Deno.test("Semaphore.raise() lets waiters in at once and never lowers the limit", async () => {
+  const semaphore = new Semaphore(1);
+  const first = await semaphore.acquire();
+  const admitted: number[] = [];
+  const waiting = [1, 2, 3].map((i) =>
+    semaphore.acquire().then((release) => {
+      admitted.push(i);
+      return release;
+    })
+  );
+  await Promise.resolve();
+  assert.deepEqual(admitted, []);
+  semaphore.raise(3);
+  await Promise.resolve();
+  assert.deepEqual(admitted, [1, 2]);
+  assert.equal(semaphore.held, 3);
+  semaphore.raise(2);
+  assert.equal(semaphore.limit, 3);
+  first();
+  for (const release of await Promise.all(waiting)) release();
+  assert.deepEqual(admitted, [1, 2, 3]);
+  assert.equal(semaphore.held, 0);
+});

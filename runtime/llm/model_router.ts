@@ -87,6 +87,13 @@ export class ModelRouter implements ModelClient {
     return Object.values(this.routes).some((r) => r.provider !== "openai");
   }
 
+  /** Forwards to every client (a client shared by several models, the fallback, is told once). */
+  ensureConcurrency(limits: Readonly<Record<string, number>>): void {
+    for (const client of new Set(this.#clients.values())) {
+      client.ensureConcurrency?.(limits);
+    }
+  }
+
   async complete(request: ModelRequest): Promise<ModelResponse> {
     const client = this.#clients.get(request.model);
     if (client !== undefined) return await client.complete(request);

@@ -33,6 +33,12 @@ export interface OpenAIModelClientOptions {
   readonly random?: () => number;
 }
 
+/**
+ * Requests in flight for a model without `max_concurrency` until a run sizes it through
+ * {@linkcode OpenAIModelClient.ensureConcurrency} (a client used outside `runPipeline`, e.g. by rescore).
+ */
+export const UNSIZED_MAX_CONCURRENCY = 8;
+
 /** Sent as the key when the spec names none or its variable is unset: servers such as vLLM need none. */
 const PLACEHOLDER_KEY = "EMPTY";
 
@@ -53,7 +59,8 @@ type ChatBody = OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
  * A {@linkcode ModelClient} for one spec model on any OpenAI-compatible endpoint (OpenAI, vLLM, SGLang,
  * Ollama, llama.cpp server), through the openai SDK with its own retries off.
  *
- * Each call holds one of `max_concurrency` slots per attempt and, with `requests_per_minute`, one
+ * Each call holds one of `max_concurrency` slots per attempt (unset: as many as the run can use, once
+ * `ensureConcurrency` is called; {@linkcode UNSIZED_MAX_CONCURRENCY} before) and, with `requests_per_minute`, one
  * start of the sliding minute. Failed attempts are retried up to `max_retries` times on 408, 429,
  * 5xx, timeouts, connection failures and malformed or truncated bodies, waiting the server's
  * `retry-after-ms` / `Retry-After` when it sent one, else exponential backoff with jitter; other 4xx
@@ -105,7 +112,9 @@ export class OpenAIModelClient implements ModelClient {
     this.hasApiKey = key !== undefined && key !== "";
     this.#retry = resolveRetryOptions(options.retry);
     this.#random = options.random ?? Math.random;
-    this.#slots = new Semaphore(model.max_concurrency);
+    this.#slots = new Semaphore(
+      model.max_concurrency ?? UNSIZED_MAX_CONCURRENCY,
+    );
     this.#starts = model.requests_per_minute === undefined
       ? undefined
       : new RateLimiter(model.requests_per_minute);
@@ -122,6 +131,19 @@ export class OpenAIModelClient implements ModelClient {
       maxRetries: 0,
       logLevel: "off",
     });
+  }
+
+  /** Requests it lets be in flight at once now. */
+  get maxConcurrency(): number {
+    return this.#slots.limit;
+  }
+
+  /** Raises the limit to `limits[id]` when the spec sets no `max_concurrency` (an explicit cap stays). */
+  ensureConcurrency(limits: Readonly<Record<string, number>>): void {
+    const wanted = limits[this.id];
+    if (this.model.max_concurrency === undefined && wanted !== undefined) {
+      this.#slots.raise(wanted);
+    }
   }
 
   /** Sends one chat completion request, with retries; resolves with the reply or why there is none. */

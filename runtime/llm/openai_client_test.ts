@@ -5,7 +5,7 @@ import {
   startOpenAIServer,
 } from "../../tests/fakes/openai_server.ts";
 import type { ModelRequest, ModelResponse } from "../ports.ts";
-import { OpenAIModelClient } from "./openai_client.ts";
+import { OpenAIModelClient, UNSIZED_MAX_CONCURRENCY } from "./openai_client.ts";
 
 const KEY = "sk-test-0123456789";
 const ENV = (name: string) => (name === "TEST_MODEL_KEY" ? KEY : undefined);
@@ -566,6 +566,26 @@ Deno.test("OpenAIModelClient keeps at most max_concurrency requests in flight", 
     assert.equal(server.requests.length, 6);
     assert.equal(server.maxInFlight, 2);
   }, 40);
+});
+
+Deno.test("OpenAIModelClient without max_concurrency follows the run's ensureConcurrency; an explicit cap stays", async () => {
+  await withServer([], {}, async (client, server) => {
+    assert.equal(client.maxConcurrency, UNSIZED_MAX_CONCURRENCY);
+    client.ensureConcurrency({ actor: 12, other: 99 });
+    assert.equal(client.maxConcurrency, 12);
+    client.ensureConcurrency({ actor: 3 });
+    assert.equal(client.maxConcurrency, 12);
+    const replies = await Promise.all(
+      Array.from({ length: 12 }, () => client.complete(ask())),
+    );
+    assert.ok(replies.every((r) => r.ok));
+    assert.equal(server.maxInFlight, 12);
+  }, 40);
+  await withServer([], { max_concurrency: 2 }, (client) => {
+    client.ensureConcurrency({ actor: 12 });
+    assert.equal(client.maxConcurrency, 2);
+    return Promise.resolve();
+  });
 });
 
 Deno.test("OpenAIModelClient stops waiting when the request is aborted", async (t) => {
