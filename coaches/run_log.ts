@@ -2,6 +2,8 @@ import { basename, join } from "node:path";
 import type { ExecutionGraph, GraphRole } from "../dsl/mod.ts";
 import {
   type ActionEvent,
+  ActionHistory,
+  ActionRefError,
   readRunManifest,
   type RunEvent,
   RunEventSchema,
@@ -69,6 +71,7 @@ export class RunLog {
   readonly #episodes = new Map<string, EpisodeRecord>();
   readonly #roles: ReadonlyMap<string, GraphRole>;
   readonly #tasks = new Map<string, Task>();
+  readonly #history = new ActionHistory();
 
   private constructor(
     graph: ExecutionGraph,
@@ -133,18 +136,32 @@ export class RunLog {
           dir,
         );
       }
-      log.add(parsed.data);
+      try {
+        log.add(parsed.data);
+      } catch (e) {
+        if (!(e instanceof ActionRefError)) throw e;
+        throw new RunStoreError(
+          `Cannot load run ${dir}: events.jsonl line ${i + 1}: ${e.message}`,
+          dir,
+          { cause: e },
+        );
+      }
     }
     return log;
   }
 
-  /** Records one event; events of an episode's earlier attempts are dropped once a later one starts. */
-  add(event: RunEvent): void {
-    if (event.run_id !== this.runId) {
+  /**
+   * Records one event; events of an episode's earlier attempts are dropped once a later one starts. An
+   * action's references to earlier actions are resolved (`ActionHistory`), so every action read from the
+   * log has its full messages and prompt ids, whichever format wrote the run.
+   */
+  add(recorded: RunEvent): void {
+    if (recorded.run_id !== this.runId) {
       throw new TypeError(
-        `Cannot add an event to the log of run "${this.runId}": it belongs to run "${event.run_id}"`,
+        `Cannot add an event to the log of run "${this.runId}": it belongs to run "${recorded.run_id}"`,
       );
     }
+    const event = this.#history.resolve(recorded);
     if (!isEpisodeEvent(event)) return;
     const record = this.#episodes.get(event.episode_id);
     if (record === undefined || event.attempt > record.attempt) {

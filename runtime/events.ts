@@ -61,6 +61,17 @@ export const UsageSchema = z.strictObject({
   completion_tokens: z.number().int().min(0),
 });
 
+/**
+ * Where a list continues an earlier action's (runtime/action_history.ts): its first `count` items are
+ * those of action `action` of the same episode attempt, followed by that action's own output. Actions
+ * record only what they add, so events.jsonl grows linearly with the turns, not with their square.
+ */
+export const PrefixRefSchema = z.strictObject({
+  /** `action_index` of an earlier action of the same episode attempt. */
+  action: z.number().int().min(0),
+  count: z.number().int().min(1),
+});
+
 export const ModelCallSchema = z.strictObject({
   ok: z.boolean(),
   provider: z.enum(["openai", "scripted"]),
@@ -76,7 +87,10 @@ export const ModelCallSchema = z.strictObject({
     status: z.number().optional(),
     message: z.string(),
   }).optional(),
+  /** With `prompt_token_ids_ref`, only the ids after the prefix it names. */
   prompt_token_ids: z.array(z.number().int()).optional(),
+  /** The prompt's first ids are the referenced action's prompt ids then its completion ids, `count` of them. */
+  prompt_token_ids_ref: PrefixRefSchema.optional(),
   completion_token_ids: z.array(z.number().int()).optional(),
   completion_logprobs: z.array(z.number()).optional(),
   /** Which version of a trainer-served policy sampled the reply. */
@@ -140,8 +154,10 @@ export const ActionEventSchema = z.strictObject({
   action_index: z.number().int().min(0),
   turn: z.number().int().min(1),
   round: z.number().int().min(1),
-  /** The exact messages the model was given, in full. */
+  /** The exact messages the model was given: all of them, or with `messages_ref` those after its prefix. */
   messages: z.array(MessageSchema),
+  /** The first messages are the referenced action's messages then its reply, `count` of them. */
+  messages_ref: PrefixRefSchema.optional(),
   /** The assistant message it returned (empty content when the call failed). */
   reply: MessageSchema,
   /** OpenAI tools offered with this request (roles with tool_calls.format openai or both). */
@@ -246,6 +262,7 @@ export type FileChange = z.infer<typeof FileChangeSchema>;
 export type OutcomeRecord = z.infer<typeof OutcomeRecordSchema>;
 export type Message = z.infer<typeof MessageSchema>;
 export type ModelCap = z.infer<typeof ModelCapSchema>;
+export type PrefixRef = z.infer<typeof PrefixRefSchema>;
 
 /** An event before the store stamps it with run id, step and time. */
 export type RunEventInput = RunEvent extends infer E

@@ -4,6 +4,7 @@
  *
  * @module
  */
+export * from "./action_history.ts";
 export * from "./events.ts";
 export * from "./format_progress.ts";
 export * from "./llm/create_model_client.ts";

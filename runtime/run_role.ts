@@ -3,6 +3,11 @@ import { checkContract, missingInputs } from "./check_contract.ts";
 import type { EpisodeContext } from "./episode_context.ts";
 import type { ActionEvent, Execution, FileChange, Message } from "./events.ts";
 import { extractOutput } from "./extract_output.ts";
+import {
+  newMessages,
+  newPromptIds,
+  type PreviousAction,
+} from "./_action_refs.ts";
 import { codeBlocks, languageOf, splitReasoning } from "./parse_reply.ts";
 import type {
   ChatMessage,
@@ -157,6 +162,7 @@ async function execute(
 function modelCall(
   role: GraphRole,
   response: ModelResponse,
+  previous: PreviousAction | undefined,
 ): ActionEvent["model_call"] {
   if (!response.ok) {
     return {
@@ -179,7 +185,7 @@ function modelCall(
     cost_usd: response.cost_usd,
     attempts: response.attempts,
     ...(response.prompt_token_ids
-      ? { prompt_token_ids: [...response.prompt_token_ids] }
+      ? promptIds(previous, response.prompt_token_ids)
       : {}),
     ...(response.completion_token_ids
       ? { completion_token_ids: [...response.completion_token_ids] }
@@ -190,6 +196,20 @@ function modelCall(
     ...(response.policy_version !== undefined
       ? { policy_version: response.policy_version }
       : {}),
+  };
+}
+
+function promptIds(
+  previous: PreviousAction | undefined,
+  prompt: readonly number[],
+): Pick<
+  ActionEvent["model_call"],
+  "prompt_token_ids" | "prompt_token_ids_ref"
+> {
+  const { ids, ref } = newPromptIds(previous, prompt);
+  return {
+    prompt_token_ids: [...ids],
+    ...(ref ? { prompt_token_ids_ref: ref } : {}),
   };
 }
 
@@ -216,6 +236,7 @@ export async function runRole(
   round: number,
 ): Promise<RoleResult> {
   const messages: ChatMessage[] = [];
+  let previous: PreviousAction | undefined;
   const views: ActionView[] = [];
   const executions: Execution[] = [];
   const toolOutputs: string[] = [];
@@ -256,7 +277,7 @@ export async function runRole(
         content: renderTemplate(role.prompts.user, vars),
       });
     }
-    const sent = messages.map(toMessage);
+    const sent = [...messages];
     const response = await ctx.model.complete({
       model: role.model,
       messages: [...messages],
@@ -348,6 +369,8 @@ export async function runRole(
       after,
       missingAtStart,
     );
+    // Only what this action adds to the previous one's conversation: the log grows linearly in turns.
+    const added = newMessages(previous, sent);
     await ctx.store.append({
       kind: "action",
       role: role.id,
@@ -356,16 +379,28 @@ export async function runRole(
       action_index: actionIndex,
       turn,
       round,
-      messages: sent,
+      messages: added.messages.map(toMessage),
+      ...(added.ref ? { messages_ref: added.ref } : {}),
       reply: toMessage(reply),
       ...(tools ? { tools: tools.map((t) => ({ ...t })) } : {}),
       ...(reasoning !== "" ? { reasoning } : {}),
-      model_call: modelCall(role, response),
+      model_call: modelCall(role, response, previous),
       executions: actionExecutions,
       ignored_code_blocks: ignored,
       contract,
       stop_reason: stopReason,
     });
+    previous = {
+      index: actionIndex,
+      sent,
+      reply,
+      ...(response.ok && response.prompt_token_ids
+        ? { promptIds: response.prompt_token_ids }
+        : {}),
+      ...(response.ok && response.completion_token_ids
+        ? { completionIds: response.completion_token_ids }
+        : {}),
+    };
     views.push({ turn, round, output: finalAnswer, reasoning, observations });
     actionExecutions = [];
     if (stopReason !== "continue") break;

@@ -11,6 +11,7 @@ import {
   type RunEvent,
   RunEventSchema,
 } from "../runtime/events.ts";
+import { resolveActionRefs } from "../runtime/action_history.ts";
 import { createModelClient } from "../runtime/llm/create_model_client.ts";
 import { type RunOptions, runPipeline } from "../runtime/run_pipeline.ts";
 import type { RunSummary } from "../runtime/run_summary.ts";
@@ -100,7 +101,8 @@ function python(code: string): string {
   return "```python\n" + code + "\n```";
 }
 
-async function readEvents(runDir: string): Promise<RunEvent[]> {
+/** The events as written: actions may reference earlier actions' messages. */
+async function readRawEvents(runDir: string): Promise<RunEvent[]> {
   const text = await Deno.readTextFile(join(runDir, "events.jsonl"));
   assert.ok(text.endsWith("\n"), "events.jsonl ends with a whole line");
   return text.trimEnd().split("\n").map((line, i) => {
@@ -108,6 +110,11 @@ async function readEvents(runDir: string): Promise<RunEvent[]> {
     assert.ok(parsed.success, `line ${i + 1} is not a valid event: ${line}`);
     return parsed.data;
   });
+}
+
+/** The events with every action's full messages, as readers see them. */
+async function readEvents(runDir: string): Promise<RunEvent[]> {
+  return resolveActionRefs(await readRawEvents(runDir));
 }
 
 async function readManifest(runDir: string): Promise<Record<string, unknown>> {
@@ -401,6 +408,11 @@ dataset:
         w2.messages[2]!.content,
         /^\[execution 1 \(python\): status ok, exit 0, \d+ ms\]\nstdout:\nrows 4\nfiles: created frame\.pkl \(\d+ bytes\)$/,
       );
+      // As written, a later turn names the earlier action instead of repeating its 20 kB reply.
+      const raw = actionsOf(await readRawEvents(summary.run_dir));
+      assert.deepEqual(raw[1]!.messages_ref, { action: 0, count: 2 });
+      assert.deepEqual(raw[1]!.messages, [w2.messages[2]]);
+      assert.equal(raw[0]!.messages_ref, undefined);
 
       // The writer's execution: ok, its code in full, frame.pkl created and copied into blobs/.
       assert.equal(w1.executions.length, 1);
