@@ -30,6 +30,31 @@ Deno.test("RunStore appends validated events in order and rejects invalid ones",
   await assert.rejects(RunStore.create(root, "r1", {}), RunStoreError);
 });
 
+Deno.test("RunStore writes concurrent appends together, whole lines in step order, and tells listeners in order", async () => {
+  const root = await Deno.makeTempDir();
+  const store = await RunStore.create(root, "r2", { run_id: "r2" });
+  const heard: number[] = [];
+  store.listen((e) => heard.push(e.step));
+  const written = await Promise.all(
+    Array.from({ length: 200 }, (_, i) =>
+      store.append({
+        kind: "run_finished",
+        role: null,
+        status: "completed",
+        episodes: i,
+      })),
+  );
+  await Promise.all([store.sync(), store.sync(), store.sync()]);
+  const text = await Deno.readTextFile(join(root, "r2", "events.jsonl"));
+  const lines = text.trimEnd().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(
+    lines.map((l) => [l.step, l.episodes]),
+    written.map((_, i) => [i, i]),
+  );
+  assert.deepEqual(heard, written.map((e) => e.step));
+  await store.close();
+});
+
 Deno.test("RunStore.open() drops a torn last line and continues the step count", async () => {
   const root = await Deno.makeTempDir();
   const store = await RunStore.create(root, "r2", { run_id: "r2" });

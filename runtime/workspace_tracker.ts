@@ -1,3 +1,4 @@
+import type { FileHandle } from "node:fs/promises";
 import type { WorkspaceTracker } from "./episode_context.ts";
 import type { FileChange } from "./events.ts";
 import type { RunStore } from "./run_store.ts";
@@ -15,6 +16,24 @@ export interface EpisodeWorkspace extends WorkspaceTracker {
   readonly seeded: Readonly<Record<string, string>>;
 }
 
+// Files up to this size are copied into blobs/ from memory: a stream per small file cost more than the copy.
+const SMALL_FILE_BYTES = 1 << 20;
+
+/** The whole file read from offset 0, or undefined when it holds more than `size` bytes (it is growing). */
+async function readSmall(
+  handle: FileHandle,
+  size: number,
+): Promise<Uint8Array | undefined> {
+  const buf = new Uint8Array(size + 1);
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesRead } = await handle.read(buf, off, buf.length - off, off);
+    if (bytesRead === 0) break;
+    off += bytesRead;
+  }
+  return off <= size ? buf.subarray(0, off) : undefined;
+}
+
 async function storeFile(
   dir: string,
   path: string,
@@ -29,6 +48,10 @@ async function storeFile(
   );
   if (!opened.ok) return null;
   try {
+    if (opened.size <= SMALL_FILE_BYTES) {
+      const bytes = await readSmall(opened.handle, opened.size);
+      if (bytes !== undefined) return await store.putBlob(bytes);
+    }
     return await store.putStream(
       opened.handle.readableWebStream() as ReadableStream<Uint8Array>,
     );
@@ -88,7 +111,10 @@ export async function createWorkspace(
           });
           if (c.change === "deleted") hashes.delete(c.path);
           else if (c.kind === "file" && c.rejected === undefined) {
-            const sha = await storeFile(dir, c.path, store, current);
+            // Content already stored (the diff hashed it): the event's sha256 and the blob agree.
+            const sha = c.sha256 !== undefined && await store.hasBlob(c.sha256)
+              ? c.sha256
+              : await storeFile(dir, c.path, store, current);
             if (sha !== null) hashes.set(c.path, sha);
           }
         }

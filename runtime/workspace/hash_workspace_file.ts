@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import { type FileIdentity, openWorkspaceFile } from "./open_workspace_file.ts";
 
+const CHUNK_BYTES = 1 << 20;
+
 /** Files above this are listed without a hash (reference/sandbox.md §3.5). */
 export const MAX_HASH_BYTES = 256 << 20;
 
@@ -51,7 +53,8 @@ export async function hashWorkspaceFile(
   try {
     if (size > maxBytes) return { ok: true, sha256: null, size };
     const hash = createHash("sha256");
-    const buf = new Uint8Array(1 << 20);
+    // Sized to the file, not a fixed 1 MiB: allocating that per small file cost more than hashing it.
+    let buf = new Uint8Array(Math.min(CHUNK_BYTES, size + 1));
     let read = 0;
     for (;;) {
       const { bytesRead } = await handle.read(buf, 0, buf.length, null);
@@ -59,6 +62,9 @@ export async function hashWorkspaceFile(
       read += bytesRead;
       if (read > maxBytes) return { ok: true, sha256: null, size: read };
       hash.update(buf.subarray(0, bytesRead));
+      if (bytesRead === buf.length && buf.length < CHUNK_BYTES) {
+        buf = new Uint8Array(Math.min(CHUNK_BYTES, buf.length * 2)); // it grew since its fstat
+      }
     }
     return { ok: true, sha256: hash.digest("hex"), size: read };
   } finally {
