@@ -97,11 +97,9 @@ export class RunCoach implements Coach {
       if (
         role?.coached && role.rubric !== undefined && !role.coach_sees_outcome
       ) {
-        const keys = log.actions().filter((k: ActionKey) =>
-          k.episode_id === event.episode_id && k.attempt === event.attempt &&
-          k.role === event.role &&
-          log.action(k)?.round === event.round
-        );
+        const keys = attemptActions(log, event.episode_id, event.attempt)
+          .filter((k) => k.role === event.role && k.round === event.round)
+          .map(({ round: _, ...key }) => key);
         work.push(
           this.#score(
             log,
@@ -118,10 +116,9 @@ export class RunCoach implements Coach {
       for (const role of this.#graph.roles) {
         if (!role.coached || role.rubric === undefined) continue;
         if (!role.coach_sees_outcome && !rejudge) continue;
-        const keys = log.actions().filter((k: ActionKey) =>
-          k.episode_id === event.episode_id && k.attempt === event.attempt &&
-          k.role === role.id
-        );
+        const keys = attemptActions(log, event.episode_id, event.attempt)
+          .filter((k) => k.role === role.id)
+          .map(({ round: _, ...key }) => key);
         const rubric = this.#graph.coach!.rubrics[role.rubric]!;
         if (role.coach_sees_outcome) {
           work.push(this.#score(log, keys, rubric, outcome, false));
@@ -182,4 +179,23 @@ export class RunCoach implements Coach {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
     for (const w of this.#writers.values()) await (await w).close();
   }
+}
+
+/** The actions of one episode attempt, read from that episode only: scanning the whole log per event was quadratic in the run. */
+function attemptActions(
+  log: RunLog,
+  episodeId: string,
+  attempt: number,
+): (ActionKey & { round: number })[] {
+  return log.episodeEvents(episodeId).flatMap((e) =>
+    e.kind === "action" && e.attempt === attempt
+      ? [{
+        episode_id: episodeId,
+        attempt,
+        action_index: e.action_index,
+        role: e.role ?? "",
+        round: e.round,
+      }]
+      : []
+  );
 }
