@@ -27,21 +27,21 @@ export class ActionRefError extends RangeError {
  * import assert from "node:assert/strict";
  * import { ActionHistory } from "./action_history.ts";
  * import type { ActionEvent } from "./events.ts";
- * const base = {
- *   run_id: "r", ts: "", role: "solver", kind: "action", episode_id: "eval:1", attempt: 1, round: 1,
+ * const action = (index: number, more: Partial<ActionEvent>): ActionEvent => ({
+ *   run_id: "r", step: index, ts: "", role: "solver", kind: "action", episode_id: "eval:1", attempt: 1,
+ *   action_index: index, turn: index + 1, round: 1, messages: [],
+ *   reply: { role: "assistant", content: `reply ${index}` },
  *   model_call: { ok: true, provider: "scripted", model: "m", latency_ms: 0, attempts: 1 },
  *   executions: [], ignored_code_blocks: 0, stop_reason: "continue",
- *   contract: { missing_required: [], missing_inputs: [], invalid: [] },
- * } as const;
- * const first: ActionEvent = { ...base, step: 0, action_index: 0, turn: 1,
- *   messages: [{ role: "user", content: "2 + 2?" }], reply: { role: "assistant", content: "```python\nprint(4)\n```" } };
- * const second: ActionEvent = { ...base, step: 1, action_index: 1, turn: 2,
- *   messages_ref: { action: 0, count: 2 }, messages: [{ role: "user", content: "stdout: 4" }],
- *   reply: { role: "assistant", content: "4" } };
+ *   contract: { missing_required: [], missing_inputs: [], invalid: [] }, ...more,
+ * });
  * const history = new ActionHistory();
- * history.resolve(first);
- * const full = history.resolve(second);
- * assert.deepEqual(full.messages.map((m) => m.role), ["user", "assistant", "user"]);
+ * history.resolve(action(0, { messages: [{ role: "user", content: "2 + 2?" }] }));
+ * const full = history.resolve(action(1, {
+ *   messages_ref: { action: 0, count: 2 },
+ *   messages: [{ role: "user", content: "stdout: 4" }],
+ * }));
+ * assert.deepEqual(full.messages.map((m) => m.content), ["2 + 2?", "reply 0", "stdout: 4"]);
  * assert.equal("messages_ref" in full, false);
  * ```
  */
