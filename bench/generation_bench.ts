@@ -37,7 +37,10 @@ async function call(path: string, body: unknown, method = "POST") {
 async function chat(i: number): Promise<number> {
   const data = await call("/v1/chat/completions", {
     model: "bench",
-    messages: [{ role: "user", content: `Question ${i}: ${"why ".repeat(i % 7)}` }],
+    messages: [{
+      role: "user",
+      content: `Question ${i}: ${"why ".repeat(i % 7)}`,
+    }],
     max_tokens: maxTokens,
     temperature: 1,
   });

@@ -34,6 +34,8 @@ export interface RolloutEngine {
     model: Model,
     request: ModelRequest,
   ): Promise<ModelResponse>;
+  /** Lets each role keep at least `limits[role]` requests in flight (the run's sizing, see ModelClient). */
+  ensureConcurrency?(limits: Readonly<Record<string, number>>): void;
 }
 
 /**
@@ -133,5 +135,19 @@ export class PolicyModelClient implements ModelClient {
         : this.#policies.get(request.role)!.complete(sent);
     }
     return this.#base.complete(request);
+  }
+
+  /** Sizes the trained roles' clients by their spec model's limit, and the base client (frozen roles, judge). */
+  ensureConcurrency(limits: Readonly<Record<string, number>>): void {
+    this.#base.ensureConcurrency?.(limits);
+    const byRole: Record<string, number> = {};
+    for (const [role, model] of this.#roleModels) {
+      const n = limits[model];
+      if (n !== undefined) byRole[role] = n;
+    }
+    for (const policy of this.#policies.values()) {
+      policy.ensureConcurrency(byRole);
+    }
+    this.#engine?.ensureConcurrency?.(byRole);
   }
 }

@@ -225,3 +225,39 @@ Deno.test("PolicyModelClient refuses to train a role the pipeline does not have"
       /drafter, finisher/.test(e.message),
   );
 });
+
+Deno.test("PolicyModelClient passes the run's sizing to its policies and its base client", async () => {
+  await using trainer = await startOpenAIServer({
+    latency_ms: 150,
+    respond: () => ({ kind: "reply", reply: { text: "x", policy_version: 0 } }),
+  });
+  const sized: Record<string, number>[] = [];
+  const base = new StubClient();
+  (base as unknown as ModelClient).ensureConcurrency = (limits) => {
+    sized.push({ ...limits });
+  };
+  const graph = relayGraph();
+  const unset = {
+    ...graph,
+    models: {
+      ...graph.models,
+      tiny: { ...graph.models.tiny!, max_concurrency: undefined },
+    },
+  } as ExecutionGraph;
+  const client = new PolicyModelClient(unset, base, {
+    baseUrl: trainer.url,
+    roles: ["drafter"],
+    mode: "train",
+  });
+  client.ensureConcurrency({ tiny: 20 });
+  assert.deepEqual(sized, [{ tiny: 20 }]);
+  const replies = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => client.complete(ask({ turn: i }))),
+  );
+  replies.forEach(succeeded);
+  assert.equal(
+    trainer.maxInFlight,
+    20,
+    "all 20 requests in flight: the policy's limit followed the run, not a default of 8",
+  );
+});

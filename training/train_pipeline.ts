@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { ExecutionGraph, GraphTrain } from "../dsl/mod.ts";
 import {
   type Coach,
+  modelCapMessage,
   type ModelClient,
   runPipeline,
   type RunSummary,
@@ -40,7 +41,7 @@ export interface TrainOptions {
   readonly outDir?: string;
   /** Overrides train.reward.outcome_weight: 1 trains on the shared outcome reward only. */
   readonly outcomeWeight?: number;
-  /** Episodes in flight at once. @default 8 */
+  /** Episodes in flight at once. @default a step's episodes (tasks_per_step × samples_per_task), at most 64 */
   readonly concurrency?: number;
   /** Facts about the environment recorded in each rollout run's manifest. */
   readonly environment?: Record<string, unknown>;
@@ -181,6 +182,10 @@ export async function trainPipeline(
   const train = run.train;
   const trainerUrl = options.trainer ?? train.trainer.url;
   const note = (s: string) => options.onNote?.(s);
+  // Every episode of a step at once, so a batching trainer or an engine sees the whole step's requests.
+  const concurrency = options.concurrency ??
+    Math.min(64, train.tasks_per_step * train.samples_per_task);
+  const capsNoted = new Set<string>();
   let local: Awaited<ReturnType<typeof startLocalTrainer>> | undefined;
   let engine: VllmEngine | undefined;
   try {
@@ -297,7 +302,15 @@ export async function trainPipeline(
       }, {
         policy: "model",
         outDir: dir,
-        concurrency: options.concurrency ?? 8,
+        concurrency,
+        onEvent: (e) => {
+          if (e.kind !== "run_started") return;
+          for (const cap of e.capped_models ?? []) {
+            if (capsNoted.has(cap.model)) continue;
+            capsNoted.add(cap.model);
+            note(modelCapMessage(cap));
+          }
+        },
         environment: { ...(options.environment ?? {}), training_run: run.id },
         ...(coach ? { coach } : {}),
         ...(signal ? { signal } : {}),

@@ -103,6 +103,8 @@ export class VllmEngine {
   readonly #current = new Map<string, Served>();
   readonly #probes = new Map<string, Probe>();
   readonly #clients = new Map<string, OpenAIModelClient>();
+  /** Requests in flight each role's clients allow, as the run sized them (ensureConcurrency). */
+  readonly #limits: Record<string, number> = {};
   readonly #templateChecks = new Map<string, Promise<Error | undefined>>();
   readonly #pending = new Set<Promise<void>>();
   readonly #abort = new AbortController();
@@ -451,9 +453,18 @@ export class VllmEngine {
           },
         },
       });
+      client.ensureConcurrency(this.#limits);
       this.#clients.set(key, client);
     }
     return client;
+  }
+
+  /** Lets each role's clients keep `limits[role]` requests in flight, on every endpoint (least busy wins). */
+  ensureConcurrency(limits: Readonly<Record<string, number>>): void {
+    Object.assign(this.#limits, limits);
+    for (const client of this.#clients.values()) {
+      client.ensureConcurrency(this.#limits);
+    }
   }
 
   /** After a failed request: if the engine lost its adapters or stopped answering, recovers; true to retry. */
