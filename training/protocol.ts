@@ -165,6 +165,8 @@ export const PROTOCOL_SCHEMAS = {
   train_request: TrainRequestSchema,
   train_line: TrainLineSchema,
   error: TrainerErrorBodySchema,
+  render_reply: RenderReplySchema,
+  logprobs_reply: LogprobsReplySchema,
 } as const;
 
 /** The JSON Schema of each protocol record, for the Python tests (draft 2020-12). */

@@ -74,6 +74,13 @@ CASES = {
         ("out_of_vocab", [PUT], {"method": "POST", "path": "/v1/generate", "body": {
             "policy_id": "alice", "prompt_token_ids": [256, 9999]}}),
     ],
+    "logprobs": [
+        ("ok", [PUT], {"method": "POST", "path": "/v1/logprobs", "body": {
+            "policy_id": "alice", "version": 0, "token_ids": PROMPT + COMPLETIONS[1]}}),
+        ("base", [], {"method": "POST", "path": "/v1/logprobs", "body": {"token_ids": PROMPT}}),
+        ("pinned_version_unavailable", [PUT], {"method": "POST", "path": "/v1/logprobs", "body": {
+            "policy_id": "alice", "version": 2, "token_ids": PROMPT}}),
+    ],
     "chat_completions": [
         ("ok", [PUT], {"method": "POST", "path": "/v1/chat/completions", "body": {
             "model": "alice", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4, "temperature": 1.0,

@@ -40,6 +40,10 @@ def _checks(endpoint, case):
             yield "train_line", line
     if endpoint == "put_policy" and ok and req["body"].get("algo"):
         yield "policy_config", req["body"]
+    if endpoint == "render" and ok:
+        yield "render_reply", resp["example"]
+    if endpoint == "logprobs" and ok:
+        yield "logprobs_reply", resp["example"]
     if endpoint == "info":
         yield "info", resp["example"]
     if endpoint == "get_policy" and ok:
@@ -55,7 +59,8 @@ CHECKS = [(e, c["name"], s, inst) for e, c in _cases() for s, inst in _checks(e,
 
 
 def test_every_schema_is_exercised():
-    assert {s for _, _, s, _ in CHECKS} >= {"train_request", "train_line", "policy_config", "info", "policy_state", "error"}
+    assert {s for _, _, s, _ in CHECKS} >= {"train_request", "train_line", "policy_config", "info", "policy_state", "error",
+                                                  "render_reply", "logprobs_reply"}
 
 
 @pytest.mark.parametrize("endpoint,case,schema,instance", CHECKS, ids=[f"{e}-{c}-{s}" for e, c, s, _ in CHECKS])
