@@ -315,7 +315,7 @@ Deno.test("deno task train: an engine that keeps serving the old adapter fails t
     assert.match(
       ran.stderr,
       new RegExp(
-        `mappa: Cannot use adapter "${runId}\\.drafter@v1" \\(policy "${runId}\\.drafter", version 1\\) on vLLM engine at ${engine.url}: its logprobs of the probe differ from the trainer's by mean \\|Δ\\| [\\d.e-]+, max \\|Δ\\| [\\d.e-]+ at token \\d+ \\(probe_tolerance 0\\.001\\), and equal those of v0 \\(mean \\|Δ\\| 0\\): the engine still serves v0; check`,
+        `mappa: Cannot use adapter "${runId}\\.drafter@v1" \\(policy "${runId}\\.drafter", version 1\\) on vLLM engine at ${engine.url}: its logprobs of the probe differ from the trainer's by mean \\|Δ\\| [\\d.e-]+, max \\|Δ\\| [\\d.e-]+ at token \\d+ \\(probe_tolerance 0\\.001; v0 is [\\d.e-]+ from the trainer's new version, the engine's noise [\\d.e-]+\\), and equal those of v0 \\(mean \\|Δ\\| 0\\): the engine still serves v0; check`,
       ),
     );
     assert.match(ran.stderr, /continue it with: deno task train .* --resume /);

@@ -181,8 +181,67 @@ Deno.test("VllmEngine delivers, verifies, routes and retires adapters on fake vL
         // The trainer is at v1 now; the ignored load leaves the base (v0's weights) under the v1 name.
         await fails(
           engine.sync({ drafter: 1 }),
-          /Cannot use adapter "run3\.drafter@v1" \(policy "drafter", version 1\) on vLLM engine at .*: its logprobs of the probe differ from the trainer's by mean \|Δ\| [\d.e-]+, max \|Δ\| [\d.e-]+ at token \d+ \(probe_tolerance 0\.001\), and equal those of the base model .*: the engine still serves the base model; check the engine's base model, --max-lora-rank, VLLM_ALLOW_RUNTIME_LORA_UPDATING=True/,
+          /Cannot use adapter "run3\.drafter@v1" \(policy "drafter", version 1\) on vLLM engine at .*: its logprobs of the probe differ from the trainer's by mean \|Δ\| [\d.e-]+, max \|Δ\| [\d.e-]+ at token \d+ \(probe_tolerance 0\.001; the base model is [\d.e-]+ from the trainer's new version, the engine's noise [\d.e-]+\), and equal those of the base model .*: the engine still serves the base model; check the engine's base model, --max-lora-rank, VLLM_ALLOW_RUNTIME_LORA_UPDATING=True/,
         );
+      },
+    );
+
+    await t.step(
+      "within probe_tolerance of both versions is not enough: the engine must be measurably closer to the new one",
+      async () => {
+        const engine = await VllmEngine.open(
+          options([ignoring.url], { runId: "run4", tolerance: 10 }),
+        );
+        await fails(
+          engine.sync({ drafter: 1 }),
+          /Cannot use adapter "run4\.drafter@v1" .*\(probe_tolerance 10; the base model is [\d.e-]+ from the trainer's new version, the engine's noise [\d.e-]+\), and equal those of the base model .*: the engine still serves the base model/,
+        );
+        const fine = await VllmEngine.open(
+          options([a.url], { runId: "run4b", tolerance: 10 }),
+        );
+        await fine.sync({ drafter: 1 });
+        assert.equal(fine.report().roles.drafter!.discriminative, true);
+        await fine.close();
+      },
+    );
+
+    await t.step(
+      "train and eval requests at one version each keep their own sampling",
+      async () => {
+        const engine = await VllmEngine.open(
+          options([b.url], { runId: "run5" }),
+        );
+        await engine.sync({ drafter: 1 });
+        const evalModel = {
+          ...MODEL,
+          sampling: { temperature: 0.3, top_p: 0.5, max_tokens: 4, seed: 7 },
+        } as Model;
+        const trainModel = {
+          ...MODEL,
+          sampling: {
+            temperature: 1,
+            top_p: 1,
+            max_tokens: 4,
+            extra_body: { top_k: 0, min_p: 0, repetition_penalty: 1 },
+          },
+        } as Model;
+        ok(await engine.complete("drafter", evalModel, request("eval")));
+        ok(await engine.complete("drafter", trainModel, request("train")));
+        const sent = (await b.log()).requests.filter((r) =>
+          r.endpoint === "chat" && r.model === "run5.drafter@v1"
+        ).map((r) => r.sampling);
+        assert.deepEqual(sent, [
+          { temperature: 0.3, top_p: 0.5, max_tokens: 4, seed: 7 },
+          {
+            temperature: 1,
+            top_p: 1,
+            max_tokens: 4,
+            top_k: 0,
+            min_p: 0,
+            repetition_penalty: 1,
+          },
+        ]);
+        await engine.close();
       },
     );
 

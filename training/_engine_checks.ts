@@ -24,7 +24,17 @@ export interface ProbeFigures {
   /** `v<k>` or "the base model". */
   readonly against: string;
   readonly separation: LogprobGap;
+  /**
+   * Whether `against` scores the probe measurably unlike the new version (its gap above the engine's own
+   * numeric noise, measured on the base model): only then can a stale adapter be told from the new one.
+   */
+  readonly discriminative: boolean;
 }
+
+/** A gap counts as measurable when it is this many times the engine's noise floor. */
+const NOISE_MARGIN = 4;
+/** The noise floor never goes below this (an fp32 engine can match the trainer to 1e-7). */
+const MIN_NOISE = 1e-5;
 
 const PROBE_USER = {
   role: "user",
@@ -85,7 +95,7 @@ export async function checkEngine(
     probe: Probe;
     trainerBase: () => Promise<readonly (number | null)[]>;
   },
-): Promise<string> {
+): Promise<{ base: string; noise: number }> {
   const url = http.url;
   await http.health();
   const base = (await http.models()).find((m) => !m.parent);
@@ -126,7 +136,7 @@ export async function checkEngine(
       } at token ${gap.at}, probe_tolerance ${context.tolerance}); serve the model the trainer trains, in the same precision`,
     );
   }
-  return base.id;
+  return { base: base.id, noise: gap.mean };
 }
 
 /**
@@ -145,7 +155,7 @@ export async function loadAndVerify(
     trainer: readonly (number | null)[];
   },
   against: { name: string; label: string },
-  context: { tolerance: number; adapterDir: string },
+  context: { tolerance: number; adapterDir: string; noise: number },
 ): Promise<ProbeFigures> {
   const { name, policy, version, probe } = adapter;
   const url = http.url;
@@ -165,7 +175,14 @@ export async function loadAndVerify(
   const gap = logprobGap(engine, adapter.trainer, probe.from);
   const before = await http.promptLogprobs(against.name, probe.ids);
   const separation = logprobGap(before, adapter.trainer, probe.from);
-  if (gap.mean > context.tolerance) {
+  // When unsure, not equal: where the version before is measurably away from the new one, the engine must
+  // be measurably closer to the new one; being within probe_tolerance of both is not proof of delivery.
+  const floor = Math.max(context.noise, MIN_NOISE);
+  const discriminative = separation.mean > NOISE_MARGIN * floor;
+  if (
+    gap.mean > context.tolerance ||
+    (discriminative && gap.mean > separation.mean / 2)
+  ) {
     await http.unload(name).catch(() => {});
     const stale = logprobGap(engine, before, probe.from);
     throw new Error(
@@ -173,8 +190,12 @@ export async function loadAndVerify(
         formatGap(gap.mean)
       }, max |Δ| ${
         formatGap(gap.max)
-      } at token ${gap.at} (probe_tolerance ${context.tolerance})${
-        stale.mean <= context.tolerance
+      } at token ${gap.at} (probe_tolerance ${context.tolerance}; ${against.label} is ${
+        formatGap(separation.mean)
+      } from the trainer's new version, the engine's noise ${
+        formatGap(floor)
+      })${
+        stale.mean <= Math.min(context.tolerance, gap.mean)
           ? `, and equal those of ${against.label} (mean |Δ| ${
             formatGap(stale.mean)
           }): the engine still serves ${against.label}`
@@ -182,7 +203,7 @@ export async function loadAndVerify(
       }; check the engine's base model, --max-lora-rank, VLLM_ALLOW_RUNTIME_LORA_UPDATING=True, and that ${context.adapterDir} is the same directory on the engine`,
     );
   }
-  return { gap, against: against.label, separation };
+  return { gap, against: against.label, separation, discriminative };
 }
 
 /** The engine's prompt ids of a role's request against the trainer's rendering of the same messages and tools. */

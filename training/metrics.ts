@@ -56,6 +56,8 @@ export const RolloutReportSchema = z.strictObject({
       /** The version the probe was also scored under (`v<k-1>` or the base model) and its mean |Δ|: near 0, the probe cannot tell them apart. */
       against: z.string(),
       against_mean_abs_delta: z.number(),
+      /** Whether the version before was measurably different on the probe (so staleness was checked). */
+      discriminative: z.boolean().optional(),
     }),
   ),
 });

@@ -48,6 +48,8 @@ interface Endpoint {
   readonly http: EngineHttp;
   /** The engine's base model name (`/v1/models`). */
   base: string;
+  /** Mean |Δ logprob| of its base model against the trainer's on the fixed probe: its numeric noise. */
+  noise: number;
   /** False after it stopped answering mid-step: no requests go to it until the next `sync`. */
   up: boolean;
   inFlight: number;
@@ -130,6 +132,7 @@ export class VllmEngine {
     this.#endpoints = [...new Set(options.urls)].map((url) => ({
       http: new EngineHttp(url, this.#o.timeoutMs),
       base: "",
+      noise: 0,
       up: false,
       inFlight: 0,
       requests: 0,
@@ -254,6 +257,7 @@ export class VllmEngine {
         max_abs_delta: s.check.gap.max,
         against: s.check.against,
         against_mean_abs_delta: s.check.separation.mean,
+        discriminative: s.check.discriminative,
       };
     }
     const requests: Record<string, number> = {};
@@ -268,7 +272,7 @@ export class VllmEngine {
 
   async #checkEndpoint(ep: Endpoint): Promise<void> {
     const probe = await this.#fixedProbe();
-    ep.base = await checkEngine(ep.http, {
+    const checked = await checkEngine(ep.http, {
       trainer: this.#o.trainer,
       roles: this.#o.roles,
       tolerance: this.#o.tolerance,
@@ -279,6 +283,8 @@ export class VllmEngine {
           token_ids: probe.ids,
         }).then((r) => r.token_logprobs),
     });
+    ep.base = checked.base;
+    ep.noise = checked.noise;
     ep.up = true;
   }
 
@@ -372,6 +378,7 @@ export class VllmEngine {
       {
         tolerance: this.#o.tolerance,
         adapterDir: this.#o.adapterDir,
+        noise: ep.noise,
       },
     );
     s.loadedOn.add(url);
@@ -389,8 +396,8 @@ export class VllmEngine {
       }, max ${formatGap(c.gap.max)} against the trainer; ${c.against} is ${
         formatGap(c.separation.mean)
       } away${
-        s.version > 0 && c.separation.mean <= this.#o.tolerance
-          ? ", within probe_tolerance: this probe cannot tell the two apart"
+        s.version > 0 && !c.discriminative
+          ? ", within the engine's noise: this probe cannot tell the two apart, so serving either changes the logprobs by no more than that"
           : ""
       }`,
     );
@@ -436,7 +443,10 @@ export class VllmEngine {
     role: string,
     model: Model,
   ): OpenAIModelClient {
-    const key = `${ep.http.url}\n${s.name}\n${role}`;
+    // Train and eval requests of one role and version differ in sampling: each gets its own client.
+    const key = `${ep.http.url}\n${s.name}\n${role}\n${
+      JSON.stringify(model.sampling)
+    }`;
     let client = this.#clients.get(key);
     if (client === undefined) {
       client = new OpenAIModelClient(role, {

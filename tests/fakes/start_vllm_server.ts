@@ -34,6 +34,8 @@ export interface FakeVllm extends AsyncDisposable {
         model: string;
         prompt_token_ids: number[];
         token_ids: number[];
+        /** The request's sampling fields (temperature, top_p, top_k, min_p, repetition_penalty, seed, max_tokens). */
+        sampling?: Record<string, number>;
       }[];
     }
   >;

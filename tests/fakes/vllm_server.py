@@ -204,6 +204,9 @@ class Engine:
         return out
 
 
+SAMPLING_LOGGED = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty", "seed", "max_tokens")
+
+
 def chat(engine: Engine, body: Dict[str, Any]) -> Dict[str, Any]:
     model = body.get("model")
     policy = engine.resolve(model)
@@ -214,7 +217,8 @@ def chat(engine: Engine, body: Dict[str, Any]) -> Dict[str, Any]:
     s = engine.sampling(body, len(prompt), None)
     stops = body.get("stop") or []
     ids, lps, text, finish = engine.generate(policy, prompt, s, [stops] if isinstance(stops, str) else list(stops))
-    engine.log["requests"].append({"endpoint": "chat", "model": model, "prompt_token_ids": prompt, "token_ids": ids})
+    engine.log["requests"].append({"endpoint": "chat", "model": model, "prompt_token_ids": prompt, "token_ids": ids,
+                                   "sampling": {k: body.get(k) for k in SAMPLING_LOGGED if k in body}})
     content = [{"token": engine.tok.token_str(i), "logprob": lp, "bytes": engine.tok.token_bytes(i), "top_logprobs": []}
                for i, lp in zip(ids, lps)]
     tokens = body.get("return_token_ids")
