@@ -21,6 +21,7 @@ from typing import Any, Deque, Dict, List, Optional, Sequence, Tuple
 import torch
 
 from .backend import Generation, Sampling
+from .errors import ApiError
 from .sampling import row_generator, sample_rows
 
 
@@ -226,9 +227,24 @@ class Scheduler:
             self._keep(batch, [i for i, row in enumerate(batch.rows) if row.finish is None])
 
     def _sample(self, rows: List[_Row], logits: torch.Tensor) -> None:
-        toks, lps = sample_rows(logits, [r.req.sampling for r in rows], [r.gen for r in rows], self.shared, self.limit)
+        params, gens = [r.req.sampling for r in rows], [r.gen for r in rows]
+        try:
+            toks, lps = sample_rows(logits, params, gens, self.shared, self.limit)
+            good = list(range(len(rows)))
+        except Exception:  # one request's sampling must not fail its batch: retry row by row
+            toks, lps, good = [0] * len(rows), [0.0] * len(rows), []
+            for i, row in enumerate(rows):
+                try:
+                    t, lp = sample_rows(logits[i: i + 1], params[i: i + 1], gens[i: i + 1], self.shared, self.limit)
+                except Exception as e:
+                    row.req.finish(ApiError(500, "generation_failed", f"cannot sample the next token of this request "
+                                            f"({type(e).__name__}: {e}); the other requests were not affected"))
+                    row.req.cancelled = True  # its rows leave the batch at the next step
+                    continue
+                toks[i], lps[i] = t[0], lp[0]
+                good.append(i)
         ctx = self.backend.max_context
-        for row, t, lp in zip(rows, toks, lps):
+        for row, t, lp in ((rows[i], toks[i], lps[i]) for i in good):
             row.ids.append(t)
             row.lps.append(lp)
             if t in row.req.stops:

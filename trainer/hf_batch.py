@@ -69,7 +69,11 @@ class HFBatch:
         self.mask = torch.cat([self.mask, self.mask.new_ones((self.mask.size(0), 1))], dim=1)
         logits = self._forward(input_ids=full[:, None], attention_mask=self.mask, position_ids=self.next_pos[:, None],
                                past_key_values=self.past)
-        self.next_pos = self.next_pos + 1
+        # Only live rows advance: a finished row's position stays put, so it never runs past the context
+        # (absolute position embeddings) nor raises the batch's max position (dynamic RoPE scaling).
+        alive = torch.zeros_like(self.next_pos)
+        alive[torch.tensor(self.alive, device=dev)] = 1
+        self.next_pos = self.next_pos + alive
         return logits.index_select(0, torch.tensor(self.alive, device=dev))
 
     def keep(self, rows: Sequence[int]) -> None:

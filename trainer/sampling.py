@@ -15,6 +15,17 @@ import torch
 
 from .backend import Sampling
 
+GREEDY_BELOW = 1e-5
+"""Temperatures below this sample greedily (vLLM's _SAMPLING_EPS): dividing by them overflows the logits."""
+
+
+class RowError(ValueError):
+    """Sampling failed for these rows only; the other rows of the batch are unaffected."""
+
+    def __init__(self, rows: List[int], message: str) -> None:
+        super().__init__(message)
+        self.rows = rows
+
 
 def in_vocab(x: torch.Tensor, limit: int) -> torch.Tensor:
     """Models pad their embedding past the tokenizer (Qwen: 151,665 tokens, 151,936 rows): those ids are
@@ -41,14 +52,18 @@ def processed_logprobs(logits: torch.Tensor, s: Sampling, limit: int) -> torch.T
 
 def sample_rows(logits: torch.Tensor, params: Sequence[Sampling], gens: Sequence[Optional[torch.Generator]],
                 shared: Optional[torch.Generator], limit: int) -> Tuple[List[int], List[float]]:
-    """One token per row of [B, V] logits: row b uses params[b] and gens[b] (its seed) or `shared`."""
+    """One token per row of [B, V] logits: row b uses params[b] and gens[b] (its seed) or `shared`.
+    Raises RowError naming the rows whose logits are not finite (a broken model or adapter)."""
+    bad = (~torch.isfinite(logits[:, :limit]).all(dim=-1)).nonzero().flatten().tolist()
+    if bad:
+        raise RowError(bad, "the model's logits hold NaN or infinity")
     n = logits.size(0)
     toks: List[int] = [0] * n
     lps: List[float] = [0.0] * n
     groups: Dict[Tuple[float, float, int], List[int]] = {}
     for b in range(n):
         s = params[b]
-        if s.temperature <= 0:  # greedy: the sampled distribution is a point mass, logprob 0
+        if s.temperature < GREEDY_BELOW:  # greedy: the sampled distribution is a point mass, logprob 0
             toks[b] = int(in_vocab(logits[b : b + 1].float(), limit).argmax(dim=-1))
         elif gens[b] is not None:
             lp = processed_logprobs(logits[b : b + 1], s, limit)

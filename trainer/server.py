@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import select
@@ -107,6 +108,8 @@ class Service:
             stop_token_ids=tuple(int_list(raw.get("stop_token_ids") or [], "sampling.stop_token_ids")),
             seed=None if raw.get("seed") is None else check(raw["seed"], "int", "sampling.seed"),
         )
+        if not all(math.isfinite(x) for x in (s.temperature, s.top_p)):
+            raise bad_request(f"sampling needs finite numbers; got temperature {s.temperature}, top_p {s.top_p}")
         if s.max_tokens < 1:
             raise bad_request(f"sampling.max_tokens must be >= 1, got {s.max_tokens}")
         if s.temperature < 0 or not (0 < s.top_p <= 1) or (s.top_k == 0 or s.top_k < -1):

@@ -218,3 +218,33 @@ def test_a_stop_string_ends_the_row_early(start_server):
     assert ch["token_ids"] == full["token_ids"][: len(ch["token_ids"])]
     assert srv.service.scheduler.row_steps - before <= len(ch["token_ids"]) + 1, "generation stops at the stop string"
     assert _chat(client.port, {**body, "stop": ["x"] * 17})["status"] == 400
+
+
+def test_a_request_whose_sampling_fails_does_not_fail_its_batch():
+    from trainer.errors import ApiError
+
+    be = _backend_with_trained_adapter()
+    sched = Scheduler(be, seed=0)
+    try:
+        good = sched.submit("p", be.tokenizer.encode("fine"), Sampling(max_tokens=30))
+        tiny_t = sched.submit("p", be.tokenizer.encode("cold"), Sampling(max_tokens=5, temperature=1e-45))
+        bad = sched.submit("p", be.tokenizer.encode("broken"), Sampling(max_tokens=30, temperature=float("nan")))
+        try:
+            bad.wait(30)
+            raise AssertionError("a NaN temperature cannot sample")
+        except ApiError as e:
+            assert e.code == "generation_failed" and "other requests were not affected" in e.message
+        out = good.wait(30)
+        cold = tiny_t.wait(30)
+    finally:
+        sched.close()
+    assert out is not None and len(out[0].token_ids) >= 1
+    assert cold is not None and cold[0].logprobs == [0.0] * len(cold[0].token_ids), "below 1e-5 is greedy"
+
+
+def test_non_finite_sampling_is_refused(start_server):
+    client, _ = start_server()
+    client.put("/v1/policies/a", {})
+    raw = b'{"policy_id": "a", "prompt_token_ids": [256, 261], "sampling": {"temperature": NaN}}'
+    r = client.post("/v1/generate", raw=raw)
+    assert r.status == 400 and "finite" in r.json["message"]
