@@ -51,7 +51,7 @@ export async function checkAdapterDir(dir: string): Promise<void> {
 
 /**
  * Unpacks a tar of a PEFT adapter directory into `<parent>/<name>/`, atomically (a temporary directory
- * renamed into place, replacing an older copy), readable by other users (the engine may run as one).
+ * renamed into place; an existing `<name>` is refused), readable by other users (the engine may run as one).
  * Only flat, plain files are accepted: a path, a link or a device entry is refused, so a tar can never
  * write outside the directory. The result must hold `adapter_config.json` and the weights.
  */
@@ -114,7 +114,14 @@ export async function writeAdapter(
       );
     }
     await Deno.chmod(tmp, 0o755);
-    await Deno.remove(final, { recursive: true }).catch(() => {});
+    // Names are never reused by a run, so an existing directory is another run's: never replace it
+    // (an engine re-reads adapters from disk after evicting them from its CPU cache).
+    const taken = await Deno.lstat(final).then(() => true, () => false);
+    if (taken) {
+      throw new Error(
+        `Cannot write adapter "${name}" to ${final}: that directory exists, so another run with the same run id uses this train.rollout.adapter_dir; give each run its own adapter_dir, or start them at least a second apart`,
+      );
+    }
     await Deno.rename(tmp, final);
     return final;
   } catch (e) {
