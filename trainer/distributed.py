@@ -178,7 +178,8 @@ class Group(Single):
 
     def send(self, kind: str, payload: Any) -> None:
         """Rank 0: tells every other rank to run one registry call (hold `lock` around it and its collectives)."""
-        during = {"train": "the update", "ping": "a heartbeat", "put": "a policy creation"}.get(kind, "a restore or roll-back")
+        during = {"train": "the update", "ping": "a heartbeat", "put": "a policy creation",
+                  "config": "a policy's new settings"}.get(kind, "a restore or roll-back")
         with self._collective(during):
             self.dist.broadcast_object_list([(kind, _to_cpu(payload))], src=0, group=self.ctrl)
         self.last_sent = time.time()
@@ -307,6 +308,8 @@ def serve_worker(registry: Any, group: Group, state_dir: Optional[str] = None) -
                 policy_id, body, state = payload
                 registry.put(policy_id, body)
                 registry.load_policy_state(policy_id, state)
+            elif kind == "config":
+                registry.put(*payload)
             elif kind == "load":
                 registry.load_policy_state(*payload)
             elif kind == "train":

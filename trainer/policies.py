@@ -89,7 +89,9 @@ class Registry:
                 "last_metrics": p.last_metrics, "checkpoints": self.checkpoints(p.id), "config": p.config.to_dict()}
 
     def put(self, policy_id: str, body: Any) -> tuple:
-        """(status, body): 200 {policy_id, version}; same config again → 200 with the current version; else 409."""
+        """(status, body): 200 {policy_id, version}. An existing policy keeps its adapter and version: the same
+        adapter config with other hyperparameters (a resumed run with more steps changes the schedule) updates
+        them; another adapter config is 409."""
         if not POLICY_ID.match(policy_id or ""):
             raise bad_request(f"policy id {policy_id!r} must match {POLICY_ID.pattern} (no '@' or '/')")
         try:
@@ -101,9 +103,13 @@ class Registry:
         with self.lock:
             existing = self.policies.get(policy_id)
             if existing is not None:
+                if existing.config.adapter != cfg.adapter:
+                    raise ApiError(409, "policy_exists", f"policy {policy_id!r} exists with a different adapter config; PUT "
+                                   "the same adapter (r, alpha, target_modules, init_from), or use a new policy id",
+                                   current_config=existing.config.to_dict(), version=existing.version)
                 if existing.config.to_dict() != cfg.to_dict():
-                    raise ApiError(409, "policy_exists", f"policy {policy_id!r} exists with a different config; PUT the same "
-                                   "config, or use a new policy id", current_config=existing.config.to_dict(), version=existing.version)
+                    self._reconfigure(existing, cfg)
+                    self._mirror("config", lambda: (policy_id, body))
                 return 200, {"policy_id": policy_id, "version": existing.version}
             if len(self.policies) >= self.max_policies:
                 raise ApiError(409, "too_many_policies", f"{len(self.policies)} policies exist, max_policies is {self.max_policies}; "
@@ -355,6 +361,18 @@ class Registry:
                 p.state = "ready"
                 p.cond.notify_all()
         return {"policy_id": policy_id, "version": p.version}
+
+    def _reconfigure(self, p: Policy, cfg: PolicyConfig) -> None:
+        """New optimizer and algorithm settings for the next updates; the adapter, its optimizer state and the
+        version stay (the learning rate is set per update from the schedule)."""
+        with p.cond:
+            if p.state == "training":
+                raise self._training_error(p)
+            self.group.check()
+            p.config = cfg
+            o = cfg.optimizer
+            for group in p.optimizer.param_groups:
+                group.update(weight_decay=o.weight_decay, betas=tuple(o.betas))
 
     # -- the other ranks (distributed.py) ---------------------------------------------------------
 

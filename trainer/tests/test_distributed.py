@@ -166,6 +166,10 @@ def test_restore_and_roll_back_reach_rank_1_and_rank_1_stops_with_rank_0(trainer
     assert _train(c, "p", 1, make_samples(c, "p", 1, n=5, max_tokens=10, seed=1), key="k1")["type"] == "done"
     assert c.post("/v1/policies/p/restore", {"version": 1}).json == {"policy_id": "p", "version": 1}
     _assert_rank_1_holds(two, tmp_path / "ranks", {"p": 1})
+    # New hyperparameters (a resumed run with more steps) reach rank 1: its next update matches rank 0's.
+    assert c.put("/v1/policies/p", {"optimizer": {"lr": 0.2}, "algo": {"minibatch_size": 3}}).json["version"] == 1
+    assert _train(c, "p", 1, make_samples(c, "p", 1, n=5, max_tokens=10, seed=2), key="k2")["type"] == "done"
+    _assert_rank_1_holds(two, tmp_path / "ranks", {"p": 2})
     # A client that hangs up mid-update rolls it back on both ranks (rank 0 finishes the update with rank 1 first).
     assert c.put("/v1/policies/q", {"optimizer": {"lr": 0.02}, "algo": {"minibatch_size": 1, "ppo_epochs": 50}}).status == 200
     conn = http.client.HTTPConnection("127.0.0.1", c.port, timeout=60)
@@ -179,7 +183,7 @@ def test_restore_and_roll_back_reach_rank_1_and_rank_1_stops_with_rank_0(trainer
         assert time.time() < deadline, "the abandoned update never ended"
         time.sleep(0.1)
     assert c.get("/v1/policies/q").json["version"] == 0
-    _assert_rank_1_holds(two, tmp_path / "ranks", {"p": 1, "q": 0})
+    _assert_rank_1_holds(two, tmp_path / "ranks", {"p": 2, "q": 0})
     done = _train(c, "q", 0, make_samples(c, "q", 0, n=4), key="back")
     assert done["type"] == "done" and done["new_version"] == 1
     two.procs[0].terminate()

@@ -257,3 +257,20 @@ def test_logprobs_endpoint_matches_generation_and_tracks_versions(start_server, 
     assert client.post("/v1/logprobs", {"policy_id": "p", "token_ids": [1]}).status == 400
     assert client.post("/v1/logprobs", {"policy_id": "p", "token_ids": [1, 99999]}).status == 422
     assert client.post("/v1/logprobs", {"policy_id": "nope", "token_ids": [1, 2]}).status == 404
+
+
+def test_put_with_new_hyperparameters_keeps_the_adapter_and_version(start_server, tmp_path):
+    client, srv = start_server(out=str(tmp_path / "o"))
+    client.put("/v1/policies/h", {"adapter": {"r": 4, "alpha": 8}, "optimizer": {"lr": 0.05, "total_steps": 4}})
+    assert _train(client, "h", 0, make_samples(client, "h", 0), "k0").lines[-1]["new_version"] == 1
+    before = srv.service.backend.adapter_state("h")
+    r = client.put("/v1/policies/h", {"adapter": {"r": 4, "alpha": 8}, "optimizer": {"lr": 0.05, "total_steps": 8,
+                                                                                      "weight_decay": 0.1}})
+    assert r.status == 200 and r.json["version"] == 1
+    got = client.get("/v1/policies/h").json
+    assert got["version"] == 1 and got["config"]["optimizer"]["total_steps"] == 8
+    assert all(g["weight_decay"] == 0.1 for g in srv.service.registry.get("h").optimizer.param_groups)
+    after = srv.service.backend.adapter_state("h")
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    r = client.put("/v1/policies/h", {"adapter": {"r": 8, "alpha": 8}})
+    assert r.status == 409 and r.json["error"] == "policy_exists" and "adapter" in r.json["message"]
