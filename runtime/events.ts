@@ -211,6 +211,11 @@ export const OutcomeRecordSchema = z.strictObject({
   expected: z.unknown(),
   reason: z.string().optional(),
   summary: z.string(),
+  /** Set when the episode could not be graded for an infrastructure reason (not the agents' doing): the
+   * grader is missing, threw (answers file missing or unreadable) or timed out. Its outcome reward is
+   * masked, and `valid`/`success` say nothing about the agents. */
+  ungraded: z.enum(["grader_missing", "grader_error", "grader_timeout"])
+    .optional(),
 });
 
 export const EpisodeFinishedEventSchema = z.strictObject({

@@ -118,6 +118,7 @@ Deno.test("gradeEpisode() records a grader that throws or is missing as ungraded
       [false, false, true, { correct: 0 }],
     );
     assert.equal(failed?.reason, "the grader failed: disk on fire");
+    assert.equal(failed?.ungraded, "grader_error");
     assert.match(failed?.summary ?? "", /"exact_match" grader failed/);
     delete GRADERS.exact_match;
     const missing = await gradeEpisode(input);
@@ -126,6 +127,7 @@ Deno.test("gradeEpisode() records a grader that throws or is missing as ungraded
       false,
       true,
     ]);
+    assert.equal(missing?.ungraded, "grader_missing");
     assert.match(
       missing?.reason ?? "",
       /"exact_match" grader is not available/,
@@ -134,4 +136,43 @@ Deno.test("gradeEpisode() records a grader that throws or is missing as ungraded
   } finally {
     GRADERS.exact_match = real;
   }
+});
+
+Deno.test("gradeEpisode() marks a grader that hangs as ungraded (grader_timeout), an agent's missing answer as graded", async () => {
+  const g = graph(
+    "outcome: { grader: exact_match, params: { answer: judge.v }, fair: { correct: 0 } }",
+  );
+  const input = {
+    graph: g,
+    task: task("4"),
+    outputs: { judge: { v: "4" } },
+    workspace: "",
+  };
+  const real = GRADERS.exact_match!;
+  let release = () => {};
+  try {
+    GRADERS.exact_match = () =>
+      new Promise((resolve) => {
+        release = () => resolve(real(input));
+      });
+    const hung = await gradeEpisode(input, { timeoutMs: 20 });
+    assert.equal(hung?.ungraded, "grader_timeout");
+    assert.equal(hung?.success, false);
+    assert.match(hung?.reason ?? "", /^the grader timed out: .*20 ms/);
+  } finally {
+    release();
+    GRADERS.exact_match = real;
+  }
+  const noAnswer = await gradeEpisode({
+    ...input,
+    outputs: { judge: { v: null } },
+  });
+  assert.equal(noAnswer?.valid, false);
+  assert.equal(
+    noAnswer?.ungraded,
+    undefined,
+    "the agents' own failure is graded",
+  );
+  const right = await gradeEpisode(input);
+  assert.equal(right?.ungraded, undefined);
 });
