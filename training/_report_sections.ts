@@ -244,7 +244,11 @@ function evalTable(run: TrainingRun, caption: string): Html {
     run.evals.map((l) => [
       l.step,
       l.split,
-      `${l.outcome.graded} / ${l.outcome.episodes}`,
+      `${l.outcome.graded} / ${l.outcome.episodes}${
+        l.outcome.ungraded
+          ? ` (${l.outcome.ungraded} ungraded: grader failed)`
+          : ""
+      }`,
       pct(l.outcome.success_rate),
       ...metrics.map((k) => fmtNum(l.outcome.metrics[k])),
       ...roles.map((r) => fmtNum(l.roles[r]?.score_mean)),

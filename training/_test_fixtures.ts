@@ -89,13 +89,17 @@ export function action(
   });
 }
 
-/** `episode_finished` of `episode`; `success` adds an outcome record, `undefined` leaves it ungraded. */
+/**
+ * `episode_finished` of `episode`; `success` adds an outcome record, `undefined` leaves it ungraded;
+ * `ungraded` marks that record as a grader failure (infrastructure, not the agents').
+ */
 export function finished(
   episode: string,
   fields: {
     attempt?: number;
     success?: boolean;
     metrics?: Record<string, number>;
+    ungraded?: "grader_missing" | "grader_error" | "grader_timeout";
   } = {},
 ): RunEvent {
   return RunEventSchema.parse({
@@ -123,6 +127,7 @@ export function finished(
         answer: "x",
         expected: null,
         summary: fields.success ? "correct" : "wrong",
+        ...(fields.ungraded ? { ungraded: fields.ungraded } : {}),
       },
     }),
   });

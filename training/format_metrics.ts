@@ -27,8 +27,12 @@ export function formatMetricsLine(line: MetricsLine, steps: number): string {
     return `eval after step ${line.step} [${line.split}]: success ${
       pct(line.outcome.success_rate)
     } of ${line.outcome.graded} graded${
-      roles.length > 0 ? `; coach score ${roles.join(", ")}` : ""
-    }; ${line.seconds.toFixed(1)}s`;
+      line.outcome.ungraded
+        ? `, ${line.outcome.ungraded} ungraded (grader failed)`
+        : ""
+    }${roles.length > 0 ? `; coach score ${roles.join(", ")}` : ""}; ${
+      line.seconds.toFixed(1)
+    }s`;
   }
   const roles = Object.entries(line.roles).map(([r, s]) => {
     const what = s.skipped
@@ -40,5 +44,9 @@ export function formatMetricsLine(line: MetricsLine, steps: number): string {
   });
   return `step ${line.step}/${steps}  ${roles.join("  ")}  success ${
     pct(line.outcome.success_rate)
+  }${
+    line.outcome.ungraded
+      ? ` (${line.outcome.ungraded} ungraded: grader failed)`
+      : ""
   }  ${line.seconds.toFixed(1)}s`;
 }

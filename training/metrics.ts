@@ -6,6 +6,8 @@ const Mean = z.number().nullable();
 export const OutcomeStatsSchema = z.strictObject({
   episodes: z.number().int().min(0),
   graded: z.number().int().min(0),
+  /** Episodes the grader could not grade for an infrastructure reason: not in `graded`, masked from rewards. */
+  ungraded: z.number().int().min(0).optional(),
   success_rate: Mean,
   /** Metric -> mean over graded episodes, fair values included for failures. */
   metrics: z.record(z.string(), z.number()),

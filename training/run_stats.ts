@@ -60,10 +60,17 @@ export function countedVerdicts(
   );
 }
 
-/** Success rate and metric means over the graded episodes of a run (fair values count for failures). */
+/**
+ * Success rate and metric means over the graded episodes of a run (fair values count for failures); an
+ * episode the grader could not grade (infrastructure) is counted apart as `ungraded`, never a failure.
+ */
 export function outcomeStats(events: readonly RunEvent[]): OutcomeStats {
   const finished = [...lastFinished(events).values()];
-  const graded = finished.filter((e) => e.outcome !== undefined);
+  const graded = finished.filter((e) =>
+    e.outcome !== undefined && e.outcome.ungraded === undefined
+  );
+  const ungraded = finished.filter((e) => e.outcome?.ungraded !== undefined)
+    .length;
   const sums: Record<string, number[]> = {};
   for (const e of graded) {
     for (const [k, v] of Object.entries(e.outcome!.metrics)) {
@@ -73,6 +80,7 @@ export function outcomeStats(events: readonly RunEvent[]): OutcomeStats {
   return {
     episodes: finished.length,
     graded: graded.length,
+    ...(ungraded > 0 ? { ungraded } : {}),
     success_rate: mean(graded.map((e) => e.outcome!.success ? 1 : 0)),
     metrics: Object.fromEntries(
       Object.entries(sums).map(([k, v]) => [k, mean(v)!]),
@@ -104,7 +112,7 @@ export function categoryStats(
   }
   for (const e of lastFinished(events).values()) {
     const c = category.get(e.episode_id);
-    if (c !== undefined && e.outcome) {
+    if (c !== undefined && e.outcome && e.outcome.ungraded === undefined) {
       (successes[c] ??= []).push(e.outcome.success ? 1 : 0);
     }
   }

@@ -58,6 +58,29 @@ Deno.test("outcomeStats() counts graded episodes, success and metric means", asy
     assert.deepEqual(stats.metrics, { correct: 1 / 3, f1: 0.375 });
   });
 
+  await t.step(
+    "an episode the grader could not grade is counted apart, not as a failure",
+    () => {
+      const events = [
+        ...episode("a", "x", true, { correct: 1 }),
+        started("b", { category: "x" }),
+        finished("b", {
+          success: false,
+          metrics: { correct: 0 },
+          ungraded: "grader_error",
+        }),
+      ];
+      assert.deepEqual(outcomeStats(events), {
+        episodes: 2,
+        graded: 1,
+        ungraded: 1,
+        success_rate: 1,
+        metrics: { correct: 1 },
+      });
+      assert.equal(categoryStats(events, new Map()).x?.success_rate, 1);
+    },
+  );
+
   await t.step("only the last attempt of a retried episode", () => {
     const events = [
       started("a", { attempt: 1 }),

@@ -13,6 +13,7 @@ export type MaskReason =
   | "no_tokens"
   | "stale"
   | "not_graded"
+  | "grader_failed"
   | "truncated"
   | "singleton_group"
   | "refused";
@@ -52,7 +53,8 @@ export interface BuildSamplesOptions {
  * where `outcome` is the scale's max for a successful episode and its min otherwise and `w` is
  * `reward.outcome_weight`. Only the last attempt of each finished episode counts. An action is masked
  * (never sent) when its verdict is unscored or missing while `w < 1`, when its episode was not graded
- * while `w > 0`, when it has no token ids (the model call failed), when it was sampled at another policy
+ * while `w > 0` (`grader_failed` when the grader could not grade it for an infrastructure reason: a
+ * grader failure is not the agents' failure, DESIGN.md decision 11), when it has no token ids (the model call failed), when it was sampled at another policy
  * version, or when it was truncated and `maskTruncated` is set. The group id is the task, so the
  * trainer's group baseline compares samples of one task.
  *
@@ -139,8 +141,12 @@ export function buildSamples(
       mask("not_graded");
       continue;
     }
+    if (w > 0 && outcome?.ungraded !== undefined) {
+      mask("grader_failed");
+      continue;
+    }
     const processPart = score === null ? 0 : map(score);
-    const outcomePart = outcome === undefined
+    const outcomePart = outcome === undefined || outcome.ungraded !== undefined
       ? 0
       : map(outcome.success ? scale.max : scale.min);
     const task = started.get(e.episode_id);

@@ -236,6 +236,37 @@ Deno.test("buildSamples() masks", async (t) => {
     },
   );
 
+  await t.step(
+    "grader_failed: a grader failure masks every action's outcome, never the scale's min",
+    () => {
+      for (const ungraded of ["grader_error", "grader_timeout"] as const) {
+        const events = [
+          started("e1"),
+          action("e1", "drafter", 0),
+          action("e1", "finisher", 1),
+          // What gradeEpisode() records for a grader that could not grade: success false, fair values.
+          finished("e1", { success: false, ungraded }),
+        ];
+        const v = [
+          verdict("e1", "drafter", 0, 7),
+          verdict("e1", "finisher", 1, 3),
+        ];
+        for (const w of [1, 0.5]) {
+          const out = build(events, v, options({ w }));
+          assert.deepEqual(out.drafter!.samples, [], `${ungraded}, w = ${w}`);
+          assert.deepEqual(out.finisher!.samples, [], `${ungraded}, w = ${w}`);
+          assert.deepEqual(out.drafter!.masked, { grader_failed: 1 });
+          assert.deepEqual(out.finisher!.masked, { grader_failed: 1 });
+          assert.deepEqual(out.drafter!.scores, [7]);
+        }
+        // w = 0 reads no outcome, so the coach's reward is sent as usual.
+        const zero = build(events, v, options({ w: 0 }));
+        close(zero.drafter!.samples[0]?.reward, 0.7);
+        assert.deepEqual(zero.drafter!.masked, {});
+      }
+    },
+  );
+
   await t.step("no_tokens: a failed call, missing or empty ids", () => {
     const calls = [
       modelCall({
