@@ -22,6 +22,7 @@ import {
   modelCapMessage,
   runPipeline,
   RunStoreError,
+  type RunSummary,
   SandboxError,
 } from "./runtime/mod.ts";
 import {
@@ -284,6 +285,24 @@ function interruptible(what: string): AbortSignal & Disposable {
   });
 }
 
+/** What stderr says when the grader could not grade some episodes: which, why, and the fix. */
+function ungradedLines(summary: RunSummary, spec: string): string[] {
+  if (summary.ungraded === 0) return [];
+  const shown = summary.ungraded_episodes.slice(0, 10);
+  return [
+    `mappa: ${summary.ungraded} episode${
+      summary.ungraded === 1 ? "" : "s"
+    } could not be graded for an infrastructure reason (not the agents' failure; their outcome rewards are masked):`,
+    ...shown.map((e) =>
+      `  ${e.episode_id}: ${e.grader} ${e.kind}: ${e.reason}`
+    ),
+    ...(summary.ungraded > shown.length
+      ? [`  and ${summary.ungraded - shown.length} more (see events.jsonl)`]
+      : []),
+    `mappa: fix what the reason names (a missing or unreadable answers file: build the task set and check the spec's outcome.params; a timeout: a smaller task or a faster grader), then run again: deno task run ${spec}`,
+  ];
+}
+
 async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -393,6 +412,11 @@ async function run(args: string[]): Promise<number> {
           if (event.status === "failed") {
             console.error(`episode ${event.episode_id} failed: ${event.error}`);
           }
+          if (event.outcome?.ungraded !== undefined) {
+            console.error(
+              `episode ${event.episode_id} not graded (${event.outcome.ungraded}): ${event.outcome.reason}`,
+            );
+          }
           console.error(formatProgress(summary));
         }
       },
@@ -407,13 +431,14 @@ async function run(args: string[]): Promise<number> {
         } failed (see above); --resume ${summary.run_dir} runs them again`,
       );
     }
+    for (const line of ungradedLines(summary, spec)) console.error(line);
     if (summary.status === "interrupted") {
       console.error(
         `mappa: interrupted; finish it with: deno task run ${spec} --resume ${summary.run_dir}`,
       );
       return 130;
     }
-    return summary.episodes_failed > 0 ? 1 : 0;
+    return summary.episodes_failed > 0 || summary.ungraded > 0 ? 1 : 0;
   } catch (e) {
     if (
       e instanceof DatasetError || e instanceof RunStoreError ||

@@ -28,6 +28,8 @@ export function formatProgress(s: Readonly<RunSummary>): string {
     : "";
   return `episodes ${finished}/${todo}${
     s.episodes_failed > 0 ? ` (${s.episodes_failed} failed)` : ""
+  }${
+    s.ungraded > 0 ? ` (${s.ungraded} ungraded: grader failed)` : ""
   }, actions ${s.actions}, tokens ${
     tokens(s.prompt_tokens + s.completion_tokens)
   }, cost $${s.cost_usd.toFixed(4)}, ${duration(s.wall_ms)}${eta}`;
@@ -57,6 +59,15 @@ export function formatSummary(s: Readonly<RunSummary>): string[] {
     } out; cost $${s.cost_usd.toFixed(4)}; time ${duration(s.wall_ms)}`,
     `  run directory: ${s.run_dir}`,
   ];
+  if (s.ungraded > 0) {
+    lines.splice(
+      2,
+      0,
+      `  ungraded (grader failed): ${s.ungraded} episode${
+        s.ungraded === 1 ? "" : "s"
+      }, not counted as the agents' failures; their outcome rewards are masked`,
+    );
+  }
   if (s.graded > 0) {
     const rate = (n: number, d: number) => `${(100 * n / d).toFixed(1)}%`;
     const perCategory = Object.entries(s.by_category).sort((

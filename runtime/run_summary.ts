@@ -21,6 +21,15 @@ export interface RunSummary {
   /** Episodes graded by the outcome grader, and those that succeeded. */
   graded: number;
   successes: number;
+  /** Episodes the grader could not grade for an infrastructure reason (not in `graded`; rewards masked). */
+  ungraded: number;
+  /** Which episodes those are, and why (`reason` as the grade recorded it). */
+  ungraded_episodes: {
+    episode_id: string;
+    grader: string;
+    kind: string;
+    reason: string;
+  }[];
   /** Per task category: graded episodes, successes, and the mean of each metric (fair values included). */
   by_category: Record<
     string,
@@ -58,6 +67,8 @@ export function emptySummary(
     contract_violations: 0,
     graded: 0,
     successes: 0,
+    ungraded: 0,
+    ungraded_episodes: [],
     by_category: {},
     prompt_tokens: 0,
     completion_tokens: 0,
@@ -100,7 +111,16 @@ export function addEvent(s: RunSummary, e: RunEvent): void {
     case "episode_finished":
       if (e.status === "completed") s.episodes_done++;
       else s.episodes_failed++;
-      if (e.outcome) {
+      if (e.outcome?.ungraded !== undefined) {
+        // A grader failure is not the agents': counted apart, out of the success rate and the means.
+        s.ungraded++;
+        s.ungraded_episodes.push({
+          episode_id: e.episode_id,
+          grader: e.outcome.grader,
+          kind: e.outcome.ungraded,
+          reason: e.outcome.reason ?? "no reason recorded",
+        });
+      } else if (e.outcome) {
         s.graded++;
         if (e.outcome.success) s.successes++;
         const category = categories.get(e.episode_id) ?? "(none)";
