@@ -86,7 +86,8 @@ const CASES: readonly (readonly [string, string, boolean])[] = [
   ["\\left\\{ 1, 2 \\right\\}", "\\{1,2\\}", true],
   ["\\{1,2\\}", "\\{1,3\\}", false],
   ["\\{1,2\\}", "\\{1,2,3\\}", false],
-  ["1, 2", "2, 1", true],
+  ["1, 2", "2, 1", false], // a bare list keeps its order (hendrycks/math test_order)
+  ["(1,2), (3,4)", "(3,4), (1,2)", true], // a bare list of tuples is a set of solutions
   ["x=1, y=2", "1, 2", true],
   ["(1, 2)", "(1,2)", true],
   ["\\left( 1, \\frac{1}{2} \\right)", "(1, 0.5)", true],
@@ -100,6 +101,66 @@ const CASES: readonly (readonly [string, string, boolean])[] = [
   ["\\{(1,2),(3,4)\\}", "\\{(3,4),(1,2)\\}", true],
   ["\\{(1,2),(3,4)\\}", "\\{(2,1),(3,4)\\}", false],
   ["\\{1,1\\}", "\\{1,2\\}", false],
+  // issue 12: false positives of the old grader
+  ["x^2 + 2 x", "x^2+2", false],
+  ["3 + 4 i", "7", false],
+  ["3 + 4 i", "3+4i", true],
+  ["2 n", "2", false],
+  ["2\\frac{1}{2}", "1", false],
+  ["2\\frac{1}{2}", "2.5", true],
+  // issue 12: misses of the old grader
+  ["\\$10", "10", true],
+  ["1e3", "1000", true],
+  ["2x+3", "3+2x", true],
+  ["(r+5)^2", "(r+5)(r+5)", true],
+  ["(r+5)^2", "(r+5)(r-5)", false],
+  ["(p,q)=(3,2)", "(3,2)", true],
+  ["(p,q)=(3,2)", "(2,3)", false],
+  ["x = 5+5+1 = 11", "11", true],
+  ["x = 5+5+1 = 11", "12", false],
+  ["\\cfrac{1}{3}", "\\frac13", true],
+  [
+    "(-\\infty, \\frac12) \\cup (1, \\infty)",
+    "(1,\\infty)\\cup(-\\infty,0.5)",
+    true,
+  ],
+  [
+    "(-\\infty, \\frac12) \\cup (1, \\infty)",
+    "(-\\infty,0.5]\\cup(1,\\infty)",
+    false,
+  ],
+  ["3 \\pm \\frac12", "\\{2.5, 3.5\\}", true],
+  ["3 \\pm \\frac12", "3.5", false],
+  [
+    "\\begin{bmatrix} 1 & 2 \\\\ 3 & 4 \\end{bmatrix}",
+    "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}",
+    true,
+  ],
+  [
+    "\\begin{bmatrix} 1 & 2 \\\\ 3 & 4 \\end{bmatrix}",
+    "\\begin{pmatrix}1&2\\\\4&3\\end{pmatrix}",
+    false,
+  ],
+  ["x > 3", "3 < x", true],
+  ["x \\geq 3", "3 \\le x", true],
+  ["x > 3", "x < 3", false],
+  ["x \\ge 3", "x > 3", false],
+  ["\\boxed{3} and \\boxed{4}", "\\{3, 4\\}", true],
+  ["\\boxed{3} and \\boxed{4}", "4", false],
+  ["\\boxed{3}, so the answer is \\boxed{4}", "4", true],
+  ["\\boxed{4} \\boxed{4}", "4", true],
+  // percent, degrees, units, thousands, choices, complex numbers
+  ["28 percent", "28", true],
+  ["90^\\circ", "\\frac{\\pi}{2}", false],
+  ["12 \\text{ cm}^2", "12", true],
+  ["1\\,000\\,000", "10^6", true],
+  ["32, 349", "32349", false],
+  ["(B)", "B", true],
+  ["\\textbf{(B)}", "C", false],
+  ["\\frac{3}{4}i", "0.75i", true],
+  ["e^{i\\pi}", "-1", true],
+  ["i^2", "1", false],
+  ["2\\sqrt{2}", "\\sqrt{8}", true],
   // not numbers at all
   ["", "0", false],
   ["foo", "bar", false],
@@ -125,8 +186,18 @@ Deno.test("mathEqual() honours the tolerance option", () => {
     "2.7e-6 absolute is 8.4e-7 relative",
   );
   assert.equal(mathEqual("0.1234", "0.1235", { tolerance: 1e-3 }), true);
-  assert.equal(mathEqual("1000", "1001", { tolerance: 1e-3 }), true);
-  assert.equal(mathEqual("1000", "1002", { tolerance: 1e-3 }), false);
+  assert.equal(mathEqual("1000", "1000.9", { tolerance: 1e-3 }), true);
+  assert.equal(
+    mathEqual("1000", "1001", { tolerance: 1e-3 }),
+    false,
+    "two integers compare exactly",
+  );
+  assert.equal(
+    mathEqual("1000000", "1000001"),
+    false,
+    "two integers compare exactly",
+  );
+  assert.equal(mathEqual("1000", "1002.5", { tolerance: 1e-3 }), false);
   assert.equal(mathEqual("23", "23.0000001", { tolerance: 0 }), false);
   assert.equal(mathEqual("023", "23", { tolerance: 0 }), true);
 });
@@ -174,7 +245,11 @@ Deno.test("mathEqual() stays fast and safe on hostile input", () => {
   const nested = (n: number) => "(".repeat(n) + "1" + ")".repeat(n);
   assert.equal(mathEqual(nested(400), "1"), true);
   assert.equal(mathEqual(nested(5000), "1"), false, "too long: text only");
-  assert.equal(mathEqual(nested(5000), nested(5000)), true);
+  assert.equal(
+    mathEqual(nested(5000), nested(5000)),
+    false,
+    "over MAX_ANSWER characters: not compared at all",
+  );
   assert.equal(mathEqual("1 " + "a".repeat(50_000) + "!", "1"), false);
   assert.equal(mathEqual("constructor", "__proto__"), false);
   const spaces = "the answer is 5" + " ".repeat(100_000) + "!";

@@ -1,0 +1,265 @@
+import { numericEqual } from "./_math_numeric.ts";
+
+/** The resolved options of a comparison. */
+export interface CompareOptions {
+  readonly tolerance: number;
+  readonly chained: "last" | "whole";
+}
+
+// Recursion over nested structure is bounded: past this depth, or this many pairwise comparisons, "not equal".
+const MAX_DEPTH = 8;
+const MAX_STEPS = 2000;
+
+interface Budget {
+  steps: number;
+}
+
+/** A cleaned answer's structure. */
+type Parts =
+  | { readonly kind: "set" | "list"; readonly items: readonly string[] }
+  | {
+    readonly kind: "tuple";
+    readonly brackets: string;
+    readonly items: readonly string[];
+  }
+  | { readonly kind: "matrix"; readonly rows: readonly (readonly string[])[] }
+  | { readonly kind: "atom"; readonly value: string };
+
+const OPEN = "([{";
+const CLOSE = ")]}";
+
+/** Splits at `sep` outside any bracket (a bracket's kind is not matched, so intervals like "(1,2]" split too). */
+function splitTop(s: string, sep: RegExp): string[] {
+  const items: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (OPEN.includes(c)) depth++;
+    else if (CLOSE.includes(c)) depth--;
+    else if (depth === 0) {
+      const m = sep.exec(s.slice(i, i + 12));
+      if (m && m.index === 0) {
+        items.push(s.slice(start, i));
+        start = i + m[0].length;
+        i = start - 1;
+      }
+    }
+  }
+  items.push(s.slice(start));
+  return items;
+}
+
+/** Whether the bracket at 0 closes at the last character (so "(1)(2)" is not wrapped). */
+function wraps(s: string): boolean {
+  let depth = 0;
+  for (let i = 0; i < s.length; i++) {
+    if (OPEN.includes(s[i]!)) depth++;
+    else if (CLOSE.includes(s[i]!)) depth--;
+    if (depth === 0 && i < s.length - 1) return false;
+  }
+  return depth === 0;
+}
+
+const MATRIX = /^\\begin\{([pb]?matrix)\}(.*)\\end\{\1\}$/s;
+
+function parts(s: string): Parts {
+  const m = MATRIX.exec(s);
+  if (m) {
+    return {
+      kind: "matrix",
+      rows: m[2]!.split("\u0001").filter((r) => r !== "").map((r) =>
+        r.split("&")
+      ),
+    };
+  }
+  if (s.startsWith("\\{") && s.endsWith("\\}") && wraps(s.slice(1))) {
+    return { kind: "set", items: splitTop(s.slice(2, -2), /^,/) };
+  }
+  const first = s[0] ?? "";
+  const last = s.at(-1) ?? "";
+  if (
+    OPEN.includes(first) && CLOSE.includes(last) && s.length >= 2 && wraps(s)
+  ) {
+    const items = splitTop(s.slice(1, -1), /^,/);
+    if (items.length === 1) {
+      return first === "{" || first + last === "()"
+        ? parts(items[0]!)
+        : { kind: "atom", value: s };
+    }
+    return first === "{"
+      ? { kind: "set", items }
+      : { kind: "tuple", brackets: first + last, items };
+  }
+  const items = splitTop(s, /^,/);
+  return items.length > 1
+    ? { kind: "list", items }
+    : { kind: "atom", value: s };
+}
+
+/** A name an answer may be prefixed with: `x`, `x_1`, `f(x)`, `AB`, `\alpha`, `(p,q)`. */
+const NAME =
+  /^(?:[a-zA-Z]{1,3}'*(?:_\{?[a-zA-Z0-9]+\}?)?|\\[a-zA-Z]+|[a-zA-Z]\([a-zA-Z](?:,[a-zA-Z])*\)|\([a-zA-Z](?:,[a-zA-Z])*\))$/;
+
+const RELATION = /^(?:<|>|\\le(?![a-zA-Z])|\\ge(?![a-zA-Z])|\\ne(?![a-zA-Z]))/;
+
+function sameItems(
+  xs: readonly string[],
+  ys: readonly string[],
+  ordered: boolean,
+  o: CompareOptions,
+  budget: Budget,
+  depth: number,
+): boolean {
+  if (xs.length !== ys.length) return false;
+  if (ordered) {
+    return xs.every((x, k) => equal(x, ys[k]!, o, budget, depth + 1));
+  }
+  const unused = [...ys];
+  return xs.every((x) => {
+    const k = unused.findIndex((y) => equal(x, y, o, budget, depth + 1));
+    return k >= 0 && unused.splice(k, 1).length === 1;
+  });
+}
+
+/** `a \pm b` as the pair `a+b`, `a-b`; undefined when there is not exactly one ± or ∓. */
+function plusMinus(s: string): string[] | undefined {
+  const all = s.match(/\\(?:pm|mp)(?![a-zA-Z])|±/g);
+  if (all?.length !== 1) return undefined;
+  return [
+    s.replace(/\\(?:pm|mp)(?![a-zA-Z])|±/, "+"),
+    s.replace(/\\(?:pm|mp)(?![a-zA-Z])|±/, "-"),
+  ];
+}
+
+/** Relation chain in "<"/"\le" direction: [sides, ops], or undefined when there is no relation or directions mix. */
+function relation(s: string): [string[], string[]] | undefined {
+  const sides = splitTop(s, RELATION);
+  if (sides.length < 2) return undefined;
+  const ops: string[] = [];
+  let rest = s;
+  for (const side of sides.slice(0, -1)) {
+    rest = rest.slice(side.length);
+    const op = RELATION.exec(rest)![0];
+    ops.push(op);
+    rest = rest.slice(op.length);
+  }
+  const down = ops.every((op) => op === ">" || op === "\\ge");
+  const up = ops.every((op) => op === "<" || op === "\\le" || op === "\\ne");
+  if (down) {
+    return [
+      sides.reverse(),
+      ops.reverse().map((op) => (op === ">" ? "<" : "\\le")),
+    ];
+  }
+  return up ? [sides, ops] : undefined;
+}
+
+function atomEqual(x: string, y: string, o: CompareOptions): boolean {
+  if (x === y) return true;
+  if (/^[-+]?\d+$/.test(x) && /^[-+]?\d+$/.test(y)) return false; // canonical integers differ
+  if (/[a-zA-Z]/.test(x + y) && /^[A-E]$/.test(x) !== /^[A-E]$/.test(y)) {
+    // A choice letter equals only the same letter.
+    if (/^[A-E]$/.test(x) || /^[A-E]$/.test(y)) return false;
+  }
+  return numericEqual(x, y, o.tolerance) === true;
+}
+
+function equal(
+  x: string,
+  y: string,
+  o: CompareOptions,
+  budget: Budget,
+  depth: number,
+): boolean {
+  if (x === y) return true;
+  if (depth > MAX_DEPTH || ++budget.steps > MAX_STEPS) return false;
+  // Equations: by the chained policy, a named answer is its last side. A list ("x=1, y=2") splits first.
+  const listed = splitTop(x, /^,/).length > 1 || splitTop(y, /^,/).length > 1;
+  const ex = listed ? [x] : splitTop(x, /^=/);
+  const ey = listed ? [y] : splitTop(y, /^=/);
+  if (o.chained === "last") {
+    if (ex.length > 1 && NAME.test(ex[0]!)) {
+      return equal(ex.at(-1)!, y, o, budget, depth + 1);
+    }
+    if (ey.length > 1 && NAME.test(ey[0]!)) {
+      return equal(x, ey.at(-1)!, o, budget, depth + 1);
+    }
+  }
+  if (ex.length > 1 || ey.length > 1) {
+    return ex.length === ey.length && ex.length <= 4 &&
+      sameItems(ex, ey, true, o, budget, depth);
+  }
+  const rx = relation(x);
+  const ry = relation(y);
+  if (rx || ry) {
+    return rx !== undefined && ry !== undefined &&
+      rx[1].join() === ry[1].join() &&
+      sameItems(rx[0], ry[0], true, o, budget, depth);
+  }
+  const ux = splitTop(x, /^\\cup(?![a-zA-Z])/);
+  const uy = splitTop(y, /^\\cup(?![a-zA-Z])/);
+  if (ux.length > 1 || uy.length > 1) {
+    return sameItems(ux, uy, false, o, budget, depth);
+  }
+  const px = plusMinus(x);
+  const py = plusMinus(y);
+  if (px || py) {
+    return sameItems(
+      px ?? [...setItems(x)],
+      py ?? [...setItems(y)],
+      false,
+      o,
+      budget,
+      depth,
+    );
+  }
+  const a = parts(x);
+  const b = parts(y);
+  if (a.kind === "atom" && b.kind === "atom") {
+    return atomEqual(a.value, b.value, o);
+  }
+  if (a.kind === "matrix" || b.kind === "matrix") {
+    return a.kind === "matrix" && b.kind === "matrix" &&
+      a.rows.length === b.rows.length &&
+      a.rows.every((row, k) =>
+        sameItems(row, b.rows[k]!, true, o, budget, depth)
+      );
+  }
+  if (a.kind === "atom" || b.kind === "atom") return false;
+  if (a.kind === "tuple" || b.kind === "tuple") {
+    return a.kind === "tuple" && b.kind === "tuple" &&
+      a.brackets === b.brackets &&
+      sameItems(a.items, b.items, true, o, budget, depth);
+  }
+  // A bare list of numbers against another keeps its order (MATH labels "10, 4, -2" and "4, 10, -2" different); a
+  // list of tuples, or a list against a set, is a set of solutions.
+  const tuples = [...a.items, ...b.items].every((item) =>
+    parts(item).kind === "tuple"
+  );
+  return sameItems(
+    a.items,
+    b.items,
+    a.kind === "list" && b.kind === "list" && !tuples,
+    o,
+    budget,
+    depth,
+  );
+}
+
+function setItems(s: string): readonly string[] {
+  const p = parts(s);
+  return p.kind === "set" || p.kind === "list" ? p.items : [s];
+}
+
+/**
+ * Compares two cleaned answers by structure, then value; see `mathEqual` in math_answer.ts for the rules. Bounded:
+ * recursion depth {@linkcode MAX_DEPTH}, at most {@linkcode MAX_STEPS} pairwise comparisons.
+ */
+export function compareAnswers(
+  x: string,
+  y: string,
+  options: CompareOptions,
+): boolean {
+  return equal(x, y, options, { steps: 0 }, 0);
+}

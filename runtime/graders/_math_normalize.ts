@@ -1,0 +1,166 @@
+/** A piece of answer text and where it stood. */
+export interface Span {
+  readonly text: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Every `\boxed{...}` / `\fbox{...}` in a text, in order, with nested braces matched (linear scan). */
+export function allBoxed(text: string): Span[] {
+  const found: Span[] = [];
+  const re = /\\(?:boxed|fbox)\s*\{/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text)) !== null) {
+    let depth = 1;
+    const start = m.index + m[0].length;
+    let i = start;
+    for (; i < text.length && depth > 0; i++) {
+      if (text[i] === "\\" && i + 1 < text.length) {
+        i++;
+        continue;
+      }
+      if (text[i] === "{") depth++;
+      else if (text[i] === "}") depth--;
+    }
+    if (depth !== 0) break;
+    found.push({
+      text: text.slice(start, i - 1).trim(),
+      start: m.index,
+      end: i,
+    });
+    re.lastIndex = i;
+  }
+  return found;
+}
+
+/** The math segments of a text (`$$…$$`, `\[…\]`, and on one line `$…$`, `\(…\)`), in order. */
+export function mathSegments(text: string): Span[] {
+  const re =
+    /\$\$([^$]+)\$\$|\\\[([\s\S]+?)\\\]|\\\((.+?)\\\)|(?<!\\)\$((?:\\\$|[^$\n])+?)(?<!\\)\$/g;
+  return [...text.matchAll(re)].map((m) => ({
+    text: (m[1] ?? m[2] ?? m[3] ?? m[4] ?? "").trim(),
+    start: m.index,
+    end: m.index + m[0].length,
+  }));
+}
+
+/** Whether only connectives stand between two answers ("and", "or", commas, spacing, math delimiters). */
+export function connective(gap: string): boolean {
+  return gap.replace(
+    /\\[()[\]]|\\q?quad(?![a-zA-Z])|\\text\s*\{\s*(?:and|or|,)?\s*\}|\b(?:and|or)\b|[\s,;.$]|\\[,;!]/g,
+    "",
+  ) === "";
+}
+
+/** Words dropped after a number as units; a letter that is not listed ("2 n") is kept, so it stays a variable. */
+const UNIT_WORDS = new Set(
+  (
+    "units unit degrees degree deg dollars dollar cents cent inches inch feet foot ft yards yard miles mile meters " +
+    "meter metres metre m cm mm km kg g mg lb lbs pounds pound ounces oz seconds second sec s minutes minute min " +
+    "hours hour hr hrs days day weeks week months month years year mph kmh square sq cubic percent pct percentage " +
+    "students people persons ways times points cm2 m2 cm3 m3 liters litres liter l ml gallons gallon rad radians"
+  ).split(" "),
+);
+
+/** Whether `words` (letters, spaces, ^2, ², periods) are all unit words. */
+function unitsOnly(words: string): boolean {
+  const list = words.replace(/\^\s*\{?[23]\}?|[²³.]/g, " ").trim().split(
+    /\s+/,
+  );
+  return list.length > 0 && list[0] !== "" &&
+    list.every((w) => UNIT_WORDS.has(w.toLowerCase()));
+}
+
+/**
+ * Normalises LaTeX answer text for comparison; see {@linkcode normalizeAnswer} in math_answer.ts for the rules.
+ * Rows of a matrix keep their separator (`\\`) and cells their `&`.
+ */
+export function clean(text: string): string {
+  let s = text.replace(/[\u2212\u2013]/g, "-");
+  s = s.replace(/\\\\(?=[a-zA-Z])/g, "\\"); // "\\frac" typed with a doubled backslash
+  s = s.replace(/\\\\/g, "\u0001"); // matrix row separator, protected from the spacing rules
+  s = s.replace(/\\\$/g, " ").replace(/\\[()[\]]|\$/g, " ");
+  s = s.replace(
+    /\\(?:displaystyle|textstyle|left|right|bigl|bigr|Bigl|Bigr|big|Big)(?![a-zA-Z])/g,
+    "",
+  );
+  s = s.replace(/\\lbrace(?![a-zA-Z])/g, "\\{").replace(
+    /\\rbrace(?![a-zA-Z])/g,
+    "\\}",
+  );
+  s = s.replace(/°|\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ(?![a-zA-Z])/g, "");
+  s = s.replace(/\\?%/g, " ");
+  // \text{...}: units after a number are dropped, anything else is kept as its content.
+  s = s.replace(
+    /(^|[\d})\]]\s*)?\\(?:text|textbf|textrm|textit|textnormal|mathrm|mathbf|mathit|boldsymbol|mbox|operatorname)\s*\{([^{}]*)\}(\^\s*\{?[23]\}?)?/g,
+    (
+      _m,
+      before: string | undefined,
+      inner: string,
+      power: string | undefined,
+    ) =>
+      before !== undefined && before !== "" &&
+        /^[a-zA-Z\s.^{}23²³]*$/.test(inner)
+        ? before
+        : `${before ?? ""} ${inner} ${power ?? ""}`,
+  );
+  s = s.replace(/\\[dtc]frac(?![a-zA-Z])/g, "\\frac");
+  s = s.replace(/\\times(?![a-zA-Z])/g, "\\cdot ");
+  s = s.replace(/\\(?:leq?slant|leq)(?![a-zA-Z])|≤/g, "\\le ").replace(
+    /\\(?:geq?slant|geq)(?![a-zA-Z])|≥/g,
+    "\\ge ",
+  );
+  s = s.replace(/\\lt(?![a-zA-Z])/g, "<").replace(/\\gt(?![a-zA-Z])/g, ">");
+  s = s.replace(/\\q?quad(?![a-zA-Z])|\\[,;:! ]|~/g, " ").replace(/\{,\}/g, "");
+  s = s.replace(/\\neq?(?![a-zA-Z])|!=|≠/g, "\\ne ").replace(/<=/g, "\\le ")
+    .replace(/>=/g, "\\ge ");
+  // "x \in [1,2]" is the set; "1 and 2", "1 or 2" and "1; 2" are lists.
+  s = s.replace(/^\s*[a-zA-Z](?:_\{?\w+\}?)?\s*\\in(?![a-zA-Z])/, "");
+  s = s.replace(/\s*,?\s*\b(?:and|or)\b\s*/g, ",");
+  if (!s.includes(",")) s = s.replace(/;/g, ",");
+  s = s.replace(/\\approx(?![a-zA-Z]).*$/s, ""); // "x \approx 0.577": the exact form before it
+  // Trailing unit words after a number or a closing bracket ("18 cm", "5 \text{ units}").
+  s = s.replace(
+    /(?<=[\d})\]])\s+([a-zA-Z][a-zA-Z\s.^{}23²³]*)$/,
+    (m, words: string) => unitsOnly(words) ? "" : m,
+  );
+  s = s.replace(
+    /(?<=\d)([a-zA-Z]+(?:\^?[23²³])?)$/,
+    (m, words: string) => m.length >= 2 && unitsOnly(words) ? "" : m,
+  );
+  // Thousands separators: "1,000", "1 000" (not "32, 349", which is a list).
+  const t = s.trim().replace(/\.$/, "");
+  if (/^[-+]?\d{1,3}(?:(,| )\d{3})(?:\1\d{3})*(\.\d+)?$/.test(t)) {
+    s = t.replace(/[, ]/g, "");
+  }
+  // Whitespace goes, except between a command and a following letter ("\pi r" must not become "\pir").
+  s = s.trim().replace(
+    /\s+/g,
+    (_m, offset: number, all: string) =>
+      /\\[a-zA-Z]+$/.test(all.slice(Math.max(0, offset - 30), offset)) &&
+        /[a-zA-Z]/.test(all[offset + _m.length] ?? "")
+        ? " "
+        : "",
+  );
+  s = s.replace(/\.$/, "");
+  const choice = /^\(?([A-E])\)$|^\(([A-E])\)?$/.exec(s);
+  if (choice) s = choice[1] ?? choice[2]!;
+  return canonicalNumber(s);
+}
+
+/** A plain decimal written without sign noise, leading zeros or trailing fractional zeros: "+023.50" -> "23.5". */
+export function canonicalNumber(s: string): string {
+  const e = /^([-+]?\d+(?:\.\d+)?)[eE]([-+]?\d{1,3})$/.exec(s);
+  if (e) {
+    const n = Number(s);
+    if (Number.isFinite(n) && Math.abs(n) < 1e21) {
+      return canonicalNumber(String(n).includes("e") ? s : String(n));
+    }
+  }
+  const m = /^([-+]?)(\d*)(?:\.(\d*))?$/.exec(s);
+  if (!m || (m[2] === "" && !m[3])) return s;
+  const int = m[2]!.replace(/^0+/, "") || "0";
+  const frac = (m[3] ?? "").replace(/0+$/, "");
+  const sign = m[1] === "-" && (int !== "0" || frac !== "") ? "-" : "";
+  return sign + int + (frac ? "." + frac : "");
+}

@@ -1,0 +1,279 @@
+import { ComputeEngine } from "@cortex-js/compute-engine";
+
+// compute-engine parses LaTeX into MathJSON; it is used only as a parser (`form: "raw"`, so nothing is
+// simplified or evaluated at parse time, where an exact `10^{10^{10^{10}}}` could run for ever). The value is
+// computed here, in double-precision complex arithmetic, by a walk with bounded depth and node count.
+let engine: ComputeEngine | undefined;
+
+/** Longest atom handed to the parser, in characters. */
+export const MAX_ATOM = 400;
+const MAX_NODES = 400;
+const MAX_DEPTH = 40;
+/** Above this magnitude a double no longer tells integers apart: such values are "unsure", never equal. */
+const MAX_EXACT = 2 ** 50;
+
+type C = readonly [number, number];
+type Json = unknown;
+
+class Unsure extends Error {}
+
+function unsure(): never {
+  throw new Unsure();
+}
+
+const CONSTANTS: Record<string, C> = {
+  Pi: [Math.PI, 0],
+  pi: [Math.PI, 0],
+  e: [Math.E, 0],
+  ExponentialE: [Math.E, 0],
+  i: [0, 1],
+  ImaginaryUnit: [0, 1],
+  PositiveInfinity: [Infinity, 0],
+  NegativeInfinity: [-Infinity, 0],
+};
+
+function add(a: C, b: C): C {
+  return [a[0] + b[0], a[1] + b[1]];
+}
+function mul(a: C, b: C): C {
+  if (a[1] === 0 && b[1] === 0) return [a[0] * b[0], 0];
+  return [a[0] * b[0] - a[1] * b[1], a[0] * b[1] + a[1] * b[0]];
+}
+function div(a: C, b: C): C {
+  if (b[1] === 0) {
+    if (b[0] === 0) unsure();
+    return [a[0] / b[0], a[1] / b[0]];
+  }
+  const d = b[0] * b[0] + b[1] * b[1];
+  return [(a[0] * b[0] + a[1] * b[1]) / d, (a[1] * b[0] - a[0] * b[1]) / d];
+}
+function log(a: C): C {
+  if (a[0] === 0 && a[1] === 0) unsure();
+  return [Math.log(Math.hypot(a[0], a[1])), Math.atan2(a[1], a[0])];
+}
+function exp(a: C): C {
+  const r = Math.exp(a[0]);
+  return a[1] === 0 ? [r, 0] : [r * Math.cos(a[1]), r * Math.sin(a[1])];
+}
+function pow(a: C, b: C): C {
+  if (b[1] === 0 && Number.isInteger(b[0]) && Math.abs(b[0]) <= 64) {
+    let r: C = [1, 0];
+    for (let k = 0; k < Math.abs(b[0]); k++) r = mul(r, a);
+    return b[0] < 0 ? div([1, 0], r) : r;
+  }
+  if (a[1] === 0 && b[1] === 0 && a[0] >= 0) return [a[0] ** b[0], 0];
+  if (a[1] === 0 && b[1] === 0 && a[0] < 0) {
+    // A real odd root of a negative number stays real: (-8)^{1/3} = -2.
+    const q = 1 / b[0];
+    if (Number.isInteger(q) && Math.abs(q) % 2 === 1) {
+      return [-((-a[0]) ** b[0]), 0];
+    }
+  }
+  return exp(mul(b, log(a)));
+}
+function real(a: C): number {
+  if (Math.abs(a[1]) > 1e-12 * Math.max(1, Math.abs(a[0]))) unsure();
+  return a[0];
+}
+function factorial(n: number): number {
+  if (!Number.isInteger(n) || n < 0 || n > 170) unsure();
+  let r = 1;
+  for (let k = 2; k <= n; k++) r *= k;
+  return r;
+}
+
+interface Walk {
+  nodes: number;
+  readonly values: ReadonlyMap<string, C>;
+}
+
+function value(node: Json, walk: Walk, depth: number): C {
+  if (++walk.nodes > MAX_NODES || depth > MAX_DEPTH) unsure();
+  if (typeof node === "number") return [node, 0];
+  if (typeof node === "string") {
+    const c = CONSTANTS[node] ?? walk.values.get(node);
+    if (c === undefined) unsure();
+    return c;
+  }
+  if (node !== null && typeof node === "object" && !Array.isArray(node)) {
+    const n = Number((node as { num?: unknown }).num);
+    if (Number.isNaN(n)) unsure();
+    return [n, 0];
+  }
+  if (!Array.isArray(node) || typeof node[0] !== "string") unsure();
+  const [head, ...args] = node as [string, ...Json[]];
+  const v = (k: number) => value(args[k], walk, depth + 1);
+  const all = () => args.map((a) => value(a, walk, depth + 1));
+  const arity = (n: number) => args.length === n || unsure();
+  switch (head) {
+    case "Add":
+      return all().reduce(add, [0, 0]);
+    case "Subtract":
+      arity(2);
+      return add(v(0), mul([-1, 0], v(1)));
+    case "Negate":
+      arity(1);
+      return mul([-1, 0], v(0));
+    case "Multiply":
+      return all().reduce(mul, [1, 0]);
+    case "InvisibleOperator": {
+      // "2\frac{1}{2}" is a mixed number (2.5), never a product; anything else juxtaposed is a product.
+      if (
+        args.length === 2 && typeof args[0] === "number" &&
+        Number.isInteger(args[0]) && Array.isArray(args[1]) &&
+        (args[1][0] === "Divide" || args[1][0] === "Rational") &&
+        args[1].length === 3 && typeof args[1][1] === "number" &&
+        typeof args[1][2] === "number"
+      ) return add(v(0), v(1));
+      return all().reduce(mul, [1, 0]);
+    }
+    case "Divide":
+    case "Rational":
+      arity(2);
+      return div(v(0), v(1));
+    case "Power":
+      arity(2);
+      return pow(v(0), v(1));
+    case "Square":
+      arity(1);
+      return pow(v(0), [2, 0]);
+    case "Sqrt":
+      arity(1);
+      return pow(v(0), [0.5, 0]);
+    case "Root":
+      arity(2);
+      return pow(v(0), div([1, 0], v(1)));
+    case "Exp":
+      arity(1);
+      return exp(v(0));
+    case "Ln":
+      arity(1);
+      return log(v(0));
+    case "Lg":
+      arity(1);
+      return div(log(v(0)), [Math.LN10, 0]);
+    case "Lb":
+      arity(1);
+      return div(log(v(0)), [Math.LN2, 0]);
+    case "Log":
+      if (args.length === 1) return div(log(v(0)), [Math.LN10, 0]);
+      arity(2);
+      return div(log(v(0)), log(v(1)));
+    case "Abs": {
+      arity(1);
+      const a = v(0);
+      return [Math.hypot(a[0], a[1]), 0];
+    }
+    case "Delimiter":
+      arity(1);
+      return v(0);
+    case "Factorial":
+      arity(1);
+      return [factorial(real(v(0))), 0];
+    case "Binomial": {
+      arity(2);
+      const n = real(v(0));
+      const k = real(v(1));
+      if (!Number.isInteger(k) || k < 0 || k > n) unsure();
+      return [factorial(n) / (factorial(k) * factorial(n - k)), 0];
+    }
+    case "Complex":
+      arity(2);
+      return [real(v(0)), real(v(1))];
+    case "Sin":
+    case "Cos":
+    case "Tan":
+    case "Arcsin":
+    case "Arccos":
+    case "Arctan": {
+      arity(1);
+      const x = real(v(0));
+      const f = {
+        Sin: Math.sin,
+        Cos: Math.cos,
+        Tan: Math.tan,
+        Arcsin: Math.asin,
+        Arccos: Math.acos,
+        Arctan: Math.atan,
+      }[head];
+      return [f(x), 0];
+    }
+    default:
+      return unsure();
+  }
+}
+
+/** The free symbols of a MathJSON tree (constants excluded), or undefined past the node budget. */
+function symbols(node: Json, out: Set<string>, budget = { left: MAX_NODES }) {
+  if (--budget.left < 0) unsure();
+  if (typeof node === "string") {
+    if (!(node in CONSTANTS)) out.add(node);
+  } else if (Array.isArray(node)) {
+    for (const a of node.slice(1)) symbols(a, out, budget);
+  }
+}
+
+function parse(latex: string): Json {
+  if (latex.length > MAX_ATOM) unsure();
+  engine ??= new ComputeEngine();
+  const json = engine.parse(latex, { form: "raw" }).json;
+  if (JSON.stringify(json).includes("Error")) unsure();
+  return json;
+}
+
+/** A deterministic sequence of sample points, so a grade never depends on chance. */
+function samples(names: readonly string[], count: number): Map<string, C>[] {
+  let seed = 0x9e3779b9;
+  const next = () => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return 0.3 + 2.4 * (seed / 2 ** 32);
+  };
+  return Array.from(
+    { length: count },
+    () => new Map(names.map((n) => [n, [next(), 0] as C])),
+  );
+}
+
+function close(u: C, v: C, tolerance: number): boolean {
+  // NaN, an overflow (10^{1000}) or a real infinity: a double cannot tell these apart, so never "equal" by value
+  // (an infinity written the same way on both sides is equal as text before this).
+  for (const x of [...u, ...v]) if (!Number.isFinite(x)) unsure();
+  if (Math.max(Math.abs(u[0]), Math.abs(v[0])) > MAX_EXACT) unsure();
+  const scale = Math.max(1, Math.hypot(u[0], u[1]), Math.hypot(v[0], v[1]));
+  return Math.hypot(u[0] - v[0], u[1] - v[1]) <= tolerance * scale;
+}
+
+/**
+ * Whether two LaTeX expressions have the same value: both parsed by compute-engine, then evaluated at the same
+ * deterministic sample points for their free symbols (which must be the same on both sides), in complex arithmetic.
+ * Undefined when unsure: a parse error, an unknown function, a value too large for a double to tell apart, a budget
+ * exceeded. Polynomial identities that hold at several random points hold everywhere with overwhelming probability.
+ */
+export function numericEqual(
+  a: string,
+  b: string,
+  tolerance: number,
+): boolean | undefined {
+  try {
+    const x = parse(a);
+    const y = parse(b);
+    const sx = new Set<string>();
+    const sy = new Set<string>();
+    symbols(x, sx);
+    symbols(y, sy);
+    if (sx.size !== sy.size || [...sx].some((s) => !sy.has(s))) return false;
+    const points = samples([...sx].sort(), sx.size === 0 ? 1 : 4);
+    return points.every((values) =>
+      close(
+        value(x, { nodes: 0, values }, 0),
+        value(y, { nodes: 0, values }, 0),
+        // Symbolic identities are checked tighter than the spec's numeric tolerance.
+        sx.size === 0 ? tolerance : Math.min(tolerance, 1e-9),
+      )
+    );
+  } catch (e) {
+    if (e instanceof Unsure) return undefined;
+    if (e instanceof RangeError || e instanceof TypeError) return undefined;
+    throw e;
+  }
+}
