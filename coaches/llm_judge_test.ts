@@ -248,7 +248,7 @@ Deno.test("judgeAction() retries malformed JSON, re-sending the full prompt", as
     assert.equal(retry[3]?.role, "user");
     assert.match(
       retry[3]!.content,
-      /^Your reply cannot be used: Cannot find a score in the judge reply/,
+      /^Your reply cannot be used: Cannot read the judge reply: its JSON verdict is cut off/,
     );
     assert.match(retry[3]!.content, /a number from 0 to 10/);
     assert.deepEqual(verdict.judge.raw, [broken, VALID]);
@@ -280,6 +280,35 @@ Deno.test("judgeAction() gives verdict_parse_failure when no retry yields a scor
       /^Cannot judge action 0 of role "data_engineer": no valid verdict in 3 replies; the last: Cannot find a score/,
     );
   });
+});
+
+Deno.test("judgeAction() retries a JSON verdict cut off after its score, and leaves the action unscored if it stays cut (never 8)", async () => {
+  const cut = '{"reasoning": "X_test.pkl is missing", "score": 8, "b';
+  await withJudge([say(cut), say(VALID)], async ({ server, options }) => {
+    const verdict = valid(
+      await judgeAction(fixtureEvidence(), fixtureRubric(), options),
+    );
+    assert.equal(verdict.score, 2);
+    assert.equal(server.requests.length, 2);
+    assert.match(
+      messagesOf(server, 1)[3]!.content,
+      /^Your reply cannot be used: .*JSON verdict is cut off/,
+    );
+  });
+  await withJudge(
+    [say(cut), say(cut), say(cut)],
+    async ({ server, options }) => {
+      const verdict = valid(
+        await judgeAction(fixtureEvidence(), fixtureRubric(), options),
+      );
+      assert.equal(verdict.status, "unscored");
+      assert.equal(verdict.reason, "verdict_parse_failure");
+      assert.equal(verdict.score, null);
+      assert.equal(verdict.raw_score, null);
+      assert.equal(server.requests.length, 3);
+      assert.match(verdict.reasoning, /JSON verdict is cut off/);
+    },
+  );
 });
 
 Deno.test("judgeAction() gives out_of_scale after retries, never clamping", async () => {

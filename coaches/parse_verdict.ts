@@ -66,6 +66,9 @@ export function parseStructuredVerdict(
  * a `SCORE:` / `PROCESS_SCORE:` / `Final score:` label at the start of a line (markdown emphasis,
  * `[7]`, `7/10`, `7 out of 10` and a sentence's final period allowed), `PROCESS_SCORE: 7` anywhere,
  * and only when there is none of those, a last `7/10` whose denominator is the scale's maximum.
+ * A reply holding a JSON verdict that never closes (`{"reasoning": "…", "score": 8, "b`: cut off at
+ * max_tokens) is refused whatever else it says, so the judge is asked again instead of trusting half a
+ * verdict.
  * A number that is not bound to a marker ("1. **Files check**", a quoted "ROC-AUC 0.85") is never a
  * score, and a score outside the scale is `out_of_scale`, never clamped.
  *
@@ -87,6 +90,12 @@ export function parseVerdict(text: string, scale: ScoreScale): VerdictParse {
   if (answer === "") {
     return failure(
       "Cannot find a score in the judge reply: it has no text outside its reasoning",
+    );
+  }
+  const cut = truncatedObject(answer);
+  if (cut >= 0) {
+    return failure(
+      `Cannot read the judge reply: its JSON verdict is cut off (the object opened at character ${cut} never closes); reply with one complete JSON object`,
     );
   }
   const found = lastExplicit(answer) ?? lastFraction(answer, scale);
@@ -263,6 +272,21 @@ function fromObject(value: unknown, end: number): Candidate | undefined {
       ? { blame: nullBlame(o.blame) }
       : {}),
   };
+}
+
+// An object whose first key is a verdict's: where a JSON verdict starts.
+const VERDICT_START = /\{[ \t\r\n]*"([^"\\]+)"[ \t\r\n]*:/g;
+
+/** Where a JSON verdict opens that never closes (the reply was cut off inside it), or -1. */
+function truncatedObject(text: string): number {
+  let closed = 0; // objects inside one that closes close too: each character is scanned about once
+  for (const m of text.matchAll(VERDICT_START)) {
+    if (m.index < closed || !VERDICT_KEYS.has(m[1]!.toLowerCase())) continue;
+    const end = objectEnd(text, m.index);
+    if (end < 0) return m.index;
+    closed = end;
+  }
+  return -1;
 }
 
 /** Whether the keys around a `"score":` found outside any parsable object are all a verdict's. */

@@ -73,8 +73,8 @@ Deno.test("parseVerdict() reads every accepted form", async (t) => {
       "json",
     ],
     [
-      "a score key in broken JSON",
-      '{"reasoning": "ok", "score": 7,',
+      "a score key in broken but complete JSON",
+      '{"reasoning": "ok", "score": 7,}',
       7,
       "marker",
     ],
@@ -243,4 +243,30 @@ Deno.test("parseVerdict() stays fast on a long reply full of braces", () => {
     7,
   );
   assert.ok(performance.now() - started < 2000);
+});
+
+Deno.test("parseVerdict() refuses a JSON verdict cut off before it closes, whatever else the reply says", () => {
+  for (
+    const text of [
+      '{"reasoning": "The files are there", "score": 8, "b',
+      '{"reasoning": "ok", "score": 7,',
+      'Looks fine.\n```json\n{"reasoning": "ran", "score": 9, "blame": nu',
+      'SCORE: 7\n{"reasoning": "on second thought the model leaks the test set',
+      '<think>long</think>{"score": 6, "reasoning": "{nested} and cut',
+    ]
+  ) {
+    const read = parseVerdict(text, SCALE);
+    assert.equal(read.ok, false, text);
+    assert.equal(!read.ok && read.reason, "verdict_parse_failure");
+    assert.match(!read.ok ? read.message : "", /JSON verdict is cut off/);
+  }
+  // A JSON object quoted from a tool that is not a verdict does not count, nor a closed verdict.
+  assert.equal(
+    score(parseVerdict('stdout: {"model": "rf", "acc\nSCORE: 5', SCALE)),
+    5,
+  );
+  assert.equal(
+    score(parseVerdict('{"reasoning": "a {b} c", "score": 4}', SCALE)),
+    4,
+  );
 });
