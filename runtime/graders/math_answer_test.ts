@@ -359,3 +359,49 @@ Deno.test("mathEquivalenceGrader rejects a graph with another grader", async () 
     TypeError,
   );
 });
+
+Deno.test("mathEqual() is not equal, and quick, on adversarial answers", () => {
+  const n = (k: number) => Array.from({ length: k }, (_, i) => i);
+  const cases: readonly (readonly [string, string])[] = [
+    ["\\frac{".repeat(60) + "1" + "}{2}".repeat(60), "1"],
+    ["10^{10^{10^{10^{10}}}}", "10^{10^{10^{10^{10}}}}+1"],
+    ["10^{10^{10}}", "10^{10^{10}}+1"],
+    ["(10^{10})!", "(10^{10})!+1"],
+    ["100000!", "100001!"],
+    ["2^{2^{2^{2^{2}}}}", "2^{65536}"],
+    ["2^{60}", "2^{60}+1"],
+    [n(600).map(() => "1").join("+"), "600"],
+    [n(150).map((i) => `x_{${i}}`).join("+"), "x_0"],
+    [
+      "\\{" + n(180).map((i) => `\\sqrt{${i}}`).join(",") + "\\}",
+      "\\{" + n(180).map((i) => `\\sqrt{${180 - i}}`).join(",") + "\\}",
+    ],
+    ["\\boxed{" + "{".repeat(1900), "1"],
+    ["1\\pm2\\pm3", "1"],
+    [n(300).map(() => "(0,1)").join("\\cup"), "(0,1)"],
+    ["1".repeat(2001), "1".repeat(2001)],
+    ["\\sqrt{-1}", "-i"],
+  ];
+  for (const [a, b] of cases) {
+    const start = performance.now();
+    assert.equal(mathEqual(a, b), false, a.slice(0, 60));
+    assert.equal(mathEqual(b, a), false, b.slice(0, 60));
+    const ms = performance.now() - start;
+    assert.ok(ms < 500, `${a.slice(0, 40)} took ${ms} ms`);
+  }
+});
+
+Deno.test("mathEqual() applies the boxed and chained policies as configured", () => {
+  const hedge = "\\boxed{3} or maybe \\boxed{4}";
+  assert.equal(mathEqual(hedge, "4"), true, "not connectives: the last box");
+  assert.equal(mathEqual("\\boxed{3} or \\boxed{4}", "4"), false);
+  assert.equal(mathEqual("\\boxed{3} or \\boxed{4}", "\\{3,4\\}"), true);
+  assert.equal(
+    mathEqual("\\boxed{3} or \\boxed{4}", "4", { boxed: "last" }),
+    true,
+  );
+  assert.equal(mathEqual("x = 2 + 3 = 5", "5"), true);
+  assert.equal(mathEqual("x = 2 + 3 = 5", "5", { chained: "whole" }), false);
+  assert.equal(mathEqual("x = 5", "x=5", { chained: "whole" }), true);
+  assert.equal(mathEqual("x + y = 5", "5"), false, "the left side is no name");
+});
