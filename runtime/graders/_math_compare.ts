@@ -1,3 +1,4 @@
+import { canonicalNumber } from "./_math_normalize.ts";
 import { numericEqual } from "./_math_numeric.ts";
 
 /** The resolved options of a comparison. */
@@ -97,9 +98,9 @@ function parts(s: string): Parts {
     : { kind: "atom", value: s };
 }
 
-/** A name an answer may be prefixed with: `x`, `x_1`, `f(x)`, `AB`, `\alpha`, `(p,q)`. */
+/** A name an answer may be prefixed with: `x`, `x_1`, `f(x)`, `AB`, `|AB|`, `\alpha`, `(p,q)`. */
 const NAME =
-  /^(?:[a-zA-Z]{1,3}'*(?:_\{?[a-zA-Z0-9]+\}?)?|\\[a-zA-Z]+|[a-zA-Z]\([a-zA-Z](?:,[a-zA-Z])*\)|\([a-zA-Z](?:,[a-zA-Z])*\))$/;
+  /^(?:\|[a-zA-Z]{1,3}\||[a-zA-Z]{1,3}'*(?:_\{?[a-zA-Z0-9]+\}?)?|\\[a-zA-Z]+|[a-zA-Z]\([a-zA-Z](?:,[a-zA-Z])*\)|\([a-zA-Z](?:,[a-zA-Z])*\))$/;
 
 const RELATION = /^(?:<|>|\\le(?![a-zA-Z])|\\ge(?![a-zA-Z])|\\ne(?![a-zA-Z]))/;
 
@@ -111,15 +112,13 @@ function sameItems(
   budget: Budget,
   depth: number,
 ): boolean {
-  if (xs.length !== ys.length) return false;
   if (ordered) {
+    if (xs.length !== ys.length) return false;
     return xs.every((x, k) => equal(x, ys[k]!, o, budget, depth + 1));
   }
-  const unused = [...ys];
-  return xs.every((x) => {
-    const k = unused.findIndex((y) => equal(x, y, o, budget, depth + 1));
-    return k >= 0 && unused.splice(k, 1).length === 1;
-  });
+  // Sets: each element of one has an equal element in the other (a repeated element counts once).
+  return xs.every((x) => ys.some((y) => equal(x, y, o, budget, depth + 1))) &&
+    ys.every((y) => xs.some((x) => equal(x, y, o, budget, depth + 1)));
 }
 
 /** `a \pm b` as the pair `a+b`, `a-b`; undefined when there is not exactly one ± or ∓. */
@@ -155,7 +154,9 @@ function relation(s: string): [string[], string[]] | undefined {
   return up ? [sides, ops] : undefined;
 }
 
-function atomEqual(x: string, y: string, o: CompareOptions): boolean {
+function atomEqual(a: string, b: string, o: CompareOptions): boolean {
+  const x = canonicalNumber(a);
+  const y = canonicalNumber(b);
   if (x === y) return true;
   if (/^[-+]?\d+$/.test(x) && /^[-+]?\d+$/.test(y)) return false; // canonical integers differ
   if (/[a-zA-Z]/.test(x + y) && /^[A-E]$/.test(x) !== /^[A-E]$/.test(y)) {

@@ -98,9 +98,13 @@ export function clean(text: string): string {
       before: string | undefined,
       inner: string,
       power: string | undefined,
+      offset: number,
+      all: string,
     ) =>
       before !== undefined && before !== "" &&
-        /^[a-zA-Z\s.^{}23²³]*$/.test(inner)
+        /^[a-zA-Z\s.^{}23²³]*$/.test(inner) &&
+        (unitsOnly(inner) ||
+          /^[\s.]*$/.test(all.slice(offset + _m.length)))
         ? before
         : `${before ?? ""} ${inner} ${power ?? ""}`,
   );
@@ -117,8 +121,10 @@ export function clean(text: string): string {
   // "x \in [1,2]" is the set; "1 and 2", "1 or 2" and "1; 2" are lists.
   s = s.replace(/^\s*[a-zA-Z](?:_\{?\w+\}?)?\s*\\in(?![a-zA-Z])/, "");
   s = s.replace(/\s*,?\s*\b(?:and|or)\b\s*/g, ",");
-  if (!s.includes(",")) s = s.replace(/;/g, ",");
-  s = s.replace(/\\approx(?![a-zA-Z]).*$/s, ""); // "x \approx 0.577": the exact form before it
+  s = s.replace(/;/g, ",");
+  // "x \approx 11" is 11; "\frac{\sqrt3}{3} \approx 0.577" is the exact form before it.
+  s = s.replace(/^\s*[a-zA-Z]\s*\\approx(?![a-zA-Z])/, "");
+  s = s.replace(/\\approx(?![a-zA-Z]).*$/s, "");
   // Trailing unit words after a number or a closing bracket ("18 cm", "5 \text{ units}").
   s = s.replace(
     /(?<=[\d})\]])\s+([a-zA-Z][a-zA-Z\s.^{}23²³]*)$/,

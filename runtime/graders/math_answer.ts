@@ -25,9 +25,10 @@ export interface MathEqualOptions {
    */
   readonly tolerance?: number;
   /**
-   * Several `\boxed{}` in one text. `"all"`: every boxed answer counts; when they differ after normalising they are
-   * read as one list of answers (so `\boxed{3}` … `\boxed{4}` equals only a list of 3 and 4, and hedging between
-   * answers never matches a single expected answer). `"last"`: only the last box counts.
+   * Several `\boxed{}` in one text. `"all"`: boxes joined only by connectives ("and", "or", ",", spacing, math
+   * delimiters) are read as one set of answers, so `\boxed{3} or \boxed{4}` equals `\{3,4\}` and never the single
+   * answer 4 (hedging earns nothing); boxes with other text between them give the last one; identical boxes are one
+   * answer. `"last"`: only the last box counts.
    * @default {"all"}
    */
   readonly boxed?: "all" | "last";
@@ -94,7 +95,7 @@ export function normalizeAnswer(text: string): string {
 /**
  * The answers a text gives: its boxed answers; else, when it is prose around math (letters outside `$…$`), its math
  * segments; else the whole text. Under the "all" policy, answers joined only by connectives ("and", ",", spacing)
- * are one list; otherwise the last one counts.
+ * are one set; otherwise the last one counts.
  */
 function answerOf(text: string, boxed: "all" | "last"): string | undefined {
   if (text.length > MAX_ANSWER) return undefined;
@@ -116,7 +117,7 @@ function answerOf(text: string, boxed: "all" | "last"): string | undefined {
     );
   if (!joined) return clean(spans.at(-1)!.text);
   const distinct = [...new Set(spans.map((span) => clean(span.text)))];
-  return distinct.length === 1 ? distinct[0]! : distinct.join(",");
+  return distinct.length === 1 ? distinct[0]! : `\\{${distinct.join(",")}\\}`;
 }
 
 /**

@@ -161,6 +161,13 @@ const CASES: readonly (readonly [string, string, boolean])[] = [
   ["e^{i\\pi}", "-1", true],
   ["i^2", "1", false],
   ["2\\sqrt{2}", "\\sqrt{8}", true],
+  ["6 \\text{ and } 8", "68", false],
+  ["6 \\text{ and } 8", "\\{6, 8\\}", true],
+  ["17\\text{ any text}", "17", true],
+  ["x \\approx 11", "11", true],
+  ["\\pm 2021", "\\{-2021, 2021\\}", true],
+  ["(0;0;1)", "(0,0,1)", true],
+  ["|AB| = 1", "1", true],
   // not numbers at all
   ["", "0", false],
   ["foo", "bar", false],
