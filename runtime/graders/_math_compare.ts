@@ -104,6 +104,17 @@ const NAME =
 
 const RELATION = /^(?:<|>|\\le(?![a-zA-Z])|\\ge(?![a-zA-Z])|\\ne(?![a-zA-Z]))/;
 
+/** A name written without braces or spaces: `a_{37}` and `a_37` are one name. */
+function nameOf(s: string): string {
+  return s.replace(/[{}\s]/g, "");
+}
+
+/** Whether an item is a named equation ("x_1 = 3"), so that its place in a list does not matter. */
+function named(s: string): boolean {
+  const sides = splitTop(s, /^=/);
+  return sides.length > 1 && NAME.test(sides[0]!);
+}
+
 function sameItems(
   xs: readonly string[],
   ys: readonly string[],
@@ -158,6 +169,8 @@ function atomEqual(a: string, b: string, o: CompareOptions): boolean {
   const x = canonicalNumber(a);
   const y = canonicalNumber(b);
   if (x === y) return true;
+  // Words ("net", "ten") are text, never products of letters: three letters in a row outside a command.
+  if (/(?<![\\a-zA-Z])[a-zA-Z]{3,}/.test(x + " " + y)) return false;
   if (/^[-+]?\d+$/.test(x) && /^[-+]?\d+$/.test(y)) return false; // canonical integers differ
   if (/[a-zA-Z]/.test(x + y) && /^[A-E]$/.test(x) !== /^[A-E]$/.test(y)) {
     // A choice letter equals only the same letter.
@@ -180,6 +193,14 @@ function equal(
   const ex = listed ? [x] : splitTop(x, /^=/);
   const ey = listed ? [y] : splitTop(y, /^=/);
   if (o.chained === "last") {
+    if (
+      ex.length > 1 && ey.length > 1 && NAME.test(ex[0]!) &&
+      NAME.test(ey[0]!)
+    ) {
+      // Both named: the names must match too ("x=2" is not "y=2").
+      return nameOf(ex[0]!) === nameOf(ey[0]!) &&
+        equal(ex.at(-1)!, ey.at(-1)!, o, budget, depth + 1);
+    }
     if (ex.length > 1 && NAME.test(ex[0]!)) {
       return equal(ex.at(-1)!, y, o, budget, depth + 1);
     }
@@ -236,7 +257,7 @@ function equal(
   // A bare list of numbers against another keeps its order (MATH labels "10, 4, -2" and "4, 10, -2" different); a
   // list of tuples, or a list against a set, is a set of solutions.
   const tuples = [...a.items, ...b.items].every((item) =>
-    parts(item).kind === "tuple"
+    parts(item).kind === "tuple" || named(item)
   );
   return sameItems(
     a.items,

@@ -52,13 +52,13 @@ export function connective(gap: string): boolean {
   ) === "";
 }
 
-/** Words dropped after a number as units; a letter that is not listed ("2 n") is kept, so it stays a variable. */
+/** Words dropped after a number as units; no single letter is one ("2 n", "2 s" keep their variable). */
 const UNIT_WORDS = new Set(
   (
     "units unit degrees degree deg dollars dollar cents cent inches inch feet foot ft yards yard miles mile meters " +
-    "meter metres metre m cm mm km kg g mg lb lbs pounds pound ounces oz seconds second sec s minutes minute min " +
+    "meter metres metre cm mm km kg mg lb lbs pounds pound ounces oz seconds second sec minutes minute min " +
     "hours hour hr hrs days day weeks week months month years year mph kmh square sq cubic percent pct percentage " +
-    "students people persons ways times points cm2 m2 cm3 m3 liters litres liter l ml gallons gallon rad radians"
+    "students people persons ways times points cm2 m2 cm3 m3 liters litres liter ml gallons gallon rad radians"
   ).split(" "),
 );
 

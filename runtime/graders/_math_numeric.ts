@@ -226,7 +226,9 @@ function samples(names: readonly string[], count: number): Map<string, C>[] {
   let seed = 0x9e3779b9;
   const next = () => {
     seed = (seed * 1664525 + 1013904223) >>> 0;
-    return 0.3 + 2.4 * (seed / 2 ** 32);
+    // Both signs, away from 0 and from integers' neighbourhood: sqrt(x^2) is not x.
+    const u = seed / 2 ** 32;
+    return (u < 0.5 ? -1 : 1) * (0.3 + 4.8 * Math.abs(u - 0.5));
   };
   return Array.from(
     { length: count },
