@@ -1,5 +1,5 @@
 import { canonicalNumber } from "./_math_normalize.ts";
-import { numericEqual } from "./_math_numeric.ts";
+import { numericEqual, proportional } from "./_math_numeric.ts";
 
 /** The resolved options of a comparison. */
 export interface CompareOptions {
@@ -98,9 +98,11 @@ function parts(s: string): Parts {
     : { kind: "atom", value: s };
 }
 
-/** A name an answer may be prefixed with: `x`, `x_1`, `f(x)`, `AB`, `|AB|`, `\alpha`, `(p,q)`. */
-const NAME =
-  /^(?:\|[a-zA-Z]{1,3}\||[a-zA-Z]{1,3}'*(?:_\{?[a-zA-Z0-9]+\}?)?|\\[a-zA-Z]+|[a-zA-Z]\([a-zA-Z](?:,[a-zA-Z])*\)|\([a-zA-Z](?:,[a-zA-Z])*\))$/;
+/** A name an answer may be prefixed with: `x`, `x_1`, `f(x)`, `AB`, `|AB|`, `\alpha`, `(p,q)`, `\frac{NO}{BO}`. */
+const ONE_NAME = String
+  .raw`(?:\|[a-zA-Z]{1,3}\||[a-zA-Z]{1,3}'*(?:_\{?[a-zA-Z0-9]+\}?)?|\\[a-zA-Z]+|[a-zA-Z]\([a-zA-Z](?:,[a-zA-Z])*\)|\([a-zA-Z](?:,[a-zA-Z])*\)|\\frac\{[a-zA-Z]{1,3}\}\{[a-zA-Z]{1,3}\})`;
+/** A ratio of names (`V_1:V_2`) is a name too. */
+const NAME = new RegExp(`^${ONE_NAME}(?::${ONE_NAME})*$`);
 
 const RELATION = /^(?:<|>|\\le(?![a-zA-Z])|\\ge(?![a-zA-Z])|\\ne(?![a-zA-Z]))/;
 
@@ -113,6 +115,19 @@ function nameOf(s: string): string {
 function named(s: string): boolean {
   const sides = splitTop(s, /^=/);
   return sides.length > 1 && NAME.test(sides[0]!);
+}
+
+/** Two equations `l = r`: the same sides, or `l - r` on one a constant non-zero multiple of the other's. */
+function equationEqual(
+  ex: readonly string[],
+  ey: readonly string[],
+  o: CompareOptions,
+  budget: Budget,
+  depth: number,
+): boolean {
+  if (sameItems(ex, ey, true, o, budget, depth)) return true;
+  return proportional(`(${ex[0]})-(${ex[1]})`, `(${ey[0]})-(${ey[1]})`) ===
+    true;
 }
 
 function sameItems(
@@ -201,12 +216,18 @@ function equal(
       return nameOf(ex[0]!) === nameOf(ey[0]!) &&
         equal(ex.at(-1)!, ey.at(-1)!, o, budget, depth + 1);
     }
+    if (ex.length === 2 && ey.length === 2) {
+      return equationEqual(ex, ey, o, budget, depth);
+    }
     if (ex.length > 1 && NAME.test(ex[0]!)) {
       return equal(ex.at(-1)!, y, o, budget, depth + 1);
     }
     if (ey.length > 1 && NAME.test(ey[0]!)) {
       return equal(x, ey.at(-1)!, o, budget, depth + 1);
     }
+  }
+  if (ex.length === 2 && ey.length === 2) {
+    return equationEqual(ex, ey, o, budget, depth);
   }
   if (ex.length > 1 || ey.length > 1) {
     return ex.length === ey.length && ex.length <= 4 &&

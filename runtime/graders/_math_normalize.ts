@@ -115,7 +115,7 @@ export function clean(text: string): string {
     "\\ge ",
   );
   s = s.replace(/\\lt(?![a-zA-Z])/g, "<").replace(/\\gt(?![a-zA-Z])/g, ">");
-  s = s.replace(/\\q?quad(?![a-zA-Z])|\\[,;:! ]|~/g, " ").replace(/\{,\}/g, "");
+  s = s.replace(/\\q?quad|\\[,;:! ]|~/g, " ").replace(/\{,\}/g, "");
   s = s.replace(/\\neq?(?![a-zA-Z])|!=|≠/g, "\\ne ").replace(/<=/g, "\\le ")
     .replace(/>=/g, "\\ge ");
   // "x \in [1,2]" is the set; "1 and 2", "1 or 2" and "1; 2" are lists.

@@ -180,6 +180,18 @@ function value(node: Json, walk: Walk, depth: number): C {
     case "Complex":
       arity(2);
       return [real(v(0)), real(v(1))];
+    case "Sec":
+    case "Csc":
+    case "Cot": {
+      arity(1);
+      const x = real(v(0));
+      const f = head === "Sec"
+        ? Math.cos
+        : head === "Csc"
+        ? Math.sin
+        : Math.tan;
+      return div([1, 0], [f(x), 0]);
+    }
     case "Sin":
     case "Cos":
     case "Tan":
@@ -243,6 +255,53 @@ function close(u: C, v: C, tolerance: number): boolean {
   if (Math.max(Math.abs(u[0]), Math.abs(v[0])) > MAX_EXACT) unsure();
   const scale = Math.max(1, Math.hypot(u[0], u[1]), Math.hypot(v[0], v[1]));
   return Math.hypot(u[0] - v[0], u[1] - v[1]) <= tolerance * scale;
+}
+
+/** Evaluates two parsed expressions with the same free symbols at the sample points; undefined when they differ. */
+function pairs(a: string, b: string): [C, C][] | undefined {
+  const x = parse(a);
+  const y = parse(b);
+  const sx = new Set<string>();
+  const sy = new Set<string>();
+  symbols(x, sx);
+  symbols(y, sy);
+  if (sx.size !== sy.size || [...sx].some((s) => !sy.has(s))) return undefined;
+  return samples([...sx].sort(), sx.size === 0 ? 1 : 4).map((values) => [
+    value(x, { nodes: 0, values }, 0),
+    value(y, { nodes: 0, values }, 0),
+  ]);
+}
+
+/**
+ * Whether two expressions with variables are constant non-zero multiples of each other at every sample point (so the
+ * equations `a = 0` and `b = 0` have the same solutions): `2x+4y-3` and `4y+2x-3` scaled by -1/2. Undefined when
+ * unsure: no variables, a zero, a non-finite value, a parse error or a budget exceeded.
+ */
+export function proportional(a: string, b: string): boolean | undefined {
+  try {
+    const values = pairs(a, b);
+    if (values === undefined || values.length < 2) return undefined;
+    let ratio: C | undefined;
+    for (const [u, v] of values) {
+      for (const t of [...u, ...v]) if (!Number.isFinite(t)) unsure();
+      if (Math.hypot(v[0], v[1]) < 1e-9 || Math.hypot(u[0], u[1]) < 1e-9) {
+        unsure();
+      }
+      const r = div(u, v);
+      ratio ??= r;
+      if (
+        Math.hypot(r[0] - ratio[0], r[1] - ratio[1]) >
+          1e-9 * Math.max(1, Math.hypot(ratio[0], ratio[1]))
+      ) {
+        return false;
+      }
+    }
+    return true;
+  } catch (e) {
+    if (e instanceof Unsure) return undefined;
+    if (e instanceof RangeError || e instanceof TypeError) return undefined;
+    throw e;
+  }
 }
 
 /**
