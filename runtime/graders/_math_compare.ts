@@ -236,9 +236,14 @@ function equal(
   const rx = relation(x);
   const ry = relation(y);
   if (rx || ry) {
-    return rx !== undefined && ry !== undefined &&
-      rx[1].join() === ry[1].join() &&
-      sameItems(rx[0], ry[0], true, o, budget, depth);
+    if (
+      rx === undefined || ry === undefined || rx[1].join() !== ry[1].join()
+    ) return false;
+    if (sameItems(rx[0], ry[0], true, o, budget, depth)) return true;
+    // One inequality "l < r" against another: r - l a positive multiple of the other's (x < 1 is -x > -1).
+    const [[lx, hx], [ly, hy]] = [rx[0], ry[0]];
+    return rx[0].length === 2 && ry[0].length === 2 &&
+      proportional(`(${hx})-(${lx})`, `(${hy})-(${ly})`, true) === true;
   }
   const ux = splitTop(x, /^\\cup(?![a-zA-Z])/);
   const uy = splitTop(y, /^\\cup(?![a-zA-Z])/);

@@ -115,6 +115,7 @@ export function clean(text: string): string {
     "\\ge ",
   );
   s = s.replace(/\\lt(?![a-zA-Z])/g, "<").replace(/\\gt(?![a-zA-Z])/g, ">");
+  s = s.replace(/(?<=\d),\\!\s*(?=\d{3}(?!\d))/g, ","); // "11,\! 111": a thousands separator
   s = s.replace(/\\q?quad|\\[,;:! ]|~/g, " ").replace(/\{,\}/g, "");
   s = s.replace(/\\neq?(?![a-zA-Z])|!=|≠/g, "\\ne ").replace(/<=/g, "\\le ")
     .replace(/>=/g, "\\ge ");

@@ -275,9 +275,14 @@ function pairs(a: string, b: string): [C, C][] | undefined {
 /**
  * Whether two expressions with variables are constant non-zero multiples of each other at every sample point (so the
  * equations `a = 0` and `b = 0` have the same solutions): `2x+4y-3` and `4y+2x-3` scaled by -1/2. Undefined when
- * unsure: no variables, a zero, a non-finite value, a parse error or a budget exceeded.
+ * unsure: no variables, a zero, a non-finite value, a parse error or a budget exceeded. With `positive`, the multiple
+ * must be a positive real (for inequalities, whose direction a negative factor would turn).
  */
-export function proportional(a: string, b: string): boolean | undefined {
+export function proportional(
+  a: string,
+  b: string,
+  positive = false,
+): boolean | undefined {
   try {
     const values = pairs(a, b);
     if (values === undefined || values.length < 2) return undefined;
@@ -289,6 +294,7 @@ export function proportional(a: string, b: string): boolean | undefined {
       }
       const r = div(u, v);
       ratio ??= r;
+      if (positive && (Math.abs(r[1]) > 1e-12 || r[0] <= 0)) return false;
       if (
         Math.hypot(r[0] - ratio[0], r[1] - ratio[1]) >
           1e-9 * Math.max(1, Math.hypot(ratio[0], ratio[1]))

@@ -185,6 +185,12 @@ const CASES: readonly (readonly [string, string, boolean])[] = [
   ["V_{1}:V_{2}=11:21", "21:11", false],
   ["\\tan^2(y)+1", "\\sec^2(y)", true],
   ["\\tan^2(y)+1", "\\csc^2(y)", false],
+  ["x < 1", "-x > -1", true],
+  ["x < 1", "-x < -1", false],
+  ["x < 1", "2x < 2", true],
+  ["x \\le 1", "-x > -1", false],
+  ["11,\\! 111", "11111", true],
+  ["11, 111", "11111", false],
   // not numbers at all
   ["", "0", false],
   ["foo", "bar", false],
