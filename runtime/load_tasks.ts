@@ -1,3 +1,4 @@
+import { dirname, isAbsolute, join, normalize } from "node:path";
 import { Liquid } from "liquidjs";
 import type { GraphDataset } from "../dsl/mod.ts";
 
@@ -14,6 +15,8 @@ export interface Task {
   /** Input files to seed the workspace with: absolute or cwd-relative source, workspace name. */
   readonly files: readonly { readonly from: string; readonly as: string }[];
   readonly row: unknown;
+  /** The folder of the dataset file the row came from (absent for a URL): relative paths in a row are relative to it. */
+  readonly dir?: string;
 }
 
 /** A dataset that cannot be used: every bad row is listed, with how to fix it. */
@@ -130,6 +133,7 @@ async function tasksOf(
   split: string,
   rows: unknown[],
   source: string,
+  dir: string | undefined,
 ): Promise<Task[]> {
   const fields = dataset.fields;
   const problems: string[] = [];
@@ -195,7 +199,17 @@ async function tasksOf(
     const answer = fields.answer === undefined
       ? undefined
       : getPath(row, fields.answer);
-    tasks.push({ id, index, split, category, inputs, answer, files, row });
+    tasks.push({
+      id,
+      index,
+      split,
+      category,
+      inputs,
+      answer,
+      files,
+      row,
+      ...(dir !== undefined ? { dir } : {}),
+    });
   }
   if (problems.length > 0) {
     throw new DatasetError(
@@ -231,7 +245,9 @@ export async function loadTasks(
     declared.source,
     declared.format,
   );
-  let tasks = await tasksOf(dataset, split, rows, declared.source);
+  const dir = declared.is_url ? undefined : dirname(declared.source);
+  if (dir !== undefined) await checkManifest(dir, declared.source);
+  let tasks = await tasksOf(dataset, split, rows, declared.source, dir);
   let excluded = 0;
   if (declared.exclude_overlap_with.length > 0) {
     const keyOf = (t: Task) =>
@@ -244,7 +260,10 @@ export async function loadTasks(
         o.source,
         o.format,
       );
-      for (const t of await tasksOf(dataset, other, otherRows, o.source)) {
+      const oDir = o.is_url ? undefined : dirname(o.source);
+      for (
+        const t of await tasksOf(dataset, other, otherRows, o.source, oDir)
+      ) {
         others.add(keyOf(t));
       }
     }
@@ -255,4 +274,79 @@ export async function loadTasks(
   if (declared.limit !== undefined) tasks = tasks.slice(0, declared.limit);
   if (options.limit !== undefined) tasks = tasks.slice(0, options.limit);
   return { tasks, excluded };
+}
+
+/** Largest manifest.json read, in bytes. */
+const MAX_MANIFEST_BYTES = 1024 * 1024;
+
+async function sha256Hex(path: string): Promise<string | null> {
+  const bytes = await Deno.readFile(path).catch(() => null);
+  if (bytes === null) return null;
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
+}
+
+/**
+ * Refuses a dataset folder whose files do not match its `manifest.json` (written by a task builder such
+ * as tools/dsbench_build.py: `{seed, files: {<relative path>: {sha256}}}`), naming both, so answers of
+ * one build are never graded against the tasks of another. A folder without a manifest is not checked.
+ */
+export async function checkManifest(
+  dir: string,
+  source: string,
+): Promise<void> {
+  const path = join(dir, "manifest.json");
+  const info = await Deno.stat(path).catch(() => null);
+  if (info === null) return;
+  if (!info.isFile || info.size > MAX_MANIFEST_BYTES) {
+    throw new DatasetError(
+      `Cannot use the manifest "${path}": not a file of at most ${MAX_MANIFEST_BYTES} bytes`,
+    );
+  }
+  let manifest: { seed?: unknown; files?: unknown };
+  try {
+    manifest = JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    throw new DatasetError(
+      `Cannot parse the manifest "${path}": ${
+        e instanceof Error ? e.message : e
+      }`,
+    );
+  }
+  const files = manifest.files;
+  if (files === null || typeof files !== "object" || Array.isArray(files)) {
+    throw new DatasetError(
+      `Cannot use the manifest "${path}": no "files" object of {path: {sha256}}`,
+    );
+  }
+  const seed = manifest.seed === undefined ? "" : ` (seed ${manifest.seed})`;
+  const problems: string[] = [];
+  for (const [rel, entry] of Object.entries(files as Record<string, unknown>)) {
+    const want = (entry as { sha256?: unknown } | null)?.sha256;
+    if (
+      isAbsolute(rel) || normalize(rel).split(/[\\/]/).includes("..") ||
+      typeof want !== "string"
+    ) {
+      problems.push(
+        `"${rel}": not a relative path inside the folder with a sha256`,
+      );
+      continue;
+    }
+    const got = await sha256Hex(join(dir, rel));
+    if (got === null) problems.push(`"${join(dir, rel)}": no such file`);
+    else if (got !== want) {
+      problems.push(
+        `"${join(dir, rel)}" has sha256 ${
+          got.slice(0, 12)
+        }…, the manifest says ${want.slice(0, 12)}…`,
+      );
+    }
+  }
+  if (problems.length > 0) {
+    throw new DatasetError(
+      `Cannot use ${source}: its files do not match the manifest "${path}"${seed}; rebuild the task set (e.g. deno task dsbench:build --out ${dir} --seed N) or point the spec at the folder it was built in`,
+      problems,
+    );
+  }
 }

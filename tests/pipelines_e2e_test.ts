@@ -157,7 +157,19 @@ Deno.test("dsbench.yaml grades a real submission with the task's metric, matchin
     Math.abs(outcome.metrics.accuracy! - expected) < 1e-9,
     `${outcome.metrics.accuracy} vs ${expected}`,
   );
-  assert.equal(outcome.metrics.score, outcome.metrics.accuracy);
+  // score is the relative gap to the task's build-time constant baseline (issue 12, part 5).
+  const row = (await Deno.readTextFile("pipelines/data/dsbench/eval.jsonl"))
+    .trim().split("\n").map((l) => JSON.parse(l)).find((r) =>
+      r.task_id === task
+    );
+  const gap = Math.max(
+    0,
+    (expected - row.baseline_score) / (1 - row.baseline_score),
+  );
+  assert.ok(
+    Math.abs(outcome.metrics.score! - gap) < 1e-9,
+    `${outcome.metrics.score} vs ${gap}`,
+  );
   await Deno.remove(out, { recursive: true });
 });
 
@@ -191,8 +203,20 @@ Deno.test("dsbench.yaml grades a data engineer's missing X_test.pkl as a failure
     true,
   ]);
   assert.match(outcome.reason ?? "", /no submission\.csv in the workspace/);
-  assert.equal(outcome.metrics.accuracy, 0.5);
+  // Fair values are the task's constant baseline: never better than submitting the majority class.
+  assert.equal(outcome.metrics.score, 0);
   assert.equal(outcome.metrics.valid_submission, 0);
+  const task = (await RunLog.load(summary.run_dir)).episodeStarted(
+    finished[0]!.episode_id,
+  )!.task_id;
+  const row = (await Deno.readTextFile("pipelines/data/dsbench/eval.jsonl"))
+    .trim().split("\n").map((l) => JSON.parse(l)).find((r) =>
+      r.task_id === task
+    );
+  assert.ok(
+    Math.abs(outcome.metrics[row.metric]! - row.baseline_score) < 1e-9,
+    `${outcome.metrics[row.metric]} vs ${row.baseline_score}`,
+  );
   // The coach's evidence puts the blame upstream: the analyst failed on a file the data engineer owed.
   const log = await RunLog.load(summary.run_dir);
   const analyst = log.actions().find((k) => k.role === "analyst")!;

@@ -2,8 +2,12 @@
 """Builds Kaggle-style data-science tasks for pipelines/dsbench.yaml from datasets that Debian's
 python3-sklearn and python3-statsmodels ship offline (no downloads).
 
-Writes OUT/tasks/<task_id>/{train.csv,test.csv,sample_submission.csv,answers.csv,description.md} and
-OUT/train.jsonl, OUT/eval.jsonl (one row per task; eval gets about a third of each task type).
+Writes OUT/tasks/<task_id>/{train.csv,test.csv,sample_submission.csv,answers.csv,description.md},
+OUT/train.jsonl, OUT/eval.jsonl (one row per task; eval gets about a third of each task type) and
+OUT/manifest.json (the seed and the sha256 of every answers file and split file; a run refuses a task
+set that does not match it). Row paths are relative to the row's .jsonl file, so a build in any folder
+is graded against its own answers. Each row carries the task's constant baseline (majority class, base
+rate or mean/median of train) and its score on the test answers, computed here.
 Deterministic given --seed: the same bytes on every run.
 
     /usr/bin/python3 tools/dsbench_build.py [--out DIR] [--seed N] [--baseline]
@@ -11,6 +15,7 @@ Deterministic given --seed: the same bytes on every run.
 --baseline also fits a simple scikit-learn model on each eval task and prints JSON scores to stdout.
 """
 import argparse
+import hashlib
 import json
 import shutil
 import sys
@@ -306,6 +311,10 @@ def describe(task_id, spec, train, test, classes):
     ]
     if classes is not None:
         lines.append("- Classes: " + ", ".join(str(c) for c in classes))
+    if spec["type"] == BINARY:
+        pos, neg = classes[-1], classes[0]
+        lines.append(f"- Positive class: `{pos}` (the class that sorts last). A numeric prediction is read as the "
+                     f"probability of `{pos}` and thresholded at 0.5, so 1 means `{pos}` and 0 means `{neg}`.")
     lines += [
         "",
         "## Evaluation",
@@ -330,12 +339,7 @@ def build_task(task_id, loader, seed, root):
     answers = test[[ID, t]]
     test = test.drop(columns=[t])
     classes = None if spec["type"] == REGRESSION else sorted(df[t].unique().tolist())
-    if spec["metric"] in ("roc_auc", "log_loss"):
-        default = 0.5
-    elif classes is not None:
-        default = train[t].mode().sort_values().iloc[0]
-    else:
-        default = float(np.round(train[t].mean(), 4))
+    default = constant_prediction(train[t], spec, classes)
     sample = pd.DataFrame({ID: test[ID], t: default})
     d = root / "tasks" / task_id
     d.mkdir(parents=True)
@@ -352,9 +356,44 @@ def build_task(task_id, loader, seed, root):
         "metric": spec["metric"],
         "target_column": t,
         "id_column": ID,
-        "answers_file": f"pipelines/data/dsbench/tasks/{task_id}/answers.csv",
+        "answers_file": f"tasks/{task_id}/answers.csv",
+        "baseline_prediction": str(default),
+        "baseline_score": round(float(score_constant(answers[t], default, spec, classes)), 10),
         "rows": {"train": len(train), "test": len(test)},
     }
+
+
+def constant_prediction(y, spec, classes):
+    """The baseline: train's majority class (ties: first in sort order), its positive rate for roc_auc
+    and log_loss, its median for mae/medae, else its mean (rounded to 4 places)."""
+    if spec["metric"] in ("roc_auc", "log_loss"):
+        return float(np.round((y == classes[-1]).mean(), 4))
+    if classes is not None:
+        return y.mode().sort_values().iloc[0]
+    if spec["metric"] in ("mae", "medae"):
+        return float(np.round(y.median(), 4))
+    return float(np.round(y.mean(), 4))
+
+
+def score_constant(truth, default, spec, classes):
+    """The task's metric of the constant prediction on the test answers (scikit-learn's definitions)."""
+    from sklearn import metrics as M
+    n = len(truth)
+    metric = spec["metric"]
+    if metric == "roc_auc":
+        return 0.5
+    if metric == "log_loss":
+        return M.log_loss(truth == classes[-1], np.full(n, default), labels=[False, True])
+    if classes is not None:
+        pred = np.full(n, str(default))
+        truth = truth.astype(str).to_numpy()
+        return {"accuracy": M.accuracy_score,
+                "f1": lambda a, b: M.f1_score(a, b, pos_label=str(classes[-1]), zero_division=0),
+                "f1_macro": lambda a, b: M.f1_score(a, b, average="macro", zero_division=0)}[metric](truth, pred)
+    pred = np.full(n, float(default))
+    return {"rmse": lambda a, b: M.mean_squared_error(a, b) ** 0.5,
+            "rmsle": lambda a, b: M.mean_squared_log_error(a, b) ** 0.5,
+            "mae": M.mean_absolute_error, "medae": M.median_absolute_error}[metric](truth, pred)
 
 
 def assign_splits(rows, seed):
@@ -368,6 +407,10 @@ def assign_splits(rows, seed):
     return evals
 
 
+def sha256(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def build(out, seed):
     out.mkdir(parents=True, exist_ok=True)
     if (out / "tasks").exists():
@@ -379,6 +422,10 @@ def build(out, seed):
             for r in rows:
                 if keep(r):
                     f.write(json.dumps(r, sort_keys=True) + "\n")
+    files = ["train.jsonl", "eval.jsonl"] + sorted(r["answers_file"] for r in rows)
+    manifest = {"builder": "tools/dsbench_build.py", "seed": seed,
+                "files": {f: {"sha256": sha256(out / f)} for f in files}}
+    (out / "manifest.json").write_text(json.dumps(manifest, sort_keys=True, indent=1) + "\n", encoding="utf-8")
     return rows, evals
 
 

@@ -46,6 +46,8 @@ type Row = {
   target_column: string;
   id_column: string;
   answers_file: string;
+  baseline_prediction: string;
+  baseline_score: number;
   description: string;
 };
 
@@ -96,10 +98,13 @@ Deno.test("dsbench builder: deterministic, well-formed tasks with a sane baselin
     let stringMulti = false, withMissing = false, withCategorical = false;
     for (const r of all) {
       const dir = join(a, "tasks", r.task_id);
+      // Relative to the .jsonl file, so a build in any folder is graded against its own answers.
       assert.deepStrictEqual(
         r.answers_file,
-        `pipelines/data/dsbench/tasks/${r.task_id}/answers.csv`,
+        `tasks/${r.task_id}/answers.csv`,
       );
+      assert.equal(typeof r.baseline_prediction, "string");
+      assert(Number.isFinite(r.baseline_score), `${r.task_id}: no baseline`);
       assert.deepStrictEqual(r.id_column, "id");
       assert(r.description.includes(r.metric), `${r.task_id}: no metric`);
       assert(r.description.includes("submission.csv"));
@@ -135,6 +140,14 @@ Deno.test("dsbench builder: deterministic, well-formed tasks with a sane baselin
       if (/,,|,\n/.test(tr)) withMissing = true;
       if (/Categorical features: `/.test(r.description)) withCategorical = true;
     }
+    const manifest = JSON.parse(
+      await Deno.readTextFile(join(a, "manifest.json")),
+    ) as { seed: number; files: Record<string, { sha256: string }> };
+    assert.equal(manifest.seed, 0);
+    assert.deepStrictEqual(
+      Object.keys(manifest.files).sort(),
+      ["eval.jsonl", "train.jsonl", ...all.map((r) => r.answers_file)].sort(),
+    );
     assert(stringMulti, "no multi-class task with string labels");
     assert(withMissing, "no task with missing values");
     assert(withCategorical, "no task with categorical columns");

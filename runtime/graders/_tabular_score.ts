@@ -84,6 +84,59 @@ export function taskType(
     : "regression";
 }
 
+/** A prediction or answer that is not a number nor a usable label: NaN and infinities in any spelling. */
+const NOT_FINITE = /^[+-]?(nan|inf|infinity)$/i;
+
+/** The best value of a metric: 1 for those where higher is better (all bounded by 1), else 0. */
+function bestOf(metric: string): number {
+  return HIGHER_IS_BETTER.has(metric) ? 1 : 0;
+}
+
+/**
+ * DSBench's relative gap, direction-aware: `max(0, (s - baseline) / (best - baseline))`, at most 1,
+ * with best the metric's perfect value; when the baseline is already perfect, 1 for a perfect score, else 0.
+ */
+export function relativeGap(
+  metric: string,
+  score: number,
+  baseline: number,
+): number {
+  const best = bestOf(metric);
+  const room = HIGHER_IS_BETTER.has(metric) ? best - baseline : baseline - best;
+  const gained = HIGHER_IS_BETTER.has(metric)
+    ? score - baseline
+    : baseline - score;
+  if (!(room > 0)) return score === best ? 1 : 0;
+  return Math.min(1, Math.max(0, gained / room));
+}
+
+/** The constant prediction of a task without a declared baseline: the answers' majority label (ties: first in order), positive rate for roc_auc/log_loss, mean otherwise. */
+export function constantFor(
+  truth: readonly string[],
+  type: "classification" | "regression",
+  metric: string,
+): string {
+  if (type === "regression") {
+    const xs = truth.map(num);
+    return String(xs.reduce((a, b) => a + b, 0) / xs.length);
+  }
+  const counts = new Map<string, number>();
+  for (const t of truth.map(label)) counts.set(t, (counts.get(t) ?? 0) + 1);
+  const classes = [...counts.keys()].sort(byClass);
+  if (metric === "roc_auc" || metric === "log_loss") {
+    return String((counts.get(classes[1]!) ?? 0) / truth.length);
+  }
+  let best = classes[0]!;
+  for (const c of classes) if (counts.get(c)! > counts.get(best)!) best = c;
+  return best;
+}
+
+function byClass(a: string, b: string): number {
+  return Number.isNaN(num(a) - num(b))
+    ? (a < b ? -1 : a > b ? 1 : 0)
+    : num(a) - num(b);
+}
+
 export type Scored =
   | { metrics: Record<string, number>; context: string }
   | string;
@@ -94,12 +147,14 @@ export function classify(
   ids: readonly string[],
   metric: string,
 ): Scored {
+  const badTruth = truth.find((t) => NOT_FINITE.test(t.trim()));
+  if (badTruth !== undefined) {
+    throw new TypeError(
+      `Cannot grade against the answer "${badTruth}": NaN and infinities are not class labels`,
+    );
+  }
   const yTrue = truth.map(label);
-  const classes = [...new Set(yTrue)].sort((a, b) =>
-    Number.isNaN(num(a) - num(b))
-      ? (a < b ? -1 : a > b ? 1 : 0)
-      : num(a) - num(b)
-  );
+  const classes = [...new Set(yTrue)].sort(byClass);
   const binary = classes.length === 2, pos = classes[1]!, neg = classes[0]!;
   const probabilistic = metric === "roc_auc" || metric === "log_loss";
   if (probabilistic && !binary) {
@@ -116,6 +171,11 @@ export function classify(
       return `prediction for id "${ids[i]}" is "${p}", not a number`;
     }
     if (p.trim() === "") return `prediction for id "${ids[i]}" is empty`;
+    if (NOT_FINITE.test(p.trim())) {
+      return `prediction for id "${
+        ids[i]
+      }" is "${p}", not a class label or a finite score`;
+    }
   }
   const yPred = scoreMode
     ? scores.map((s) => (s >= 0.5 ? pos : neg))

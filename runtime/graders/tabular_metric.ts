@@ -9,11 +9,13 @@ import {
 } from "../../dsl/grader_metrics.ts";
 import {
   classify,
+  constantFor,
   fmt,
   HIGHER_IS_BETTER,
   metricName,
   quoted,
   regress,
+  relativeGap,
   taskType,
 } from "./_tabular_score.ts";
 
@@ -22,6 +24,8 @@ const MAX_SUBMISSION_BYTES = 64 * 1024 * 1024;
 /** File names looked for when the answers path is a directory (DSBench's `answer_dir`). */
 const ANSWER_FILES = ["test_answer.csv", "answers.csv"];
 const liquid = new Liquid({ strictVariables: true });
+/** The row field holding a task's constant baseline prediction (tools/dsbench_build.py writes it). */
+const BASELINE_FIELD = "baseline_prediction";
 
 async function answersFile(
   input: GradeInput,
@@ -31,8 +35,12 @@ async function answersFile(
     ? undefined
     : getPath(input.task.row, template);
   let path: string;
-  if (typeof fromRow === "string" && fromRow !== "") path = fromRow;
-  else {
+  if (typeof fromRow === "string" && fromRow !== "") {
+    // A row's path is relative to its dataset file, never to the working directory.
+    path = isAbsolute(fromRow)
+      ? fromRow
+      : join(input.task.dir ?? dirname(input.graph.spec_file), fromRow);
+  } else {
     const t = input.task;
     const rendered = await liquid.parseAndRender(template, {
       task: { id: t.id, category: t.category, ...t.inputs },
@@ -88,15 +96,17 @@ function fairGrade(
   metric: string,
   expected: string,
   context: string,
+  baseline: Baseline,
 ): Grade {
-  const fair = input.graph.outcome?.fair ?? {};
-  const metrics: Record<string, number> = { ...fair, valid_submission: 0 };
-  if (metrics.score === undefined && fair[metric] !== undefined) {
-    metrics.score = fair[metric];
-  }
-  const listed =
-    Object.entries(fair).map(([k, v]) => `${k} ${fmt(v)}`).join(", ") ||
-    "none declared";
+  // The constant baseline's own metrics: an invalid submission never scores above a valid constant one.
+  const metrics: Record<string, number> = {
+    ...(input.graph.outcome?.fair ?? {}),
+    ...baseline.metrics,
+    valid_submission: 0,
+    score: 0,
+  };
+  const listed = Object.entries(metrics).map(([k, v]) => `${k} ${fmt(v)}`)
+    .join(", ");
   return {
     valid: false,
     correct: null,
@@ -106,15 +116,61 @@ function fairGrade(
     expected,
     reason,
     summary:
-      `${context} Metric: ${metric}. Invalid submission: ${reason}. The episode counts as a failure, scored with the fair values (${listed}).`,
+      `${context} Metric: ${metric}. Invalid submission: ${reason}. The episode counts as a failure, scored with the fair values of the constant baseline ${baseline.what} (${listed}).`,
   };
+}
+
+interface Baseline {
+  readonly prediction: string;
+  readonly what: string;
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+/** The task's constant baseline: the row's `baseline_prediction` (computed at build time) or, without one, the answers' majority label / mean. */
+function baselineOf(
+  input: GradeInput,
+  truth: readonly string[],
+  ids: readonly string[],
+  type: "classification" | "regression",
+  metric: string,
+  expected: string,
+): Baseline {
+  const declared = getPath(input.task.row, BASELINE_FIELD);
+  let prediction: string, what: string;
+  if (typeof declared === "string" || typeof declared === "number") {
+    prediction = String(declared);
+    what = `"${prediction}" (the task's ${BASELINE_FIELD})`;
+  } else {
+    prediction = constantFor(truth, type, metric);
+    what = `"${prediction}" (${
+      type === "regression" ? "the answers' mean" : "the answers' majority"
+    }; the task declares no baseline)`;
+  }
+  const scored = (type === "classification" ? classify : regress)(
+    truth,
+    truth.map(() => prediction),
+    ids,
+    metric,
+  );
+  if (typeof scored === "string") {
+    throw new Error(
+      `Cannot score the baseline "${prediction}" of "${expected}": ${scored}`,
+    );
+  }
+  return { prediction, what, metrics: scored.metrics };
 }
 
 /**
  * Grades a Kaggle-style submission: reads the workspace's `params.submission` CSV (no symlinks, at most
  * 64 MiB) and the task's answers CSV, validates columns, ids and values, joins on the id column and
- * computes the task's metric as `score` with every metric that applies to the task type. An invalid
- * submission gets the spec's fair values, `valid_submission` 0 and a reason.
+ * computes every metric that applies to the task type. `score` is DSBench's relative gap to the task's
+ * constant baseline, `max(0, (s - baseline) / (best - baseline))` with best the metric's perfect value
+ * (direction-aware, at most 1), so means over tasks and metrics compare. The baseline is the row's
+ * `baseline_prediction` (written at build time) or else the answers' majority label / mean. An invalid
+ * submission gets the baseline's own metrics as fair values (spec `fair` values fill any gap),
+ * `score` 0, `valid_submission` 0 and a reason. NaN and infinities are never class labels; on a binary
+ * task with string labels a numeric prediction is a score of the class that sorts last (0/1 codes
+ * included), thresholded at 0.5. A row's relative answers path is relative to its dataset file.
  * @example
  * ```ts
  * import assert from "node:assert/strict";
@@ -171,8 +227,11 @@ async function gradeTabular(input: GradeInput): Promise<Grade> {
     ? ` (the task's metric "${named}" is not supported; scored with ${metric})`
     : "";
   const context = `Task type: ${type}.`;
+  const ids = [...truthById.keys()];
+  const truth = ids.map((id) => truthById.get(id)!);
+  const baseline = baselineOf(input, truth, ids, type, metric, expected);
   const fail = (reason: string) =>
-    fairGrade(input, reason, metric, expected, context);
+    fairGrade(input, reason, metric, expected, context, baseline);
 
   const read = await readSubmission(input.workspace, p.submission);
   if ("reason" in read) return fail(read.reason);
@@ -221,9 +280,7 @@ async function gradeTabular(input: GradeInput): Promise<Grade> {
       }${missing.length > 5 ? ", …" : ""})`,
     );
   }
-  const ids = [...truthById.keys()];
   const preds = ids.map((id) => sub.rows[rowOf.get(id)!]![sPred]!);
-  const truth = ids.map((id) => truthById.get(id)!);
   const scored = (type === "classification" ? classify : regress)(
     truth,
     preds,
@@ -236,12 +293,20 @@ async function gradeTabular(input: GradeInput): Promise<Grade> {
     ...scored.metrics,
   };
   const value = scored.metrics[metric];
-  if (value !== undefined) metrics.score = value;
+  const base = baseline.metrics[metric];
+  const gap = value === undefined || base === undefined
+    ? 0
+    : relativeGap(metric, value, base);
+  metrics.score = gap;
   const rest = Object.entries(scored.metrics).filter(([k]) => k !== metric)
     .map(([k, v]) => `${k} ${fmt(v)}`).join(", ");
-  const better = HIGHER_IS_BETTER.has(metric)
-    ? "higher is better"
-    : "lower is better";
+  const better =
+    (HIGHER_IS_BETTER.has(metric) ? "higher is better" : "lower is better") +
+    `; the constant baseline ${baseline.what} scores ${
+      base === undefined ? "n/a" : fmt(base)
+    }; score ${
+      fmt(gap)
+    } is the relative gap to it, 0 at or below the baseline, 1 perfect`;
   return {
     valid: true,
     correct: null,

@@ -169,12 +169,16 @@ Deno.test("grades a valid multi-class submission with string labels", async () =
   assert.equal(g.valid, true);
   assert.equal(g.fair, false);
   assert.equal(g.metrics.valid_submission, 1);
-  assert.equal(g.metrics.score, 4 / 6);
+  // The relative gap to the answers' majority ("cat", accuracy 0.5): (4/6 - 0.5) / (1 - 0.5).
+  assert.ok(Math.abs(g.metrics.score! - 1 / 3) < 1e-12, `${g.metrics.score}`);
   assert.equal(g.metrics.accuracy, 4 / 6);
   assert.equal(g.metrics.balanced_accuracy, (1 + 0.5 + 0) / 3);
   assert.equal(g.metrics.roc_auc, undefined);
   assert.match(g.summary, /3-class classification/);
-  assert.match(g.summary, /accuracy = 0\.6667 \(higher is better\)/);
+  assert.match(
+    g.summary,
+    /accuracy = 0\.6667 \(higher is better; the constant baseline "cat"/,
+  );
 });
 
 Deno.test("grades binary probabilities by ROC-AUC, answers from a row field directory", async () => {
@@ -191,7 +195,8 @@ Deno.test("grades binary probabilities by ROC-AUC, answers from a row field dire
       row: { meta: { answer_dir: dir } },
     });
     assert.equal(g.valid, true, g.reason);
-    assert.equal(g.metrics.score, 0.75);
+    assert.equal(g.metrics.roc_auc, 0.75);
+    assert.equal(g.metrics.score, 0.5);
     assert.equal(g.metrics.accuracy, 0.5);
     assert.ok(g.metrics.log_loss! > 0);
     assert.match(g.summary, /positive "yes"/);
@@ -208,7 +213,12 @@ Deno.test("grades a valid regression submission with normalised RMSE", async () 
   });
   assert.equal(g.valid, true, g.reason);
   const rmse = Math.sqrt((4 + 4 + 9 + 0 + 25) / 5);
-  assert.equal(g.metrics.score, rmse);
+  const meanRmse = Math.sqrt((576 + 196 + 16 + 256 + 676) / 5);
+  assert.equal(g.metrics.rmse, rmse);
+  assert.ok(
+    Math.abs(g.metrics.score! - (meanRmse - rmse) / meanRmse) < 1e-12,
+    `${g.metrics.score}`,
+  );
   assert.equal(g.metrics.rmse_pct_of_range, 100 * rmse / 50);
   assert.equal(g.metrics.rmse_pct_of_iqr, 100 * rmse / 30);
   assert.equal(g.metrics.mae_pct_of_range, 100 * 2.4 / 50);
@@ -288,9 +298,24 @@ for (const [name, setup, reason] of INVALID) {
     assert.equal(g.fair, true);
     assert.match(g.reason ?? "", reason);
     assert.equal(g.metrics.valid_submission, 0);
-    assert.equal(g.metrics.accuracy, 0.5);
-    assert.equal(g.metrics.f1, 0);
-    assert.equal(g.metrics.rmse_pct_of_range, 50);
+    assert.equal(g.metrics.score, 0);
+    // Fair values are the constant baseline's metrics: never better than a valid constant submission.
+    const ids = setup.answers.trim().split("\n").slice(1).map((l) =>
+      l.split(",")[0]
+    );
+    const header = setup.answers.slice(0, setup.answers.indexOf("\n"));
+    const value = setup.answers.includes("cat") ? "cat" : "1";
+    const constant = await grade({
+      ...setup,
+      submission: `${header}\n${
+        ids.map((id) => `${id},${value}`).join("\n")
+      }\n`,
+    });
+    assert.equal(constant.valid, true, constant.reason);
+    for (const k of Object.keys(constant.metrics)) {
+      assert.ok(g.metrics[k] !== undefined, `no fair value for ${k}`);
+    }
+    assert.ok(g.metrics.score! <= constant.metrics.score!);
     assert.match(g.summary, /Invalid submission: .*fair values/);
   });
 }
@@ -321,7 +346,7 @@ Deno.test("refuses a symbolic link and an oversized submission", async () => {
     const input = { graph, task, outputs: {}, workspace: ws };
     const linked = await tabularMetricGrader(input);
     assert.match(linked.reason ?? "", /submission\.csv is a symbolic link/);
-    assert.equal(linked.metrics.score, 0.5);
+    assert.equal(linked.metrics.score, 0);
     await Deno.remove(join(ws, "submission.csv"));
     const file = await Deno.open(join(ws, "submission.csv"), {
       create: true,
