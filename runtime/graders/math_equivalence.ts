@@ -23,7 +23,8 @@ function invalid(
 /**
  * The `math_equivalence` grader: compares the answer at `outcome.params.answer` (the role output the runtime
  * extracted, normally the last `\boxed{}`) with the task's expected answer using {@linkcode mathEqual} and the spec's
- * tolerance. A missing answer is an invalid grade with the spec's fair values (`correct` 0 unless `fair` says
+ * tolerance, with its default policies for several boxed answers and chained equalities (docs/math_grading.md): when
+ * the comparison is unsure, the answer is not equal. A missing answer is an invalid grade with the spec's fair values (`correct` 0 unless `fair` says
  * otherwise); a task without an expected answer is invalid too. Throws TypeError only for a graph whose outcome is
  * not `math_equivalence` with a resolved answer reference (a programmer error).
  *
