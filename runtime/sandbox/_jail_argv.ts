@@ -86,6 +86,8 @@ export interface JailParams {
   readonly nofile: number;
   /** RLIMIT_NPROC; without a uid switch, the caller adds the runtime user's current task count. */
   readonly nproc: number;
+  /** Host paths under /usr the jail hides: a folder is covered by an empty read-only tmpfs, a file by /dev/null. */
+  readonly hide?: readonly { readonly path: string; readonly dir: boolean }[];
 }
 
 const MIB = 1 << 20;
@@ -130,6 +132,11 @@ export function jailArgv(p: JailParams): string[] {
       "ALL",
     ],
     ...["--ro-bind", "/usr", "/usr"],
+    ...(p.hide ?? []).flatMap((h) =>
+      h.dir
+        ? ["--perms", "0555", "--size", "4096", "--tmpfs", h.path]
+        : ["--ro-bind", "/dev/null", h.path]
+    ),
     ...["--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib"],
     ...["--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin"],
     ...["--ro-bind-try", "/etc/alternatives", "/etc/alternatives"],

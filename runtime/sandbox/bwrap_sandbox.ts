@@ -256,8 +256,11 @@ export class BwrapSandbox implements Sandbox {
       shmMb: this.options.shmMb,
       nofile: this.options.nofile,
       nproc,
+      hide: this.#hidden ??= hiddenEntries(this.options.hidePaths),
     };
   }
+
+  #hidden: NonNullable<JailParams["hide"]> | undefined;
 
   async #requireReachable(
     path: string,
@@ -275,6 +278,25 @@ export class BwrapSandbox implements Sandbox {
 }
 
 /** sha256 of the jail's argv with the per-call values (paths, uid, nproc headroom) as placeholders. */
+/** The paths to hide that exist under /usr (the only host tree in the jail), as folders or files; links are skipped. */
+function hiddenEntries(
+  paths: readonly string[],
+): NonNullable<JailParams["hide"]> {
+  const out: { path: string; dir: boolean }[] = [];
+  for (const path of paths) {
+    if (!path.startsWith("/usr/") || path.split("/").includes("..")) continue;
+    try {
+      const info = Deno.lstatSync(path);
+      if (info.isDirectory || info.isFile) {
+        out.push({ path, dir: info.isDirectory });
+      }
+    } catch {
+      // not installed here: nothing to hide
+    }
+  }
+  return out;
+}
+
 function argvHash(argv: readonly string[], params: JailParams): string {
   const template = argv.map((a) => {
     if (a === params.workspace) return "{workspace}";

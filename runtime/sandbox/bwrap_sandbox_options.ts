@@ -1,3 +1,5 @@
+import { pythonDataPaths } from "./_data_paths.ts";
+
 /** Options for `BwrapSandbox.create`. */
 export interface BwrapSandboxOptions {
   /**
@@ -50,6 +52,12 @@ export interface BwrapSandboxOptions {
    * @default 512
    */
   nofile?: number;
+  /**
+   * Host paths under /usr that no program in the jail sees: a folder shows empty, a file reads empty.
+   * Task sets built from packaged datasets cannot then be rebuilt by agent code (DESIGN.md decision 11).
+   * @default pythonDataPaths()
+   */
+  hidePaths?: readonly string[];
 }
 
 /** `BwrapSandboxOptions` after defaults. */
@@ -102,5 +110,6 @@ export function resolveBwrapSandboxOptions(
     tmpMb: options.tmpMb ?? 256,
     shmMb: options.shmMb ?? 64,
     nofile: options.nofile ?? 512,
+    hidePaths: options.hidePaths ?? pythonDataPaths(),
   };
 }

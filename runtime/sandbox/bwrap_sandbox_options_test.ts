@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { resolveBwrapSandboxOptions } from "./bwrap_sandbox_options.ts";
+import { pythonDataPaths } from "./_data_paths.ts";
 
 Deno.test("resolveBwrapSandboxOptions() fills every @default the JSDoc states", async () => {
   const source = await Deno.readTextFile(
@@ -17,6 +18,8 @@ Deno.test("resolveBwrapSandboxOptions() fills every @default the JSDoc states", 
       assert.match(String(value), new RegExp(`/${onPath[1]}$`), key);
     } else if (doc === "Deno.execPath()") {
       assert.equal(value, Deno.execPath());
+    } else if (doc === "pythonDataPaths()") {
+      assert.deepEqual(value, pythonDataPaths());
     } else {
       assert.equal(value, JSON.parse(doc!.replaceAll("_", "")), key);
     }
