@@ -106,7 +106,10 @@ function answerOf(text: string, boxed: "all" | "last"): string | undefined {
     for (const seg of segments.toReversed()) {
       prose = prose.slice(0, seg.start) + " " + prose.slice(seg.end);
     }
-    if (segments.length === 0 || !/[a-zA-Z]{2,}/.test(prose)) {
+    if (
+      segments.length === 0 ||
+      !/[a-zA-Z]{2,}/.test(prose.replace(/\\[a-zA-Z]+/g, " "))
+    ) {
       return clean(text);
     }
     spans = segments;

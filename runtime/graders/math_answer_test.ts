@@ -435,3 +435,38 @@ Deno.test("mathEqual() applies the boxed and chained policies as configured", ()
   assert.equal(mathEqual("x = 5", "x=5", { chained: "whole" }), true);
   assert.equal(mathEqual("x + y = 5", "5"), false, "the left side is no name");
 });
+
+Deno.test("mathEqual() never throws, and never equals x with x+1, on random LaTeX fragments", () => {
+  // No "$" or "\\boxed": those make prose around an answer, where text outside the answer is rightly ignored.
+  const atoms = [
+    ...["\\frac", "\\sqrt", "{", "}", "(", ")", "[", "]", "^", "_", "x", "1"],
+    ...["\\left", "\\right", "\\begin{pmatrix}", "\\end{pmatrix}", "&", "\\\\"],
+    ...[
+      "=",
+      "<",
+      "\\le",
+      ",",
+      "\\pm",
+      "\\cup",
+      "\\fbox",
+      "\\text{",
+      "i",
+    ],
+    ...["e", "\\pi", "!", "|", "\\infty", "'", "%", "\\$", ".", "-", "\\sum"],
+    ...["\\lim", "\\{", "\\}", "\\log", "\\sin", ":", ";", "\\cdot", "\\", " "],
+  ];
+  let seed = 42;
+  const pick = (n: number) => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed % n;
+  };
+  const fragment = (n: number) =>
+    Array.from({ length: 1 + pick(n) }, () => atoms[pick(atoms.length)]).join(
+      "",
+    );
+  for (let k = 0; k < 2000; k++) {
+    const a = fragment(30);
+    assert.equal(typeof mathEqual(a, fragment(10)), "boolean");
+    assert.equal(mathEqual(a, a + "+1"), false, a);
+  }
+});
