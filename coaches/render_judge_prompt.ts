@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { GraphRubric } from "../dsl/graph.ts";
 import { renderTemplate } from "../runtime/render_prompt.ts";
+import { dataPreamble, fenceEvidence } from "./evidence_fence.ts";
 import type { Evidence } from "./types.ts";
 
 /** A rendered judge prompt and its sha256 (the verdict's `prompt_sha256`, part of the cache key). */
@@ -14,6 +15,8 @@ export interface JudgePrompt {
  * Renders a rubric's Liquid template with the evidence of one action. The evidence's keys are the
  * template's variables (`role`, `action`, `files`, `facts`, `scale`, `outcome` where allowed: the
  * shapes `dsl/template_context.ts` checks at compile time), rendered by the same engine as prompts.
+ * What the agents and their tools wrote is shown fenced as data (`fenceEvidence`), and a prompt that
+ * shows any opens with `dataPreamble`, which tells the judge it is evidence, never instructions.
  * Throws `TypeError` for a rubric without a template (a deterministic coach has no prompt) or a
  * template that cannot be rendered.
  *
@@ -40,15 +43,19 @@ export function renderJudgePrompt(
       `Cannot render the judge prompt of rubric "${rubric.name}": it has no template; it is a deterministic coach`,
     );
   }
+  const fenced = fenceEvidence(evidence);
   let text: string;
   try {
-    text = renderTemplate(rubric.template, { ...evidence });
+    text = renderTemplate(rubric.template, { ...fenced.evidence });
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     throw new TypeError(
       `Cannot render the judge prompt of rubric "${rubric.name}" (${rubric.file}): ${why}`,
       { cause: error },
     );
+  }
+  if (text.includes(`<data-${fenced.nonce}>`)) {
+    text = dataPreamble(fenced.nonce) + text;
   }
   return { text, sha256: sha256Hex(text) };
 }

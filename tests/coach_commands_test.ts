@@ -101,13 +101,23 @@ coach:
       `${summary.run_dir}/blobs/${sha.slice(0, 2)}/${sha}`,
     );
   }));
+  // The solver's reply reaches the judge fenced as data, under the preamble that says so.
   assert.deepEqual(
-    prompts.toSorted(),
+    prompts.map((p) =>
+      p.replace(/^Text between <data-[0-9a-f]{16}>[\s\S]*?\n\n/, "")
+        .replace(/<\/?data-[0-9a-f]{16}>/g, "")
+    ).toSorted(),
     [
       "Score solver: The answer to 1+3 is \\boxed{4}.",
       "Score solver: The answer to 2+2 is \\boxed{4}.",
     ],
   );
+  for (const prompt of prompts) {
+    assert.match(
+      prompt,
+      /Score solver: <data-([0-9a-f]{16})>The .*<\/data-\1>$/,
+    );
+  }
   for (const prompt of prompts) {
     assert.ok(
       sentPrompts.includes(prompt),
