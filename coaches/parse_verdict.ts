@@ -66,6 +66,7 @@ export function parseStructuredVerdict(
  * a `SCORE:` / `PROCESS_SCORE:` / `Final score:` label at the start of a line (markdown emphasis,
  * `[7]`, `7/10`, `7 out of 10` and a sentence's final period allowed), `PROCESS_SCORE: 7` anywhere,
  * and only when there is none of those, a last `7/10` whose denominator is the scale's maximum.
+ * Text the judge quotes between the evidence's `<data-NONCE>` fences is the agents', never a score.
  * A reply holding a JSON verdict that never closes (`{"reasoning": "…", "score": 8, "b`: cut off at
  * max_tokens) is refused whatever else it says, so the judge is asked again instead of trusting half a
  * verdict.
@@ -86,7 +87,10 @@ export function parseStructuredVerdict(
 export function parseVerdict(text: string, scale: ScoreScale): VerdictParse {
   const strict = parseStructuredVerdict(text, scale);
   if (strict.ok || strict.reason === "out_of_scale") return strict;
-  const answer = splitReasoning(text.replace(/\r\n?/g, "\n")).answer;
+  // What the judge quotes of the evidence's fenced data is the agents' text, not its verdict.
+  const answer = withoutQuotedData(
+    splitReasoning(text.replace(/\r\n?/g, "\n")).answer,
+  );
   if (answer === "") {
     return failure(
       "Cannot find a score in the judge reply: it has no text outside its reasoning",
@@ -122,6 +126,34 @@ export function parseVerdict(text: string, scale: ScoreScale): VerdictParse {
     found.form,
     scale,
   );
+}
+
+const DATA_OPEN = /<data-([0-9a-f]{16})>/g;
+const DATA_CLOSE = /<\/data-([0-9a-f]{16})>/g;
+
+/** The text without the blocks of agents' text (as render_judge_prompt.ts fences it) that it quotes; linear time. */
+function withoutQuotedData(text: string): string {
+  if (!text.includes("<data-")) return text;
+  const closes = new Map<string, number[]>();
+  for (const m of text.matchAll(DATA_CLOSE)) {
+    let at = closes.get(m[1]!);
+    if (at === undefined) closes.set(m[1]!, at = []);
+    at.push(m.index);
+  }
+  const next = new Map<string, number>(); // per nonce, the first close not yet passed
+  let out = "";
+  let kept = 0;
+  for (const m of text.matchAll(DATA_OPEN)) {
+    if (m.index < kept) continue;
+    const at = closes.get(m[1]!) ?? [];
+    let i = next.get(m[1]!) ?? 0;
+    while (i < at.length && at[i]! < m.index) i++;
+    next.set(m[1]!, i);
+    if (i === at.length) continue;
+    out += text.slice(kept, m.index);
+    kept = at[i]! + `</data-${m[1]}>`.length;
+  }
+  return out + text.slice(kept);
 }
 
 interface Candidate {
