@@ -29,6 +29,23 @@ export function outcomeFromLog(
   const finished = events.findLast((e) => e.kind === "episode_finished");
   if (!finished || finished.kind !== "episode_finished") return undefined;
   const started = log.episodeStarted(episodeId);
+  if (finished.outcome?.ungraded !== undefined) {
+    // The grader failed, not the agents: no success, failure or fair metrics to hold against them.
+    const o = finished.outcome;
+    return {
+      expected: o.expected ?? null,
+      answer: o.answer ?? null,
+      correct: null,
+      success: null,
+      metrics: {},
+      summary:
+        `Not graded: the "${o.grader}" grader could not grade this episode (${
+          o.reason ?? o.ungraded
+        }), which is no fault of the agents. Expected answer: ${
+          text(o.expected)
+        }. Judge the work against it yourself.`,
+    };
+  }
   if (finished.outcome) {
     // Graded by the spec's outcome grader: the coach sees exactly what the run recorded.
     const o = finished.outcome;

@@ -19,6 +19,8 @@ export interface ReportEpisode {
   readonly error: string | null;
   /** Graded success; null when the episode was not graded. */
   readonly success: boolean | null;
+  /** Why the grader could not grade the episode (infrastructure, not the agents'); absent when it could. */
+  readonly ungraded?: string;
   /** Outcome metrics from the grader, when present. */
   readonly metrics: Readonly<Record<string, number>>;
 }
@@ -176,7 +178,19 @@ function toAction(e: Rec, episode: string, index: number): ReportAction {
 /** An outcome record: `outcomes.jsonl` lines, or an `outcome` object on episode_finished. */
 function outcomeOf(
   r: Rec,
-): { success: boolean | null; metrics: Record<string, number> } {
+): {
+  success: boolean | null;
+  metrics: Record<string, number>;
+  ungraded?: string;
+} {
+  // A grader failure says nothing of the agents: neither a success nor a failure, and no metrics.
+  if (typeof r.ungraded === "string") {
+    return {
+      success: null,
+      metrics: {},
+      ungraded: `${r.ungraded}: ${str(r.reason) ?? "no reason recorded"}`,
+    };
+  }
   const success = typeof r.success === "boolean"
     ? r.success
     : typeof r.correct === "boolean"
@@ -260,10 +274,7 @@ export async function loadRunData(dir: string): Promise<RunData> {
   };
   const started = new Map<string, Rec>();
   const finished = new Map<string, Rec>();
-  const graded = new Map<
-    string,
-    { success: boolean | null; metrics: Record<string, number> }
-  >();
+  const graded = new Map<string, ReturnType<typeof outcomeOf>>();
   const actions: ReportAction[] = [];
   const finishes: ReportRoleFinish[] = [];
   let outcomeSource: string | null = null;
@@ -312,6 +323,7 @@ export async function loadRunData(dir: string): Promise<RunData> {
       error: str(f?.error),
       success: g?.success ?? null,
       metrics: g?.metrics ?? {},
+      ...(g?.ungraded !== undefined ? { ungraded: g.ungraded } : {}),
     };
   });
   const layers = await readLayers(dir, new Set(actions.map((a) => a.key)));

@@ -23,6 +23,8 @@ export interface SyntheticEpisode {
   readonly category: string | null;
   /** Graded success, written to outcomes.jsonl; null leaves the episode ungraded. */
   readonly success: boolean | null;
+  /** The grader could not grade it (written with `success: false`, as gradeEpisode() records it). */
+  readonly ungraded?: "grader_missing" | "grader_error" | "grader_timeout";
   readonly status?: "completed" | "failed";
   readonly error?: string;
   readonly actions: readonly SyntheticAction[];
@@ -190,7 +192,9 @@ export async function writeSyntheticRun(
     }),
   );
   await Deno.writeTextFile(join(dir, "events.jsonl"), lines.join("\n") + "\n");
-  const graded = run.episodes.filter((e) => e.success !== null);
+  const graded = run.episodes.filter((e) =>
+    e.success !== null || e.ungraded !== undefined
+  );
   if (graded.length > 0) {
     await Deno.writeTextFile(
       join(dir, "outcomes.jsonl"),
@@ -198,8 +202,14 @@ export async function writeSyntheticRun(
         JSON.stringify({
           episode_id: e.id,
           attempt: 1,
-          success: e.success,
+          success: e.success ?? false,
           metrics: { correct: e.success ? 1 : 0 },
+          ...(e.ungraded !== undefined
+            ? {
+              ungraded: e.ungraded,
+              reason: "the grader failed: disk on fire",
+            }
+            : {}),
         })
       )
         .join("\n") + "\n",

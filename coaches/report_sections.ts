@@ -155,6 +155,7 @@ export function outcomesSection(data: RunData, basis: OutcomeBasis): Html {
   const failed = count((e) => e.status === "failed");
   const graded = eps.filter((e) => e.success !== null);
   const wins = graded.filter((e) => e.success).length;
+  const ungraded = eps.filter((e) => e.ungraded !== undefined);
   const rate = basis.graded
     ? `${fmtPct(wins, graded.length)} (${wins} of ${graded.length} graded)`
     : "not graded";
@@ -201,12 +202,30 @@ export function outcomesSection(data: RunData, basis: OutcomeBasis): Html {
       "Not graded: this run holds no outcome records (outcomes.jsonl or graded episodes), so success is unknown; the completion status is shown instead.",
     )
   }${
-    table(["episodes", "completed", "failed", "not finished", "success rate"], [
+    ungraded.length > 0
+      ? callout(
+        "warn",
+        `Ungraded (grader failed): the grader could not grade ${ungraded.length} episode(s) for an infrastructure reason, so they count neither as successes nor as failures and their outcome rewards are masked: ${
+          ungraded.slice(0, 5).map((e) => `${e.episode_id} (${e.ungraded})`)
+            .join("; ")
+        }${ungraded.length > 5 ? "; …" : ""}`,
+      )
+      : null
+  }${
+    table([
+      "episodes",
+      "completed",
+      "failed",
+      "not finished",
+      "ungraded (grader failed)",
+      "success rate",
+    ], [
       [
         eps.length,
         completed,
         failed,
         eps.length - completed - failed,
+        ungraded.length,
         rate,
       ],
     ])
