@@ -17,7 +17,9 @@ Deterministic given --seed: the same bytes on every run.
 import argparse
 import hashlib
 import json
+import os
 import shutil
+import tempfile
 import sys
 import warnings
 import zlib
@@ -57,7 +59,7 @@ def breast_cancer():
     df = _frame(_sk().load_breast_cancer(), "malignant")
     df["malignant"] = 1 - df["malignant"]  # sklearn codes malignant as 0; the positive class is 1 here
     return df, dict(type=BINARY, target="malignant", metric="roc_auc", missing=0.03,
-                    source="Wisconsin diagnostic breast cancer (scikit-learn load_breast_cancer)",
+                    source="Wisconsin diagnostic breast cancer",
                     goal="Predict whether a breast mass is malignant (1) or benign (0) from cell-nucleus measurements.",
                     predict="the probability that the mass is malignant (a number in [0, 1]; 0/1 labels also score)")
 
@@ -66,7 +68,7 @@ def wine_cultivar():
     df = _frame(_sk().load_wine(), "cultivar")
     df["cultivar"] = df["cultivar"].map({0: "barolo", 1: "grignolino", 2: "barbera"})
     return df, dict(type=MULTI, target="cultivar", metric="accuracy", missing=0.04,
-                    source="UCI wine recognition (scikit-learn load_wine)",
+                    source="UCI wine recognition",
                     goal="Predict the cultivar of an Italian wine from its chemical analysis.",
                     predict="the cultivar name: barolo, grignolino or barbera")
 
@@ -76,7 +78,7 @@ def iris_species():
     df = pd.DataFrame(b.data, columns=["sepal_length_cm", "sepal_width_cm", "petal_length_cm", "petal_width_cm"])
     df["species"] = pd.Series(b.target).map({0: "setosa", 1: "versicolor", 2: "virginica"})
     return df, dict(type=MULTI, target="species", metric="f1_macro", missing=0.0,
-                    source="Fisher's iris (scikit-learn load_iris)",
+                    source="Fisher's iris",
                     goal="Predict the species of an iris flower from its sepal and petal measurements.",
                     predict="the species name: setosa, versicolor or virginica")
 
@@ -89,7 +91,7 @@ def digits_name():
     df = pd.DataFrame(b.data.astype(int), columns=[f"px_{i // 8}_{i % 8}" for i in range(64)])
     df["digit"] = pd.Series(b.target).map(dict(enumerate(DIGIT_NAMES)))
     return df, dict(type=MULTI, target="digit", metric="accuracy", missing=0.0,
-                    source="UCI optical handwritten digits, 8x8 (scikit-learn load_digits)",
+                    source="UCI optical handwritten digits, 8x8",
                     goal="Name the handwritten digit from its 8x8 grid of pixel intensities (0-16).",
                     predict="the digit's name in lower case: zero, one, ..., nine")
 
@@ -99,7 +101,7 @@ def digits_rare_seven():
     df = pd.DataFrame(b.data.astype(int), columns=[f"px_{i // 8}_{i % 8}" for i in range(64)])
     df["is_seven"] = (b.target == 7).astype(int)
     return df, dict(type=BINARY, target="is_seven", metric="f1", missing=0.0, imbalanced=True,
-                    source="UCI optical handwritten digits, 8x8 (scikit-learn load_digits)",
+                    source="UCI optical handwritten digits, 8x8",
                     goal="Detect the handwritten sevens (about 10% of the images; imbalanced) from 8x8 pixel intensities.",
                     predict="1 if the digit is a seven, else 0 (F1 of the positive class 1)")
 
@@ -110,7 +112,7 @@ def diabetes_progression():
     df["sex"] = df["sex"].map({1.0: "female", 2.0: "male"})
     df["progression"] = b.target
     return df, dict(type=REGRESSION, target="progression", metric="rmse", missing=0.03,
-                    source="Efron et al. diabetes (scikit-learn load_diabetes)",
+                    source="Efron et al. diabetes",
                     goal="Predict a quantitative measure of diabetes progression one year after baseline.",
                     predict="the progression score (a number)")
 
@@ -129,7 +131,7 @@ def fair_affair():
     df["religious"] = df["religious"].astype(int).map(RELIGIOUS)
     df["rate_marriage"] = df["rate_marriage"].astype(int).map(MARRIAGE)
     return df, dict(type=BINARY, target="had_affair", metric="accuracy", missing=0.03,
-                    source="Fair (1978) Redbook survey of women (statsmodels fair)",
+                    source="Fair (1978) Redbook survey of women",
                     goal="Predict whether a married woman reported any extramarital affair.",
                     predict='"yes" or "no"')
 
@@ -151,7 +153,7 @@ def anes96_vote():
     df["PID"] = df["PID"].astype(int).map(PARTY)
     df["vote"] = df["vote"].astype(int).map({0: "clinton", 1: "dole"})
     return df, dict(type=BINARY, target="vote", metric="accuracy", missing=0.03,
-                    source="1996 American National Election Study (statsmodels anes96)",
+                    source="1996 American National Election Study",
                     goal="Predict a respondent's 1996 presidential vote from party identification, ideology and demographics.",
                     predict='"clinton" or "dole"')
 
@@ -159,11 +161,11 @@ def anes96_vote():
 def anes96_party():
     df = _anes()
     pid = df.pop("PID").astype(int)
-    df["vote"] = df["vote"].astype(int).map({0: "clinton", 1: "dole"})
+    df = df.drop(columns=["vote"])  # anes96_vote's target: never a feature of another task
     df["party"] = np.select([pid <= 1, pid >= 5], ["democrat", "republican"], "independent")
     return df, dict(type=MULTI, target="party", metric="accuracy", missing=0.03,
-                    source="1996 American National Election Study (statsmodels anes96)",
-                    goal="Predict a respondent's party identification from vote, ideology placements and demographics.",
+                    source="1996 American National Election Study",
+                    goal="Predict a respondent's party identification from ideology placements and demographics.",
                     predict="democrat, independent or republican")
 
 
@@ -180,7 +182,7 @@ def modechoice_mode():
     chosen = long[long["choice"] == 1].set_index("individual")["mode"].rename("mode")
     df = pd.concat([wide, first, chosen], axis=1).reset_index(drop=True)
     return df, dict(type=MULTI, target="mode", metric="accuracy", missing=0.0,
-                    source="Greene's Sydney-Melbourne travel mode choice (statsmodels modechoice)",
+                    source="Greene's Sydney-Melbourne travel mode choice",
                     goal="Predict the travel mode a traveller chose from each mode's times and costs, household income and party size.",
                     predict="air, train, bus or car")
 
@@ -193,7 +195,7 @@ def randhie_visits():
     df.insert(len(df.columns) - 1, "health", health)
     df = df[[c for c in df.columns if c != "mdvis"] + ["mdvis"]]
     return df, dict(type=REGRESSION, target="mdvis", metric="rmsle", missing=0.03,
-                    source="RAND Health Insurance Experiment, 4000-person sample (statsmodels randhie)",
+                    source="RAND Health Insurance Experiment, 4000-person sample",
                     goal="Predict the number of outpatient visits to a medical doctor in a year.",
                     predict="the number of visits (a non-negative number; scored with RMSLE)")
 
@@ -204,7 +206,7 @@ def star98_pass_rate():
     df = df[[c for c in df.columns if c.count("_") == 0]]  # drop the interaction terms
     df["pass_rate"] = above / (above + below)
     return df, dict(type=REGRESSION, target="pass_rate", metric="mae", missing=0.03,
-                    source="California STAR 1998 math scores by school district (statsmodels star98)",
+                    source="California STAR 1998 math scores by school district",
                     goal="Predict the share of a district's students scoring above the national median in math.",
                     predict="the share, a number in [0, 1]")
 
@@ -214,7 +216,7 @@ def grunfeld_invest():
     df["year"] = df["year"].astype(int)
     df = df[["firm", "year", "value", "capital", "invest"]]
     return df, dict(type=REGRESSION, target="invest", metric="rmse", missing=0.0,
-                    source="Grunfeld investment panel, 11 US firms 1935-1954 (statsmodels grunfeld)",
+                    source="Grunfeld investment panel, 11 US firms 1935-1954",
                     goal="Predict a firm's gross investment in a year from its market value and capital stock.",
                     predict="gross investment (a number, millions of 1947 dollars)")
 
@@ -223,7 +225,7 @@ def wine_alcohol():
     df, _ = wine_cultivar()
     df = df[[c for c in df.columns if c != "alcohol"] + ["alcohol"]]
     return df, dict(type=REGRESSION, target="alcohol", metric="rmse", missing=0.03,
-                    source="UCI wine recognition (scikit-learn load_wine)",
+                    source="UCI wine recognition",
                     goal="Predict a wine's alcohol content from the rest of its chemical analysis and its cultivar.",
                     predict="the alcohol content in % by volume (a number)")
 
@@ -244,6 +246,34 @@ TASKS = {
     "star98_pass_rate": star98_pass_rate,
     "grunfeld_invest": grunfeld_invest,
 }
+
+
+# Tasks drawn from one source take disjoint halves of its rows, so no row is shared between tasks
+# (of any split); the loaders of one family return the rows in the same order.
+FAMILIES = {"wine_cultivar": ("wine", 0), "wine_alcohol": ("wine", 1), "digits_name": ("digits", 0),
+            "digits_rare_seven": ("digits", 1), "anes96_vote": ("anes96", 0), "anes96_party": ("anes96", 1)}
+NOISE = 0.03  # Gaussian noise on numeric features, as a fraction of each column's standard deviation
+
+
+def own_rows(df, task_id, seed):
+    if task_id not in FAMILIES:
+        return df
+    family, part = FAMILIES[task_id]
+    order = rng_for(seed, "family:" + family).permutation(len(df))
+    return df.iloc[np.sort(order[part::2])].reset_index(drop=True)
+
+
+def perturb(df, spec, rng):
+    """Adds noise to every numeric feature with more than 10 distinct values, so test rows cannot be
+    matched exactly against the source dataset (which the sandbox also hides)."""
+    df = df.copy()
+    for col in [c for c in df.columns if c != spec["target"]]:
+        x = df[col]
+        if x.dtype == object or x.nunique() <= 10:
+            continue
+        sd = float(x.std())
+        df[col] = x.astype(float) + rng.normal(0, NOISE * sd, len(df))
+    return df
 
 
 def rng_for(seed, name):
@@ -302,7 +332,7 @@ def describe(task_id, spec, train, test, classes):
         spec["goal"],
         "",
         f"- Task type: {kind}",
-        f"- Source: {spec['source']}",
+        f"- Source: adapted from {spec['source']} (a subset of its rows, numeric features with added noise)",
         f"- Files: train.csv ({len(train)} rows, with the target), test.csv ({len(test)} rows, without it), sample_submission.csv",
         f"- Id column: `{ID}`; target column: `{t}`",
         f"- Features ({len(feats)}): " + ", ".join(f"`{c}`" for c in feats),
@@ -333,6 +363,7 @@ def describe(task_id, spec, train, test, classes):
 def build_task(task_id, loader, seed, root):
     df, spec = loader()
     rng = rng_for(seed, task_id)
+    df = perturb(own_rows(df, task_id, seed), spec, rng)
     train, test = split(df, spec, rng)
     train, test = inject_missing([train, test], spec, rng)
     t = spec["target"]
@@ -342,7 +373,7 @@ def build_task(task_id, loader, seed, root):
     default = constant_prediction(train[t], spec, classes)
     sample = pd.DataFrame({ID: test[ID], t: default})
     d = root / "tasks" / task_id
-    d.mkdir(parents=True)
+    d.mkdir(parents=True, exist_ok=True)
     to_csv(train, d / "train.csv")
     to_csv(test, d / "test.csv")
     to_csv(sample, d / "sample_submission.csv")
@@ -412,9 +443,27 @@ def sha256(path):
 
 
 def build(out, seed):
+    """Builds into a scratch folder beside OUT, then moves each file into place (one rename each), so a
+    run reading OUT while it is rebuilt never finds a file missing; manifest.json is written last."""
     out.mkdir(parents=True, exist_ok=True)
-    if (out / "tasks").exists():
-        shutil.rmtree(out / "tasks")
+    scratch = Path(tempfile.mkdtemp(prefix=".build-", dir=out))
+    try:
+        rows, evals = _build(scratch, seed)
+        files = [p for p in scratch.rglob("*") if p.is_file()]
+        for f in sorted(files, key=lambda p: (p.name == "manifest.json", str(p))):
+            dest = out / f.relative_to(scratch)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(f, dest)
+        keep = {r["task_id"] for r in rows}
+        for d in (out / "tasks").iterdir():
+            if d.name not in keep:
+                shutil.rmtree(d)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return rows, evals
+
+
+def _build(out, seed):
     rows = [build_task(tid, loader, seed, out) for tid, loader in TASKS.items()]
     evals = assign_splits(rows, seed)
     for name, keep in (("train", lambda r: r["task_id"] not in evals), ("eval", lambda r: r["task_id"] in evals)):

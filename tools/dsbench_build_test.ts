@@ -148,6 +148,30 @@ Deno.test("dsbench builder: deterministic, well-formed tasks with a sane baselin
       Object.keys(manifest.files).sort(),
       ["eval.jsonl", "train.jsonl", ...all.map((r) => r.answers_file)].sort(),
     );
+    // No loader names in task text; tasks from one source split its rows; no target as another's feature.
+    for (const r of all) {
+      assert.doesNotMatch(r.description, /load_|scikit-learn|statsmodels/);
+    }
+    const rowsOf = async (id: string) =>
+      (await Deno.readTextFile(join(a, "tasks", id, "train.csv"))).trim()
+        .split("\n").length -
+      1 +
+      (await Deno.readTextFile(join(a, "tasks", id, "test.csv"))).trim()
+        .split("\n").length -
+      1;
+    for (
+      const [x, y, n] of [
+        ["wine_cultivar", "wine_alcohol", 178],
+        ["digits_name", "digits_rare_seven", 1797],
+        ["anes96_vote", "anes96_party", 944],
+      ] as const
+    ) {
+      assert.equal(await rowsOf(x) + await rowsOf(y), n, `${x} + ${y}`);
+    }
+    const party = await Deno.readTextFile(
+      join(a, "tasks", "anes96_party", "train.csv"),
+    );
+    assert(!party.slice(0, party.indexOf("\n")).split(",").includes("vote"));
     assert(stringMulti, "no multi-class task with string labels");
     assert(withMissing, "no task with missing values");
     assert(withCategorical, "no task with categorical columns");
