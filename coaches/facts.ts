@@ -52,7 +52,7 @@ function executionFacts(role: GraphRole, action: ActionEvent): Fact[] {
       role: role.id,
       text: `${role.id}'s ${e.tool} code ended with status "${e.status}"${
         e.exit_code !== null ? ` (exit ${e.exit_code})` : ""
-      }${detail !== "" ? `: ${detail}` : ""}`,
+      }${detail !== "" ? `: ${JSON.stringify(detail)}` : ""}`,
     };
   });
 }
@@ -102,8 +102,12 @@ function inputFacts(
       role: producer,
       file,
       text: error !== undefined
-        ? `${role.id}'s code failed with ${error} on "${file}", which ${producer} should have produced: the failure is caused upstream, not by ${role.id}`
-        : `"${file}" was missing when ${role.id} started: ${producer} should have produced it`,
+        ? `${role.id}'s code failed with ${error} on ${
+          JSON.stringify(file)
+        }, which ${producer} should have produced: the failure is caused upstream, not by ${role.id}`
+        : `${
+          JSON.stringify(file)
+        } was missing when ${role.id} started: ${producer} should have produced it`,
     });
   }
   return facts;
@@ -139,9 +143,9 @@ function contractFacts(
       kind: "invalid_artifact",
       role: role.id,
       file: bad.path,
-      text: `${role.id} saved "${bad.path}", which fails its schema: ${
-        bad.problems.join("; ")
-      }`,
+      text: `${role.id} saved ${
+        JSON.stringify(bad.path)
+      }, which fails its schema: ${bad.problems.join("; ")}`,
     });
   }
   if (
