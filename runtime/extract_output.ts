@@ -11,23 +11,41 @@ export type OutputRule =
 
 /** The content of the last `\boxed{...}` (or `\fbox{...}`), with nested braces matched; undefined if none closes. */
 export function lastBoxed(text: string): string | undefined {
-  const re = /\\(?:boxed|fbox)\s*\{/g;
-  let found: string | undefined;
-  for (const m of text.matchAll(re)) {
-    let depth = 1;
-    const start = m.index! + m[0].length;
-    let i = start;
-    for (; i < text.length && depth > 0; i++) {
-      if (text[i] === "\\" && i + 1 < text.length) {
-        i++;
-        continue;
+  // One pass with a stack of open boxes, linear in the text: rescanning to the end from every "\boxed{"
+  // was quadratic on a hostile reply ("\boxed{" fifty thousand times).
+  const opener = /\\(?:boxed|fbox)\s*\{/y;
+  const open: { start: number; depth: number }[] = [];
+  let depth = 0;
+  let last: { start: number; end: number } | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === "\\") {
+      opener.lastIndex = i;
+      const m = opener.exec(text);
+      if (m !== null) {
+        depth++;
+        open.push({ start: i + m[0].length, depth });
+        i += m[0].length - 1;
+      } else {
+        i++; // an escaped character: "\{" and "\}" are no braces
       }
-      if (text[i] === "{") depth++;
-      else if (text[i] === "}") depth--;
+      continue;
     }
-    if (depth === 0) found = text.slice(start, i - 1).trim();
+    if (ch === "{") depth++;
+    else if (ch === "}") {
+      const top = open.at(-1);
+      if (top !== undefined && top.depth === depth) {
+        open.pop();
+        if (last === undefined || top.start > last.start) {
+          last = { start: top.start, end: i };
+        }
+      }
+      if (depth > 0) depth--;
+    }
   }
-  return found;
+  return last === undefined
+    ? undefined
+    : text.slice(last.start, last.end).trim();
 }
 
 /** Index of the bracket opening the one that closes at `end`, or -1 (a backwards depth scan). */

@@ -10,6 +10,62 @@ Deno.test("lastBoxed() returns the last boxed answer with nested braces", () => 
   assert.equal(lastBoxed("\\boxed{unclosed"), undefined);
   assert.equal(lastBoxed("no box"), undefined);
   assert.equal(lastBoxed("\\fbox{7}"), "7");
+  assert.equal(lastBoxed("\\boxed{\\boxed{1}}"), "1");
+  assert.equal(lastBoxed("\\boxed{1} then \\boxed{unclosed"), "1");
+  assert.equal(lastBoxed("\\boxed{a\\}b} c"), "a\\}b");
+  assert.equal(lastBoxed("} \\boxed {2}"), "2");
+});
+
+/** The previous definition: from every opener, scan to its closing brace (quadratic on hostile text). */
+function lastBoxedByRescan(text: string): string | undefined {
+  let found: string | undefined;
+  for (const m of text.matchAll(/\\(?:boxed|fbox)\s*\{/g)) {
+    let depth = 1;
+    const start = m.index + m[0].length;
+    let i = start;
+    for (; i < text.length && depth > 0; i++) {
+      if (text[i] === "\\" && i + 1 < text.length) {
+        i++;
+        continue;
+      }
+      if (text[i] === "{") depth++;
+      else if (text[i] === "}") depth--;
+    }
+    if (depth === 0) found = text.slice(start, i - 1).trim();
+  }
+  return found;
+}
+
+Deno.test("lastBoxed() agrees with a rescan from every opener on random text, and stays linear on hostile text", () => {
+  const pieces = [
+    "\\boxed{",
+    "\\fbox {",
+    "{",
+    "}",
+    "\\{",
+    "\\}",
+    "x",
+    " ",
+    "\\frac",
+  ];
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+  for (let n = 0; n < 3000; n++) {
+    let text = "";
+    const len = next() % 14;
+    for (let k = 0; k < len; k++) text += pieces[next() % pieces.length];
+    assert.equal(
+      lastBoxed(text),
+      lastBoxedByRescan(text),
+      JSON.stringify(text),
+    );
+  }
+  // Fifty thousand openers: a rescan from each takes minutes; one pass takes milliseconds.
+  assert.equal(lastBoxed("\\boxed{".repeat(50_000)), undefined);
+  assert.equal(
+    lastBoxed("\\boxed{".repeat(20_000) + "7" + "}".repeat(20_000)),
+    "7",
+  );
 });
 
 Deno.test("extractOutput() applies each rule and gives null when nothing matches", () => {
