@@ -96,21 +96,23 @@ Deno.test("deno task train on a 2-rank trainer: a rank that dies stops the run w
     ]);
     assert.equal(ran.code, 0, ran.stderr);
     const dir = join(out, [...Deno.readDirSync(out)][0]!.name);
+    const resume = (url: string) =>
+      runCli([
+        "train",
+        SPEC,
+        "--out",
+        out,
+        "--resume",
+        dir,
+        "--steps",
+        "3",
+        "--trainer",
+        url,
+      ]);
 
     first.ranks[1]!.kill("SIGKILL");
     await first.ranks[1]!.status;
-    const broken = await runCli([
-      "train",
-      SPEC,
-      "--out",
-      out,
-      "--resume",
-      dir,
-      "--steps",
-      "3",
-      "--trainer",
-      first.url,
-    ]);
+    const broken = await resume(first.url);
     assert.equal(broken.code, 2, broken.stderr);
     // Either the update in flight notices (the rank stopped during it) or the idle heartbeat did first.
     assert.match(
@@ -122,18 +124,7 @@ Deno.test("deno task train on a 2-rank trainer: a rank that dies stops the run w
     await stopRanks(first.ranks);
 
     first = await startRanks(trainerOut);
-    const resumed = await runCli([
-      "train",
-      SPEC,
-      "--out",
-      out,
-      "--resume",
-      dir,
-      "--steps",
-      "3",
-      "--trainer",
-      first.url,
-    ]);
+    const resumed = await resume(first.url);
     assert.equal(resumed.code, 0, resumed.stderr);
     const lines = (await readMetrics(dir)).filter((l): l is StepLine =>
       l.type === "step"
