@@ -88,7 +88,28 @@ export const ToolSchema = z.strictObject({
   language: z.enum(["python", "typescript"]),
   description: z.string().optional(),
   timeout_s: z.number().positive().max(3600).default(30),
-  memory_mb: PositiveInt.default(2048),
+  memory_mb: PositiveInt.default(2048).describe(
+    "Memory of the whole jail (every process in it), in MiB",
+  ),
+  max_processes: PositiveInt.max(4096).default(128).describe(
+    "Processes and threads alive at once in the jail",
+  ),
+  disk_mb: PositiveInt.max(1 << 20).default(1024).describe(
+    "Bytes the workspace may hold while the tool runs, in MiB",
+  ),
+  max_files: PositiveInt.max(10_000_000).default(20_000).describe(
+    "Entries (files, directories, links) the workspace may hold",
+  ),
+  hide_paths: z.array(
+    z.string().max(4096).refine(
+      (p) =>
+        p.length <= 4096 && p.startsWith("/") &&
+        p.split("/").every((c) => c !== "." && c !== ".."),
+      "an absolute host path without . or .. components",
+    ),
+  ).max(64).default([]).describe(
+    "Host paths the jail shows empty, on top of the packaged datasets hidden by default",
+  ),
   output_cap_bytes: PositiveInt.default(65536),
   max_concurrency: PositiveInt.optional(),
 });
@@ -342,6 +363,12 @@ export const OutcomeSchema = z.discriminatedUnion("grader", [
     params: z.strictObject({
       answer: z.string().describe("<role>.<output> holding the answer"),
       tolerance: z.number().min(0).default(1e-6),
+      boxed: z.enum(["all", "last"]).default("all").describe(
+        "Several \\boxed{} in one answer: all (a set of answers) or last",
+      ),
+      chained: z.enum(["last", "whole"]).default("last").describe(
+        "Chained equalities x = 5+6 = 11: last side, or the whole equation",
+      ),
     }),
     ...OutcomeCommon,
   }),

@@ -35,7 +35,12 @@ export interface ExecLimits {
   /** Total output after which the process is killed (`output_limit`). */
   readonly kill_output_bytes: number;
   readonly file_size_mb: number;
+  /** Processes and threads alive at once in the whole jail. */
   readonly nproc: number;
+  /** Bytes the workspace may hold while the code runs, in MiB (the sandbox's default when absent). */
+  readonly disk_mb?: number;
+  /** Entries the workspace may hold while the code runs (the sandbox's default when absent). */
+  readonly max_files?: number;
 }
 
 /** One program to run in an episode's workspace. */
@@ -48,6 +53,8 @@ export interface ExecRequest {
   /** Concurrency slot, so each slot can run under its own uid. */
   readonly slot?: number;
   readonly signal?: AbortSignal;
+  /** Absolute host paths the jail shows empty for this execution, on top of the sandbox's own list. */
+  readonly hide_paths?: readonly string[];
 }
 
 /** What an execution produced, as the agent and the coach see it. */

@@ -48,8 +48,10 @@ function limitsOf(ctx: EpisodeContext, tool: string): ExecLimits {
     memory_mb: t.memory_mb,
     output_cap_bytes: t.output_cap_bytes,
     kill_output_bytes: Math.max(64 << 20, t.output_cap_bytes * 4),
-    file_size_mb: 512,
-    nproc: 128,
+    file_size_mb: Math.min(512, t.disk_mb),
+    nproc: t.max_processes,
+    disk_mb: t.disk_mb,
+    max_files: t.max_files,
   };
 }
 
@@ -122,6 +124,7 @@ async function execute(
   call: PendingCall,
 ): Promise<Execution> {
   const limits = limitsOf(ctx, call.tool);
+  const hidden = ctx.graph.tools[call.tool]!.hide_paths;
   const toolSlots = ctx.toolSlots.get(call.tool);
   const run = <T>(
     fn: () => Promise<T>,
@@ -136,6 +139,7 @@ async function execute(
           limits,
           slot,
           signal: ctx.signal,
+          ...(hidden.length > 0 ? { hide_paths: hidden } : {}),
         })
       )
     )
