@@ -23,8 +23,8 @@ function invalid(
 /**
  * The `math_equivalence` grader: compares the answer at `outcome.params.answer` (the role output the runtime
  * extracted, normally the last `\boxed{}`) with the task's expected answer using {@linkcode mathEqual} and the spec's
- * tolerance, with its default policies for several boxed answers and chained equalities (docs/math_grading.md): when
- * the comparison is unsure, the answer is not equal. A missing answer is an invalid grade with the spec's fair values (`correct` 0 unless `fair` says
+ * tolerance and its `boxed` and `chained` policies for several boxed answers and chained equalities
+ * (docs/math_grading.md): when the comparison is unsure, the answer is not equal. A missing answer is an invalid grade with the spec's fair values (`correct` 0 unless `fair` says
  * otherwise); a task without an expected answer is invalid too. Throws TypeError only for a graph whose outcome is
  * not `math_equivalence` with a resolved answer reference (a programmer error).
  *
@@ -89,6 +89,8 @@ export function mathEquivalenceGrader(input: GradeInput): Promise<Grade> {
   }
   const correct = mathEqual(answer, String(expected), {
     tolerance: outcome.params.tolerance,
+    boxed: outcome.params.boxed,
+    chained: outcome.params.chained,
   });
   const shown = normalizeAnswer(answer);
   return Promise.resolve({
