@@ -39,3 +39,21 @@ export const GRADER_METRICS: Readonly<
     ...REGRESSION_METRICS,
   ],
 };
+
+/**
+ * The metrics of each grader that are on one scale across tasks (0 to 1, higher is better), so a mean
+ * over tasks of different kinds means something: the run summary's per-category means use only these
+ * (an rmse averaged with an rmsle would not). Their value for an episode that failed before grading is
+ * the spec's `fair` value, else {@linkcode COMPARABLE_FAIR_DEFAULT}.
+ */
+export const COMPARABLE_METRICS: Readonly<
+  Record<Outcome["grader"], readonly string[]>
+> = {
+  math_equivalence: ["correct"],
+  exact_match: ["correct"],
+  regex: ["correct"],
+  tabular_metric: ["score", "valid_submission"],
+};
+
+/** The value a comparable metric takes for a failed episode when the spec's `fair` does not name it. */
+export const COMPARABLE_FAIR_DEFAULT = 0;

@@ -68,8 +68,13 @@ export function formatSummary(s: Readonly<RunSummary>): string[] {
       }, not counted as the agents' failures; their outcome rewards are masked`,
     );
   }
-  if (s.graded > 0) {
-    const rate = (n: number, d: number) => `${(100 * n / d).toFixed(1)}%`;
+  const failedInMeans = Object.values(s.by_category).reduce(
+    (n, c) => n + (c.failed ?? 0),
+    0,
+  );
+  if (s.graded > 0 || failedInMeans > 0) {
+    const rate = (n: number, d: number) =>
+      d > 0 ? `${(100 * n / d).toFixed(1)}%` : "n/a";
     const perCategory = Object.entries(s.by_category).sort((
       [x],
       [y],
@@ -77,9 +82,16 @@ export function formatSummary(s: Readonly<RunSummary>): string[] {
       const metrics = Object.entries(c.metrics).map(([k, v]) =>
         `${k} ${Number(v.toFixed(4))}`
       ).join(", ");
+      const failed = c.failed ?? 0;
       return `    ${category}: ${c.successes}/${c.graded} (${
         rate(c.successes, c.graded)
-      }); ${metrics}`;
+      }); means${
+        failed > 0
+          ? ` (${failed} failed episode${
+            failed === 1 ? "" : "s"
+          } at fair values)`
+          : ""
+      }: ${metrics || "none"}`;
     });
     lines.splice(
       2,

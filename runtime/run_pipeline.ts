@@ -404,6 +404,9 @@ export async function runPipeline(
     opts.policy,
     episodes.length,
     episodes.length - todo.length,
+    graph.outcome
+      ? { outcome: { grader: graph.outcome.grader, fair: graph.outcome.fair } }
+      : {},
   );
   await options.coach?.start({
     dir: store.dir,

@@ -1,3 +1,8 @@
+import {
+  COMPARABLE_FAIR_DEFAULT,
+  COMPARABLE_METRICS,
+  type Outcome,
+} from "../dsl/mod.ts";
 import type { RunEvent } from "./events.ts";
 
 /** Counts of a run, kept up to date from its events (live progress and the closing summary). */
@@ -30,10 +35,20 @@ export interface RunSummary {
     kind: string;
     reason: string;
   }[];
-  /** Per task category: graded episodes, successes, and the mean of each metric (fair values included). */
+  /**
+   * Per task category: graded episodes, successes, episodes that failed before grading, and the mean of each
+   * metric that is on one scale across tasks (`COMPARABLE_METRICS`: `correct`, or tabular `score` and
+   * `valid_submission`). Means count failed episodes at the spec's fair values and invalid submissions at
+   * their graded fair values; ungraded episodes (grader failures) are left out.
+   */
   by_category: Record<
     string,
-    { graded: number; successes: number; metrics: Record<string, number> }
+    {
+      graded: number;
+      successes: number;
+      failed: number;
+      metrics: Record<string, number>;
+    }
   >;
   prompt_tokens: number;
   completion_tokens: number;
@@ -49,8 +64,9 @@ export function emptySummary(
   policy: RunSummary["policy"],
   total: number,
   skipped: number,
+  options: EmptySummaryOptions = {},
 ): RunSummary {
-  return {
+  const summary: RunSummary = {
     run_id: runId,
     run_dir: runDir,
     policy,
@@ -76,19 +92,68 @@ export function emptySummary(
     started_ms: Date.now(),
     wall_ms: 0,
   };
+  state.set(summary, {
+    categories: new Map(),
+    counts: new Map(),
+    outcome: options.outcome,
+  });
+  return summary;
+}
+
+/** What the summary needs of the spec to count failed episodes at their fair values. */
+export interface EmptySummaryOptions {
+  /** The spec's outcome grader and fair values; without it, failed episodes are counted but not averaged. */
+  readonly outcome?: Pick<Outcome, "grader" | "fair">;
 }
 
 // Per-summary bookkeeping that is not part of the summary's JSON.
-const state = new WeakMap<
-  RunSummary,
-  { categories: Map<string, string>; counts: Map<string, number> }
->();
+interface SummaryState {
+  categories: Map<string, string>;
+  counts: Map<string, number>;
+  outcome: EmptySummaryOptions["outcome"];
+}
+const state = new WeakMap<RunSummary, SummaryState>();
+
+function categoryOf(s: RunSummary, own: SummaryState, episodeId: string) {
+  const category = own.categories.get(episodeId) ?? "(none)";
+  return s.by_category[category] ??= {
+    graded: 0,
+    successes: 0,
+    failed: 0,
+    metrics: {},
+  };
+}
+
+// Folds values into the category's running means, for the metrics comparable across tasks.
+function addMeans(
+  own: SummaryState,
+  category: string,
+  c: RunSummary["by_category"][string],
+  grader: string,
+  values: (metric: string) => number | undefined,
+): void {
+  const comparable =
+    COMPARABLE_METRICS[grader as keyof typeof COMPARABLE_METRICS] ?? [];
+  for (const k of comparable) {
+    const v = values(k);
+    if (v === undefined || !Number.isFinite(v)) continue;
+    const key = `${category}\u0000${k}`;
+    const n = (own.counts.get(key) ?? 0) + 1;
+    own.counts.set(key, n);
+    c.metrics[k] = (c.metrics[k] ?? 0) + (v - (c.metrics[k] ?? 0)) / n; // running mean
+  }
+}
 
 /** Folds one event into the summary, in place. */
 export function addEvent(s: RunSummary, e: RunEvent): void {
   let own = state.get(s);
-  if (!own) state.set(s, own = { categories: new Map(), counts: new Map() });
-  const { categories, counts } = own;
+  if (!own) {
+    state.set(
+      s,
+      own = { categories: new Map(), counts: new Map(), outcome: undefined },
+    );
+  }
+  const { categories } = own;
   s.wall_ms = Date.now() - s.started_ms;
   switch (e.kind) {
     case "action": {
@@ -123,19 +188,29 @@ export function addEvent(s: RunSummary, e: RunEvent): void {
       } else if (e.outcome) {
         s.graded++;
         if (e.outcome.success) s.successes++;
-        const category = categories.get(e.episode_id) ?? "(none)";
-        const c = s.by_category[category] ??= {
-          graded: 0,
-          successes: 0,
-          metrics: {},
-        };
-        for (const [k, v] of Object.entries(e.outcome.metrics)) {
-          const n = (counts.get(`${category}\u0000${k}`) ?? 0) + 1;
-          counts.set(`${category}\u0000${k}`, n);
-          c.metrics[k] = (c.metrics[k] ?? 0) + (v - (c.metrics[k] ?? 0)) / n; // running mean
-        }
+        const c = categoryOf(s, own, e.episode_id);
+        const metrics = e.outcome.metrics;
+        addMeans(
+          own,
+          categories.get(e.episode_id) ?? "(none)",
+          c,
+          e.outcome.grader,
+          (k) => metrics[k],
+        );
         c.graded++;
         if (e.outcome.success) c.successes++;
+      } else if (e.status !== "completed" && own.outcome) {
+        // Failed before grading: in the means at the spec's fair values, so failures cannot raise them.
+        const c = categoryOf(s, own, e.episode_id);
+        const fair = own.outcome.fair;
+        addMeans(
+          own,
+          categories.get(e.episode_id) ?? "(none)",
+          c,
+          own.outcome.grader,
+          (k) => fair[k] ?? COMPARABLE_FAIR_DEFAULT,
+        );
+        c.failed++;
       }
       break;
     case "episode_started":

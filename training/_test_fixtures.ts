@@ -100,6 +100,8 @@ export function finished(
     success?: boolean;
     metrics?: Record<string, number>;
     ungraded?: "grader_missing" | "grader_error" | "grader_timeout";
+    grader?: string;
+    status?: "completed" | "failed";
   } = {},
 ): RunEvent {
   return RunEventSchema.parse({
@@ -110,7 +112,10 @@ export function finished(
     kind: "episode_finished",
     episode_id: episode,
     attempt: fields.attempt ?? 1,
-    status: "completed",
+    status: fields.status ?? "completed",
+    ...(fields.status === "failed"
+      ? { error: "Error: model unreachable" }
+      : {}),
     actions: 1,
     model_failures: 0,
     wall_ms: 5,
@@ -118,7 +123,7 @@ export function finished(
     files: {},
     ...(fields.success === undefined ? {} : {
       outcome: {
-        grader: "regex",
+        grader: fields.grader ?? "regex",
         valid: true,
         correct: fields.success,
         success: fields.success,

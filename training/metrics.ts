@@ -8,8 +8,10 @@ export const OutcomeStatsSchema = z.strictObject({
   graded: z.number().int().min(0),
   /** Episodes the grader could not grade for an infrastructure reason: not in `graded`, masked from rewards. */
   ungraded: z.number().int().min(0).optional(),
+  /** Episodes that failed before grading: counted in the means at the spec's fair values, as no success. */
+  failed: z.number().int().min(0).optional(),
   success_rate: Mean,
-  /** Metric -> mean over graded episodes, fair values included for failures. */
+  /** Metric -> mean over the metrics comparable across tasks (`correct`, tabular `score`, `valid_submission`). */
   metrics: z.record(z.string(), z.number()),
 });
 export type OutcomeStats = z.infer<typeof OutcomeStatsSchema>;

@@ -1,4 +1,9 @@
-import type { ExecutionGraph } from "../dsl/mod.ts";
+import {
+  COMPARABLE_FAIR_DEFAULT,
+  COMPARABLE_METRICS,
+  type ExecutionGraph,
+  type Outcome,
+} from "../dsl/mod.ts";
 import type { RunEvent } from "../runtime/mod.ts";
 import {
   layerName,
@@ -61,27 +66,46 @@ export function countedVerdicts(
 }
 
 /**
- * Success rate and metric means over the graded episodes of a run (fair values count for failures); an
- * episode the grader could not grade (infrastructure) is counted apart as `ungraded`, never a failure.
+ * Success rate and metric means of a run's episodes. Means cover only the metrics on one scale across tasks
+ * (`COMPARABLE_METRICS`, so an rmse is never averaged with an rmsle); an episode that failed before grading
+ * counts at the fair values of `spec` (the graph's outcome; without it, failed episodes are left out) and as no success (`failed` says how many); an episode the grader could
+ * not grade (infrastructure) is counted apart as `ungraded`, never a failure.
  */
-export function outcomeStats(events: readonly RunEvent[]): OutcomeStats {
+export function outcomeStats(
+  events: readonly RunEvent[],
+  spec?: Pick<Outcome, "grader" | "fair">,
+): OutcomeStats {
   const finished = [...lastFinished(events).values()];
   const graded = finished.filter((e) =>
     e.outcome !== undefined && e.outcome.ungraded === undefined
   );
   const ungraded = finished.filter((e) => e.outcome?.ungraded !== undefined)
     .length;
+  const failed = spec
+    ? finished.filter((e) =>
+      e.outcome === undefined && e.status !== "completed"
+    )
+    : [];
   const sums: Record<string, number[]> = {};
-  for (const e of graded) {
-    for (const [k, v] of Object.entries(e.outcome!.metrics)) {
-      if (Number.isFinite(v)) (sums[k] ??= []).push(v);
+  const add = (grader: string, value: (k: string) => number | undefined) => {
+    for (const k of COMPARABLE_METRICS[grader as Outcome["grader"]] ?? []) {
+      const v = value(k);
+      if (v !== undefined && Number.isFinite(v)) (sums[k] ??= []).push(v);
     }
+  };
+  for (const e of graded) add(e.outcome!.grader, (k) => e.outcome!.metrics[k]);
+  for (const _ of failed) {
+    add(spec!.grader, (k) => spec!.fair[k] ?? COMPARABLE_FAIR_DEFAULT);
   }
   return {
     episodes: finished.length,
     graded: graded.length,
     ...(ungraded > 0 ? { ungraded } : {}),
-    success_rate: mean(graded.map((e) => e.outcome!.success ? 1 : 0)),
+    ...(failed.length > 0 ? { failed: failed.length } : {}),
+    success_rate: mean([
+      ...graded.map((e) => e.outcome!.success ? 1 : 0),
+      ...failed.map(() => 0),
+    ]),
     metrics: Object.fromEntries(
       Object.entries(sums).map(([k, v]) => [k, mean(v)!]),
     ),

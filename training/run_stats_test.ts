@@ -55,8 +55,48 @@ Deno.test("outcomeStats() counts graded episodes, success and metric means", asy
     assert.equal(stats.episodes, 4);
     assert.equal(stats.graded, 3);
     assert.equal(stats.success_rate, 1 / 3);
-    assert.deepEqual(stats.metrics, { correct: 1 / 3, f1: 0.375 });
+    // f1 is not on one scale across tasks of a regex grader: only `correct` is averaged.
+    assert.deepEqual(stats.metrics, { correct: 1 / 3 });
   });
+
+  await t.step(
+    "tabular means use the relative-gap score, and failed episodes count at fair values",
+    () => {
+      const tab = { grader: "tabular_metric" };
+      const events = [
+        started("a"),
+        finished("a", {
+          ...tab,
+          success: true,
+          metrics: { valid_submission: 1, score: 0.9, rmse: 1500 },
+        }),
+        started("b"),
+        finished("b", {
+          ...tab,
+          success: false,
+          metrics: { valid_submission: 1, score: 0.3, rmsle: 0.2 },
+        }),
+        started("c"),
+        finished("c", { status: "failed" }),
+      ];
+      const spec = {
+        grader: "tabular_metric" as const,
+        fair: { valid_submission: 0.5 },
+      };
+      const stats = outcomeStats(events, spec);
+      assert.equal(stats.failed, 1);
+      assert.equal(stats.graded, 2);
+      assert.equal(stats.success_rate, 1 / 3);
+      assert.deepEqual(Object.keys(stats.metrics).sort(), [
+        "score",
+        "valid_submission",
+      ]);
+      assert.ok(Math.abs(stats.metrics.score! - 0.4) < 1e-12); // (0.9 + 0.3 + fair 0) / 3
+      assert.ok(Math.abs(stats.metrics.valid_submission! - 2.5 / 3) < 1e-12);
+      // Without the spec's outcome, a failed episode cannot be valued and is left out.
+      assert.equal(outcomeStats(events).failed, undefined);
+    },
+  );
 
   await t.step(
     "an episode the grader could not grade is counted apart, not as a failure",

@@ -359,7 +359,7 @@ export async function trainPipeline(
           split,
           run: `evals/${runId}`,
           versions: { ...versions },
-          outcome: outcomeStats(events),
+          outcome: outcomeStats(events, graph.outcome),
           roles: roleScores(verdicts),
           categories: categoryStats(events, verdicts),
         }, options.onLine);
@@ -472,7 +472,7 @@ export async function trainPipeline(
         seconds: (performance.now() - started) / 1000,
         run: `steps/${runId}`,
         roles,
-        outcome: outcomeStats(events),
+        outcome: outcomeStats(events, graph.outcome),
         categories: categoryStats(events, verdicts),
         outcome_weight: train.reward.outcome_weight,
         ...(served ? { rollout: served } : {}),
