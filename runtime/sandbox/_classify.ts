@@ -12,6 +12,10 @@ export interface ExitFacts {
   readonly signal: string | null;
   /** The `STDERR_MARKERS` found anywhere in stderr, even in the omitted middle. */
   readonly stderrMarkers: ReadonlySet<string>;
+  /** The kernel OOM-killed a process of the jail at its cgroup's memory limit (host-side fact). */
+  readonly cgroupOom?: boolean;
+  /** The host killed the jail for a limit it watches (the jail's total CPU, the workspace quota). */
+  readonly watchKill?: "cpu_time_limit" | "file_size_limit";
 }
 
 /** Strings whose presence anywhere in stderr classifies a failure (reference/sandbox.md §3.2). */
@@ -57,7 +61,7 @@ function diedBy(facts: ExitFacts, name: string): boolean {
 
 /** Python prints `MemoryError` (numpy `_ArrayMemoryError`); V8 says "Reached heap limit" and traps. */
 function isMemoryLimit(facts: ExitFacts): boolean {
-  if (facts.stderrMarkers.has("MemoryError")) return true;
+  if (facts.cgroupOom || facts.stderrMarkers.has("MemoryError")) return true;
   return facts.language === "typescript" && diedBy(facts, "SIGTRAP") &&
     (facts.stderrMarkers.has("heap limit") ||
       facts.stderrMarkers.has("out of memory"));
@@ -69,6 +73,7 @@ function isMemoryLimit(facts: ExitFacts): boolean {
  */
 export function classifyExit(facts: ExitFacts): ExecStatus {
   if (facts.timedOut) return "wall_timeout";
+  if (facts.watchKill !== undefined) return facts.watchKill;
   if (facts.exitCode === 0 && facts.signal === null) return "ok";
   if (diedBy(facts, "SIGXCPU")) return "cpu_time_limit";
   // Python ignores SIGXFSZ and raises OSError(EFBIG) instead.
