@@ -1,8 +1,8 @@
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { Ajv } from "ajv";
-import { join } from "node:path";
 import { globMatch as matches, type GraphRole } from "../dsl/mod.ts";
 import type { Contract } from "./events.ts";
+import { readWorkspaceFile } from "./workspace/read_workspace_file.ts";
 
 /** Agent output is untrusted: JSON artifacts above this size are reported invalid, not parsed. */
 const MAX_JSON_BYTES = 16 << 20;
@@ -33,6 +33,8 @@ export function missingInputs(
 /**
  * Checks a role's file contract against the workspace's regular files: required files present, JSON
  * artifacts valid against their schema (ajv). `missingAtStart` is what was missing when the action began.
+ * Files are read with `readWorkspaceFile` (no link followed, no FIFO opened, at most 16 MiB); call it
+ * while holding the workspace (`WorkspaceTracker.exclusive`) so no execution changes them meanwhile.
  */
 export async function checkContract(
   role: GraphRole,
@@ -53,7 +55,8 @@ export async function checkContract(
     ) continue;
     for (const f of files.filter((x) => matches(p.path, x))) {
       const problems = await validateJsonFile(
-        join(workspace, f),
+        workspace,
+        f,
         p.schema as object,
       );
       if (problems.length > 0) invalid.push({ path: f, problems });
@@ -63,23 +66,25 @@ export async function checkContract(
 }
 
 async function validateJsonFile(
+  workspace: string,
   path: string,
   schema: object,
 ): Promise<string[]> {
-  let text: string;
-  try {
-    const info = await Deno.lstat(path);
-    if (!info.isFile) return ["not a regular file"];
-    if (info.size > MAX_JSON_BYTES) {
-      return [`larger than ${MAX_JSON_BYTES} bytes`];
-    }
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    return [`unreadable: ${e instanceof Error ? e.message : e}`];
+  // Never a symlink, FIFO or device, and at most the cap, whatever a concurrent jail does meanwhile.
+  const read = await readWorkspaceFile(workspace, path, {
+    maxBytes: MAX_JSON_BYTES,
+  });
+  if (!read.ok) {
+    return [
+      read.reason.startsWith("larger than") ||
+        read.reason === "not a regular file"
+        ? read.reason
+        : `unreadable: ${read.reason}`,
+    ];
   }
   let data: unknown;
   try {
-    data = JSON.parse(text);
+    data = JSON.parse(new TextDecoder().decode(read.bytes));
   } catch (e) {
     return [`not JSON: ${e instanceof Error ? e.message : e}`];
   }

@@ -15,6 +15,8 @@ export interface WorkspaceTracker {
    * sha256), removing symlinks, FIFOs, sockets and devices, and storing changed files in the run's blobs.
    */
   track<T>(fn: () => Promise<T>): Promise<{ result: T; changes: FileChange[] }>;
+  /** Runs `fn` while holding the workspace (no execution meanwhile), without a snapshot: for host reads. */
+  exclusive?<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 /** Everything one episode's roles share. */

@@ -366,13 +366,17 @@ export async function runRole(
     // An aborted episode is abandoned and runs again on --resume: its cut-short action is not recorded.
     if (ctx.signal.aborted) break;
     executions.push(...actionExecutions);
-    const after = await ctx.workspace.files();
-    contract = await checkContract(
-      role,
-      ctx.workspaceDir,
-      after,
-      missingAtStart,
-    );
+    // Held workspace: a concurrent role's execution cannot change the files while they are read.
+    const check = async () =>
+      checkContract(
+        role,
+        ctx.workspaceDir,
+        await ctx.workspace.files(),
+        missingAtStart,
+      );
+    contract = ctx.workspace.exclusive
+      ? await ctx.workspace.exclusive(check)
+      : await check();
     // Only what this action adds to the previous one's conversation: the log grows linearly in turns.
     const added = newMessages(previous, sent);
     await ctx.store.append({

@@ -14,6 +14,11 @@ export interface EpisodeWorkspace extends WorkspaceTracker {
   final(): Promise<Record<string, string>>;
   /** The files the workspace was seeded with: path -> sha256. */
   readonly seeded: Readonly<Record<string, string>>;
+  /**
+   * Runs `fn` while holding the workspace, as `track` does, without a snapshot: no execution runs
+   * meanwhile, so host reads (contract checks) see the files the last snapshot recorded.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 // Files up to this size are copied into blobs/ from memory: a stream per small file cost more than the copy.
@@ -80,7 +85,7 @@ export async function createWorkspace(
   store: RunStore,
 ): Promise<EpisodeWorkspace> {
   await seedWorkspace(dir, files);
-  let current = await snapshot(dir, { maxEntries: MAX_ENTRIES });
+  let current = await snapshot(dir, { maxEntries: MAX_ENTRIES, sweep: true });
   const hashes = new Map<string, string>();
   for (const path of regularFiles(current)) {
     const sha = await storeFile(dir, path, store, current);
@@ -91,6 +96,7 @@ export async function createWorkspace(
   return {
     seeded,
     files: () => Promise.resolve(regularFiles(current)),
+    exclusive: <T>(fn: () => Promise<T>) => lock.use(fn),
     track: <T>(fn: () => Promise<T>) =>
       lock.use(async () => {
         const before = current;

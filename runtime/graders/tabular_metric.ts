@@ -3,6 +3,7 @@ import { Liquid } from "liquidjs";
 import { getPath } from "../load_tasks.ts";
 import type { Grade, GradeInput, Grader } from "./grade.ts";
 import { toTable } from "./_csv.ts";
+import { readWorkspaceFile } from "../workspace/read_workspace_file.ts";
 import {
   CLASSIFICATION_METRICS,
   REGRESSION_METRICS,
@@ -82,9 +83,15 @@ async function readSubmission(
         `${rel} has ${info.size} bytes, over the limit of ${MAX_SUBMISSION_BYTES}`,
     };
   }
+  // The lstat above only words the reason: the read itself follows no link, opens no FIFO, stops at the cap.
+  const read = await readWorkspaceFile(dir, rel, {
+    maxBytes: MAX_SUBMISSION_BYTES,
+  });
+  if (!read.ok) return { reason: `${rel} cannot be read: ${read.reason}` };
   try {
-    const bytes = await Deno.readFile(path);
-    return { text: new TextDecoder("utf-8", { fatal: true }).decode(bytes) };
+    return {
+      text: new TextDecoder("utf-8", { fatal: true }).decode(read.bytes),
+    };
   } catch {
     return { reason: `${rel} is not UTF-8 text` };
   }

@@ -28,7 +28,8 @@ export async function chownWorkspace(
   owner: WorkspaceOwner,
   options: SnapshotOptions = {},
 ): Promise<void> {
-  const snap = await snapshot(dir, options);
+  // The tracker keeps workspaces within 100,000 entries: as many are handed over.
+  const snap = await snapshot(dir, { maxEntries: 100_000, ...options });
   const root = await Deno.lstat(dir);
   if (root.uid !== owner.uid || root.gid !== owner.gid) {
     await lchown(dir, owner.uid, owner.gid);

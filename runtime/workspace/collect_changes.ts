@@ -9,7 +9,7 @@ import {
 
 /** Options for `collectChanges`. */
 export interface CollectChangesOptions
-  extends SnapshotOptions, DiffSnapshotsOptions {}
+  extends Omit<SnapshotOptions, "sweep" | "known">, DiffSnapshotsOptions {}
 
 /** An execution's workspace changes, and the snapshot to diff the next execution against. */
 export interface CollectedChanges {
@@ -19,7 +19,10 @@ export interface CollectedChanges {
 
 /**
  * After an execution: snapshot the workspace, diff it against `before` (hashing regular files), then
- * remove the special files it found. Each special file appears in `changes` with `rejected`.
+ * remove the special files it found. Each special file appears in `changes` with `rejected`. The
+ * snapshot sweeps what it cannot record (names that are not UTF-8, paths too long for PATH_MAX, new
+ * entries past `maxEntries`): each such entry is removed and appears as a created entry with
+ * `rejected` giving the reason, past the first 100 as one summary change.
  *
  * @example
  * ```ts
@@ -41,8 +44,27 @@ export async function collectChanges(
   before: WorkspaceSnapshot,
   options: CollectChangesOptions = {},
 ): Promise<CollectedChanges> {
-  const after = await snapshot(dir, options);
+  const after = await snapshot(dir, {
+    ...options,
+    sweep: true,
+    known: before.entries,
+  });
   const changes = await diffSnapshots(before, after, options);
   const { snapshot: kept } = await rejectSpecialFiles(dir, after);
-  return { changes, snapshot: kept };
+  const swept: FileChange[] = after.removed.map((r) => ({
+    path: r.path,
+    change: "created",
+    kind: r.kind,
+    rejected: `removed: ${r.reason}`,
+  }));
+  if (after.removedUnlisted > 0) {
+    swept.push({
+      path: "…",
+      change: "created",
+      kind: "other",
+      rejected:
+        `removed: ${after.removedUnlisted} more entries that could not be recorded, not listed one by one`,
+    });
+  }
+  return { changes: [...changes, ...swept], snapshot: kept };
 }

@@ -1,6 +1,18 @@
-import { constants } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
-import { join } from "node:path";
+import { constants } from "node:fs";
+import {
+  closeFd,
+  ELOOP,
+  ENOENT,
+  ENOTDIR,
+  LibcError,
+  O_NOFOLLOW,
+  O_PATH,
+  openAt,
+  S_IFREG,
+  statAt,
+} from "./_libc.ts";
+import { openDirPath } from "./_open_dir.ts";
 import { splitRelative } from "./_split_relative.ts";
 
 /** The identity a file must still have when opened: the inode and device a snapshot recorded. */
@@ -20,11 +32,25 @@ export type OpenResult =
   | { readonly ok: true; readonly handle: FileHandle; readonly size: number }
   | { readonly ok: false; readonly reason: string };
 
+function libcReason(e: unknown): string {
+  if (e instanceof LibcError) {
+    return e.errno === ENOENT
+      ? "cannot open: ENOENT"
+      : `cannot open: errno ${e.errno}`;
+  }
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === "string") return `cannot open: ${code}`;
+  throw e;
+}
+
 /**
- * Opens a regular file of a workspace for reading without ever following a symlink: every directory
- * on the way is lstat'ed, the file is opened with O_NOFOLLOW | O_NONBLOCK (a FIFO cannot block), and
- * its fstat must show a regular file with the inode the snapshot recorded (reference/sandbox.md §3.5).
- * The caller closes the handle.
+ * Opens a regular file of a workspace for reading without ever following a symlink or opening anything
+ * but a regular file: each directory on the way is opened with O_NOFOLLOW | O_DIRECTORY relative to the
+ * previous one, the last component with O_PATH | O_NOFOLLOW (which opens neither a FIFO nor a device,
+ * and a symlink only as itself), and only when fstat of that handle shows a regular file (with the
+ * inode the snapshot recorded) is the same inode reopened for reading through /proc/self/fd. Every
+ * host-side read of workspace content goes through here (reference/sandbox.md §3.5). The caller
+ * closes the handle; read at most `size` bytes, or a cap of your own.
  *
  * @example
  * ```ts
@@ -50,40 +76,48 @@ export async function openWorkspaceFile(
   if (parts === undefined) {
     return { ok: false, reason: "not a relative path inside the workspace" };
   }
-  let dir = root;
-  for (const part of ["", ...parts.slice(0, -1)]) {
-    dir = part === "" ? dir : join(dir, part);
-    try {
-      const info = await Deno.lstat(dir);
-      if (!info.isDirectory) {
-        return { ok: false, reason: "a path component is not a directory" };
-      }
-    } catch {
+  let dirFd: number;
+  try {
+    dirFd = openDirPath(root, parts.slice(0, -1));
+  } catch (e) {
+    if (e instanceof LibcError && (e.errno === ELOOP || e.errno === ENOTDIR)) {
+      return { ok: false, reason: "a path component is not a directory" };
+    }
+    if (e instanceof LibcError && e.errno === ENOENT) {
       return { ok: false, reason: "a path component is missing" };
     }
+    return { ok: false, reason: libcReason(e) };
   }
-  let handle: FileHandle;
+  let pathFd: number;
   try {
-    handle = await open(
-      join(root, path),
-      constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK,
-    );
+    pathFd = openAt(dirFd, parts.at(-1)!, O_PATH | O_NOFOLLOW);
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    return {
-      ok: false,
-      reason: code === "ELOOP" ? "not a regular file" : `cannot open: ${code}`,
-    };
+    return { ok: false, reason: libcReason(e) };
+  } finally {
+    closeFd(dirFd);
   }
-  const st = await handle.stat();
-  const reason = !st.isFile() ? "not a regular file" : expected !== undefined &&
+  try {
+    const st = statAt(pathFd);
+    if (st.type !== S_IFREG) return { ok: false, reason: "not a regular file" };
+    if (
+      expected !== undefined &&
       ((expected.ino !== null && st.ino !== expected.ino) ||
         st.dev !== expected.dev)
-    ? "changed after the snapshot"
-    : undefined;
-  if (reason !== undefined) {
-    await handle.close();
-    return { ok: false, reason };
+    ) return { ok: false, reason: "changed after the snapshot" };
+    // The O_PATH handle pins the inode: /proc/self/fd/N reopens that regular file, whatever its path now is.
+    const handle = await open(
+      `/proc/self/fd/${pathFd}`,
+      constants.O_RDONLY | constants.O_NONBLOCK,
+    );
+    const again = await handle.stat();
+    if (!again.isFile() || again.ino !== st.ino || again.dev !== st.dev) {
+      await handle.close();
+      return { ok: false, reason: "changed after the snapshot" };
+    }
+    return { ok: true, handle, size: again.size };
+  } catch (e) {
+    return { ok: false, reason: libcReason(e) };
+  } finally {
+    closeFd(pathFd);
   }
-  return { ok: true, handle, size: st.size };
 }

@@ -1,4 +1,5 @@
-import { join } from "node:path";
+import { closeFd, LibcError, unlinkAt } from "./_libc.ts";
+import { openDirPath } from "./_open_dir.ts";
 import { type EntryKind, NOT_A_REGULAR_FILE } from "./file_change.ts";
 import type { SnapshotEntry, WorkspaceSnapshot } from "./snapshot.ts";
 
@@ -15,10 +16,29 @@ export interface RejectSpecialFilesResult {
   readonly snapshot: WorkspaceSnapshot;
 }
 
+/** Unlinks one non-directory entry by its parent's handle; an entry already gone, or whose parent is no longer a directory, is left. */
+function removeEntry(dir: string, path: string): void {
+  const parts = path.split("/");
+  let fd: number;
+  try {
+    fd = openDirPath(dir, parts.slice(0, -1));
+  } catch (e) {
+    if (e instanceof LibcError) return;
+    throw e;
+  }
+  try {
+    unlinkAt(fd, new TextEncoder().encode(parts.at(-1)!));
+  } catch (e) {
+    if (!(e instanceof LibcError)) throw e;
+  } finally {
+    closeFd(fd);
+  }
+}
+
 /**
  * Removes every symlink, FIFO, socket and device a snapshot lists, so that neither a later execution
  * nor a host collector is tricked by one (reference/sandbox.md §3.5). Symlinks are unlinked, never
- * followed.
+ * followed: each is unlinked relative to its directory, opened component by component with O_NOFOLLOW.
  *
  * @example
  * ```ts
@@ -32,7 +52,7 @@ export interface RejectSpecialFilesResult {
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function rejectSpecialFiles(
+export function rejectSpecialFiles(
   dir: string,
   snap: WorkspaceSnapshot,
 ): Promise<RejectSpecialFilesResult> {
@@ -43,13 +63,9 @@ export async function rejectSpecialFiles(
       kept.set(path, entry);
       continue;
     }
-    try {
-      await Deno.remove(join(dir, path));
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
+    removeEntry(dir, path);
     rejected.push({ path, kind: entry.kind, rejected: NOT_A_REGULAR_FILE });
   }
   rejected.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
-  return { rejected, snapshot: { ...snap, entries: kept } };
+  return Promise.resolve({ rejected, snapshot: { ...snap, entries: kept } });
 }

@@ -1,7 +1,27 @@
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
+import {
+  closeFd,
+  LibcError,
+  O_DIRECTORY,
+  O_NOFOLLOW,
+  O_RDONLY,
+  openAt,
+  type RawStat,
+  readNames,
+  S_IFBLK,
+  S_IFCHR,
+  S_IFDIR,
+  S_IFIFO,
+  S_IFLNK,
+  S_IFREG,
+  S_IFSOCK,
+  statAt,
+} from "./_libc.ts";
+import { openDirPath } from "./_open_dir.ts";
+import { removeTree } from "./_remove_tree.ts";
 import type { EntryKind } from "./file_change.ts";
 
-/** One workspace entry, as `Deno.lstat` saw it (symlinks are never followed). */
+/** One workspace entry, as lstat (statx without following) saw it: symlinks are never followed. */
 export interface SnapshotEntry {
   readonly path: string;
   readonly kind: EntryKind;
@@ -14,13 +34,26 @@ export interface SnapshotEntry {
   readonly gid: number | null;
 }
 
+/** An entry a sweeping snapshot could not record, so removed (a whole tree for a directory). */
+export interface RemovedEntry {
+  /** Relative path; a name that is not UTF-8 shows with U+FFFD in place of its bad bytes. */
+  readonly path: string;
+  readonly kind: EntryKind;
+  /** Why it could not be recorded, e.g. "name is not UTF-8". */
+  readonly reason: string;
+}
+
 /** Every entry under a workspace root at one moment, keyed by relative path. */
 export interface WorkspaceSnapshot {
   /** Absolute path of the workspace root. */
   readonly root: string;
   readonly entries: ReadonlyMap<string, SnapshotEntry>;
-  /** More entries existed than `maxEntries`; the rest were not listed. */
+  /** More entries existed than `maxEntries` (without `sweep`); the rest were not listed. */
   readonly truncated: boolean;
+  /** With `sweep`: the first entries removed because they could not be recorded (at most 100). */
+  readonly removed: readonly RemovedEntry[];
+  /** With `sweep`: how many more entries were removed than `removed` lists. */
+  readonly removedUnlisted: number;
 }
 
 /** Options for `snapshot`. */
@@ -30,37 +63,82 @@ export interface SnapshotOptions {
    * @default 10000
    */
   maxEntries?: number;
+  /**
+   * Remove (and report in `removed`) what cannot be recorded: names that are not UTF-8, paths whose
+   * absolute form would not fit PATH_MAX, entries past `maxEntries`. Without it they are skipped.
+   * @default false
+   */
+  sweep?: boolean;
+  /**
+   * Paths of the previous snapshot: they are always listed, and new entries only while the total stays
+   * within `maxEntries`, so entries past the cap are new ones (an agent's flood) and never older files.
+   */
+  known?: ReadonlyMap<string, unknown>;
 }
 
-/** The kind of an lstat result. */
-function entryKind(info: Deno.FileInfo): EntryKind {
-  if (info.isSymlink) return "symlink";
-  if (info.isFile) return "file";
-  if (info.isDirectory) return "dir";
-  if (info.isFifo) return "fifo";
-  if (info.isSocket) return "socket";
-  if (info.isBlockDevice || info.isCharDevice) return "device";
-  return "other";
+/** Most removed entries a snapshot lists one by one; the rest are counted. */
+export const MAX_LISTED_REMOVED = 100;
+/** Linux PATH_MAX, with its NUL: a recorded path joined to its root fits it, so any tool can open it. */
+const PATH_MAX = 4096;
+/** Hand the event loop back this often during a walk (the calls below are synchronous). */
+const YIELD_MS = 10;
+
+/** The kind of a statx result. */
+function entryKind(type: number): EntryKind {
+  switch (type) {
+    case S_IFLNK:
+      return "symlink";
+    case S_IFREG:
+      return "file";
+    case S_IFDIR:
+      return "dir";
+    case S_IFIFO:
+      return "fifo";
+    case S_IFSOCK:
+      return "socket";
+    case S_IFBLK:
+    case S_IFCHR:
+      return "device";
+    default:
+      return "other";
+  }
 }
 
-/** The snapshot fields of an lstat result. */
-function toEntry(path: string, info: Deno.FileInfo): SnapshotEntry {
+function toEntry(path: string, st: RawStat): SnapshotEntry {
   return {
     path,
-    kind: entryKind(info),
-    size: info.size,
-    mtime_ms: info.mtime?.getTime() ?? null,
-    ctime_ms: info.ctime?.getTime() ?? null,
-    ino: info.ino,
-    dev: info.dev,
-    uid: info.uid,
-    gid: info.gid,
+    kind: entryKind(st.type),
+    size: st.size,
+    mtime_ms: st.mtime_ms,
+    ctime_ms: st.ctime_ms,
+    ino: st.ino,
+    dev: st.dev,
+    uid: st.uid,
+    gid: st.gid,
   };
 }
 
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+interface PendingDir {
+  readonly rel: string;
+  readonly parts: readonly Uint8Array[];
+  readonly ino: number;
+  readonly dev: number;
+}
+
+const strict = new TextDecoder("utf-8", { fatal: true });
+const lossy = new TextDecoder();
+
 /**
- * Lists a workspace with `Deno.lstat` only: subdirectories are walked, symlinks are recorded as
- * symlinks and never followed, and at most `maxEntries` entries are listed.
+ * Lists a workspace by directory handle and raw names (getdents64 and statx relative to each
+ * directory, opened component by component with O_NOFOLLOW): symlinks are recorded as symlinks and
+ * never followed, any name and any depth are walked, and at most `maxEntries` entries are listed.
+ * With `sweep`, what cannot be recorded is removed and reported, so no agent-made path makes it throw.
  *
  * @example
  * ```ts
@@ -78,46 +156,120 @@ export async function snapshot(
   options: SnapshotOptions = {},
 ): Promise<WorkspaceSnapshot> {
   const maxEntries = options.maxEntries ?? 10_000;
-  const rootInfo = await Deno.lstat(dir);
-  if (!rootInfo.isDirectory) {
+  const sweep = options.sweep ?? false;
+  const known = options.known;
+  // Room for new entries: what the previous snapshot listed (and still exists) is not counted against it.
+  let newEntries = 0;
+  const newRoom = maxEntries - (known?.size ?? 0);
+  const root = resolve(dir);
+  const rootLink = await Deno.lstat(root);
+  if (!rootLink.isDirectory) {
     throw new TypeError(
       `Cannot snapshot workspace "${dir}": it is a ${
-        entryKind(rootInfo)
+        rootLink.isSymlink ? "symlink" : "special file"
       }, not a directory`,
     );
   }
+  const maxPathBytes = PATH_MAX - 2 - new TextEncoder().encode(root).length;
+  const rootFd = openAt(undefined, root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  const rootStat = statAt(rootFd);
+  closeFd(rootFd);
   const entries = new Map<string, SnapshotEntry>();
+  const removed: RemovedEntry[] = [];
+  let removedUnlisted = 0;
   let truncated = false;
-  const pending = [""];
-  while (pending.length > 0 && !truncated) {
-    const rel = pending.shift()!;
-    const names: string[] = [];
+  const pending: PendingDir[] = [{
+    rel: "",
+    parts: [],
+    ino: rootStat.ino,
+    dev: rootStat.dev,
+  }];
+  let lastYield = Date.now();
+  for (let head = 0; head < pending.length && !truncated; head++) {
+    if (Date.now() - lastYield > YIELD_MS) {
+      await new Promise((r) => setTimeout(r, 0));
+      lastYield = Date.now();
+    }
+    const at = pending[head]!;
+    pending[head] = undefined as unknown as PendingDir; // let it be collected
+    let fd: number;
     try {
-      for await (const e of Deno.readDir(join(dir, rel))) names.push(e.name);
+      fd = openDirPath(root, at.parts);
     } catch (e) {
-      // A subdirectory removed meanwhile, or made unreadable to a non-root runtime: listed, not walked.
-      if (rel === "") throw e;
+      // Removed or replaced meanwhile: listed, not walked. The root itself must open.
+      if (at.rel === "" || !(e instanceof LibcError)) throw e;
       continue;
     }
-    names.sort();
-    if (entries.size + names.length > maxEntries) {
-      names.length = Math.max(0, maxEntries - entries.size);
-      truncated = true;
-    }
-    const infos = await Promise.all(names.map(async (name) => {
-      const path = rel === "" ? name : `${rel}/${name}`;
-      try {
-        return toEntry(path, await Deno.lstat(join(dir, path)));
-      } catch (e) {
-        if (e instanceof Deno.errors.NotFound) return undefined;
-        throw e;
+    try {
+      const self = statAt(fd);
+      if (self.ino !== at.ino || self.dev !== at.dev) continue; // replaced meanwhile
+      const names = readNames(fd).sort(compareBytes);
+      for (const raw of names) {
+        let st: RawStat;
+        try {
+          st = statAt(fd, raw);
+        } catch (e) {
+          if (e instanceof LibcError) continue; // gone meanwhile
+          throw e;
+        }
+        let name: string | undefined;
+        try {
+          name = strict.decode(raw);
+        } catch {
+          name = undefined;
+        }
+        const shown = name ?? lossy.decode(raw);
+        const path = at.rel === "" ? shown : `${at.rel}/${shown}`;
+        const reason = name === undefined
+          ? "name is not UTF-8"
+          : new TextEncoder().encode(path).length > maxPathBytes
+          ? `path longer than ${maxPathBytes} bytes`
+          : known === undefined
+          ? (entries.size >= maxEntries
+            ? `past the cap of ${maxEntries} entries`
+            : undefined)
+          : !known.has(path) && newEntries >= newRoom
+          ? `past the cap of ${maxEntries} entries`
+          : undefined;
+        if (reason === undefined) {
+          if (known !== undefined && !known.has(path)) newEntries++;
+          const entry = toEntry(path, st);
+          entries.set(path, entry);
+          if (entry.kind === "dir") {
+            pending.push({
+              rel: path,
+              parts: [...at.parts, raw],
+              ino: st.ino,
+              dev: st.dev,
+            });
+          }
+          continue;
+        }
+        if (!sweep) {
+          if (name !== undefined && reason.startsWith("past the cap")) {
+            truncated = true;
+            break;
+          }
+          continue;
+        }
+        let gone: boolean;
+        try {
+          gone = removeTree(fd, raw);
+        } catch (e) {
+          if (!(e instanceof LibcError)) throw e;
+          gone = false;
+        }
+        const record = {
+          path,
+          kind: entryKind(st.type),
+          reason: gone ? reason : `${reason}; cannot be removed`,
+        };
+        if (removed.length < MAX_LISTED_REMOVED) removed.push(record);
+        else removedUnlisted++;
       }
-    }));
-    for (const entry of infos) {
-      if (entry === undefined) continue;
-      entries.set(entry.path, entry);
-      if (entry.kind === "dir") pending.push(entry.path);
+    } finally {
+      closeFd(fd);
     }
   }
-  return { root: resolve(dir), entries, truncated };
+  return { root, entries, truncated, removed, removedUnlisted };
 }
