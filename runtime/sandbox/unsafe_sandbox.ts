@@ -76,6 +76,13 @@ export class UnsafeSandbox implements Sandbox {
   async exec(request: ExecRequest): Promise<ExecResult> {
     const { limits } = request;
     checkLimits(limits);
+    if ((request.hide_paths ?? []).length > 0) {
+      throw new TypeError(
+        `Cannot run with hide_paths [${
+          request.hide_paths!.join(", ")
+        }] in UnsafeSandbox: it has no jail to hide host paths from; use BwrapSandbox or drop the tool's hide_paths`,
+      );
+    }
     const workspace = resolve(request.workspace);
     const program = await writeProgram(request.code, request.language);
     try {

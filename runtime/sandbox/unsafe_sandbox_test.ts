@@ -74,3 +74,28 @@ Deno.test("UnsafeSandbox runs TypeScript scoped to the workspace", async () => {
   assert.equal(r.error?.type, "NotCapable");
   assert.equal(await Deno.readTextFile(`${ws.dir}/t.txt`), "ok");
 });
+
+Deno.test("UnsafeSandbox refuses a request with hide_paths rather than ignoring it", async () => {
+  await using ws = await tempWorkspace();
+  await assert.rejects(
+    sandbox.exec({
+      language: "python",
+      code: "print(1)",
+      workspace: ws.dir,
+      limits: SMALL_LIMITS,
+      hide_paths: ["/usr/share/secret"],
+    }),
+    (e: Error) =>
+      e instanceof TypeError && !e.message.includes("\n") &&
+      /^Cannot run with hide_paths \[\/usr\/share\/secret\] in UnsafeSandbox: .*; use BwrapSandbox/
+        .test(e.message),
+  );
+  const ok = await sandbox.exec({
+    language: "python",
+    code: "print(1)",
+    workspace: ws.dir,
+    limits: SMALL_LIMITS,
+    hide_paths: [],
+  });
+  assert.equal(ok.status, "ok", ok.stderr.text);
+});
