@@ -55,19 +55,38 @@ def _frame(bunch, target_name):
 
 
 # Each loader returns (frame with the target column, spec dict).
+def _nucleus_name(col):
+    for prefix, suffix in (("mean_", "_avg"), ("worst_", "_max")):
+        if col.startswith(prefix):
+            return col[len(prefix):] + suffix
+    return col.replace("_error", "_se")
+
+
+NUCLEUS_NAMES = {f"{p}{m}{s}": _nucleus_name(f"{p}{m}{s}") for m in (
+    "radius", "texture", "perimeter", "area", "smoothness", "compactness", "concavity", "concave_points",
+    "symmetry", "fractal_dimension") for p, s in (("mean_", ""), ("", "_error"), ("worst_", ""))}
+
+
 def breast_cancer():
     df = _frame(_sk().load_breast_cancer(), "malignant")
     df["malignant"] = 1 - df["malignant"]  # sklearn codes malignant as 0; the positive class is 1 here
-    return df, dict(type=BINARY, target="malignant", metric="roc_auc", missing=0.03,
+    return df, dict(type=BINARY, target="malignant", metric="roc_auc", missing=0.03, rename=NUCLEUS_NAMES,
                     source="Wisconsin diagnostic breast cancer",
                     goal="Predict whether a breast mass is malignant (1) or benign (0) from cell-nucleus measurements.",
                     predict="the probability that the mass is malignant (a number in [0, 1]; 0/1 labels also score)")
 
 
+WINE_NAMES = {"alcohol": "alcohol_level", "malic_acid": "malic", "ash": "ash_content",
+              "alcalinity_of_ash": "ash_alkalinity", "magnesium": "magnesium_level", "total_phenols": "phenols_total",
+              "flavanoids": "flavonoids", "nonflavanoid_phenols": "nonflavonoid_phenols",
+              "proanthocyanins": "proanthocyanidins", "color_intensity": "colour_intensity", "hue": "hue_index",
+              "od280/od315_of_diluted_wines": "od_ratio", "proline": "proline_level"}
+
+
 def wine_cultivar():
     df = _frame(_sk().load_wine(), "cultivar")
     df["cultivar"] = df["cultivar"].map({0: "barolo", 1: "grignolino", 2: "barbera"})
-    return df, dict(type=MULTI, target="cultivar", metric="accuracy", missing=0.04,
+    return df, dict(type=MULTI, target="cultivar", metric="accuracy", missing=0.04, rename=WINE_NAMES,
                     source="UCI wine recognition",
                     goal="Predict the cultivar of an Italian wine from its chemical analysis.",
                     predict="the cultivar name: barolo, grignolino or barbera")
@@ -78,6 +97,8 @@ def iris_species():
     df = pd.DataFrame(b.data, columns=["sepal_length_cm", "sepal_width_cm", "petal_length_cm", "petal_width_cm"])
     df["species"] = pd.Series(b.target).map({0: "setosa", 1: "versicolor", 2: "virginica"})
     return df, dict(type=MULTI, target="species", metric="f1_macro", missing=0.0,
+                    rename={"sepal_length_cm": "sepal_len", "sepal_width_cm": "sepal_wid",
+                            "petal_length_cm": "petal_len", "petal_width_cm": "petal_wid"},
                     source="Fisher's iris",
                     goal="Predict the species of an iris flower from its sepal and petal measurements.",
                     predict="the species name: setosa, versicolor or virginica")
@@ -90,9 +111,9 @@ def digits_name():
     b = _sk().load_digits()
     df = pd.DataFrame(b.data.astype(int), columns=[f"px_{i // 8}_{i % 8}" for i in range(64)])
     df["digit"] = pd.Series(b.target).map(dict(enumerate(DIGIT_NAMES)))
-    return df, dict(type=MULTI, target="digit", metric="accuracy", missing=0.0,
+    return df, dict(type=MULTI, target="digit", metric="accuracy", missing=0.0, shared_scale=True,
                     source="UCI optical handwritten digits, 8x8",
-                    goal="Name the handwritten digit from its 8x8 grid of pixel intensities (0-16).",
+                    goal="Name the handwritten digit from its 8x8 grid of pixel intensities.",
                     predict="the digit's name in lower case: zero, one, ..., nine")
 
 
@@ -100,7 +121,7 @@ def digits_rare_seven():
     b = _sk().load_digits()
     df = pd.DataFrame(b.data.astype(int), columns=[f"px_{i // 8}_{i % 8}" for i in range(64)])
     df["is_seven"] = (b.target == 7).astype(int)
-    return df, dict(type=BINARY, target="is_seven", metric="f1", missing=0.0, imbalanced=True,
+    return df, dict(type=BINARY, target="is_seven", metric="f1", missing=0.0, imbalanced=True, shared_scale=True,
                     source="UCI optical handwritten digits, 8x8",
                     goal="Detect the handwritten sevens (about 10% of the images; imbalanced) from 8x8 pixel intensities.",
                     predict="1 if the digit is a seven, else 0 (F1 of the positive class 1)")
@@ -112,6 +133,9 @@ def diabetes_progression():
     df["sex"] = df["sex"].map({1.0: "female", 2.0: "male"})
     df["progression"] = b.target
     return df, dict(type=REGRESSION, target="progression", metric="rmse", missing=0.03,
+                    rename={"age": "patient_age", "sex": "patient_sex", "bmi": "body_mass_index",
+                            "bp": "blood_pressure", "s1": "serum_tc", "s2": "serum_ldl", "s3": "serum_hdl",
+                            "s4": "serum_tch", "s5": "serum_ltg", "s6": "serum_glucose"},
                     source="Efron et al. diabetes",
                     goal="Predict a quantitative measure of diabetes progression one year after baseline.",
                     predict="the progression score (a number)")
@@ -131,6 +155,9 @@ def fair_affair():
     df["religious"] = df["religious"].astype(int).map(RELIGIOUS)
     df["rate_marriage"] = df["rate_marriage"].astype(int).map(MARRIAGE)
     return df, dict(type=BINARY, target="had_affair", metric="accuracy", missing=0.03,
+                    rename={"rate_marriage": "marriage_rating", "age": "wife_age", "yrs_married": "years_married",
+                            "children": "num_children", "religious": "religiousness", "educ": "wife_education",
+                            "occupation": "wife_occupation", "occupation_husb": "husband_occupation"},
                     source="Fair (1978) Redbook survey of women",
                     goal="Predict whether a married woman reported any extramarital affair.",
                     predict='"yes" or "no"')
@@ -148,11 +175,16 @@ def _anes():
     return df.drop(columns=["logpopul"])
 
 
+ANES_NAMES = {"popul": "town_population", "TVnews": "tv_news_days", "selfLR": "self_placement",
+              "ClinLR": "clinton_placement", "DoleLR": "dole_placement", "PID": "party_id", "age": "respondent_age",
+              "educ": "education", "income": "income_level"}
+
+
 def anes96_vote():
     df = _anes()
     df["PID"] = df["PID"].astype(int).map(PARTY)
     df["vote"] = df["vote"].astype(int).map({0: "clinton", 1: "dole"})
-    return df, dict(type=BINARY, target="vote", metric="accuracy", missing=0.03,
+    return df, dict(type=BINARY, target="vote", metric="accuracy", missing=0.03, rename=ANES_NAMES,
                     source="1996 American National Election Study",
                     goal="Predict a respondent's 1996 presidential vote from party identification, ideology and demographics.",
                     predict='"clinton" or "dole"')
@@ -163,7 +195,7 @@ def anes96_party():
     pid = df.pop("PID").astype(int)
     df = df.drop(columns=["vote"])  # anes96_vote's target: never a feature of another task
     df["party"] = np.select([pid <= 1, pid >= 5], ["democrat", "republican"], "independent")
-    return df, dict(type=MULTI, target="party", metric="accuracy", missing=0.03,
+    return df, dict(type=MULTI, target="party", metric="accuracy", missing=0.03, rename=ANES_NAMES,
                     source="1996 American National Election Study",
                     goal="Predict a respondent's party identification from ideology placements and demographics.",
                     predict="democrat, independent or republican")
@@ -183,23 +215,24 @@ def modechoice_mode():
     first = long.groupby("individual")[["hinc", "psize"]].first()
     chosen = long[long["choice"] == 1].set_index("individual")["mode"].rename("mode")
     df = pd.concat([wide, first, chosen], axis=1).reset_index(drop=True)
-    return df, dict(type=MULTI, target="mode", metric="accuracy", missing=0.0,
+    names = {f"{m}_{v}": f"{m}_{w}" for m in MODES.values()
+             for v, w in (("invc", "cost"), ("invt", "time"), ("gc", "generalised_cost"))}
+    names.update(hinc="household_income", psize="party_size")
+    return df, dict(type=MULTI, target="mode", metric="accuracy", missing=0.0, rename=names,
                     source="Greene's Sydney-Melbourne travel mode choice",
                     goal="Predict the travel mode a traveller chose from each mode's in-vehicle time, cost and generalised cost, household income and party size.",
                     predict="air, train, bus or car")
 
 
-def randhie_visits():
-    df = _sm().randhie.load_pandas().data.copy()
-    df = df.sample(n=4000, random_state=12345).reset_index(drop=True)
-    health = np.select([df["hlthg"] == 1, df["hlthf"] == 1, df["hlthp"] == 1], ["good", "fair", "poor"], "excellent")
-    df = df.drop(columns=["hlthg", "hlthf", "hlthp"])
-    df.insert(len(df.columns) - 1, "health", health)
-    df = df[[c for c in df.columns if c != "mdvis"] + ["mdvis"]]
-    return df, dict(type=REGRESSION, target="mdvis", metric="rmsle", missing=0.03,
-                    source="RAND Health Insurance Experiment, 4000-person sample",
-                    goal="Predict the number of outpatient visits to a medical doctor in a year.",
-                    predict="the number of visits (a non-negative number; scored with RMSLE)")
+def county_cancer_cases():
+    # Replaces the RAND HIE doctor visits, which a random forest barely beat the mean on (RMSLE 0.896 vs
+    # 0.913); here the counts scale with the population at risk, a count model's exposure.
+    df = _sm().cancer.load_pandas().data.copy().rename(columns={"cancer": "cases"})[["population", "cases"]]
+    return df, dict(type=REGRESSION, target="cases", metric="rmsle", missing=0.0,
+                    rename={"population": "residents"},
+                    source="Rice's breast cancer counts in 301 counties",
+                    goal="Predict the number of breast cancer cases recorded in a county from its population.",
+                    predict="the number of cases (a non-negative number; scored with RMSLE)")
 
 
 def star98_pass_rate():
@@ -208,6 +241,11 @@ def star98_pass_rate():
     df = df[[c for c in df.columns if c.count("_") == 0]]  # drop the interaction terms
     df["pass_rate"] = above / (above + below)
     return df, dict(type=REGRESSION, target="pass_rate", metric="mae", missing=0.03,
+                    rename={"LOWINC": "pct_low_income", "PERASIAN": "pct_asian", "PERBLACK": "pct_black",
+                            "PERHISP": "pct_hispanic", "PERMINTE": "pct_minority_teachers",
+                            "AVYRSEXP": "teacher_experience", "AVSALK": "teacher_salary",
+                            "PERSPENK": "spending_per_pupil", "PTRATIO": "pupil_teacher_ratio",
+                            "PCTAF": "pct_college_prep", "PCTCHRT": "pct_charter", "PCTYRRND": "pct_year_round"},
                     source="California STAR 1998 math scores by school district",
                     goal="Predict the share of a district's students scoring above the national median in math.",
                     predict="the share, a number in [0, 1]")
@@ -217,7 +255,8 @@ def grunfeld_invest():
     df = _sm().grunfeld.load_pandas().data.copy()
     df["year"] = df["year"].astype(int)
     df = df[["firm", "year", "value", "capital", "invest"]]
-    return df, dict(type=REGRESSION, target="invest", metric="rmse", missing=0.0,
+    return df, dict(type=REGRESSION, target="invest", metric="rmse", missing=0.0, relabel=["firm"],
+                    rename={"firm": "company", "year": "period", "value": "market_value", "capital": "capital_stock"},
                     source="Grunfeld investment panel, 11 US firms 1935-1954",
                     goal="Predict a firm's gross investment in a year from its market value and capital stock.",
                     predict="gross investment (a number, millions of 1947 dollars)")
@@ -226,7 +265,8 @@ def grunfeld_invest():
 def wine_alcohol():
     df, _ = wine_cultivar()
     df = df[[c for c in df.columns if c != "alcohol"] + ["alcohol"]]
-    return df, dict(type=REGRESSION, target="alcohol", metric="rmse", missing=0.03,
+    names = {k: v for k, v in WINE_NAMES.items() if k != "alcohol"}
+    return df, dict(type=REGRESSION, target="alcohol", metric="rmse", missing=0.03, rename=names,
                     source="UCI wine recognition",
                     goal="Predict a wine's alcohol content from the rest of its chemical analysis and its cultivar.",
                     predict="the alcohol content in % by volume (a number)")
@@ -244,7 +284,7 @@ TASKS = {
     "anes96_vote": anes96_vote,
     "anes96_party": anes96_party,
     "modechoice_mode": modechoice_mode,
-    "randhie_visits": randhie_visits,
+    "county_cancer_cases": county_cancer_cases,
     "star98_pass_rate": star98_pass_rate,
     "grunfeld_invest": grunfeld_invest,
 }
@@ -266,16 +306,35 @@ def own_rows(df, task_id, seed):
 
 
 def perturb(df, spec, rng):
-    """Adds noise to every numeric feature with more than 10 distinct values, so test rows cannot be
-    matched exactly against the source dataset (which the sandbox also hides)."""
+    """Moves every numeric feature with more than 2 distinct values by a seeded affine map (scale 0.5-2,
+    shift up by 0.1-1 standard deviation; one map for all of them with shared_scale), then adds noise to
+    those with more than 10 distinct values, so that no row of the source dataset (which the sandbox
+    also hides) matches a task row on its values, exactly or after rounding."""
     df = df.copy()
-    for col in [c for c in df.columns if c != spec["target"]]:
-        x = df[col]
-        if x.dtype == object or x.nunique() <= 10:
-            continue
-        sd = float(x.std())
-        df[col] = x.astype(float) + rng.normal(0, NOISE * sd, len(df))
+    cols = [c for c in df.columns if c != spec["target"] and df[c].dtype != object and df[c].nunique() > 2]
+    shared = None
+    if spec.get("shared_scale") and cols:
+        shared = (float(np.exp(rng.uniform(-0.7, 0.7))), float(rng.uniform(0.1, 1) * df[cols].stack().std()))
+    for col in cols:
+        x = df[col].astype(float)
+        scale, shift = shared or (float(np.exp(rng.uniform(-0.7, 0.7))), float(rng.uniform(0.1, 1) * x.std()))
+        x = scale * x + shift
+        if df[col].nunique() > 10:
+            x = x + rng.normal(0, NOISE * float(x.std()), len(df))
+        df[col] = x
     return df
+
+
+def relabel(df, spec, rng):
+    """Renames columns (spec rename) and replaces the source's own category names (spec relabel) with
+    neutral ones in a seeded order, so neither names nor labels key a join against the source."""
+    df = df.copy()
+    for col in spec.get("relabel", []):
+        names = sorted(df[col].dropna().unique())
+        order = rng.permutation(len(names))
+        prefix = spec.get("rename", {}).get(col, col)
+        df[col] = df[col].map({n: f"{prefix}_{chr(ord('a') + int(i))}" for n, i in zip(names, order)})
+    return df.rename(columns=spec.get("rename", {}))
 
 
 def rng_for(seed, name):
@@ -334,7 +393,8 @@ def describe(task_id, spec, train, test, classes):
         spec["goal"],
         "",
         f"- Task type: {kind}",
-        f"- Source: adapted from {spec['source']} (a subset of its rows, numeric features with added noise)",
+        f"- Source: adapted from {spec['source']} (a subset of its rows; columns renamed; numeric features "
+        "linearly rescaled and shifted, most with added noise)",
         f"- Files: train.csv ({len(train)} rows, with the target), test.csv ({len(test)} rows, without it), sample_submission.csv",
         f"- Id column: `{ID}`; target column: `{t}`",
         f"- Features ({len(feats)}): " + ", ".join(f"`{c}`" for c in feats),
@@ -365,7 +425,7 @@ def describe(task_id, spec, train, test, classes):
 def build_task(task_id, loader, seed, root):
     df, spec = loader()
     rng = rng_for(seed, task_id)
-    df = perturb(own_rows(df, task_id, seed), spec, rng)
+    df = relabel(perturb(own_rows(df, task_id, seed), spec, rng), spec, rng)
     train, test = split(df, spec, rng)
     train, test = inject_missing([train, test], spec, rng)
     t = spec["target"]
