@@ -33,15 +33,65 @@ export function allBoxed(text: string): Span[] {
   return found;
 }
 
-/** The math segments of a text (`$$…$$`, `\[…\]`, and on one line `$…$`, `\(…\)`), in order. */
+/**
+ * The math segments of a text (`$$…$$`, `\[…\]`, and on one line `$…$`, `\(…\)`), in order. One pass: the next
+ * closing delimiter of each kind is cached, so an unclosed `\(` repeated through a long reply stays linear.
+ */
 export function mathSegments(text: string): Span[] {
-  const re =
-    /\$\$([^$]+)\$\$|\\\[([\s\S]+?)\\\]|\\\((.+?)\\\)|(?<!\\)\$((?:\\\$|[^$\n])+?)(?<!\\)\$/g;
-  return [...text.matchAll(re)].map((m) => ({
-    text: (m[1] ?? m[2] ?? m[3] ?? m[4] ?? "").trim(),
-    start: m.index,
-    end: m.index + m[0].length,
-  }));
+  const found: Span[] = [];
+  const cache = new Map<string, number>();
+  const next = (closer: string, from: number): number => {
+    const hit = cache.get(closer);
+    if (hit !== undefined && (hit === -1 || hit >= from)) return hit;
+    const at = text.indexOf(closer, from);
+    cache.set(closer, at);
+    return at;
+  };
+  const dollar = (from: number): number => {
+    let at = next("$", from);
+    while (at > 0 && text[at - 1] === "\\") at = next("$", at + 1);
+    return at;
+  };
+  const push = (start: number, from: number, to: number, end: number) => {
+    const inner = text.slice(from, to).trim();
+    if (inner !== "") found.push({ text: inner, start, end });
+  };
+  for (let i = 0; i < text.length;) {
+    const c = text[i];
+    const nl = next("\n", i);
+    const sameLine = (at: number) => at >= 0 && (nl < 0 || at < nl);
+    if (c === "\\") {
+      const closer = text[i + 1] === "["
+        ? "\\]"
+        : text[i + 1] === "("
+        ? "\\)"
+        : "";
+      const at = closer ? next(closer, i + 2) : -1;
+      if (at > i + 2 && (closer === "\\]" || sameLine(at))) {
+        push(i, i + 2, at, at + 2);
+        i = at + 2;
+      } else i += 2;
+      continue;
+    }
+    if (c === "$") {
+      if (text[i + 1] === "$") {
+        const at = dollar(i + 2);
+        if (at > i + 2 && text[at + 1] === "$") {
+          push(i, i + 2, at, at + 2);
+          i = at + 2;
+          continue;
+        }
+      }
+      const at = dollar(i + 1);
+      if (at > i + 1 && sameLine(at)) {
+        push(i, i + 1, at, at + 1);
+        i = at + 1;
+        continue;
+      }
+    }
+    i++;
+  }
+  return found;
 }
 
 /** Whether only connectives stand between two answers ("and", "or", commas, spacing, math delimiters). */

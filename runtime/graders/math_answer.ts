@@ -1,10 +1,6 @@
 import { lastBoxed } from "../extract_output.ts";
-import {
-  allBoxed,
-  clean,
-  connective,
-  mathSegments,
-} from "./_math_normalize.ts";
+import { clean } from "./_math_normalize.ts";
+import { findAnswers, MAX_TEXT } from "./_math_extract.ts";
 import { compareAnswers } from "./_math_compare.ts";
 
 /**
@@ -93,34 +89,23 @@ export function normalizeAnswer(text: string): string {
 }
 
 /**
- * The answers a text gives: its boxed answers; else, when it is prose around math (letters outside `$…$`), its math
- * segments; else the whole text. Under the "all" policy, answers joined only by connectives ("and", ",", spacing)
- * are one set; otherwise the last one counts.
+ * The answer a text gives ({@linkcode findAnswers}: boxes and "final answer is" statements, then a value after
+ * "answer", then in prose its last math segment or number; otherwise the whole text). Under the "all" policy, answers
+ * joined only by connectives ("and", ",", spacing) are one set; otherwise the last one counts.
  */
 function answerOf(text: string, boxed: "all" | "last"): string | undefined {
-  if (text.length > MAX_ANSWER) return undefined;
-  let spans = allBoxed(text);
-  if (spans.length === 0) {
-    const segments = mathSegments(text);
-    let prose = text;
-    for (const seg of segments.toReversed()) {
-      prose = prose.slice(0, seg.start) + " " + prose.slice(seg.end);
-    }
-    if (
-      segments.length === 0 ||
-      !/[a-zA-Z]{2,}/.test(prose.replace(/\\[a-zA-Z]+/g, " "))
-    ) {
-      return clean(text);
-    }
-    spans = segments;
+  if (text.length > MAX_TEXT) return undefined;
+  const found = findAnswers(text);
+  if (found === undefined) {
+    return text.length > MAX_ANSWER ? undefined : clean(text);
   }
-  const joined = boxed === "all" &&
-    spans.every((span, k) =>
-      k === 0 || connective(text.slice(spans[k - 1]!.end, span.start))
-    );
-  if (!joined) return clean(spans.at(-1)!.text);
+  const spans = boxed === "last" ? found.slice(-1) : found;
+  if (spans.some((span) => span.text.length > MAX_ANSWER)) return undefined;
   const distinct = [...new Set(spans.map((span) => clean(span.text)))];
-  return distinct.length === 1 ? distinct[0]! : `\\{${distinct.join(",")}\\}`;
+  const answer = distinct.length === 1
+    ? distinct[0]!
+    : `\\{${distinct.join(",")}\\}`;
+  return answer.length > MAX_ANSWER ? undefined : answer;
 }
 
 /**

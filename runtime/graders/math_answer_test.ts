@@ -283,7 +283,8 @@ Deno.test("mathEqual() stays fast and safe on hostile input", () => {
     false,
     "over MAX_ANSWER characters: not compared at all",
   );
-  assert.equal(mathEqual("1 " + "a".repeat(50_000) + "!", "1"), false);
+  // A text over 100,000 characters is not searched for its answer.
+  assert.equal(mathEqual("1 " + "a".repeat(100_000) + "!", "1"), false);
   assert.equal(mathEqual("constructor", "__proto__"), false);
   const spaces = "the answer is 5" + " ".repeat(100_000) + "!";
   assert.equal(extractAnswer(spaces), "5" + " ".repeat(100_000) + "!");
