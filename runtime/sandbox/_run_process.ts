@@ -11,6 +11,7 @@ import {
   signalName,
   STDERR_MARKERS,
 } from "./_classify.ts";
+import type { JailCgroup } from "./_cgroup.ts";
 import { HeadTailBuffer } from "./_stream_capture.ts";
 import { SandboxError } from "./sandbox_error.ts";
 
@@ -18,6 +19,25 @@ import { SandboxError } from "./sandbox_error.ts";
 const DRAIN_GRACE_MS = 250;
 /** A custom kill that has not ended the process by then is followed by SIGKILL to the process. */
 const KILL_FALLBACK_MS = 1000;
+
+/** The wrapper's exit code when it cannot put itself into the jail's cgroup (nothing else ran). */
+const CGROUP_JOIN_FAILED = 125;
+
+/** Why a watcher killed the jail, and what the agent is told. */
+export interface WatchKill {
+  readonly status: "cpu_time_limit" | "file_size_limit";
+  readonly error: ParsedError;
+}
+
+/** A limit the host checks while the process runs (e.g. the workspace quota, the jail's CPU time). */
+export interface Watcher {
+  /** A verdict kills the jail; null lets it run. The first call comes right after the spawn. */
+  check(): Promise<WatchKill | null>;
+  /** How long to wait before the next check. */
+  readonly delayMs: number;
+  /** Checked once more after the process ended (a limit crossed just before the exit still counts). */
+  readonly final?: boolean;
+}
 
 /** One process to run, fully resolved by a backend. */
 export interface ProcessSpec {
@@ -39,6 +59,25 @@ export interface ProcessSpec {
   readonly afterKill?: () => Promise<void>;
   /** Recognises a failure of the isolation layer itself in stderr (e.g. "bwrap: ..."). */
   readonly isSetupFailure?: (exitCode: number, stderr: string) => boolean;
+  /**
+   * The jail's cgroup: the process is started through `sh -c` that writes its own pid into the
+   * cgroup, then execs the command, so every process of the jail starts inside it.
+   */
+  readonly cgroup?: JailCgroup;
+  /** Limits checked while the process runs. */
+  readonly watchers?: readonly Watcher[];
+}
+
+/** `sh -c` that joins the cgroup (every controller) and execs the command, or exits 125. */
+function cgroupWrapper(cgroup: JailCgroup, argv: readonly string[]): string[] {
+  const joins = cgroup.procsFiles.map((f) => `echo $$ >'${f}'`).join(" && ");
+  return [
+    "/bin/sh",
+    "-c",
+    `{ ${joins}; } 2>/dev/null || { echo 'mappa: cannot join the jail cgroup' >&2; exit ${CGROUP_JOIN_FAILED}; }; exec "$@"`,
+    "mappa-jail",
+    ...argv,
+  ];
 }
 
 /** What `runProcess` observed. */
@@ -92,9 +131,12 @@ export async function runProcess(spec: ProcessSpec): Promise<ProcessOutcome> {
   const err = new HeadTailBuffer(limits.output_cap_bytes, STDERR_MARKERS);
   const started = performance.now();
   let child: Deno.ChildProcess;
+  const argv = spec.cgroup === undefined
+    ? [spec.command, ...spec.args]
+    : cgroupWrapper(spec.cgroup, [spec.command, ...spec.args]);
   try {
-    child = new Deno.Command(spec.command, {
-      args: [...spec.args],
+    child = new Deno.Command(argv[0]!, {
+      args: argv.slice(1),
       env: { ...spec.env },
       clearEnv: true,
       ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }),
@@ -135,6 +177,11 @@ export async function runProcess(spec: ProcessSpec): Promise<ProcessOutcome> {
   const onAbort = () => kill();
   spec.signal?.addEventListener("abort", onAbort);
   if (spec.signal?.aborted) kill();
+  let watchKill: WatchKill | undefined;
+  const watching = watchAll(spec.watchers ?? [], (verdict) => {
+    watchKill ??= verdict;
+    kill();
+  });
 
   const readers: ReadableStreamDefaultReader<Uint8Array>[] = [];
   const drained = Promise.all([
@@ -148,6 +195,7 @@ export async function runProcess(spec: ProcessSpec): Promise<ProcessOutcome> {
     clearTimeout(timer);
     clearTimeout(fallback);
     spec.signal?.removeEventListener("abort", onAbort);
+    await watching.stop();
   }
   const wallMs = performance.now() - started;
   // Output written just before exit is still in the pipe; a descendant that escaped the kill may
@@ -161,8 +209,58 @@ export async function runProcess(spec: ProcessSpec): Promise<ProcessOutcome> {
   await Promise.all(readers.map((r) => r.cancel().catch(() => {})));
   await drained;
   if (killed && spec.afterKill) await spec.afterKill();
+  if (watchKill === undefined && !killed) {
+    for (const w of spec.watchers ?? []) {
+      if (!w.final) continue;
+      watchKill = await w.check() ?? undefined;
+      if (watchKill !== undefined) break;
+    }
+  }
 
-  return outcome(spec, status, wallMs, out, err, { timedOut, outputExceeded });
+  return outcome(spec, status, wallMs, out, err, {
+    timedOut,
+    outputExceeded,
+    watchKill,
+  });
+}
+
+/**
+ * Runs each watcher's checks in turn (the first right away) until `stop()`; a verdict is passed to
+ * `onKill` and ends that watcher. A throwing check is treated as no verdict.
+ */
+function watchAll(
+  watchers: readonly Watcher[],
+  onKill: (verdict: WatchKill) => void,
+): { stop(): Promise<void> } {
+  let stopped = false;
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const wakers = new Set<() => void>();
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        wakers.delete(resolve);
+        resolve();
+      }, ms);
+      timers.add(t);
+      wakers.add(resolve);
+    });
+  const loops = watchers.map(async (w) => {
+    while (!stopped) {
+      const verdict = await w.check().catch(() => null);
+      if (stopped) return;
+      if (verdict !== null) return onKill(verdict);
+      await sleep(w.delayMs);
+    }
+  });
+  return {
+    async stop() {
+      stopped = true;
+      for (const t of timers) clearTimeout(t);
+      for (const wake of wakers) wake();
+      await Promise.all(loops);
+    },
+  };
 }
 
 function outcome(
@@ -171,7 +269,11 @@ function outcome(
   wallMs: number,
   out: HeadTailBuffer,
   err: HeadTailBuffer,
-  flags: { timedOut: boolean; outputExceeded: boolean },
+  flags: {
+    timedOut: boolean;
+    outputExceeded: boolean;
+    watchKill: WatchKill | undefined;
+  },
 ): ProcessOutcome {
   const stdout = out.capture();
   const stderr = err.capture();
@@ -187,6 +289,20 @@ function outcome(
     stdout,
     stderr,
   };
+  // Host-side evidence only: a cgroup no process ever ran in has used no CPU.
+  if (
+    spec.cgroup !== undefined && exitCode === CGROUP_JOIN_FAILED &&
+    spec.cgroup.cpuUsec() === 0
+  ) {
+    return {
+      ...base,
+      status: "sandbox_error",
+      error: {
+        type: "SandboxError",
+        message: `Cannot place the jail in cgroup "${spec.cgroup.name}"`,
+      },
+    };
+  }
   if (
     !flags.timedOut && exitCode !== null &&
     spec.isSetupFailure?.(exitCode, stderr.text)
@@ -198,7 +314,16 @@ function outcome(
       error: { type: "SandboxError", message },
     };
   }
-  const error = parseError(spec.language, stderr.text);
+  const oomKills = spec.cgroup?.oomKills() ?? 0;
+  const error = flags.watchKill?.error ??
+    parseError(spec.language, stderr.text) ??
+    (oomKills > 0
+      ? {
+        type: "MemoryLimit",
+        message:
+          `out of memory: the jail's processes together reached memory_mb (${spec.limits.memory_mb} MiB); the kernel killed ${oomKills} of them`,
+      }
+      : undefined);
   return {
     ...base,
     status: classifyExit({
@@ -208,6 +333,10 @@ function outcome(
       exitCode,
       signal,
       stderrMarkers: err.found,
+      ...(oomKills > 0 ? { cgroupOom: true } : {}),
+      ...(flags.watchKill === undefined
+        ? {}
+        : { watchKill: flags.watchKill.status }),
     }),
     ...(error === undefined ? {} : { error }),
   };
