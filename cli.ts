@@ -299,7 +299,7 @@ function ungradedLines(summary: RunSummary, spec: string): string[] {
     ...(summary.ungraded > shown.length
       ? [`  and ${summary.ungraded - shown.length} more (see events.jsonl)`]
       : []),
-    `mappa: fix what the reason names (a missing or unreadable answers file: build the task set and check the spec's outcome.params; a timeout: a smaller task or a faster grader), then run again: deno task run ${spec}`,
+    `mappa: fix what the reason names (a missing or unreadable answers file: build the task set and check the spec's outcome.params; a timeout: a smaller task or a faster grader), then grade them again without running the agents: deno task run ${spec} --resume ${summary.run_dir}`,
   ];
 }
 
@@ -535,6 +535,9 @@ async function train(args: string[]): Promise<number> {
     "running episodes are abandoned; --resume continues the training run",
   );
   let announced = false;
+  // Episodes the grader could not grade, per metrics line: training goes on with their outcome rewards
+  // masked, and the command exits 1 at the end so the infrastructure failure is not missed.
+  const ungraded: string[] = [];
   try {
     const done = await trainPipeline(graph, {
       model: deps.model,
@@ -571,6 +574,14 @@ async function train(args: string[]): Promise<number> {
           console.error(`training run ${run.dir}`);
         }
         console.log(formatMetricsLine(line, run.train.steps));
+        const n = line.outcome.ungraded ?? 0;
+        if (n > 0) {
+          ungraded.push(
+            `${n} in ${
+              line.type === "step" ? `step ${line.step}` : `eval ${line.run}`
+            } (${line.run}/events.jsonl)`,
+          );
+        }
       },
     });
     if (done.status === "interrupted") {
@@ -592,6 +603,14 @@ async function train(args: string[]): Promise<number> {
         Object.entries(done.versions).map(([r, v]) => `${r}@${v}`).join(", ")
       }; metrics in ${done.dir}/metrics.jsonl; curves: deno task report ${done.dir}`,
     );
+    if (ungraded.length > 0) {
+      console.error(
+        `mappa: episodes could not be graded for an infrastructure reason (not the agents' failure; their outcome rewards were masked): ${
+          ungraded.join(", ")
+        }; fix the grader's cause (a missing or unreadable answers file, a timeout), then train on with: deno task train ${spec} --resume ${done.dir}`,
+      );
+      return 1;
+    }
     return 0;
   } catch (e) {
     const cause = e instanceof TrainRunError ? e.cause : e;

@@ -236,6 +236,9 @@ export const EpisodeFinishedEventSchema = z.strictObject({
   files: z.record(z.string(), z.string()),
   /** The grade, when the spec declares an outcome grader. */
   outcome: OutcomeRecordSchema.optional(),
+  /** Written by --resume for an episode the grader could not grade before: graded again from its recorded
+   * outputs and final files, the agents not run again; this event replaces the earlier one. */
+  regraded: z.literal(true).optional(),
 });
 
 export const RunFinishedEventSchema = z.strictObject({

@@ -11,7 +11,8 @@ import { SlotPool } from "./_slot_pool.ts";
 import { createWorkspace } from "./workspace_tracker.ts";
 import { gradeEpisode } from "./graders/grade_episode.ts";
 import { cappedModels, modelConcurrency } from "./model_concurrency.ts";
-import type { RunEvent } from "./events.ts";
+import type { EpisodeFinishedEvent, RunEvent } from "./events.ts";
+import { regradeEpisode, regradeScratch } from "./regrade_episode.ts";
 
 /** Options for `runPipeline`. */
 export interface RunOptions {
@@ -262,6 +263,7 @@ export async function runPipeline(
   let finished = new Set<string>();
   let attempts = new Map<string, number>();
   let repaired = 0;
+  let ungraded: ReadonlyMap<string, EpisodeFinishedEvent> = new Map();
   let tasks: Task[];
   let excluded: number;
   if (opts.resume !== undefined) {
@@ -348,6 +350,7 @@ export async function runPipeline(
     finished = new Set(opened.state.finished);
     attempts = new Map(opened.state.attempts);
     repaired = opened.state.repairedBytes;
+    ungraded = opened.state.ungraded;
     await store.updateManifest({
       status: "running",
       resumed_at: new Date().toISOString(),
@@ -398,12 +401,14 @@ export async function runPipeline(
 
   const episodes = episodeSlots(tasks, opts.taskIds, opts.samplesPerTask);
   const todo = episodes.filter((t) => !finished.has(episodeIdOf(t)));
+  // Finished, but the grader could not grade them: graded again from their records, not run again.
+  const regrade = episodes.filter((t) => ungraded.has(episodeIdOf(t)));
   const summary = emptySummary(
     store.runId,
     store.dir,
     opts.policy,
     episodes.length,
-    episodes.length - todo.length,
+    episodes.length - todo.length - regrade.length,
     graph.outcome
       ? { outcome: { grader: graph.outcome.grader, fair: graph.outcome.fair } }
       : {},
@@ -463,6 +468,16 @@ export async function runPipeline(
     prefix: `mappa-${store.runId.slice(0, 40)}-`,
   });
   await Deno.chmod(workRoot, 0o711);
+  for (const slot of regrade) {
+    if (options.signal?.aborted) break;
+    const id = episodeIdOf(slot);
+    await regradeEpisode(graph, {
+      task: slot.task,
+      finished: ungraded.get(id)!,
+      store,
+      scratch: regradeScratch(workRoot, id),
+    });
+  }
   let actionCounter = 0;
   const runOne = async (slot: EpisodeSlot) => {
     const task = slot.task;

@@ -1,6 +1,11 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { type RunEvent, type RunEventInput, RunEventSchema } from "./events.ts";
+import {
+  type EpisodeFinishedEvent,
+  type RunEvent,
+  type RunEventInput,
+  RunEventSchema,
+} from "./events.ts";
 
 const encoder = new TextEncoder();
 
@@ -35,6 +40,8 @@ export interface RunState {
   readonly attempts: ReadonlyMap<string, number>;
   /** Bytes of a torn last line that were dropped. */
   readonly repairedBytes: number;
+  /** Finished episodes whose last grade is ungraded (the grader failed): --resume grades them again. */
+  readonly ungraded: ReadonlyMap<string, EpisodeFinishedEvent>;
 }
 
 /** Thrown when a run directory cannot be created, read or resumed. */
@@ -139,6 +146,7 @@ export class RunStore {
       const path = join(dir, "events.jsonl");
       const finished = new Set<string>();
       const attempts = new Map<string, number>();
+      const ungraded = new Map<string, EpisodeFinishedEvent>();
       let count = 0;
       let lastStep = -1;
       const { repairedBytes } = await readLines(path, (line, lineNo) => {
@@ -180,6 +188,8 @@ export class RunStore {
           if (e.status === "completed" && e.model_failures === 0) {
             finished.add(e.episode_id);
           } else finished.delete(e.episode_id);
+          if (e.outcome?.ungraded !== undefined) ungraded.set(e.episode_id, e);
+          else ungraded.delete(e.episode_id);
         }
       });
       const runId = String(manifest.run_id ?? dir.split("/").at(-1));
@@ -187,7 +197,7 @@ export class RunStore {
       return {
         store: new RunStore(dir, runId, file, lastStep + 1),
         manifest,
-        state: { events: count, finished, attempts, repairedBytes },
+        state: { events: count, finished, attempts, repairedBytes, ungraded },
       };
     } catch (e) {
       await releaseLock(dir);

@@ -390,3 +390,60 @@ Deno.test("deno task train --trainer URL: a running trainer serves the run under
     await trainer.stop();
   }
 });
+
+Deno.test("deno task train exits 1 when the grader could not grade episodes: trained with those outcome rewards masked, and said", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mappa_train_ungraded_" });
+  const spec = (await Deno.readTextFile(SPEC))
+    .replace(
+      /^dataset:[\s\S]*?(?=^coach:)/m,
+      `dataset:
+  splits: { train: tasks.jsonl }
+  fields: { id: id, category: topic, inputs: { topic: topic, hint: hint } }
+`,
+    )
+    .replace(
+      /^outcome:[\s\S]*?(?=^train:)/m,
+      `outcome:
+  grader: tabular_metric
+  params: { submission: submission.csv, metric_field: metric, answers: answers }
+  fair: { valid_submission: 0 }
+`,
+    )
+    .replace(
+      /^( {4}after: \[drafter\]\n)/m,
+      "$1    produces: [{ path: submission.csv, required: false }]\n",
+    )
+    .replace(/^ {2}steps: 4$/m, "  steps: 1")
+    .replace(/^ {2}eval: .*\n/m, "");
+  await Deno.writeTextFile(join(dir, "spec.yaml"), spec);
+  await Deno.writeTextFile(
+    join(dir, "tasks.jsonl"),
+    ["a", "b", "c", "d"].map((id) =>
+      JSON.stringify({
+        id,
+        topic: id,
+        hint: "x",
+        metric: "accuracy",
+        answers: `not_built/${id}.csv`,
+      })
+    ).join("\n") + "\n",
+  );
+  const out = join(dir, "runs");
+  const ran = await runCli([
+    "train",
+    join(dir, "spec.yaml"),
+    "--out",
+    out,
+    "--outcome-weight",
+    "0.5",
+  ]);
+  assert.equal(ran.code, 1, ran.stderr);
+  assert.match(ran.stdout, /^trained 1 steps/m, ran.stderr);
+  assert.match(
+    ran.stderr,
+    /^mappa: episodes could not be graded for an infrastructure reason \(not the agents' failure; their outcome rewards were masked\): 8 in step 1 \(steps\/\S+\/events\.jsonl\); .*--resume /m,
+  );
+  const [line] = steps(await readMetrics(await onlyDir(out)));
+  assert.equal(line!.outcome.ungraded, 8);
+  assert.equal(line!.outcome.graded, 0);
+});

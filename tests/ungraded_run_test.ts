@@ -106,3 +106,75 @@ Deno.test("run exits 0 when the agents submit nothing but the grader works: that
     [[false, undefined], [false, undefined]],
   );
 });
+
+Deno.test("--resume grades the ungraded episodes again from their records, without running the agents, and exits 0", async () => {
+  const dir = await tabularSpec((id) => `late/${id}.csv`);
+  const out = join(dir, "runs");
+  const first = await cli(["run", join(dir, "spec.yaml"), "--out", out], dir);
+  assert.equal(first.code, 1, first.stderr);
+  const [run] = [...Deno.readDirSync(out)].map((e) => join(out, e.name));
+  assert.match(
+    first.stderr,
+    new RegExp(
+      `deno task run \\S+ --resume ${run!.replaceAll("/", "\\/")}$`,
+      "m",
+    ),
+  );
+  // The answers files appear (the task set was built late): the grader can grade now.
+  await Deno.mkdir(join(dir, "late"));
+  for (const id of ["t1", "t2"]) {
+    await Deno.writeTextFile(join(dir, "late", `${id}.csv`), "id,y\n1,a\n");
+  }
+  const before = await events(out);
+  const again = await cli([
+    "run",
+    join(dir, "spec.yaml"),
+    "--out",
+    out,
+    "--resume",
+    run!,
+  ], dir);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /success: 0\/2 graded episodes/);
+  assert.doesNotMatch(
+    again.stdout + again.stderr,
+    /ungraded|could not be graded/,
+  );
+  const after = (await events(out)).slice(before.length);
+  // No episode ran again: no new episode_started, no new action.
+  assert.deepEqual(
+    after.filter((e) => e.kind === "episode_started" || e.kind === "action"),
+    [],
+  );
+  const regraded = after.filter((e) => e.kind === "episode_finished");
+  assert.deepEqual(
+    regraded.map((e) =>
+      e.kind === "episode_finished" &&
+      [
+        e.episode_id,
+        e.attempt,
+        e.regraded,
+        e.outcome?.ungraded,
+        e.outcome?.valid,
+      ]
+    ),
+    [
+      ["eval:t1", 1, true, undefined, false],
+      ["eval:t2", 1, true, undefined, false],
+    ],
+  );
+  // A third resume finds nothing left to do.
+  const third = await cli([
+    "run",
+    join(dir, "spec.yaml"),
+    "--out",
+    out,
+    "--resume",
+    run!,
+  ], dir);
+  assert.equal(third.code, 0, third.stderr);
+  assert.equal(
+    (await events(out)).filter((e) => e.kind === "episode_finished").length,
+    4,
+  );
+});
