@@ -7,6 +7,8 @@ import { SMALL_LIMITS, survivors, tempWorkspace } from "./_test_support.ts";
 const sandbox = await BwrapSandbox.create();
 // Slots 30-39 belong to this file.
 const SLOT = 30;
+/** Attacks on per-jail limits: without writable cgroups they would reach the host's memory. */
+const NO_CGROUPS = !sandbox.guarantees.cgroup_limits;
 
 async function run(
   language: ExecRequest["language"],
@@ -101,14 +103,18 @@ Deno.test("limits: a Python memory bomb ends as memory_limit", async () => {
   assert.equal(result.error?.type, "MemoryError");
 });
 
-Deno.test("limits: a Deno heap bomb ends as memory_limit (V8 heap limit, exit 133)", async () => {
+Deno.test("limits: a Deno heap bomb ends as memory_limit (V8 heap limit, exit 133, or the jail's cgroup OOM kill, 137)", async () => {
   const { result } = await run(
     "typescript",
     "const a: number[][] = [];\nwhile (true) a.push(Array.from({ length: 100_000 }, (_, i) => i + 0.5));",
     { memory_mb: 128 },
   );
   assert.equal(result.status, "memory_limit", result.stderr.text);
-  assert.equal(result.exit_code, 133);
+  assert(
+    result.exit_code === 133 ||
+      (sandbox.guarantees.cgroup_limits && result.exit_code === 137),
+    `exit ${result.exit_code}`,
+  );
 });
 
 Deno.test("limits: a CPU spin ends as cpu_time_limit (SIGXCPU)", async () => {
@@ -198,4 +204,193 @@ Deno.test("limits: an oversized file ends as file_size_limit, in Python and in D
   assert.equal(ts.result.status, "file_size_limit");
   assert.equal(ts.result.signal, "SIGXFSZ");
   assert.deepEqual(ts.files, [{ name: "big.bin", size: 1 << 20 }]);
+});
+
+Deno.test(
+  "limits: six Python children of 200 MiB each at memory_mb 256 end as memory_limit, at most one holding its 200 MiB (the jail, not each process, is bounded)",
+  { ignore: NO_CGROUPS },
+  async () => {
+    const { result } = await run(
+      "python",
+      `
+import os, sys, time
+pids = []
+for i in range(6):
+    pid = os.fork()
+    if pid == 0:
+        b = b'x' * (200 << 20)
+        print('held', i, flush=True)
+        time.sleep(2)
+        os._exit(0)
+    pids.append(pid)
+killed = sum(1 for p in pids if os.waitpid(p, 0)[1] != 0)
+print('killed', killed, flush=True)
+sys.exit(1 if killed else 0)`,
+      { memory_mb: 256 },
+    );
+    assert.equal(result.status, "memory_limit", result.stderr.text);
+    assert.match(result.backend, /\+cg[12]$/);
+    const held = result.stdout.text.match(/^held \d$/gm) ?? [];
+    assert(held.length <= 1, result.stdout.text);
+    assert.match(result.stdout.text, /^killed [5-6]$/m);
+    assert.equal(result.error?.type, "MemoryLimit");
+    assert.match(result.error?.message ?? "", /memory_mb \(256 MiB\)/);
+  },
+);
+
+Deno.test(
+  "limits: a Deno tool allocating ArrayBuffers (outside V8's heap limit) past memory_mb ends as memory_limit",
+  { ignore: NO_CGROUPS },
+  async () => {
+    const { result } = await run(
+      "typescript",
+      `const held: Uint8Array[] = [];
+for (let i = 0; i < 200; i++) {
+  held.push(new Uint8Array(32 << 20).fill(1));
+  console.log("held", (i + 1) * 32);
+}`,
+      { memory_mb: 256 },
+    );
+    assert.equal(result.status, "memory_limit", result.stderr.text);
+    assert.equal(result.signal, "SIGKILL");
+    const last = Number(/held (\d+)\n$/.exec(result.stdout.text)?.[1] ?? 0);
+    assert(last < 256, `held ${last} MiB at memory_mb 256`);
+  },
+);
+
+Deno.test(
+  "limits: a fork and thread bomb is bounded by its jail's pids.max and leaves nothing behind",
+  { ignore: NO_CGROUPS },
+  async () => {
+    const { result } = await run(
+      "python",
+      `
+import os, threading, time
+n = 0
+try:
+    while True:
+        if n % 2:
+            threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
+        elif os.fork() == 0:
+            time.sleep(30)
+            os._exit(0)
+        n += 1
+except (OSError, RuntimeError) as e:
+    print('tasks', n, type(e).__name__, flush=True)
+time.sleep(30)`,
+      { nproc: 12, wall_ms: 1500 },
+    );
+    assert.equal(result.status, "wall_timeout");
+    const m = /^tasks (\d+) /m.exec(result.stdout.text);
+    assert(m !== null, result.stdout.text + result.stderr.text);
+    assert(Number(m[1]) < 12, `started ${m[1]} tasks with nproc 12`);
+    assert.deepEqual(await survivors(200_000 + SLOT), []);
+  },
+);
+
+Deno.test(
+  "limits: six busy processes end as cpu_time_limit once the jail together passes cpu_s, before any one of them does",
+  { ignore: NO_CGROUPS },
+  async () => {
+    const { result } = await run(
+      "python",
+      `
+import os
+for _ in range(5):
+    if os.fork() == 0:
+        break
+while True:
+    pass`,
+      { cpu_s: 1, wall_ms: 30_000 },
+    );
+    assert.equal(result.status, "cpu_time_limit", result.stderr.text);
+    assert.equal(result.error?.type, "CpuTimeLimit");
+    assert.match(
+      result.error?.message ?? "",
+      /of 1 s across all its processes/,
+    );
+  },
+);
+
+/** Allocated KiB under `dir` (du -sk). */
+async function allocatedKib(dir: string): Promise<number> {
+  const out = await new Deno.Command("du", { args: ["-sk", dir] }).output();
+  return Number(new TextDecoder().decode(out.stdout).split("\t")[0]);
+}
+
+Deno.test("limits: writing 5 GB at disk_mb 64 is killed as file_size_limit soon after the quota", async () => {
+  await using ws = await tempWorkspace();
+  const result = await sandbox.exec({
+    language: "python",
+    code: `
+b = b'x' * (4 << 20)
+for i in range(1280):
+    with open(f'f{i}.bin', 'wb') as f:
+        f.write(b)`,
+    workspace: ws.dir,
+    limits: { ...SMALL_LIMITS, disk_mb: 64 },
+    slot: SLOT,
+  });
+  const kib = await allocatedKib(ws.dir);
+  assert.equal(result.status, "file_size_limit", result.stderr.text);
+  assert.equal(result.error?.type, "WorkspaceQuotaExceeded");
+  assert.match(
+    result.error?.message ?? "",
+    /^workspace quota exceeded: \d[\d,]* MiB of 64 MiB$/,
+  );
+  assert(kib < 256 * 1024, `the workspace holds ${kib} KiB`);
+});
+
+Deno.test("limits: 1e5 tiny files at max_files 1000 are killed as file_size_limit", async () => {
+  await using ws = await tempWorkspace();
+  const result = await sandbox.exec({
+    language: "python",
+    code: `
+import os
+os.mkdir('d')
+for i in range(100_000):
+    open(f'd/{i}', 'w').close()`,
+    workspace: ws.dir,
+    limits: { ...SMALL_LIMITS, max_files: 1000 },
+    slot: SLOT,
+  });
+  let n = 0;
+  for await (const _ of Deno.readDir(`${ws.dir}/d`)) n++;
+  assert.equal(result.status, "file_size_limit", result.stderr.text);
+  assert.match(
+    result.error?.message ?? "",
+    /^workspace quota exceeded: more than 1,000 entries \(max_files 1,000\)$/,
+  );
+  assert(n < 50_000, `${n} files were created`);
+});
+
+Deno.test("limits: a 10 GiB sparse file counts by its allocated blocks; 80 MiB of real data does not fit disk_mb 64", async () => {
+  await using ws = await tempWorkspace();
+  const sparse = await sandbox.exec({
+    language: "python",
+    code: `
+with open('sparse.bin', 'wb') as f:
+    f.truncate(10 << 30)
+    f.write(b'x' * (1 << 20))`,
+    workspace: ws.dir,
+    limits: { ...SMALL_LIMITS, disk_mb: 64, file_size_mb: 16384 },
+    slot: SLOT,
+  });
+  assert.equal(sparse.status, "ok", sparse.stderr.text);
+  assert.equal((await Deno.stat(`${ws.dir}/sparse.bin`)).size, 10 * 2 ** 30);
+  const dense = await sandbox.exec({
+    language: "python",
+    code: `
+import time
+with open('sparse.bin', 'r+b') as f:
+    for i in range(80):
+        f.seek(i << 27)
+        f.write(b'y' * (1 << 20))
+        f.flush()
+time.sleep(1)`,
+    workspace: ws.dir,
+    limits: { ...SMALL_LIMITS, disk_mb: 64, file_size_mb: 16384 },
+    slot: SLOT,
+  });
+  assert.equal(dense.status, "file_size_limit", dense.stderr.text);
 });
