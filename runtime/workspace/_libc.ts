@@ -125,10 +125,15 @@ const statView = new DataView(statBuf.buffer);
 
 /** glibc's makedev, so `dev` equals what Deno.lstat and node's stat report. */
 function makedev(major: number, minor: number): number {
+  if (major < 0x1000 && minor < 0x100) return major * 0x100 + minor; // the usual case, without BigInt
   return Number(
     (BigInt(minor & 0xff)) | (BigInt(major & 0xfff) << 8n) |
       (BigInt(minor & ~0xff) << 12n) | (BigInt(major & ~0xfff) << 32n),
   );
+}
+
+function u64(v: DataView, off: number): number {
+  return v.getUint32(off + 4, true) * 0x1_0000_0000 + v.getUint32(off, true);
 }
 
 /** `statx` of `name` in `dirFd` without following a symlink, or of `dirFd` itself when name is absent. */
@@ -145,13 +150,14 @@ export function statAt(dirFd: number, name?: Uint8Array): RawStat {
   if (rc !== 0) throw new LibcError("statx", errno());
   const v = statView;
   const time = (off: number) =>
-    Number(v.getBigInt64(off, true)) * 1000 + v.getUint32(off + 8, true) / 1e6;
+    (v.getInt32(off + 4, true) * 0x1_0000_0000 + v.getUint32(off, true)) *
+      1000 + v.getUint32(off + 8, true) / 1e6;
   return {
     type: v.getUint16(28, true) & S_IFMT,
     uid: v.getUint32(20, true),
     gid: v.getUint32(24, true),
-    ino: Number(v.getBigUint64(32, true)),
-    size: Number(v.getBigUint64(40, true)),
+    ino: u64(v, 32),
+    size: u64(v, 40),
     ctime_ms: time(96),
     mtime_ms: time(112),
     dev: makedev(v.getUint32(136, true), v.getUint32(140, true)),

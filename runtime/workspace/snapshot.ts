@@ -124,11 +124,17 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-interface PendingDir {
-  readonly rel: string;
+/** A directory being walked: its identity, and the subdirectories still to walk (popped from the end). */
+interface Frame {
   readonly parts: readonly Uint8Array[];
   readonly ino: number;
   readonly dev: number;
+  readonly subdirs: {
+    readonly raw: Uint8Array;
+    readonly rel: string;
+    readonly ino: number;
+    readonly dev: number;
+  }[];
 }
 
 const strict = new TextDecoder("utf-8", { fatal: true });
@@ -174,102 +180,157 @@ export async function snapshot(
   const rootFd = openAt(undefined, root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
   const rootStat = statAt(rootFd);
   closeFd(rootFd);
+  const encoder = new TextEncoder();
   const entries = new Map<string, SnapshotEntry>();
   const removed: RemovedEntry[] = [];
   let removedUnlisted = 0;
   let truncated = false;
-  const pending: PendingDir[] = [{
-    rel: "",
-    parts: [],
-    ino: rootStat.ino,
-    dev: rootStat.dev,
-  }];
-  let lastYield = Date.now();
-  for (let head = 0; head < pending.length && !truncated; head++) {
-    if (Date.now() - lastYield > YIELD_MS) {
-      await new Promise((r) => setTimeout(r, 0));
-      lastYield = Date.now();
+
+  /** Records the entries of the open directory `fd` at `rel`; returns its subdirectories, last first. */
+  const list = (fd: number, rel: string): Frame["subdirs"] => {
+    const subdirs: Frame["subdirs"] = [];
+    if (truncated) return subdirs;
+    const names = readNames(fd).sort(compareBytes);
+    for (const raw of names) {
+      let st: RawStat;
+      try {
+        st = statAt(fd, raw);
+      } catch (e) {
+        if (e instanceof LibcError) continue; // gone meanwhile
+        throw e;
+      }
+      let name: string | undefined;
+      try {
+        name = strict.decode(raw);
+      } catch {
+        name = undefined;
+      }
+      const shown = name ?? lossy.decode(raw);
+      const path = rel === "" ? shown : `${rel}/${shown}`;
+      const reason = name === undefined
+        ? "name is not UTF-8"
+        : encoder.encode(path).length > maxPathBytes
+        ? `path longer than ${maxPathBytes} bytes`
+        : known === undefined
+        ? (entries.size >= maxEntries
+          ? `past the cap of ${maxEntries} entries`
+          : undefined)
+        : !known.has(path) && newEntries >= newRoom
+        ? `past the cap of ${maxEntries} entries`
+        : undefined;
+      if (reason === undefined) {
+        if (known !== undefined && !known.has(path)) newEntries++;
+        const entry = toEntry(path, st);
+        entries.set(path, entry);
+        if (entry.kind === "dir") {
+          subdirs.push({ raw, rel: path, ino: st.ino, dev: st.dev });
+        }
+        continue;
+      }
+      if (!sweep) {
+        if (name !== undefined && reason.startsWith("past the cap")) {
+          truncated = true;
+          break;
+        }
+        continue;
+      }
+      let gone: boolean;
+      try {
+        gone = removeTree(fd, raw);
+      } catch (e) {
+        if (!(e instanceof LibcError)) throw e;
+        gone = false;
+      }
+      const record = {
+        path,
+        kind: entryKind(st.type),
+        reason: gone ? reason : `${reason}; cannot be removed`,
+      };
+      if (removed.length < MAX_LISTED_REMOVED) removed.push(record);
+      else removedUnlisted++;
     }
-    const at = pending[head]!;
-    pending[head] = undefined as unknown as PendingDir; // let it be collected
+    return subdirs.reverse();
+  };
+
+  /** The directory of `frame` opened again from the root, or -1 when it is gone or replaced. */
+  const reopen = (frame: Frame): number => {
     let fd: number;
     try {
-      fd = openDirPath(root, at.parts);
+      fd = openDirPath(root, frame.parts);
     } catch (e) {
-      // Removed or replaced meanwhile: listed, not walked. The root itself must open.
-      if (at.rel === "" || !(e instanceof LibcError)) throw e;
-      continue;
+      if (e instanceof LibcError) return -1;
+      throw e;
     }
-    try {
-      const self = statAt(fd);
-      if (self.ino !== at.ino || self.dev !== at.dev) continue; // replaced meanwhile
-      const names = readNames(fd).sort(compareBytes);
-      for (const raw of names) {
-        let st: RawStat;
+    const st = statAt(fd);
+    if (st.ino === frame.ino && st.dev === frame.dev) return fd;
+    closeFd(fd);
+    return -1;
+  };
+
+  // Depth first, one directory handle open at a time: down by openat(O_NOFOLLOW), up by "..", which
+  // must be the directory it came from (else it is opened again from the root).
+  let fd = openDirPath(root, []);
+  let lastYield = Date.now();
+  try {
+    const stack: Frame[] = [{
+      parts: [],
+      ino: rootStat.ino,
+      dev: rootStat.dev,
+      subdirs: list(fd, ""),
+    }];
+    while (stack.length > 0) {
+      if (Date.now() - lastYield > YIELD_MS) {
+        await new Promise((r) => setTimeout(r, 0));
+        lastYield = Date.now();
+      }
+      const frame = stack.at(-1)!;
+      const next = frame.subdirs.pop();
+      if (next !== undefined) {
+        let child: number;
         try {
-          st = statAt(fd, raw);
+          child = openAt(fd, next.raw, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
         } catch (e) {
-          if (e instanceof LibcError) continue; // gone meanwhile
+          if (e instanceof LibcError) continue; // gone or replaced meanwhile: listed, not walked
           throw e;
         }
-        let name: string | undefined;
-        try {
-          name = strict.decode(raw);
-        } catch {
-          name = undefined;
-        }
-        const shown = name ?? lossy.decode(raw);
-        const path = at.rel === "" ? shown : `${at.rel}/${shown}`;
-        const reason = name === undefined
-          ? "name is not UTF-8"
-          : new TextEncoder().encode(path).length > maxPathBytes
-          ? `path longer than ${maxPathBytes} bytes`
-          : known === undefined
-          ? (entries.size >= maxEntries
-            ? `past the cap of ${maxEntries} entries`
-            : undefined)
-          : !known.has(path) && newEntries >= newRoom
-          ? `past the cap of ${maxEntries} entries`
-          : undefined;
-        if (reason === undefined) {
-          if (known !== undefined && !known.has(path)) newEntries++;
-          const entry = toEntry(path, st);
-          entries.set(path, entry);
-          if (entry.kind === "dir") {
-            pending.push({
-              rel: path,
-              parts: [...at.parts, raw],
-              ino: st.ino,
-              dev: st.dev,
-            });
-          }
+        const st = statAt(child);
+        if (st.ino !== next.ino || st.dev !== next.dev) {
+          closeFd(child);
           continue;
         }
-        if (!sweep) {
-          if (name !== undefined && reason.startsWith("past the cap")) {
-            truncated = true;
-            break;
-          }
-          continue;
-        }
-        let gone: boolean;
+        closeFd(fd);
+        fd = child;
+        stack.push({
+          parts: [...frame.parts, next.raw],
+          ino: st.ino,
+          dev: st.dev,
+          subdirs: list(fd, next.rel),
+        });
+        continue;
+      }
+      stack.pop();
+      const parent = stack.at(-1);
+      if (parent === undefined) break;
+      let up = -1;
+      if (fd >= 0) {
         try {
-          gone = removeTree(fd, raw);
+          up = openAt(fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+          const st = statAt(up);
+          if (st.ino !== parent.ino || st.dev !== parent.dev) {
+            closeFd(up);
+            up = -1;
+          }
         } catch (e) {
           if (!(e instanceof LibcError)) throw e;
-          gone = false;
         }
-        const record = {
-          path,
-          kind: entryKind(st.type),
-          reason: gone ? reason : `${reason}; cannot be removed`,
-        };
-        if (removed.length < MAX_LISTED_REMOVED) removed.push(record);
-        else removedUnlisted++;
+        closeFd(fd);
       }
-    } finally {
-      closeFd(fd);
+      fd = up >= 0 ? up : reopen(parent);
+      // Gone or replaced meanwhile: the rest of it is not walked.
+      if (fd < 0) parent.subdirs.length = 0;
     }
+  } finally {
+    if (fd >= 0) closeFd(fd);
   }
   return { root, entries, truncated, removed, removedUnlisted };
 }
