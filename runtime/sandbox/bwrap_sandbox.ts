@@ -9,6 +9,8 @@ import { checkLimits } from "./_check_limits.ts";
 import { firstBlockedDir } from "./_traversable.ts";
 import { requireTool, toolOutput } from "./_host_tools.ts";
 import { killJail } from "./_kill_jail.ts";
+import { type CgroupHost, probeCgroups } from "./_cgroup.ts";
+import { type Enforcement, withJailLimits } from "./_cgroup_jail.ts";
 import { threadCountOfUid, waitForNoProcesses } from "./_uid_processes.ts";
 import {
   type BwrapSandboxOptions,
@@ -24,8 +26,12 @@ export interface SandboxGuarantees {
   readonly bwrap_version: string;
   /** Programs run as an unprivileged uid (the runtime is root), so RLIMIT_NPROC binds per slot. */
   readonly uid_switch: boolean;
-  /** Total memory, pids and CPU share across a jail's processes need cgroups: not enforced. */
-  readonly cgroup_limits: false;
+  /** Memory, processes and CPU bound the whole jail through cgroups (else rlimits per process). */
+  readonly cgroup_limits: boolean;
+  /** Which mechanism enforces them: cgroup v1, v2, or per-process rlimits only. */
+  readonly limits: Enforcement;
+  /** Why there are no per-jail limits here, as one line for the user; absent when there are. */
+  readonly limits_warning?: string;
 }
 
 const BACKEND = "bwrap-v1";
@@ -56,22 +62,27 @@ const BACKEND = "bwrap-v1";
  *   },
  * });
  * assert.equal(result.stdout.text, "42\n");
- * assert.equal(result.backend, "bwrap-v1");
+ * assert.match(result.backend, /^bwrap-v1\+(cg1|cg2|rlimit)$/);
  * await Deno.remove(workspace, { recursive: true });
  * ```
  */
 export class BwrapSandbox implements Sandbox {
-  readonly backend = BACKEND;
+  /** "bwrap-v1+cg1", "+cg2" or "+rlimit": the jail and what bounds its memory, processes and CPU. */
+  readonly backend: string;
   readonly options: ResolvedBwrapSandboxOptions;
   readonly guarantees: SandboxGuarantees;
+  readonly #cgroups: CgroupHost | null;
 
   /** Use `BwrapSandbox.create`, which checks that the jail can be built. */
   constructor(
     options: ResolvedBwrapSandboxOptions,
     guarantees: SandboxGuarantees,
+    cgroups: CgroupHost | null = null,
   ) {
     this.options = options;
     this.guarantees = guarantees;
+    this.#cgroups = cgroups;
+    this.backend = `${BACKEND}+${guarantees.limits}`;
   }
 
   /**
@@ -87,11 +98,19 @@ export class BwrapSandbox implements Sandbox {
     const root = Deno.uid() === 0;
     if (root) await requireTool("setpriv", resolved.setprivPath);
     const version = await toolOutput(resolved.bwrapPath, ["--version"]);
+    const cg = root
+      ? probeCgroups()
+      : { ok: false as const, reason: "mappa does not run as root" };
     const sandbox = new BwrapSandbox(resolved, {
       bwrap_version: version,
       uid_switch: root,
-      cgroup_limits: false,
-    });
+      cgroup_limits: cg.ok,
+      limits: cg.ok ? `cg${cg.host.version}` : "rlimit",
+      ...(cg.ok ? {} : {
+        limits_warning:
+          `WARNING: sandbox memory, process and CPU limits are per process (rlimits), not per jail: cannot create cgroups (${cg.reason}); run as root on a host with writable cgroups (v2: a delegated subtree with memory and pids)`,
+      }),
+    }, cg.ok ? cg.host : null);
     await sandbox.#probe();
     return sandbox;
   }
@@ -189,26 +208,35 @@ export class BwrapSandbox implements Sandbox {
     try {
       const params = await this.#params(workspace, program.path, request);
       const argv = jailArgv(params);
-      const outcome = await runProcess({
-        command: argv[0]!,
-        args: argv.slice(1),
-        env: {},
-        language: request.language,
+      const { outcome, enforcement } = await withJailLimits(
+        this.#cgroups,
+        workspace,
         limits,
-        ...(request.signal === undefined ? {} : { signal: request.signal }),
-        exitCodeEncodesSignal: true,
-        kill: killJail,
-        ...(user === null ? {} : {
-          afterKill: async () => {
-            await waitForNoProcesses(user.uid, 2000);
-          },
+        async (jail) => ({
+          enforcement: jail.enforcement,
+          outcome: await runProcess({
+            command: argv[0]!,
+            args: argv.slice(1),
+            env: {},
+            language: request.language,
+            limits,
+            ...(request.signal === undefined ? {} : { signal: request.signal }),
+            exitCodeEncodesSignal: true,
+            kill: killJail,
+            ...(user === null ? {} : {
+              afterKill: async () => {
+                await waitForNoProcesses(user.uid, 2000);
+              },
+            }),
+            isSetupFailure: (code, stderr) =>
+              code === 1 && /^(bwrap|setpriv|prlimit): /.test(stderr),
+            ...jail.spec,
+          }),
         }),
-        isSetupFailure: (code, stderr) =>
-          code === 1 && /^(bwrap|setpriv|prlimit): /.test(stderr),
-      });
+      );
       return {
         ...outcome,
-        backend: BACKEND,
+        backend: `${BACKEND}+${enforcement}`,
         argv_hash: argvHash(argv, params),
       };
     } finally {
