@@ -8,7 +8,9 @@ OUT/manifest.json (the seed and the sha256 of every answers file and split file;
 set that does not match it). Row paths are relative to the row's .jsonl file, so a build in any folder
 is graded against its own answers. Each row carries the task's constant baseline (majority class, base
 rate or mean/median of train) and its score on the test answers, computed here.
-Deterministic given --seed: the same bytes on every run.
+Columns get names other than the source's and numeric features a seeded affine map plus noise, so that
+neither a join by name nor one by value (rounded to the source's decimals) finds a source row; tasks that
+share a source split its rows. Deterministic given --seed: the same bytes on every run.
 
     /usr/bin/python3 tools/dsbench_build.py [--out DIR] [--seed N] [--baseline]
 
@@ -393,8 +395,8 @@ def describe(task_id, spec, train, test, classes):
         spec["goal"],
         "",
         f"- Task type: {kind}",
-        f"- Source: adapted from {spec['source']} (a subset of its rows; columns renamed; numeric features "
-        "linearly rescaled and shifted, most with added noise)",
+        f"- Source: adapted from {spec['source']} ({'a subset of its rows; ' if task_id in FAMILIES else ''}"
+        "columns renamed; numeric features linearly rescaled and shifted, most with added noise)",
         f"- Files: train.csv ({len(train)} rows, with the target), test.csv ({len(test)} rows, without it), sample_submission.csv",
         f"- Id column: `{ID}`; target column: `{t}`",
         f"- Features ({len(feats)}): " + ", ".join(f"`{c}`" for c in feats),
