@@ -1,10 +1,12 @@
 import { canonicalNumber } from "./_math_normalize.ts";
-import { numericEqual, proportional } from "./_math_numeric.ts";
+import { constantValue, numericEqual, proportional } from "./_math_numeric.ts";
 
 /** The resolved options of a comparison. */
 export interface CompareOptions {
   readonly tolerance: number;
   readonly chained: "last" | "whole";
+  /** Decimal places a written decimal is compared at (Math-Verify's `float_rounding`); undefined: by tolerance. */
+  readonly precision?: number | undefined;
 }
 
 // Recursion over nested structure is bounded: past this depth, or this many pairwise comparisons, "not equal".
@@ -62,18 +64,98 @@ function wraps(s: string): boolean {
   return depth === 0;
 }
 
-const MATRIX = /^\\begin\{([pb]?matrix)\}(.*)\\end\{\1\}$/s;
+const MATRIX =
+  /^\\begin\{([pbB]?matrix|array)\}(?:(?<=array\})\{[a-z|]*\})?((?:(?!\\end\{).)*)\\end\{\1\}$/s;
+
+/** Longest cell a matrix sum or product may build, in characters (the parser's atom budget). */
+const MAX_CELL = 400;
+/** Most cells of a matrix in a sum or product (competition answers are small; each cell is evaluated). */
+const MAX_CELLS = 64;
+
+type Rows = readonly (readonly string[])[];
+
+/** Written matrices joined by `+`/`-` (a sum) or by nothing/`\cdot` (a product), never both: signs, rows, operation. */
+function matrixTerms(s: string): [string[], Rows[], "+" | "*"] | undefined {
+  const signs: string[] = ["+"];
+  const terms: Rows[] = [];
+  let op: "+" | "*" | undefined;
+  let i = 0;
+  for (;;) {
+    const open = /^\\begin\{([pbB]?matrix)\}/.exec(s.slice(i, i + 20));
+    if (!open) return undefined;
+    const tag = `\\end{${open[1]}}`;
+    const end = s.indexOf(tag, i);
+    if (end < 0) return undefined;
+    const rows = matrixRows(s.slice(i, end + tag.length));
+    if (!rows || rows.length * (rows[0]?.length ?? 0) > MAX_CELLS) {
+      return undefined;
+    }
+    terms.push(rows);
+    i = end + tag.length;
+    if (i === s.length) break;
+    const next = /^(?:\+|-|\\cdot)?(?=\\begin)/.exec(s.slice(i, i + 12));
+    if (!next) return undefined;
+    const kind = next[0] === "+" || next[0] === "-" ? "+" : "*";
+    if (op !== undefined && op !== kind) return undefined;
+    op = kind;
+    signs.push(next[0] === "-" ? "-" : "+");
+    i += next[0].length;
+  }
+  return op === undefined ? undefined : [signs, terms, op];
+}
+
+/**
+ * A sum or product of written matrices as one matrix whose cells are expressions ("(1)+(5)"), so the cells compare by
+ * value; undefined when the shapes do not fit or a cell would pass {@linkcode MAX_CELL}.
+ */
+function matrixArithmetic(s: string): { rows: Rows } | undefined {
+  if (!s.startsWith("\\begin{")) return undefined;
+  const found = matrixTerms(s);
+  if (!found) return undefined;
+  const [signs, terms, op] = found;
+  let acc: Rows = terms[0]!;
+  for (let t = 1; t < terms.length; t++) {
+    const b = terms[t]!;
+    if (op === "+") {
+      if (
+        b.length !== acc.length ||
+        b.some((row, k) => row.length !== acc[k]!.length)
+      ) return undefined;
+      acc = acc.map((row, i) =>
+        row.map((cell, j) => `(${cell})${signs[t]}(${b[i]![j]})`)
+      );
+    } else {
+      const cols = b[0]?.length ?? 0;
+      if (
+        acc.some((row) => row.length !== b.length) ||
+        b.some((row) => row.length !== cols)
+      ) return undefined;
+      acc = acc.map((row) =>
+        Array.from(
+          { length: cols },
+          (_, j) => row.map((cell, k) => `(${cell})(${b[k]![j]})`).join("+"),
+        )
+      );
+    }
+    if (acc.some((row) => row.some((cell) => cell.length > MAX_CELL))) {
+      return undefined;
+    }
+  }
+  return { rows: acc };
+}
+
+/** The cells of one written matrix (rows split at `\\\\`, an empty last row dropped), or undefined. */
+function matrixRows(s: string): Rows | undefined {
+  const m = MATRIX.exec(s);
+  if (!m) return undefined;
+  return m[2]!.split("\u0001").filter((r) => r.trim() !== "").map((r) =>
+    r.split("&")
+  );
+}
 
 function parts(s: string): Parts {
-  const m = MATRIX.exec(s);
-  if (m) {
-    return {
-      kind: "matrix",
-      rows: m[2]!.split("\u0001").filter((r) => r !== "").map((r) =>
-        r.split("&")
-      ),
-    };
-  }
+  const rows = matrixArithmetic(s)?.rows ?? matrixRows(s);
+  if (rows) return { kind: "matrix", rows };
   if (s.startsWith("\\{") && s.endsWith("\\}") && wraps(s.slice(1))) {
     return { kind: "set", items: splitTop(s.slice(2, -2), /^,/) };
   }
@@ -84,8 +166,11 @@ function parts(s: string): Parts {
   ) {
     const items = splitTop(s.slice(1, -1), /^,/);
     if (items.length === 1) {
-      return first === "{" || first + last === "()"
-        ? parts(items[0]!)
+      const inner = parts(items[0]!);
+      // "(M)" and "[M]" around a matrix are its brackets.
+      return first === "{" || first + last === "()" ||
+          (first + last === "[]" && inner.kind === "matrix")
+        ? inner
         : { kind: "atom", value: s };
     }
     return first === "{"
@@ -180,10 +265,52 @@ function relation(s: string): [string[], string[]] | undefined {
   return up ? [sides, ops] : undefined;
 }
 
+const DECIMAL = /^[-+]?\d*\.\d+$/;
+
+/** `v` rounded to `places` decimals, as an integer count of units in the last place. */
+function rounded(v: number, places: number): number {
+  return Math.round(v * 10 ** places + Math.sign(v) * 1e-9);
+}
+
+const DECIMAL_COMMA = /^[-+]?\d+,\d+$/;
+
+/** An inequality on one name as an interval: `-2 \le x < 7` is `[-2,7)`, `x > 3` is `(3,\infty)`. */
+function intervalOf(
+  [sides, ops]: [string[], string[]],
+): { brackets: string; items: string[] } | undefined {
+  const s = sides.map((side) => side.trim());
+  const open = (op: string | undefined) =>
+    op === "<" ? true : op === "\\le" ? false : undefined;
+  if (
+    s.length === 3 && NAME.test(s[1]!) && !NAME.test(s[0]!) && !NAME.test(s[2]!)
+  ) {
+    const [lo, hi] = [open(ops[0]), open(ops[1])];
+    if (lo === undefined || hi === undefined) return undefined;
+    return {
+      brackets: (lo ? "(" : "[") + (hi ? ")" : "]"),
+      items: [s[0]!, s[2]!],
+    };
+  }
+  if (s.length !== 2 || NAME.test(s[0]!) === NAME.test(s[1]!)) return undefined;
+  const strict = open(ops[0]);
+  if (strict === undefined) return undefined;
+  return NAME.test(s[0]!)
+    ? { brackets: "(" + (strict ? ")" : "]"), items: ["-\\infty", s[1]!] }
+    : { brackets: (strict ? "(" : "[") + ")", items: [s[0]!, "\\infty"] };
+}
+
 function atomEqual(a: string, b: string, o: CompareOptions): boolean {
   const x = canonicalNumber(a);
   const y = canonicalNumber(b);
   if (x === y) return true;
+  if (o.precision !== undefined && (DECIMAL.test(x) || DECIMAL.test(y))) {
+    // Math-Verify's `float_rounding`: a written decimal and the other value agree once both are rounded.
+    const u = constantValue(x);
+    const v = constantValue(y);
+    if (u !== undefined && v !== undefined) {
+      return rounded(u, o.precision) === rounded(v, o.precision);
+    }
+  }
   // Words ("net", "ten") are text, never products of letters: three letters in a row outside a command.
   if (/(?<![\\a-zA-Z])[a-zA-Z]{3,}/.test(x + " " + y)) return false;
   if (/^[-+]?\d+$/.test(x) && /^[-+]?\d+$/.test(y)) return false; // canonical integers differ
@@ -233,9 +360,22 @@ function equal(
     return ex.length === ey.length && ex.length <= 4 &&
       sameItems(ex, ey, true, o, budget, depth);
   }
+  // A decimal comma ("1000,99") against a decimal point (Math-Verify's number formats).
+  if (
+    (DECIMAL_COMMA.test(x) && DECIMAL.test(y)) ||
+    (DECIMAL_COMMA.test(y) && DECIMAL.test(x))
+  ) return atomEqual(x.replace(",", "."), y.replace(",", "."), o);
   const rx = relation(x);
   const ry = relation(y);
   if (rx || ry) {
+    // An interval answer equals an expected inequality on one name; an inequality answer never equals an expected
+    // interval (Math-Verify's default `allow_set_relation_comp=False` labels that direction "not equal").
+    const range = ry && !rx ? intervalOf(ry) : undefined;
+    if (range) {
+      const p = parts(x);
+      return p.kind === "tuple" && p.brackets === range.brackets &&
+        sameItems(p.items, range.items, true, o, budget, depth);
+    }
     if (
       rx === undefined || ry === undefined || rx[1].join() !== ry[1].join()
     ) return false;

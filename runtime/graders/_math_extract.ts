@@ -86,7 +86,7 @@ function tokenAt(text: string, at: number): Candidate | undefined {
 /** Whether a text is prose: a word of two or more letters outside its math and LaTeX commands. */
 export function isProse(text: string, segments: readonly Span[]): boolean {
   return /[a-zA-Z]{2,}/.test(
-    blank(text, segments).replace(/\\[a-zA-Z]+(?:\{[a-zA-Z*]*\})?/g, " "),
+    blank(text, segments).replace(/\\[a-zA-Z]+(?:\{[a-zA-Z*|]*\}){0,2}/g, " "),
   );
 }
 

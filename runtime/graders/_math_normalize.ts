@@ -187,7 +187,7 @@ export function clean(text: string): string {
   );
   // Thousands separators: "1,000", "1 000" (not "32, 349", which is a list).
   const t = s.trim().replace(/\.$/, "");
-  if (/^[-+]?\d{1,3}(?:(,| )\d{3})(?:\1\d{3})*(\.\d+)?$/.test(t)) {
+  if (/^[-+]?[1-9]\d{0,2}(?:(,| )\d{3})(?:\1\d{3})*(\.\d+)?$/.test(t)) {
     s = t.replace(/[, ]/g, "");
   }
   // Whitespace goes, except between a command and a following letter ("\pi r" must not become "\pir").

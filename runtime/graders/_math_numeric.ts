@@ -342,3 +342,19 @@ export function numericEqual(
     return undefined;
   }
 }
+
+/** The real value of a LaTeX expression without variables; undefined when unsure, complex or not finite. */
+export function constantValue(a: string): number | undefined {
+  try {
+    const x = parse(a);
+    const names = new Set<string>();
+    symbols(x, names);
+    if (names.size > 0) return undefined;
+    const [re, im] = value(x, { nodes: 0, values: new Map() }, 0);
+    return im === 0 && Number.isFinite(re) && Math.abs(re) <= MAX_EXACT
+      ? re
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -35,6 +35,12 @@ export interface MathEqualOptions {
    * @default {"last"}
    */
   readonly chained?: "last" | "whole";
+  /**
+   * Decimal places at which a written decimal is compared with the other value, both rounded (Math-Verify's
+   * `float_rounding`): with 2, `0.33` equals `\frac{1}{3}`. Unset, decimals compare by `tolerance`.
+   * @default {undefined}
+   */
+  readonly precision?: number | undefined;
 }
 
 /** Longest answer compared, in characters: anything longer is not equal (it runs on untrusted agent text). */
@@ -144,5 +150,6 @@ export function mathEqual(
   return compareAnswers(x, y, {
     tolerance: options.tolerance ?? DEFAULT_TOLERANCE,
     chained: options.chained ?? "last",
+    precision: options.precision,
   });
 }

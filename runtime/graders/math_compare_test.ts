@@ -1,0 +1,143 @@
+import assert from "node:assert/strict";
+import { mathEqual } from "./math_answer.ts";
+
+/** [answer, expected, equal?] with the default options. */
+const CASES: readonly (readonly [string, string, boolean])[] = [
+  // a decimal comma against a decimal point; a thousands group needs a leading non-zero digit
+  ["1000,99", "1000.99", true],
+  ["1.22", "1,22", true],
+  ["0.111", "0,111", true],
+  ["0,111", "111", false],
+  ["1,222", "1.222", false], // "1,222" is one thousand two hundred and twenty-two
+  ["1,5", "1.6", false],
+  // an interval answer against an expected inequality on one name
+  ["x \\in [-2,7]", "-2 \\le x \\le 7", true],
+  ["(0,1)", "0<f(x)<1", true],
+  ["(-793, 10)", "-793 < a < 10", true],
+  ["(3,\\infty)", "x>3", true],
+  ["(-\\infty,7]", "x \\le 7", true],
+  ["[3,\\infty)", "x>3", false],
+  ["(-2,7]", "-2 \\le x \\le 7", false],
+  ["(0,2)", "0<x<1", false],
+  ["(0,1)", "0<x<y", false],
+  // ... but never an inequality answer against an expected interval (Math-Verify's default labels it not equal)
+  ["-2 \\le x \\le 7", "x \\in [-2,7]", false],
+  ["x>3", "(3,\\infty)", false],
+  // matrices: array environments, brackets around them, sums and products of written matrices
+  [
+    "\\left[\\begin{array}{cc}1 & 2 \\\\3 & 4\\end{array}\\right]",
+    "\\begin{pmatrix}1 & 2 \\\\3 & 4\\end{pmatrix}",
+    true,
+  ],
+  [
+    "\\left[\\begin{array}{cc}1 & 2 \\\\3 & 4\\end{array}\\right]",
+    "\\begin{pmatrix}1 & 2 \\\\3 & 5\\end{pmatrix}",
+    false,
+  ],
+  [
+    "(\\begin{pmatrix}1\\\\2\\end{pmatrix})",
+    "\\begin{pmatrix}1\\\\2\\end{pmatrix}",
+    true,
+  ],
+  [
+    "\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix} + \\begin{pmatrix}5 & 6 \\\\ 7 & 8\\end{pmatrix}",
+    "\\begin{pmatrix}6 & 8 \\\\ 10 & 12\\end{pmatrix}",
+    true,
+  ],
+  [
+    "\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix} - \\begin{pmatrix}5 & 6 \\\\ 7 & 8\\end{pmatrix}",
+    "\\begin{pmatrix}-4 & -4 \\\\ -4 & -4\\end{pmatrix}",
+    true,
+  ],
+  [
+    "\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix} + \\begin{pmatrix}5 & 6 \\\\ 7 & 8\\end{pmatrix}",
+    "\\begin{pmatrix}6 & 8 \\\\ 10 & 13\\end{pmatrix}",
+    false,
+  ],
+  [
+    "\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix} \\begin{pmatrix}0 & 1 \\\\ 1 & 0\\end{pmatrix}",
+    "\\begin{pmatrix}2 & 1 \\\\ 4 & 3\\end{pmatrix}",
+    true,
+  ],
+  [
+    "\\begin{pmatrix}0 & 1 \\\\ 1 & 0\\end{pmatrix} \\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix}",
+    "\\begin{pmatrix}2 & 1 \\\\ 4 & 3\\end{pmatrix}",
+    false,
+  ],
+  [
+    "\\begin{pmatrix}1 & 2\\end{pmatrix} \\begin{pmatrix}3 \\\\ 4\\end{pmatrix}",
+    "\\begin{pmatrix}11\\end{pmatrix}",
+    true,
+  ],
+  [
+    "\\begin{pmatrix}1 & 2\\end{pmatrix} + \\begin{pmatrix}3 \\\\ 4\\end{pmatrix}",
+    "\\begin{pmatrix}4 & 6\\end{pmatrix}",
+    false,
+  ],
+  [
+    "\\begin{pmatrix}1 & 2\\end{pmatrix} \\begin{pmatrix}3 & 4\\end{pmatrix}",
+    "\\begin{pmatrix}3 & 8\\end{pmatrix}",
+    false,
+  ],
+];
+
+Deno.test("mathEqual() reads decimal commas, intervals for inequalities and matrix arithmetic", () => {
+  for (const [a, b, want] of CASES) {
+    assert.equal(
+      mathEqual(a, b),
+      want,
+      `${JSON.stringify(a)} vs ${JSON.stringify(b)}`,
+    );
+  }
+});
+
+Deno.test("mathEqual() compares a written decimal at the precision option, as Math-Verify's float_rounding", () => {
+  assert.equal(mathEqual("0.33", "\\frac{1}{3}"), false);
+  assert.equal(mathEqual("0.33", "\\frac{1}{3}", { precision: 2 }), true);
+  assert.equal(mathEqual("0.34", "\\frac{1}{3}", { precision: 2 }), false);
+  assert.equal(mathEqual("0.33", "\\frac{1}{3}", { precision: 6 }), false);
+  assert.equal(
+    mathEqual("(0.6,2.6667]", "(\\frac{3}{5},\\frac{8}{3}]", { precision: 2 }),
+    true,
+  );
+  assert.equal(
+    mathEqual(
+      "\\begin{pmatrix}0.33\\\\0.2\\end{pmatrix}",
+      "(\\begin{pmatrix}\\frac13\\\\ \\frac15\\end{pmatrix})",
+      { precision: 2 },
+    ),
+    true,
+  );
+  // only where a decimal is written: two exact values keep the tolerance, and variables are never rounded
+  assert.equal(
+    mathEqual("\\frac{1}{3}", "\\frac{33}{100}", { precision: 2 }),
+    false,
+  );
+  assert.equal(mathEqual("0.33x", "\\frac{x}{3}", { precision: 2 }), false);
+  assert.equal(mathEqual("3", "\\pi", { precision: 0 }), false);
+  assert.equal(mathEqual("3.", "\\pi", { precision: 0 }), false);
+});
+
+Deno.test("mathEqual() keeps matrix arithmetic within its budget on hostile input", () => {
+  mathEqual("x", "x+1"); // loads the parser once, outside the timed cases
+  const m = (n: number, cell = "1") =>
+    "\\begin{pmatrix}" + Array.from({ length: n }, () =>
+      Array(n).fill(cell).join("&")).join("\\\\") +
+    "\\end{pmatrix}";
+  assert.equal(mathEqual(m(8) + m(8), m(8, "8")), true); // 64 cells of 8 products each, the most evaluated
+  assert.equal(mathEqual(m(9) + m(9), m(9, "9")), false); // past MAX_CELLS: not computed
+  const hostile = [
+    [m(20) + m(20), m(20, "20")],
+    [Array(40).fill(m(2)).join(""), m(2)],
+    [Array(60).fill(m(2)).join("+"), m(2)],
+    [m(3) + "+" + m(3) + m(3), m(3)],
+  ] as const;
+  for (const [a, b] of hostile) {
+    const start = performance.now();
+    assert.equal(mathEqual(a, b), false);
+    assert.ok(
+      performance.now() - start < 1500,
+      `${a.slice(0, 40)}… took ${performance.now() - start} ms`,
+    );
+  }
+});
