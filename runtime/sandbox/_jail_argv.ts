@@ -32,6 +32,8 @@ export function denoRunArgs(
     "--no-prompt",
     "--no-config",
     "--no-lock",
+    "--no-remote",
+    "--no-npm",
     `--v8-flags=--max-old-space-size=${denoHeapMb(memoryMb)}`,
     `--allow-read=${workspace}`,
     `--allow-write=${workspace}`,
@@ -64,14 +66,30 @@ export function jailEnv(
   return env;
 }
 
+/**
+ * The descriptors the launcher opens for bwrap (bwrap reads and closes each before the program runs,
+ * so none reaches it): the seccomp program, bwrap's JSON status (written by bwrap's monitor, outside
+ * the jail), the program's text and bwrap's own arguments.
+ */
+export const JAIL_FD = { seccomp: 3, status: 4, program: 5, args: 6 } as const;
+
+/** Host files behind `JAIL_FD`, opened by the launcher (as the runtime's user, before any uid switch). */
+export interface JailFiles {
+  /** The BPF program (runtime/sandbox/seccomp/<arch>.bpf). */
+  readonly seccomp: string;
+  /** Created empty by the host; bwrap appends its `child-pid` and, once the program was exec'd, `exit-code`. */
+  readonly status: string;
+  readonly program: string;
+  /** bwrap's options (`splitBwrapArgs`), each ended by a NUL byte. */
+  readonly args: string;
+}
+
 /** Everything the jail command depends on. */
 export interface JailParams {
   readonly language: ExecRequest["language"];
   readonly limits: ExecLimits;
   /** Host path of the workspace, bound read-write at /workspace. */
   readonly workspace: string;
-  /** Host path of the program file, bound read-only at /run/main.py or /run/main.ts. */
-  readonly program: string;
   /** Switch to this uid/gid with setpriv first; null when the runtime is not root. */
   readonly user: { readonly uid: number; readonly gid: number } | null;
   readonly tools: {
@@ -86,17 +104,17 @@ export interface JailParams {
   readonly nofile: number;
   /** RLIMIT_NPROC; without a uid switch, the caller adds the runtime user's current task count. */
   readonly nproc: number;
-  /** Host paths under /usr the jail hides: a folder is covered by an empty read-only tmpfs, a file by /dev/null. */
+  /**
+   * Paths the jail shows empty, as seen inside it (under /usr or /workspace): a folder is covered by
+   * an empty read-only tmpfs, a file by /dev/null (bound nodev, so opening it fails with EACCES).
+   */
   readonly hide?: readonly { readonly path: string; readonly dir: boolean }[];
 }
 
 const MIB = 1 << 20;
 
-/**
- * The exact jail of reference/sandbox.md §2.6: setpriv to an unprivileged uid, prlimit, then bwrap
- * with a minimal read-only root, private sized /tmp and /dev/shm, no network and a fixed environment.
- */
-export function jailArgv(p: JailParams): string[] {
+/** setpriv to an unprivileged uid, then prlimit, ending with the bwrap binary. */
+export function launcherArgv(p: JailParams): string[] {
   const { limits } = p;
   const argv: string[] = [];
   if (p.user !== null) {
@@ -119,10 +137,19 @@ export function jailArgv(p: JailParams): string[] {
     `--nofile=${p.nofile}`,
     "--core=0",
     "--",
-  );
-  const program = jailProgramPath(p.language);
-  argv.push(
     p.tools.bwrap,
+  );
+  return argv;
+}
+
+/**
+ * bwrap's arguments, read from `JAIL_FD.args` so that no host path is in any jailed process's
+ * /proc/<pid>/cmdline: a minimal read-only root, private sized /tmp and /dev/shm, no network, a fixed
+ * environment, the seccomp filter, the program's text copied in from a descriptor.
+ */
+export function bwrapArgs(p: JailParams): string[] {
+  const program = jailProgramPath(p.language);
+  const argv = [
     ...["--unshare-all", "--unshare-user", "--disable-userns"],
     ...[
       "--die-with-parent",
@@ -131,12 +158,9 @@ export function jailArgv(p: JailParams): string[] {
       "--cap-drop",
       "ALL",
     ],
+    ...["--seccomp", String(JAIL_FD.seccomp)],
+    ...["--json-status-fd", String(JAIL_FD.status)],
     ...["--ro-bind", "/usr", "/usr"],
-    ...(p.hide ?? []).flatMap((h) =>
-      h.dir
-        ? ["--perms", "0555", "--size", "4096", "--tmpfs", h.path]
-        : ["--ro-bind", "/dev/null", h.path]
-    ),
     ...["--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib"],
     ...["--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin"],
     ...["--ro-bind-try", "/etc/alternatives", "/etc/alternatives"],
@@ -147,13 +171,20 @@ export function jailArgv(p: JailParams): string[] {
     ...["--proc", "/proc", "--dev", "/dev"],
     ...["--size", String(p.shmMb * MIB), "--tmpfs", "/dev/shm"],
     ...["--size", String(p.tmpMb * MIB), "--tmpfs", "/tmp"],
-    ...["--ro-bind", p.program, program],
-  );
+    ...["--perms", "0444", "--ro-bind-data", String(JAIL_FD.program), program],
+  ];
   if (p.language === "typescript") {
     argv.push("--ro-bind", p.tools.deno, JAIL_DENO);
   }
   argv.push(
-    ...["--bind", p.workspace, JAIL_WORKSPACE, "--chdir", JAIL_WORKSPACE],
+    ...["--bind", p.workspace, JAIL_WORKSPACE],
+    // After the workspace, so that paths inside it can be hidden too.
+    ...(p.hide ?? []).flatMap((h) =>
+      h.dir
+        ? ["--perms", "0555", "--size", "4096", "--tmpfs", h.path]
+        : ["--ro-bind", "/dev/null", h.path]
+    ),
+    ...["--chdir", JAIL_WORKSPACE],
     ...["--remount-ro", "/dev", "--remount-ro", "/"],
   );
   for (const [k, v] of Object.entries(jailEnv(p.language))) {
@@ -165,8 +196,59 @@ export function jailArgv(p: JailParams): string[] {
   } else {
     argv.push(
       JAIL_DENO,
-      ...denoRunArgs(JAIL_WORKSPACE, program, limits.memory_mb),
+      ...denoRunArgs(JAIL_WORKSPACE, program, p.limits.memory_mb),
     );
   }
   return argv;
+}
+
+/**
+ * The whole jail as one argument vector (the launcher, then bwrap's arguments), as `argv_hash`
+ * and the tests see it; `jailCommand` is what actually runs.
+ */
+export function jailArgv(p: JailParams): string[] {
+  return [...launcherArgv(p), ...bwrapArgs(p)];
+}
+
+/**
+ * bwrap's options (for the `--args` file: bwrap reads only options there) and the jailed command
+ * (`--` and what follows, left on the command line: it holds no host path).
+ */
+export function splitBwrapArgs(
+  args: readonly string[],
+): { options: string[]; command: string[] } {
+  const sep = args.indexOf("--");
+  if (sep < 0) throw new RangeError("Cannot split bwrap arguments: no --");
+  return { options: args.slice(0, sep), command: args.slice(sep) };
+}
+
+/**
+ * The sh command that opens `files` on `JAIL_FD` and execs the launcher with `bwrap --args` and the
+ * jailed command: sh execs setpriv, which execs prlimit, which execs bwrap, so the only extra cost
+ * is one exec of sh.
+ */
+export function jailCommand(
+  launcher: readonly string[],
+  command: readonly string[],
+  files: JailFiles,
+): { command: string; args: string[] } {
+  const f = JAIL_FD;
+  const script =
+    `s=$1 j=$2 p=$3 a=$4; shift 4; exec "$@" ${f.seccomp}<"$s" ${f.status}>>"$j" ${f.program}<"$p" ${f.args}<"$a"`;
+  return {
+    command: "/bin/sh",
+    args: [
+      "-c",
+      script,
+      "mappa-jail",
+      files.seccomp,
+      files.status,
+      files.program,
+      files.args,
+      ...launcher,
+      "--args",
+      String(f.args),
+      ...command,
+    ],
+  };
 }

@@ -1,7 +1,16 @@
 // reference/sandbox.md §3.7 item 15: the argument vectors never grant more than the workspace.
 import assert from "node:assert/strict";
 import type { ExecLimits } from "../ports.ts";
-import { denoRunArgs, jailArgv, type JailParams } from "./_jail_argv.ts";
+import {
+  bwrapArgs,
+  denoRunArgs,
+  JAIL_FD,
+  jailArgv,
+  jailCommand,
+  type JailParams,
+  launcherArgv,
+  splitBwrapArgs,
+} from "./_jail_argv.ts";
 import { SMALL_LIMITS } from "./_test_support.ts";
 
 const FORBIDDEN =
@@ -15,7 +24,6 @@ function params(
     language: "typescript",
     limits: { ...SMALL_LIMITS, ...limits },
     workspace: "/tmp/ws",
-    program: "/tmp/prog/main.ts",
     user: { uid: 200_007, gid: 200_000 },
     tools: {
       setpriv: "/usr/bin/setpriv",
@@ -73,7 +81,7 @@ Deno.test("jailArgv() runs Deno jailed, scoped to /workspace, with no RLIMIT_AS"
 
 Deno.test("jailArgv() applies every rlimit, and RLIMIT_AS for Python only", () => {
   const argv = jailArgv(
-    params({ language: "python", program: "/tmp/p/main.py" }, {
+    params({ language: "python" }, {
       cpu_s: 7,
       memory_mb: 300,
       file_size_mb: 2,
@@ -109,8 +117,10 @@ Deno.test("jailArgv() drops to the slot's uid first and builds the hardened jail
       "--unshare-all --unshare-user --disable-userns --die-with-parent --new-session --clearenv --cap-drop ALL",
       `--size ${64 << 20} --tmpfs /dev/shm`,
       `--size ${256 << 20} --tmpfs /tmp`,
-      "--ro-bind /tmp/prog/main.ts /run/main.ts",
+      "--perms 0444 --ro-bind-data 5 /run/main.ts",
+      "--seccomp 3 --json-status-fd 4",
       "--bind /tmp/ws /workspace --chdir /workspace --remount-ro /dev --remount-ro /",
+      "--no-remote --no-npm",
       "--setenv DENO_DIR /tmp/deno",
     ]
   ) assert(line.includes(piece), piece);
@@ -121,4 +131,52 @@ Deno.test("jailArgv() drops to the slot's uid first and builds the hardened jail
 Deno.test("jailArgv() skips setpriv when the runtime is not root", () => {
   const argv = jailArgv(params({ user: null }));
   assert.equal(argv[0], "/usr/bin/prlimit");
+});
+
+Deno.test("jailArgv() hides paths after the workspace is bound, so paths inside it can be hidden", () => {
+  const argv = jailArgv(params({
+    hide: [
+      { path: "/usr/share/data", dir: true },
+      { path: "/workspace/secret.csv", dir: false },
+    ],
+  }));
+  const line = argv.join(" ");
+  const bind = line.indexOf("--bind /tmp/ws /workspace");
+  const dir = line.indexOf("--perms 0555 --size 4096 --tmpfs /usr/share/data");
+  const file = line.indexOf("--ro-bind /dev/null /workspace/secret.csv");
+  assert(bind >= 0 && dir > bind && file > bind, line);
+  assert(dir < line.indexOf("--remount-ro /"));
+});
+
+Deno.test("jailCommand() opens the jail's files on fixed descriptors and keeps host paths off bwrap's command line", () => {
+  const p = params({ language: "python" });
+  const { options, command } = splitBwrapArgs(bwrapArgs(p));
+  assert.deepEqual(command, ["--", "/usr/bin/python3", "-I", "/run/main.py"]);
+  assert(options.includes("/tmp/ws"), "the workspace is in the --args file");
+  const files = {
+    seccomp: "/repo/seccomp/x86_64.bpf",
+    status: "/tmp/j/status.jsonl",
+    program: "/tmp/j/main.py",
+    args: "/tmp/j/bwrap.args",
+  };
+  const cmd = jailCommand(launcherArgv(p), command, files);
+  assert.equal(cmd.command, "/bin/sh");
+  const script = cmd.args[1]!;
+  for (const [name, fd] of Object.entries(JAIL_FD)) {
+    assert.match(script, new RegExp(` ${fd}[<>]+"\\$`), name);
+  }
+  assert.deepEqual(cmd.args.slice(3, 7), [
+    files.seccomp,
+    files.status,
+    files.program,
+    files.args,
+  ]);
+  // What bwrap (and so the jail's pid 1) sees as its argv: no workspace, no program file.
+  const bwrapArgv = cmd.args.slice(cmd.args.indexOf("/usr/bin/bwrap"));
+  assert.deepEqual(bwrapArgv, [
+    "/usr/bin/bwrap",
+    "--args",
+    String(JAIL_FD.args),
+    ...command,
+  ]);
 });

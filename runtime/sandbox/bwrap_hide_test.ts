@@ -67,3 +67,86 @@ Deno.test("jail: hidePaths [] shows the packaged datasets again", async () => {
   assert.equal(out.iris, "loaded");
   assert.equal(out.fair, "loaded");
 });
+
+Deno.test("jail: a request's hide_paths hide a folder of the workspace and a host folder for that execution only", async () => {
+  const sandbox = await BwrapSandbox.create({
+    tmpMb: 8,
+    shmMb: 4,
+    hidePaths: [],
+  });
+  await using ws = await tempWorkspace();
+  await Deno.mkdir(`${ws.dir}/answers`);
+  await Deno.writeTextFile(`${ws.dir}/answers/test.csv`, "id,y\n1,HIDDEN\n");
+  await Deno.writeTextFile(`${ws.dir}/notes.txt`, "NOTE");
+  const sklearnData = pythonDataPaths().find((p) =>
+    p.endsWith("/sklearn/datasets/data")
+  )!;
+  const code = `
+import json, os
+def ls(p):
+    try:
+        return sorted(os.listdir(p))
+    except OSError as e:
+        return type(e).__name__
+def cat(p):
+    try:
+        return open(p).read()
+    except OSError as e:
+        return type(e).__name__
+print(json.dumps({"answers": ls("/workspace/answers"), "csv": cat("/workspace/answers/test.csv"),
+                  "notes": cat("/workspace/notes.txt"),
+                  "sk": len(ls(${JSON.stringify(sklearnData)}))}))
+`;
+  const run = (hide_paths?: string[]) =>
+    sandbox.exec({
+      language: "python",
+      code,
+      workspace: ws.dir,
+      limits: SMALL_LIMITS,
+      slot: SLOT,
+      ...(hide_paths === undefined ? {} : { hide_paths }),
+    });
+  const hidden = await run([`${ws.dir}/answers`, sklearnData]);
+  assert.equal(hidden.status, "ok", hidden.stderr.text);
+  const inside = lastJson(hidden.stdout.text);
+  assert.deepEqual(inside.answers, []);
+  assert.equal(inside.csv, "FileNotFoundError");
+  assert.equal(inside.notes, "NOTE");
+  assert.equal(inside.sk, 0);
+  // A hidden file is /dev/null bound without device access: it cannot be opened.
+  const file = await run([`${ws.dir}/notes.txt`]);
+  assert.equal(lastJson(file.stdout.text).notes, "PermissionError");
+  // The next request without hide_paths sees everything again, and the host copy is untouched.
+  const shown = await run();
+  assert.equal(shown.status, "ok", shown.stderr.text);
+  const visible = lastJson(shown.stdout.text);
+  assert.deepEqual(visible.answers, ["test.csv"]);
+  assert.equal(visible.csv, "id,y\n1,HIDDEN\n");
+  assert.ok((visible.sk as number) > 0);
+  assert.equal(
+    await Deno.readTextFile(`${ws.dir}/answers/test.csv`),
+    "id,y\n1,HIDDEN\n",
+  );
+});
+
+Deno.test("jail: hide_paths must be absolute host paths", async () => {
+  const sandbox = await BwrapSandbox.create({
+    tmpMb: 8,
+    shmMb: 4,
+    hidePaths: [],
+  });
+  await using ws = await tempWorkspace();
+  for (const bad of ["answers", "/usr/../etc/passwd"]) {
+    await assert.rejects(
+      sandbox.exec({
+        language: "python",
+        code: "print(1)",
+        workspace: ws.dir,
+        limits: SMALL_LIMITS,
+        slot: SLOT,
+        hide_paths: [bad],
+      }),
+      /^TypeError: Cannot hide ".*" in the jail: hide_paths must be absolute host paths/,
+    );
+  }
+});

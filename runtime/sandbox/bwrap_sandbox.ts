@@ -1,9 +1,18 @@
 import { createHash } from "node:crypto";
-import { resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import type { ExecRequest, ExecResult, Sandbox } from "../ports.ts";
 import { chownWorkspace } from "../workspace/chown_workspace.ts";
-import { jailArgv, type JailParams } from "./_jail_argv.ts";
-import { writeProgram } from "./_program_file.ts";
+import {
+  bwrapArgs,
+  JAIL_WORKSPACE,
+  jailArgv,
+  jailCommand,
+  type JailParams,
+  launcherArgv,
+  splitBwrapArgs,
+} from "./_jail_argv.ts";
+import { parseJailStatus, writeJailFiles } from "./_program_file.ts";
+import { seccompProgramPath } from "./_seccomp.ts";
 import { runProcess } from "./_run_process.ts";
 import { checkLimits } from "./_check_limits.ts";
 import { firstBlockedDir } from "./_traversable.ts";
@@ -71,6 +80,8 @@ export class BwrapSandbox implements Sandbox {
   readonly backend: string;
   readonly options: ResolvedBwrapSandboxOptions;
   readonly guarantees: SandboxGuarantees;
+  /** The host's seccomp program (throws here on an architecture without one). */
+  readonly #seccomp: string = seccompProgramPath();
   readonly #cgroups: CgroupHost | null;
 
   /** Use `BwrapSandbox.create`, which checks that the jail can be built. */
@@ -127,20 +138,25 @@ export class BwrapSandbox implements Sandbox {
       nproc: 16,
     };
     const workspace = await Deno.makeTempDir({ prefix: "mappa-probe-" });
-    const program = await writeProgram("", "python");
+    let files: Awaited<ReturnType<typeof writeJailFiles>> | undefined;
     try {
       await Deno.chmod(workspace, 0o755);
-      const params = await this.#params(workspace, program.path, {
+      const params = await this.#params(workspace, {
         language: "python",
         limits,
         slot: 0,
       });
-      const argv = jailArgv(params);
-      argv.splice(argv.lastIndexOf("--") + 1, Infinity, "/usr/bin/true");
+      const { options } = splitBwrapArgs(bwrapArgs(params));
+      files = await writeJailFiles("", "python", options);
+      const launch = jailCommand(launcherArgv(params), [
+        "--",
+        "/usr/bin/true",
+      ], { seccomp: this.#seccomp, ...files });
+      const argv = [launch.command, ...launch.args];
       const run = () =>
         runProcess({
-          command: argv[0]!,
-          args: argv.slice(1),
+          command: launch.command,
+          args: launch.args,
           env: {},
           language: "python",
           limits,
@@ -175,7 +191,7 @@ export class BwrapSandbox implements Sandbox {
         );
       }
     } finally {
-      await program.dispose();
+      await files?.dispose();
       await Deno.remove(workspace, { recursive: true });
     }
   }
@@ -204,10 +220,15 @@ export class BwrapSandbox implements Sandbox {
         `Cannot run in workspace "${workspace}": it is not a directory`,
       );
     }
-    const program = await writeProgram(request.code, request.language);
+    const params = await this.#params(workspace, request);
+    const argv = jailArgv(params);
+    const { options, command } = splitBwrapArgs(bwrapArgs(params));
+    const files = await writeJailFiles(request.code, request.language, options);
+    const launch = jailCommand(launcherArgv(params), command, {
+      seccomp: this.#seccomp,
+      ...files,
+    });
     try {
-      const params = await this.#params(workspace, program.path, request);
-      const argv = jailArgv(params);
       const { outcome, enforcement } = await withJailLimits(
         this.#cgroups,
         workspace,
@@ -215,8 +236,8 @@ export class BwrapSandbox implements Sandbox {
         async (jail) => ({
           enforcement: jail.enforcement,
           outcome: await runProcess({
-            command: argv[0]!,
-            args: argv.slice(1),
+            command: launch.command,
+            args: launch.args,
             env: {},
             language: request.language,
             limits,
@@ -228,8 +249,11 @@ export class BwrapSandbox implements Sandbox {
                 await waitForNoProcesses(user.uid, 2000);
               },
             }),
-            isSetupFailure: (code, stderr) =>
-              code === 1 && /^(bwrap|setpriv|prlimit): /.test(stderr),
+            // Host-side only: bwrap writes "exit-code" to its status fd once it has exec'd the
+            // program; without it the jail was never set up, whatever the agent printed.
+            isSetupFailure: () =>
+              parseJailStatus(Deno.readTextFileSync(files.status)).exitCode ===
+                null,
             ...jail.spec,
           }),
         }),
@@ -240,22 +264,20 @@ export class BwrapSandbox implements Sandbox {
         argv_hash: argvHash(argv, params),
       };
     } finally {
-      await program.dispose();
+      await files.dispose();
     }
   }
 
   /** The jail's parameters; chowns the workspace to the slot's uid and checks bind sources first. */
   async #params(
     workspace: string,
-    program: string,
-    request: Pick<ExecRequest, "language" | "limits" | "slot">,
+    request: Pick<ExecRequest, "language" | "limits" | "slot" | "hide_paths">,
   ): Promise<JailParams> {
     const { limits } = request;
     const user = this.userOf(request.slot ?? 0);
     if (user !== null) {
       await chownWorkspace(workspace, user);
       await this.#requireReachable(workspace, user, "workspace");
-      await this.#requireReachable(program, user, "program file");
       if (request.language === "typescript") {
         await this.#requireReachable(
           this.options.denoPath,
@@ -271,7 +293,6 @@ export class BwrapSandbox implements Sandbox {
       language: request.language,
       limits,
       workspace,
-      program,
       user,
       tools: {
         setpriv: this.options.setprivPath,
@@ -284,7 +305,14 @@ export class BwrapSandbox implements Sandbox {
       shmMb: this.options.shmMb,
       nofile: this.options.nofile,
       nproc,
-      hide: this.#hidden ??= hiddenEntries(this.options.hidePaths),
+      hide: mergeHidden(
+        this.#hidden ??= hiddenEntries(
+          this.options.hidePaths,
+          workspace,
+          false,
+        ),
+        hiddenEntries(request.hide_paths ?? [], workspace, true),
+      ),
     };
   }
 
@@ -305,30 +333,61 @@ export class BwrapSandbox implements Sandbox {
   }
 }
 
-/** sha256 of the jail's argv with the per-call values (paths, uid, nproc headroom) as placeholders. */
-/** The paths to hide that exist under /usr (the only host tree in the jail), as folders or files; links are skipped. */
+/** Host trees the jail shows at the same path: a hidden path elsewhere (but in the workspace) is not in view anyway. */
+const SAME_PATH_ROOTS = ["/usr/", "/etc/"];
+
+/**
+ * The paths to hide as the jail sees them, with whether each is a folder: host paths under /usr and
+ * /etc at the same path, paths inside the workspace under /workspace; links and missing paths are
+ * skipped (nothing to hide). `perRequest` paths must be absolute and, in the workspace, may not be
+ * the workspace itself. The default list is computed once, so its workspace paths are ignored.
+ */
 function hiddenEntries(
   paths: readonly string[],
+  workspace: string,
+  perRequest: boolean,
 ): NonNullable<JailParams["hide"]> {
   const out: { path: string; dir: boolean }[] = [];
   for (const path of paths) {
-    if (!path.startsWith("/usr/") || path.split("/").includes("..")) continue;
+    if (perRequest && (!isAbsolute(path) || path.split("/").includes(".."))) {
+      throw new TypeError(
+        `Cannot hide "${path}" in the jail: hide_paths must be absolute host paths without ".."`,
+      );
+    }
+    if (path.split("/").includes("..")) continue;
+    const host = resolve(path);
+    let inJail: string | null = null;
+    if (SAME_PATH_ROOTS.some((root) => host.startsWith(root))) inJail = host;
+    else if (perRequest && host.startsWith(`${workspace}/`)) {
+      inJail = `${JAIL_WORKSPACE}${host.slice(workspace.length)}`;
+    }
+    if (inJail === null) continue;
     try {
-      const info = Deno.lstatSync(path);
+      const info = Deno.lstatSync(host);
       if (info.isDirectory || info.isFile) {
-        out.push({ path, dir: info.isDirectory });
+        out.push({ path: inJail, dir: info.isDirectory });
       }
     } catch {
-      // not installed here: nothing to hide
+      // not there: nothing to hide
     }
   }
   return out;
 }
 
+/** `base` then the entries of `extra` at paths not in `base`. */
+function mergeHidden(
+  base: NonNullable<JailParams["hide"]>,
+  extra: NonNullable<JailParams["hide"]>,
+): NonNullable<JailParams["hide"]> {
+  if (extra.length === 0) return base;
+  const seen = new Set(base.map((h) => h.path));
+  return [...base, ...extra.filter((h) => !seen.has(h.path))];
+}
+
+/** sha256 of the jail's argv with the per-call values (paths, uid, nproc headroom) as placeholders. */
 function argvHash(argv: readonly string[], params: JailParams): string {
   const template = argv.map((a) => {
     if (a === params.workspace) return "{workspace}";
-    if (a === params.program) return "{program}";
     if (a.startsWith("--reuid=")) return "--reuid={uid}";
     if (a.startsWith("--nproc=")) return `--nproc=${params.limits.nproc}`;
     return a;

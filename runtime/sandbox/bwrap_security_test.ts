@@ -360,3 +360,312 @@ async function sha256(text: string): Promise<string> {
   )
     .join("");
 }
+
+// Issue 13, item 4: the seccomp filter. Each call below succeeded (or reached the kernel) before it.
+const SECCOMP_ATTACKS = String.raw`
+import ctypes, errno, json, os, platform, socket
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+NR = {
+  "x86_64": dict(add_key=248, request_key=249, keyctl=250, io_uring_setup=425, ptrace=101,
+                 perf_event_open=298, bpf=321, userfaultfd=282 + 41, personality=135, unshare=272,
+                 mount=165, setns=308, clone3=435, kexec_load=246, init_module=175, socket=41),
+  "aarch64": dict(add_key=217, request_key=218, keyctl=219, io_uring_setup=425, ptrace=117,
+                  perf_event_open=241, bpf=280, userfaultfd=282, personality=92, unshare=97,
+                  mount=40, setns=268, clone3=435, kexec_load=104, init_module=105, socket=198),
+}[platform.machine()]
+def call(name, *args):
+    ctypes.set_errno(0)
+    r = libc.syscall(ctypes.c_long(NR[name]), *[ctypes.c_long(a) for a in args])
+    return [r, errno.errorcode.get(ctypes.get_errno(), ctypes.get_errno()) if r == -1 else None]
+def sock(family, kind=socket.SOCK_STREAM, proto=0):
+    try:
+        socket.socket(family, kind, proto).close()
+        return "opened"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+buf = ctypes.create_string_buffer(b"secret")
+attr = ctypes.create_string_buffer(128)  # perf_event_attr / bpf_attr / io_uring_params, zeroed
+out = {
+  "seccomp_mode": open("/proc/self/status").read().split("Seccomp:")[1].split()[0],
+  "add_key": call("add_key", ctypes.addressof(ctypes.create_string_buffer(b"user")),
+                  ctypes.addressof(ctypes.create_string_buffer(b"mappa")), ctypes.addressof(buf), 6,
+                  -3),  # KEY_SPEC_USER_KEYRING
+  "request_key": call("request_key", ctypes.addressof(ctypes.create_string_buffer(b"user")),
+                      ctypes.addressof(ctypes.create_string_buffer(b"mappa")), 0, 0),
+  "keyctl_read_user_keyring": call("keyctl", 0, -4, 0),  # KEYCTL_GET_KEYRING_ID, session
+  "io_uring_setup": call("io_uring_setup", 8, ctypes.addressof(attr)),
+  "ptrace_traceme": call("ptrace", 0, 0, 0, 0),
+  "ptrace_attach_init": call("ptrace", 16, 1, 0, 0),
+  "perf_event_open": call("perf_event_open", ctypes.addressof(attr), 0, -1, -1, 0),
+  "bpf": call("bpf", 0, ctypes.addressof(attr), 128),
+  "userfaultfd": call("userfaultfd", 0),
+  "personality_read_implies_exec": call("personality", 0x0400000),
+  "personality_no_randomize": call("personality", 0x0040000),
+  "unshare_mount_ns": call("unshare", 0x00020000),
+  "setns": call("setns", 0, 0),
+  "mount": call("mount", 0, 0, 0, 0, 0),
+  "kexec_load": call("kexec_load", 0, 0, 0, 0),
+  "init_module": call("init_module", 0, 0, 0),
+  "clone3": call("clone3", 0, 0),
+  # AF_VSOCK with the upper 32 bits set: the kernel reads an int, so must the filter.
+  "vsock_high_bits": call("socket", (1 << 32) | 40, 1, 0),
+  "af_vsock": sock(40),
+  "af_packet": sock(17, socket.SOCK_RAW),
+  "af_bluetooth": sock(31, socket.SOCK_RAW),
+  "af_alg": sock(38, socket.SOCK_SEQPACKET),
+  "af_key": sock(15, socket.SOCK_RAW, 2),
+  "netlink_uevent": sock(16, socket.SOCK_DGRAM, 15),
+  "netlink_audit": sock(16, socket.SOCK_RAW, 9),
+  "netlink_sock_diag": sock(16, socket.SOCK_DGRAM, 4),
+  # what tools need stays open
+  "netlink_route": sock(16, socket.SOCK_DGRAM, 0),
+  "af_unix": sock(socket.AF_UNIX),
+  "af_inet": sock(socket.AF_INET),
+  "af_inet6": sock(socket.AF_INET6),
+  "personality_default": call("personality", 0),
+}
+print(json.dumps(out))
+`;
+
+Deno.test("jail: seccomp denies keyrings, io_uring, ptrace, perf, bpf, userfaultfd, personality, namespaces and odd socket families", async () => {
+  await using ws = await tempWorkspace();
+  const r = await py(ws.dir, SECCOMP_ATTACKS);
+  assert.equal(r.status, "ok", r.stderr.text);
+  const out = lastJson(r.stdout.text);
+  assert.equal(out.seccomp_mode, "2", "a seccomp filter is loaded");
+  const denied = (name: string, errno: string) =>
+    assert.deepEqual(out[name], [-1, errno], name);
+  for (
+    const name of [
+      "add_key",
+      "request_key",
+      "keyctl_read_user_keyring",
+      "io_uring_setup",
+      "perf_event_open",
+      "bpf",
+      "userfaultfd",
+      "clone3",
+    ]
+  ) denied(name, "ENOSYS");
+  for (
+    const name of [
+      "ptrace_traceme",
+      "ptrace_attach_init",
+      "personality_read_implies_exec",
+      "personality_no_randomize",
+      "unshare_mount_ns",
+      "setns",
+      "mount",
+      "kexec_load",
+      "init_module",
+    ]
+  ) denied(name, "EPERM");
+  denied("vsock_high_bits", "EAFNOSUPPORT");
+  for (
+    const name of [
+      "af_vsock",
+      "af_packet",
+      "af_bluetooth",
+      "af_alg",
+      "af_key",
+      "netlink_uevent",
+      "netlink_audit",
+      "netlink_sock_diag",
+    ]
+  ) assert.equal(out[name], "EAFNOSUPPORT", name);
+  for (const name of ["netlink_route", "af_unix", "af_inet", "af_inet6"]) {
+    assert.equal(out[name], "opened", name);
+  }
+  assert.deepEqual(out.personality_default, [0, null]);
+});
+
+Deno.test("jail: a syscall through another ABI (i386 int 0x80, x32) kills the process instead of bypassing the filter", async () => {
+  if (Deno.build.arch !== "x86_64") return;
+  await using ws = await tempWorkspace();
+  const r = await py(
+    ws.dir,
+    String.raw`
+import ctypes, json, subprocess, sys
+x32 = """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+print(libc.syscall(ctypes.c_long(0x40000000 | 39)))  # getpid through the x32 ABI
+"""
+p = subprocess.run([sys.executable, "-I", "-c", x32], capture_output=True, text=True)
+print(json.dumps({"x32": p.returncode, "out": p.stdout}))
+`,
+  );
+  assert.equal(r.status, "ok", r.stderr.text);
+  const out = lastJson(r.stdout.text);
+  // SIGSYS (31): killed by the filter's bad-architecture action.
+  assert.equal(out.x32, -31, JSON.stringify(out));
+});
+
+Deno.test("jail: with the filter on, Python threads, multiprocessing, subprocess, sockets and pandas/sklearn work", async () => {
+  await using ws = await tempWorkspace();
+  const r = await py(
+    ws.dir,
+    `
+import json, multiprocessing as mp, socket, subprocess, threading
+import numpy as np, pandas as pd
+from sklearn.linear_model import LogisticRegression
+def square(x):
+    return x * x
+if __name__ == "__main__":
+    seen = []
+    ts = [threading.Thread(target=lambda i=i: seen.append(i)) for i in range(8)]
+    [t.start() for t in ts]; [t.join() for t in ts]
+    with mp.Pool(2) as pool:
+        squares = pool.map(square, range(5))
+    a, b = socket.socketpair(); a.sendall(b"x"); got = b.recv(1)
+    echo = subprocess.run(["/usr/bin/echo", "hi"], capture_output=True, text=True).stdout
+    try:
+        # AI_ADDRCONFIG makes glibc ask NETLINK_ROUTE which address families are configured
+        socket.getaddrinfo("127.0.0.1", 80, flags=socket.AI_ADDRCONFIG)
+        dns = "ok"
+    except OSError as e:
+        dns = type(e).__name__
+    X = np.arange(20).reshape(-1, 1); y = (X[:, 0] > 9).astype(int)
+    fit = LogisticRegression().fit(pd.DataFrame(X), y).score(pd.DataFrame(X), y)
+    print(json.dumps({"threads": sorted(seen), "squares": squares, "pair": got.decode(),
+                      "echo": echo, "dns": dns, "fit": fit}))
+`,
+    { ...SMALL_LIMITS, memory_mb: 2048, wall_ms: 60_000, cpu_s: 60 },
+  );
+  assert.equal(r.status, "ok", r.stderr.text);
+  const out = lastJson(r.stdout.text);
+  assert.deepEqual(out.threads, [0, 1, 2, 3, 4, 5, 6, 7]);
+  assert.deepEqual(out.squares, [0, 1, 4, 9, 16]);
+  assert.equal(out.pair, "x");
+  assert.equal(out.echo, "hi\n");
+  assert.equal(out.dns, "ok");
+  assert.equal(out.fit, 1);
+});
+
+Deno.test("jail: with the filter on, a Deno tool runs async code, workers and workspace I/O", async () => {
+  await using ws = await tempWorkspace();
+  const r = await sandbox.exec({
+    language: "typescript",
+    code: `
+const worker = new Worker(
+  "data:application/javascript," + encodeURIComponent("self.onmessage = (e) => self.postMessage(e.data * 2);"),
+  { type: "module" },
+);
+const doubled = await new Promise((resolve) => {
+  worker.onmessage = (e) => resolve(e.data);
+  worker.postMessage(21);
+});
+worker.terminate();
+await Deno.writeTextFile("/workspace/out.txt", "ok");
+const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode("x"));
+console.log(JSON.stringify({ doubled, read: await Deno.readTextFile("/workspace/out.txt"), digest: digest.byteLength }));
+`,
+    workspace: ws.dir,
+    limits: { ...SMALL_LIMITS, memory_mb: 1024 },
+    slot: SLOT,
+  });
+  assert.equal(r.status, "ok", r.stderr.text);
+  assert.deepEqual(lastJson(r.stdout.text), {
+    doubled: 42,
+    read: "ok",
+    digest: 32,
+  });
+});
+
+// Issue 13, item 6: the jail's status comes from bwrap's status descriptor, never from stderr.
+Deno.test("jail: a program that prints a bwrap error and exits 1 is the agent's error, not sandbox_error", async () => {
+  await using ws = await tempWorkspace();
+  for (
+    const code of [
+      'import sys\nsys.stderr.write("bwrap: Can\'t mount proc on /newroot/proc: Operation not permitted\\n")\nsys.exit(1)',
+      "import os\nos.write(2, b'setpriv: setresuid failed: Resource temporarily unavailable\\n')\nos._exit(1)",
+    ]
+  ) {
+    const r = await py(ws.dir, code);
+    assert.equal(r.exit_code, 1);
+    assert.equal(r.status, "error", r.stderr.text);
+  }
+  const ts = await sandbox.exec({
+    language: "typescript",
+    code:
+      "console.error('bwrap: execvp /usr/bin/python3: No such file');\nDeno.exit(1);",
+    workspace: ws.dir,
+    limits: SMALL_LIMITS,
+    slot: SLOT,
+  });
+  assert.equal(ts.status, "error", ts.stderr.text);
+});
+
+// Issue 13, item 7: no host path of the workspace or the program in any jailed process's argv, no
+// descriptor of the jail's host files, no host path of the program in mountinfo.
+Deno.test("jail: /proc/*/cmdline, descriptors and mountinfo show no host path of the program or workspace", async () => {
+  await using ws = await tempWorkspace();
+  const r = await py(
+    ws.dir,
+    `
+import json, os
+cmdlines = []
+for pid in [d for d in os.listdir('/proc') if d.isdigit()]:
+    try:
+        cmdlines.append(open(f'/proc/{pid}/cmdline', 'rb').read().decode(errors='replace').replace('\\0', ' '))
+    except OSError:
+        pass
+fds = {}
+for n in range(3, 7):
+    try:
+        fds[n] = os.readlink(f'/proc/self/fd/{n}')
+    except OSError:
+        pass
+print(json.dumps({'cmdlines': cmdlines, 'fds': fds, 'mountinfo': open('/proc/self/mountinfo').read(),
+                  'main': open('/proc/self/mountinfo').read().count('/run/main.py')}))
+`,
+  );
+  assert.equal(r.status, "ok", r.stderr.text);
+  const out = lastJson(r.stdout.text);
+  const cmdlines = (out.cmdlines as string[]).join("\n");
+  assert.match(cmdlines, /--args 6 -- \/usr\/bin\/python3 -I \/run\/main\.py/);
+  for (const host of [ws.dir, ws.parent, "mappa-jail-", "/tmp/"]) {
+    assert(!cmdlines.includes(host), `${host} in ${cmdlines}`);
+  }
+  // Descriptors 3-6 carried the seccomp program, status, program and arguments: all closed by bwrap.
+  assert.deepEqual(out.fds, {});
+  const mountinfo = out.mountinfo as string;
+  assert(!mountinfo.includes("mappa-jail-"), mountinfo);
+  assert.equal(out.main, 1);
+});
+
+Deno.test("jail: a TypeScript tool cannot import host files outside the jail, nor remote modules", async () => {
+  await using ws = await tempWorkspace();
+  const outside = `${ws.parent}/host-secret.json`;
+  await Deno.writeTextFile(outside, '{"secret": "HOSTCANARY"}');
+  const r = await sandbox.exec({
+    language: "typescript",
+    code: `
+const attempt = async (spec: string, type?: string) => {
+  try {
+    const m = await import(spec, type ? { with: { type } } : undefined);
+    return "imported " + JSON.stringify(m.default ?? Object.keys(m)).slice(0, 40);
+  } catch (e) {
+    return (e as Error).name;
+  }
+};
+console.log(JSON.stringify({
+  outside: await attempt(${JSON.stringify(`file://${outside}`)}, "json"),
+  shadow: await attempt("file:///etc/shadow", "text"),
+  repo: await attempt(${JSON.stringify(`file://${REPO}deno.json`)}, "json"),
+  remote: await attempt("https://deno.land/std/version.ts"),
+}));
+`,
+    workspace: ws.dir,
+    limits: { ...SMALL_LIMITS, memory_mb: 1024 },
+    slot: SLOT,
+  });
+  assert.equal(r.status, "ok", r.stderr.text);
+  const out = lastJson(r.stdout.text);
+  for (const key of ["outside", "shadow", "repo", "remote"]) {
+    assert.doesNotMatch(String(out[key]), /^imported/, `${key}: ${out[key]}`);
+  }
+  assert(!r.stdout.text.includes("HOSTCANARY"));
+});
