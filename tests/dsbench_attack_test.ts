@@ -2,7 +2,8 @@
 // `deno task run` with scripted replies served over HTTP. It replays the public builder (which loads the
 // source datasets, the same data a join against the source needs) and falls back to the sample
 // submission when that fails. In the jail the packaged datasets are hidden, so it must score no better
-// than the honest demo model (a random forest) on every task.
+// than the honest demo model (a random forest) on every task. The nearest-neighbour join, which the
+// builder's renaming, affine maps and noise do not stop (docs/dsbench.md), fails in the jail the same way.
 import assert from "node:assert/strict";
 import { BwrapSandbox, loadModelScript } from "../runtime/mod.ts";
 import {
@@ -30,10 +31,7 @@ function roleOf(request: RecordedRequest): { role: string; turn: number } {
 }
 
 async function attackReply(): Promise<string> {
-  const bytes = await Deno.readFile("tools/dsbench_build.py");
-  const builder = btoa(
-    Array.from(bytes, (b) => String.fromCharCode(b)).join(""),
-  );
+  const builder = await builderSource();
   return [
     "I rebuild the task set with the public builder and copy the answers.",
     "",
@@ -142,6 +140,91 @@ Deno.test("a replaying or joining analyst scores no better than an honest model 
   }
 });
 
+async function builderSource(): Promise<string> {
+  const bytes = await Deno.readFile("tools/dsbench_build.py");
+  return btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(""));
+}
+
+// Knowing the column correspondence from the public builder, matches each test row to its nearest source
+// row on standardised columns, which undoes the builder's affine maps and outlasts its noise.
+async function joinCode(): Promise<string> {
+  return [
+    "import base64, pathlib, sys",
+    "import pandas as pd",
+    `pathlib.Path("/tmp/replay.py").write_bytes(base64.b64decode("${await builderSource()}"))`,
+    "sys.path.insert(0, '/tmp')",
+    "test = pd.read_csv('test.csv')",
+    "sample = pd.read_csv('sample_submission.csv')",
+    "feats = [c for c in test.columns if c != 'id']",
+    "z = lambda f: ((f - f.mean()) / f.std()).fillna(0).to_numpy(float)",
+    "try:",
+    "    import replay",
+    "    for tid, loader in replay.TASKS.items():",
+    "        src, spec = loader()",
+    "        src = src.rename(columns=spec.get('rename', {}))",
+    "        if not set(feats) <= set(src.columns):",
+    "            continue",
+    "        num = [c for c in feats if src[c].dtype != object]",
+    "        a, b = z(src[num].astype(float)), z(test[num].astype(float))",
+    "        nearest = ((b[:, None, :] - a[None, :, :]) ** 2).sum(-1).argmin(1)",
+    "        t = spec['target']",
+    "        pd.DataFrame({'id': test['id'], t: src[t].to_numpy()[nearest]}).to_csv('submission.csv', index=False)",
+    "        print('ATTACK: joined', tid)",
+    "        break",
+    "    else:",
+    "        raise RuntimeError('no source has the columns of test.csv')",
+    "except Exception as e:",
+    "    print('ATTACK FAILED:', type(e).__name__, e)",
+    "    sample.to_csv('submission.csv', index=False)",
+  ].join("\n");
+}
+
+async function inJail(
+  code: string,
+  task: string,
+  hidePaths?: string[],
+): Promise<{ stdout: string; submission: string }> {
+  const parent = await Deno.makeTempDir({ prefix: "mappa_attack_ws_" });
+  await Deno.chmod(parent, 0o755);
+  const ws = `${parent}/ws`;
+  await Deno.mkdir(ws, { mode: 0o755 });
+  try {
+    for (const f of ["test.csv", "sample_submission.csv"]) {
+      await Deno.copyFile(
+        `pipelines/data/dsbench/tasks/${task}/${f}`,
+        `${ws}/${f}`,
+      );
+    }
+    const sandbox = await BwrapSandbox.create(
+      hidePaths === undefined ? {} : { hidePaths },
+    );
+    const r = await sandbox.exec({
+      language: "python",
+      code,
+      workspace: ws,
+      limits: {
+        wall_ms: 120_000,
+        cpu_s: 120,
+        memory_mb: 4096,
+        output_cap_bytes: 65536,
+        kill_output_bytes: 8 << 20,
+        file_size_mb: 64,
+        nproc: 64,
+      },
+      slot: 50,
+    });
+    return {
+      stdout: r.stdout.text,
+      submission: await Deno.readTextFile(`${ws}/submission.csv`),
+    };
+  } finally {
+    await Deno.remove(parent, { recursive: true });
+  }
+}
+
+const answersOf = (task: string) =>
+  Deno.readTextFile(`pipelines/data/dsbench/tasks/${task}/answers.csv`);
+
 Deno.test("the replay attack is real: with nothing hidden it rebuilds the answers, in the default jail it fails", async () => {
   await buildTasks();
   const reply = await attackReply();
@@ -150,51 +233,30 @@ Deno.test("the replay attack is real: with nothing hidden it rebuilds the answer
     reply.lastIndexOf("```"),
   );
   const task = "wine_cultivar";
-  const run = async (hidePaths?: string[]) => {
-    const parent = await Deno.makeTempDir({ prefix: "mappa_attack_ws_" });
-    await Deno.chmod(parent, 0o755);
-    const ws = `${parent}/ws`;
-    await Deno.mkdir(ws, { mode: 0o755 });
-    try {
-      for (const f of ["test.csv", "sample_submission.csv"]) {
-        await Deno.copyFile(
-          `pipelines/data/dsbench/tasks/${task}/${f}`,
-          `${ws}/${f}`,
-        );
-      }
-      const sandbox = await BwrapSandbox.create(
-        hidePaths === undefined ? {} : { hidePaths },
-      );
-      const r = await sandbox.exec({
-        language: "python",
-        code,
-        workspace: ws,
-        limits: {
-          wall_ms: 120_000,
-          cpu_s: 120,
-          memory_mb: 4096,
-          output_cap_bytes: 65536,
-          kill_output_bytes: 8 << 20,
-          file_size_mb: 64,
-          nproc: 64,
-        },
-        slot: 50,
-      });
-      return {
-        stdout: r.stdout.text,
-        submission: await Deno.readTextFile(`${ws}/submission.csv`),
-      };
-    } finally {
-      await Deno.remove(parent, { recursive: true });
-    }
-  };
-  const answers = await Deno.readTextFile(
-    `pipelines/data/dsbench/tasks/${task}/answers.csv`,
-  );
-  const open = await run([]);
+  const answers = await answersOf(task);
+  const open = await inJail(code, task, []);
   assert.match(open.stdout, new RegExp(`ATTACK: replayed ${task}`));
   assert.equal(open.submission, answers);
-  const jailed = await run();
+  const jailed = await inJail(code, task);
   assert.match(jailed.stdout, /ATTACK FAILED/);
   assert.notEqual(jailed.submission, answers);
+});
+
+Deno.test("the nearest-neighbour join is real: with nothing hidden it recovers the answers, in the default jail it fails", async () => {
+  await buildTasks();
+  const code = await joinCode();
+  const task = "wine_cultivar";
+  const answers = (await answersOf(task)).trim().split("\n");
+  const agree = (submission: string) => {
+    const rows = submission.trim().split("\n");
+    assert.deepStrictEqual(rows[0], answers[0]);
+    return rows.filter((r, i) => i > 0 && r === answers[i]).length /
+      (answers.length - 1);
+  };
+  const open = await inJail(code, task, []);
+  assert.match(open.stdout, new RegExp(`ATTACK: joined ${task}`));
+  assert(agree(open.submission) >= 0.9, open.submission);
+  const jailed = await inJail(code, task);
+  assert.match(jailed.stdout, /ATTACK FAILED/);
+  assert(agree(jailed.submission) < 0.5, jailed.submission);
 });
