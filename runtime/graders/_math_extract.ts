@@ -1,8 +1,10 @@
 import {
   allBoxed,
   connective,
+  dropUnitWords,
   mathSegments,
   type Span,
+  unitsOnly,
 } from "./_math_normalize.ts";
 
 /** Longest text searched for its answer, in characters: every scan below is linear in it. */
@@ -83,11 +85,21 @@ function tokenAt(text: string, at: number): Candidate | undefined {
   };
 }
 
-/** Whether a text is prose: a word of two or more letters outside its math and LaTeX commands. */
-export function isProse(text: string, segments: readonly Span[]): boolean {
-  return /[a-zA-Z]{2,}/.test(
-    blank(text, segments).replace(/\\[a-zA-Z]+(?:\{[a-zA-Z*|]*\}){0,2}/g, " "),
-  );
+/** The words (two or more letters) of a text outside its math and LaTeX commands. */
+function words(text: string, segments: readonly Span[]): string[] {
+  return blank(text, segments).replace(
+    /\\[a-zA-Z]+(?:\{[a-zA-Z*|]*\}){0,2}/g,
+    " ",
+  ).match(/[a-zA-Z]{2,}/g) ?? [];
+}
+
+/** Whether a plain number ends where it stands: not glued to a letter ("3ab", "3\pi"), unless to a unit ("99m²"). */
+function standsAlone(plain: string, end: number): boolean {
+  const after = plain.slice(end, end + 16);
+  if (/^[\\^_{]/.test(after)) return false;
+  const word = /^[a-zA-Z]+/.exec(after)?.[0];
+  return word === undefined || /^[²³]/.test(after.slice(word.length)) ||
+    unitsOnly(word);
 }
 
 /** For each span of `inner` (sorted, disjoint), the index of the span of `outer` (sorted, disjoint) holding it, or -1. */
@@ -139,7 +151,11 @@ function firstFrom(
 export function findAnswers(text: string): Span[] | undefined {
   const boxes = allBoxed(text);
   const segments = mathSegments(text);
-  const prose = isProse(text, segments);
+  const said = words(text, segments);
+  // Math between words ("$x$ or $y$") is read as prose; plain numbers only in real prose (two words, or a long one),
+  // so "3ab" and "1 or 2" stay whole answers.
+  const prose = said.length > 0;
+  const wordy = said.length >= 2 || said.some((w) => w.length >= 4);
   if (boxes.length === 0 && !prose) return undefined;
   const holder = holders(boxes, segments);
   const boxesOutside = boxes.filter((_, k) => holder[k] === -1);
@@ -148,13 +164,17 @@ export function findAnswers(text: string): Span[] | undefined {
     [...segments, ...boxesOutside].sort((a, b) => a.start - b.start),
   );
   const plain = blank(outside, broken(outside));
-  const tokens: Candidate[] = [...plain.matchAll(TOKENS)].map((m) => {
-    const start = m.index + m[0].length - m[1]!.length;
-    return {
-      kind: "token" as const,
-      span: { text: tokenLatex(m[1]!), start, end: m.index + m[0].length },
-    };
-  });
+  const tokens: Candidate[] = wordy
+    ? [...plain.matchAll(TOKENS)]
+      .filter((m) => standsAlone(plain, m.index + m[0].length))
+      .map((m) => {
+        const start = m.index + m[0].length - m[1]!.length;
+        return {
+          kind: "token" as const,
+          span: { text: tokenLatex(m[1]!), start, end: m.index + m[0].length },
+        };
+      })
+    : [];
   const boxSegments = new Set(holder);
   const segs: Candidate[] = segments
     .filter((_, k) => !boxSegments.has(k))
@@ -209,7 +229,9 @@ export function findAnswers(text: string): Span[] | undefined {
     first > 0 &&
     (together(first - 1) ||
       connective(
-        text.slice(same[first - 1]!.span.end, same[first]!.span.start),
+        dropUnitWords(
+          text.slice(same[first - 1]!.span.end, same[first]!.span.start),
+        ),
       ))
   ) first--;
   return same.slice(first, k + 1).map((c) => c.span);

@@ -112,8 +112,16 @@ const UNIT_WORDS = new Set(
   ).split(" "),
 );
 
+/** The text with its unit words ("cm", "dollars") blanked. */
+export function dropUnitWords(text: string): string {
+  return text.replace(
+    /[a-zA-Z]+/g,
+    (w) => UNIT_WORDS.has(w.toLowerCase()) ? " " : w,
+  );
+}
+
 /** Whether `words` (letters, spaces, ^2, ², periods) are all unit words. */
-function unitsOnly(words: string): boolean {
+export function unitsOnly(words: string): boolean {
   const list = words.replace(/\^\s*\{?[23]\}?|[²³.]/g, " ").trim().split(
     /\s+/,
   );
@@ -140,6 +148,8 @@ export function clean(text: string): string {
   );
   s = s.replace(/°|\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ(?![a-zA-Z])/g, "");
   s = s.replace(/\\?%/g, " ");
+  // Operator names stay commands (\lcm is read back as \operatorname{lcm} by the evaluator), never words.
+  s = s.replace(/\\operatorname\s*\{\s*(gcd|lcm|max|min)\s*\}/g, "\\$1 ");
   // \text{...}: units after a number are dropped, anything else is kept as its content.
   s = s.replace(
     /(^|[\d})\]]\s*)?\\(?:text|textbf|textrm|textit|textnormal|mathrm|mathbf|mathit|boldsymbol|mbox|operatorname)\s*\{([^{}]*)\}(\^\s*\{?[23]\}?)?/g,

@@ -85,6 +85,59 @@ function factorial(n: number): number {
 interface Walk {
   nodes: number;
   readonly values: ReadonlyMap<string, C>;
+  /** Terms of finite sums and products evaluated so far, shared by every walk of one comparison. */
+  readonly terms?: { count: number };
+}
+
+/** Most terms of finite sums and products (`\sum_{k=1}^{10}`) evaluated in one expression, nested ones included. */
+const MAX_TERMS = 5000;
+
+/** A real value that is an integer up to rounding noise (`\sqrt{9}`), as that integer; unsure otherwise. */
+function integer(a: C): number {
+  const r = Math.round(real(a));
+  if (Math.abs(a[0] - r) > 1e-9 * Math.max(1, Math.abs(r))) unsure();
+  if (Math.abs(r) > MAX_EXACT) unsure();
+  return r;
+}
+
+/** Floor and ceiling; a value within rounding noise of an integer is that integer (`\lfloor 0.1 \cdot 30 \rfloor` is 3). */
+function roundTo(a: C, f: (x: number) => number): C {
+  const x = real(a);
+  const r = Math.round(x);
+  return [Math.abs(x - r) <= 1e-9 * Math.max(1, Math.abs(x)) ? r : f(x), 0];
+}
+
+function gcd(a: number, b: number): number {
+  let [x, y] = [Math.abs(a), Math.abs(b)];
+  while (y !== 0) [x, y] = [y, x % y];
+  return x;
+}
+
+/** `\sum` / `\prod` over an integer range `["Tuple", k, lo, hi]`: the body evaluated with k bound to each integer. */
+function series(
+  head: "Sum" | "Product",
+  args: readonly Json[],
+  walk: Walk,
+  depth: number,
+): C {
+  const range = args[1];
+  if (
+    args.length !== 2 || !Array.isArray(range) || range[0] !== "Tuple" ||
+    range.length !== 4 || typeof range[1] !== "string"
+  ) unsure();
+  const name = range[1] as string;
+  const lo = integer(value(range[2], walk, depth + 1));
+  const hi = integer(value(range[3], walk, depth + 1));
+  const terms = walk.terms ?? { count: 0 };
+  if (hi - lo + 1 > MAX_TERMS - terms.count) unsure();
+  let acc: C = head === "Sum" ? [0, 0] : [1, 0];
+  for (let k = lo; k <= hi; k++) {
+    if (++terms.count > MAX_TERMS) unsure();
+    const values = new Map(walk.values).set(name, [k, 0]);
+    const term = value(args[0], { nodes: 0, values, terms }, depth + 1);
+    acc = head === "Sum" ? add(acc, term) : mul(acc, term);
+  }
+  return acc;
 }
 
 function value(node: Json, walk: Walk, depth: number): C {
@@ -180,6 +233,40 @@ function value(node: Json, walk: Walk, depth: number): C {
     case "Complex":
       arity(2);
       return [real(v(0)), real(v(1))];
+    case "Sum":
+    case "Product":
+      return series(head, args, walk, depth);
+    case "Floor":
+      arity(1);
+      return roundTo(v(0), Math.floor);
+    case "Ceil":
+      arity(1);
+      return roundTo(v(0), Math.ceil);
+    case "Max":
+    case "Min": {
+      if (args.length === 0) unsure();
+      const xs = all().map(real);
+      return [head === "Max" ? Math.max(...xs) : Math.min(...xs), 0];
+    }
+    case "GCD":
+    case "LCM": {
+      if (args.length < 2) unsure();
+      const ns = all().map(integer);
+      const g = ns.reduce(gcd);
+      if (head === "GCD") return [g, 0];
+      const l = ns.reduce((
+        x,
+        y,
+      ) => (x === 0 || y === 0 ? 0 : Math.abs(x / gcd(x, y) * y)));
+      if (l > MAX_EXACT) unsure();
+      return [l, 0];
+    }
+    case "Mod": {
+      arity(2);
+      const [a, b] = [integer(v(0)), integer(v(1))];
+      if (b === 0) unsure();
+      return [((a % b) + b) % b, 0];
+    }
     case "Sec":
     case "Csc":
     case "Cot": {
@@ -220,6 +307,16 @@ function symbols(node: Json, out: Set<string>, budget = { left: MAX_NODES }) {
   if (--budget.left < 0) unsure();
   if (typeof node === "string") {
     if (!(node in CONSTANTS)) out.add(node);
+  } else if (
+    Array.isArray(node) && (node[0] === "Sum" || node[0] === "Product") &&
+    Array.isArray(node[2]) && typeof node[2][1] === "string"
+  ) {
+    // The index of a sum is bound: \sum_{k=1}^{3} k has no free symbol.
+    const inner = new Set<string>();
+    symbols(node[1], inner, budget);
+    inner.delete(node[2][1]);
+    for (const a of node[2].slice(2)) symbols(a, inner, budget);
+    for (const n of inner) out.add(n);
   } else if (Array.isArray(node)) {
     for (const a of node.slice(1)) symbols(a, out, budget);
   }
@@ -228,7 +325,10 @@ function symbols(node: Json, out: Set<string>, budget = { left: MAX_NODES }) {
 function parse(latex: string): Json {
   if (latex.length > MAX_ATOM) unsure();
   engine ??= new ComputeEngine();
-  const json = engine.parse(latex, { form: "raw" }).json;
+  const json = engine.parse(
+    latex.replace(/\\lcm(?![a-zA-Z])/g, "\\operatorname{lcm}"),
+    { form: "raw" },
+  ).json;
   if (JSON.stringify(json).includes("Error")) unsure();
   return json;
 }

@@ -81,6 +81,55 @@ const CASES: readonly (readonly [string, string, boolean])[] = [
   ],
 ];
 
+Deno.test("mathEqual() evaluates finite sums and products, floor, ceiling, max, min, gcd, lcm and mod", () => {
+  const cases: readonly (readonly [string, string, boolean])[] = [
+    ["\\sum_{k=1}^{10} k^2", "385", true],
+    ["\\sum_{k=1}^{10} k^2", "384", false],
+    ["\\prod_{k=1}^{5} k", "5!", true],
+    ["\\sum_{a=1}^{5}\\sum_{b=1}^{5} ab", "225", true],
+    ["\\sum_{k=1}^{3} x^k", "x+x^2+x^3", true],
+    ["\\sum_{k=1}^{3} k", "k", false], // the index is bound, not a variable
+    ["\\sum_{k=1}^{n} k", "\\frac{n(n+1)}{2}", false], // a symbolic bound: unsure
+    ["\\lfloor 3.7 \\rfloor", "3", true],
+    ["\\lfloor \\sqrt{9} \\rfloor", "3", true],
+    ["\\lceil \\frac{7}{2} \\rceil", "4", true],
+    ["\\lceil \\frac{7}{2} \\rceil", "3", false],
+    ["\\lfloor x \\rfloor", "x", false],
+    ["\\max(1,2,3)", "3", true],
+    ["\\min(4, 5)", "4", true],
+    ["\\gcd(12, 18)", "6", true],
+    ["\\operatorname{lcm}(4,6)", "12", true],
+    ["\\operatorname{lcm}(4,6)", "24", false],
+    ["12 \\bmod 5", "2", true],
+  ];
+  for (const [a, b, want] of cases) {
+    assert.equal(
+      mathEqual(a, b),
+      want,
+      `${JSON.stringify(a)} vs ${JSON.stringify(b)}`,
+    );
+  }
+});
+
+Deno.test("mathEqual() stops finite sums at their term budget", () => {
+  mathEqual("x", "x+1"); // loads the parser once, outside the timed cases
+  for (
+    const a of [
+      "\\sum_{k=1}^{10^{9}} k",
+      "\\sum_{a=1}^{100}\\sum_{b=1}^{100} ab",
+      "\\prod_{a=1}^{70}\\prod_{b=1}^{70}\\prod_{c=1}^{70} 1",
+      "\\sum_{k=1}^{5000} \\sum_{j=1}^{1} \\lfloor \\frac{k}{j} \\rfloor",
+    ]
+  ) {
+    const start = performance.now();
+    assert.equal(mathEqual(a, "1"), false);
+    assert.ok(
+      performance.now() - start < 1500,
+      `${a} took ${performance.now() - start} ms`,
+    );
+  }
+});
+
 Deno.test("mathEqual() reads decimal commas, intervals for inequalities and matrix arithmetic", () => {
   for (const [a, b, want] of CASES) {
     assert.equal(

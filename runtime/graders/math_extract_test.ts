@@ -55,6 +55,12 @@ Deno.test("mathEqual() finds the answer in prose as Math-Verify does: statements
     // values joined by connectives stay a set, so hedging earns nothing
     ["it is either 1 or 2", "2", false],
     ["we get 10 and 4", "4", false],
+    ["the sides are 3 cm or 4 cm", "4", false],
+    // a number glued to letters is not a plain number, and a short text with one short word is no prose
+    ["3ab", "3", false],
+    ["the area is 3\\pi", "3", false],
+    ["maybe 2x", "2", false],
+    ["so 1,000.99m² in all", "1000.99", true],
     ["The roots are $1$, $2$ and $3$.", "\\{1,2,3\\}", true],
     // the trailing run of boxes, and boxes in one math segment, are one answer
     [
