@@ -128,7 +128,9 @@ async function buildTasks(): Promise<void> {
 
 Deno.test("a replaying or joining analyst scores no better than an honest model through deno task run", async () => {
   await buildTasks();
-  const limit = 3;
+  // Every eval task, county_cancer_cases (which replaced randhie_visits) among them.
+  const limit = (await Deno.readTextFile("pipelines/data/dsbench/eval.jsonl"))
+    .trim().split("\n").length;
   const honest = await run(null, limit);
   const attack = await run([await attackReply(), "Done."], limit);
   assert.equal(attack.scores.size, limit, attack.stdout);
