@@ -82,6 +82,10 @@ export class BwrapSandbox implements Sandbox {
   readonly guarantees: SandboxGuarantees;
   /** The host's seccomp program (throws here on an architecture without one). */
   readonly #seccomp: string = seccompProgramPath();
+  /** sha256 of that program, part of every `argv_hash`. */
+  readonly #seccompDigest: string = createHash("sha256").update(
+    Deno.readFileSync(this.#seccomp),
+  ).digest("hex");
   readonly #cgroups: CgroupHost | null;
 
   /** Use `BwrapSandbox.create`, which checks that the jail can be built. */
@@ -261,7 +265,7 @@ export class BwrapSandbox implements Sandbox {
       return {
         ...outcome,
         backend: `${BACKEND}+${enforcement}`,
-        argv_hash: argvHash(argv, params),
+        argv_hash: argvHash(argv, params, this.#seccompDigest),
       };
     } finally {
       await files.dispose();
@@ -384,13 +388,21 @@ function mergeHidden(
   return [...base, ...extra.filter((h) => !seen.has(h.path))];
 }
 
-/** sha256 of the jail's argv with the per-call values (paths, uid, nproc headroom) as placeholders. */
-function argvHash(argv: readonly string[], params: JailParams): string {
+/**
+ * sha256 of the jail's argv with the per-call values (paths, uid, nproc headroom) as placeholders,
+ * and of the seccomp program it loads.
+ */
+function argvHash(
+  argv: readonly string[],
+  params: JailParams,
+  seccompDigest: string,
+): string {
   const template = argv.map((a) => {
     if (a === params.workspace) return "{workspace}";
     if (a.startsWith("--reuid=")) return "--reuid={uid}";
     if (a.startsWith("--nproc=")) return `--nproc=${params.limits.nproc}`;
     return a;
   });
+  template.push(`seccomp=${seccompDigest}`);
   return createHash("sha256").update(template.join("\0")).digest("hex");
 }
