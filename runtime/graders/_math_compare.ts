@@ -420,6 +420,15 @@ function equal(
       a.brackets === b.brackets &&
       sameItems(a.items, b.items, true, o, budget, depth);
   }
+  // Named solutions in groups ("p=5,q=2; p=7,q=2") against tuples ("(5,2),(7,2)"): a set of tuples in name order.
+  const ga = namedGroups(a.items);
+  const gb = namedGroups(b.items);
+  if ((ga === undefined) !== (gb === undefined)) {
+    const other = ga ? b.items : a.items;
+    if (other.every((item) => parts(item).kind === "tuple")) {
+      return sameItems(ga ?? other, gb ?? other, false, o, budget, depth);
+    }
+  }
   // A bare list of numbers against another keeps its order (MATH labels "10, 4, -2" and "4, 10, -2" different); a
   // list of tuples or named equations, a list that starts with a name ("x = 1, 2, 3": the values of x), or a list
   // against a set, is a set of solutions.
@@ -435,6 +444,24 @@ function equal(
     budget,
     depth,
   );
+}
+
+/** Named equations repeating one cycle of two or more names ("p=5,q=2,p=7,q=2") as tuples ("(5,2)", "(7,2)"). */
+function namedGroups(items: readonly string[]): string[] | undefined {
+  const sides = items.map((item) => splitTop(item, /^=/));
+  if (sides.some((s) => s.length !== 2 || !NAME.test(s[0]!.trim()))) {
+    return undefined;
+  }
+  const names = sides.map((s) => nameOf(s[0]!));
+  const k = names.indexOf(names[0]!, 1);
+  if (k < 2 || names.length % k !== 0) return undefined;
+  if (names.some((n, j) => n !== names[j % k])) return undefined;
+  if (new Set(names.slice(0, k)).size !== k) return undefined;
+  const groups: string[] = [];
+  for (let j = 0; j < items.length; j += k) {
+    groups.push(`(${sides.slice(j, j + k).map((s) => s[1]).join(",")})`);
+  }
+  return groups;
 }
 
 function setItems(s: string): readonly string[] {

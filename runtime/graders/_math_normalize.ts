@@ -186,6 +186,11 @@ export function clean(text: string): string {
   // "x \approx 11" is 11; "\frac{\sqrt3}{3} \approx 0.577" is the exact form before it.
   s = s.replace(/^\s*[a-zA-Z]\s*\\approx(?![a-zA-Z])/, "");
   s = s.replace(/\\approx(?![a-zA-Z]).*$/s, "");
+  // Unit words after a number inside a list or set ("\{35 cm, 4\}").
+  s = s.replace(
+    /(?<=\d)\s*([a-zA-Z]{2,})(?=\s*(?:,|\\?\}|\)|\]))/g,
+    (m, word: string) => UNIT_WORDS.has(word.toLowerCase()) ? "" : m,
+  );
   // Trailing unit words after a number or a closing bracket ("18 cm", "5 \text{ units}").
   s = s.replace(
     /(?<=[\d})\]])\s+([a-zA-Z][a-zA-Z\s.^{}23²³]*)$/,

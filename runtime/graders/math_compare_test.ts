@@ -23,6 +23,14 @@ const CASES: readonly (readonly [string, string, boolean])[] = [
   // ... but never an inequality answer against an expected interval (Math-Verify's default labels it not equal)
   ["-2 \\le x \\le 7", "x \\in [-2,7]", false],
   ["x>3", "(3,\\infty)", false],
+  // named solutions in groups against tuples, in name order; unit words inside a set
+  ["(5,2),(7,2)", "p=5,q=2;p=7,q=2", true],
+  ["(7,2),(5,2)", "p=5,q=2;p=7,q=2", true],
+  ["(2,5),(2,7)", "p=5,q=2;p=7,q=2", false],
+  ["(5,2)", "p=5,q=2;p=7,q=2", false],
+  ["(5,2),(7,2)", "p=5,q=2,p=7", false],
+  ["\\{35 cm,4\\}", "\\{35,4\\}", true],
+  ["\\{35 n,4\\}", "\\{35,4\\}", false],
   // matrices: array environments, brackets around them, sums and products of written matrices
   [
     "\\left[\\begin{array}{cc}1 & 2 \\\\3 & 4\\end{array}\\right]",
