@@ -139,7 +139,8 @@ export async function judgeAction(
         ...(options.signal !== undefined ? { signal: options.signal } : {}),
       }),
     );
-    record.judge.attempts++;
+    // Every HTTP attempt counts, retries made by the model client included.
+    record.judge.attempts += Math.max(1, response.attempts);
     // A failed request is not billed; an unknown price is counted apart.
     options.budget?.record(response.ok ? response.cost_usd : 0);
     if (!response.ok) {
@@ -176,7 +177,9 @@ export async function judgeAction(
   }
   return finish(unscored(
     problem.reason,
-    `Cannot judge ${where}: no valid verdict in ${record.judge.attempts} replies; the last: ${problem.message}`,
+    `Cannot judge ${where}: no valid verdict in ${
+      judge.max_retries + 1
+    } replies (${record.judge.attempts} HTTP attempts); the last: ${problem.message}`,
   ));
 }
 

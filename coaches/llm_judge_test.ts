@@ -277,7 +277,7 @@ Deno.test("judgeAction() gives verdict_parse_failure when no retry yields a scor
     assert.equal(server.requests.length, 3);
     assert.match(
       verdict.reasoning,
-      /^Cannot judge action 0 of role "data_engineer": no valid verdict in 3 replies; the last: Cannot find a score/,
+      /^Cannot judge action 0 of role "data_engineer": no valid verdict in 3 replies \(3 HTTP attempts\); the last: Cannot find a score/,
     );
   });
 });
@@ -354,7 +354,8 @@ Deno.test("judgeAction() lets the client retry a 429, then gives judge_error whe
       options,
     );
     assert.equal(verdict.score, 2);
-    assert.equal(verdict.judge.attempts, 1);
+    // The client's retry is an HTTP attempt of the judge's too.
+    assert.equal(verdict.judge.attempts, 2);
     assert.equal(server.requests.length, 2);
   });
   await withJudge(
@@ -371,6 +372,7 @@ Deno.test("judgeAction() lets the client retry a 429, then gives judge_error whe
         /^Cannot judge action 0 of role "data_engineer": Cannot get a reply .*3 attempts failed.*HTTP 429: rate limited$/,
       );
       assert.equal(server.requests.length, 3); // the client's attempts; the judge adds none
+      assert.equal(verdict.judge.attempts, 3, "every HTTP attempt recorded");
       assert.deepEqual(verdict.judge.raw, []);
       assert.equal(verdict.judge.cost_usd, 0);
     },

@@ -4,7 +4,7 @@ import { outcomeBasis, scoredActions } from "./report_rows.ts";
 import { layerScale, readGraph } from "./report_graph.ts";
 import { html } from "./report_html.ts";
 import { reportPage, writeReportFile } from "./report_page.ts";
-import { layerSection } from "./report_layer.ts";
+import { layerSection, unjudgedActions } from "./report_layer.ts";
 import {
   errorsSection,
   headerSection,
@@ -73,7 +73,14 @@ export async function buildReport(
         </section>
       `
       : layers.map(({ layer, rows, scale }) =>
-        layerSection(data, layer, rows, basis, scale)
+        layerSection(
+          data,
+          layer,
+          rows,
+          basis,
+          scale,
+          unjudgedActions(data, layer, graph.role_rubrics),
+        )
       )
   }${errorsSection(data, graph)}${
     options.bias

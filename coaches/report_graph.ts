@@ -21,6 +21,11 @@ export interface ReportGraph {
     readonly model: string | null;
   }[];
   readonly coach_model: string | null;
+  /** Coached roles and the name of the rubric that scores their actions. */
+  readonly role_rubrics: readonly {
+    readonly role: string;
+    readonly rubric: string;
+  }[];
   /** Rubric hash -> name and scale. */
   readonly rubrics: Readonly<
     Record<
@@ -112,9 +117,22 @@ export function readGraph(manifest: Readonly<Rec>): ReportGraph {
       };
     }
   }
+  const names = new Map<string, string>();
+  for (
+    const [hash, r] of Object.entries(isRec(coach.rubrics) ? coach.rubrics : {})
+  ) {
+    if (isRec(r)) names.set(hash, typeof r.name === "string" ? r.name : hash);
+  }
+  const roleRubrics = roles.flatMap((r) => {
+    const name = typeof r.rubric === "string" ? names.get(r.rubric) : undefined;
+    return r.coached === true && name !== undefined
+      ? [{ role: String(r.id), rubric: name }]
+      : [];
+  });
   return {
     name: typeof g.name === "string" ? g.name : null,
     models,
+    role_rubrics: roleRubrics,
     role_models: roles.map((r) => ({
       role: String(r.id),
       model: typeof r.model === "string" ? r.model : null,

@@ -241,6 +241,39 @@ function lowestPart(data: RunData, layer: ReportLayer): Html {
   }`;
 }
 
+/**
+ * Actions of finished episodes that the layer's rubric scores but that have no verdict in it: never judged
+ * (a run stopped before its judge call) — and, apart, failed model calls, which are never judged.
+ */
+export function unjudgedActions(
+  data: RunData,
+  layer: ReportLayer,
+  roleRubrics: readonly { readonly role: string; readonly rubric: string }[],
+): { readonly unjudged: number; readonly failed_calls: number } {
+  const name = layer.name.slice(0, layer.name.lastIndexOf("@"));
+  const roles = new Set(
+    roleRubrics.filter((r) =>
+      r.rubric === name || `${r.rubric}_rejudged` === name
+    ).map((r) => r.role),
+  );
+  const finished = new Set(
+    data.episodes.filter((e) => e.status !== "running").map((e) =>
+      e.episode_id
+    ),
+  );
+  const judged = new Set(
+    layer.verdicts.map((v) => keyOf(v)),
+  );
+  let unjudged = 0;
+  let failedCalls = 0;
+  for (const a of data.actions) {
+    if (!roles.has(a.role) || !finished.has(a.episode_id)) continue;
+    if (!a.model_ok) failedCalls++;
+    else if (!judged.has(a.key)) unjudged++;
+  }
+  return { unjudged, failed_calls: failedCalls };
+}
+
 /** The section of one score layer. */
 export function layerSection(
   data: RunData,
@@ -248,11 +281,25 @@ export function layerSection(
   rows: readonly ScoredAction[],
   basis: OutcomeBasis,
   scale: Scale,
+  missing: { readonly unjudged: number; readonly failed_calls: number } = {
+    unjudged: 0,
+    failed_calls: 0,
+  },
 ): Html {
   const head = html`<h2>Score layer <code>${layer.name}</code></h2>`;
   if (layer.error !== null) {
     return html`<section>${head}${callout("warn", layer.error)}</section>`;
   }
+  const missingNote = missing.unjudged > 0
+    ? callout(
+      "warn",
+      `${missing.unjudged} action${
+        missing.unjudged === 1 ? "" : "s"
+      } of finished episodes ${
+        missing.unjudged === 1 ? "has" : "have"
+      } no verdict in this layer (the run stopped before they were judged): finish them with deno task run <spec> --resume ${data.dir}, or deno task rescore.`,
+    )
+    : null;
   const unscored = layer.verdicts.filter((v) => v.score === null);
   const unByRole = new Map(
     [...groupBy(unscored, (v) => v.role)].map(([k, v]) => [k, v.length]),
@@ -313,7 +360,11 @@ export function layerSection(
   ];
   return html`<section>${head}<p>${layer.verdicts.length} verdicts, ${rows.length} scored, ${unscored.length} unscored (${
     fmtPct(unscored.length, layer.verdicts.length)
-  }); scale ${
+  }); ${missing.unjudged} without a verdict${
+    missing.failed_calls > 0
+      ? `; ${missing.failed_calls} failed model calls, not judged`
+      : ""
+  }; scale ${
     scale
       ? `${scale.min}–${scale.max}`
       : "unknown (not in the manifest's graph)"
@@ -321,7 +372,7 @@ export function layerSection(
     layer.dropped > 0
       ? ` ${layer.dropped} verdicts on earlier attempts or unknown actions are left out.`
       : ""
-  }</p>${plots}${
+  }</p>${missingNote}${plots}${
     table(
       ["role", ...head6.slice(1)],
       summaryRows(byRole, unByRole),

@@ -284,6 +284,8 @@ export async function rescoreRun(
   const done: (Verdict | undefined)[] = [];
   let flushed = 0;
   const record = async (verdict: Verdict) => {
+    // A judge call cut off by the stop is no verdict: the next rescore judges the action.
+    if (options.signal?.aborted && verdict.status === "unscored") return;
     if (!(await layer.append(verdict))) return;
     written++;
     if (verdict.judge.cache_hit) cached++;
@@ -336,6 +338,6 @@ export async function rescoreRun(
     unscored,
     judge_calls: calls,
     cost_usd: cost,
-    interrupted: next < todo.length,
+    interrupted: next < todo.length || options.signal?.aborted === true,
   };
 }

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { ExecutionGraph, GraphRubric } from "../dsl/mod.ts";
 import type { Coach, ModelClient, RunEvent } from "../runtime/mod.ts";
 import { JudgeBudget } from "./judge_budget.ts";
@@ -68,7 +69,12 @@ export class RunCoach implements Coach {
     );
   }
 
-  start(
+  /**
+   * Opens the run. A resumed run's events are read first, and every action of an episode finished before
+   * the stop that still has no final verdict (never judged, or its judge call failed or was cut off) is
+   * scheduled for scoring now: events.jsonl is the durable "to judge" record, the score layers the "judged".
+   */
+  async start(
     run: {
       readonly dir: string;
       readonly run_id: string;
@@ -77,8 +83,27 @@ export class RunCoach implements Coach {
   ): Promise<void> {
     this.#dir = run.dir;
     if (run.signal) this.#signal = run.signal;
-    this.#log = RunLog.fromGraph(this.#graph, run.run_id);
-    return Promise.resolve();
+    const resumed = await Deno.stat(join(run.dir, "events.jsonl")).then(
+      (i) => i.size > 0,
+      () => false,
+    );
+    if (!resumed) {
+      this.#log = RunLog.fromGraph(this.#graph, run.run_id);
+      return;
+    }
+    const log = await RunLog.load(run.dir);
+    this.#log = log;
+    for (const id of log.episodeIds()) {
+      const events = log.episodeEvents(id);
+      const done = events.findLast((e) => e.kind === "episode_finished");
+      if (done?.kind !== "episode_finished") continue;
+      for (const e of events) {
+        if (
+          (e.kind === "role_finished" && e.attempt === done.attempt) ||
+          e === done
+        ) this.#schedule(log, e);
+      }
+    }
   }
 
   observe(event: RunEvent): Promise<void> {
@@ -89,6 +114,10 @@ export class RunCoach implements Coach {
       );
     }
     log.add(event);
+    return this.#schedule(log, event);
+  }
+
+  #schedule(log: RunLog, event: RunEvent): Promise<void> {
     // Roles whose coach sees the outcome are scored once the episode is over (the outcome exists only
     // then); the others as soon as their round is over, as in MAPPA.
     const work: Promise<void>[] = [];
@@ -162,6 +191,8 @@ export class RunCoach implements Coach {
         ...(this.#signal ? { signal: this.#signal } : {}),
         ...(this.#options.client ? { client: this.#options.client } : {}),
       });
+      // A judge call cut off by the stop is no verdict: the action stays open, and --resume judges it.
+      if (this.#signal?.aborted && verdict.status === "unscored") continue;
       if (await writer.append(verdict)) this.#options.onVerdict?.(verdict);
     }
   }
@@ -187,8 +218,9 @@ function attemptActions(
   episodeId: string,
   attempt: number,
 ): (ActionKey & { round: number })[] {
+  // A model call that failed is no reply of the agent's: it is never judged (no verdict, its sample masked).
   return log.episodeEvents(episodeId).flatMap((e) =>
-    e.kind === "action" && e.attempt === attempt
+    e.kind === "action" && e.attempt === attempt && e.model_call.ok
       ? [{
         episode_id: episodeId,
         attempt,
