@@ -187,11 +187,23 @@ export async function snapshot(
   let truncated = false;
 
   /** Records the entries of the open directory `fd` at `rel`; returns its subdirectories, last first. */
-  const list = (fd: number, rel: string): Frame["subdirs"] => {
+  let lastYield = Date.now();
+  const list = async (fd: number, rel: string): Promise<Frame["subdirs"]> => {
     const subdirs: Frame["subdirs"] = [];
     if (truncated) return subdirs;
-    const names = readNames(fd).sort(compareBytes);
+    let names: Uint8Array[];
+    try {
+      names = readNames(fd).sort(compareBytes);
+    } catch (e) {
+      if (rel === "" || !(e instanceof LibcError)) throw e;
+      return subdirs; // unreadable meanwhile: listed, not walked
+    }
     for (const raw of names) {
+      // A flood of entries in one directory must not hold the event loop for seconds.
+      if (Date.now() - lastYield > YIELD_MS) {
+        await new Promise((r) => setTimeout(r, 0));
+        lastYield = Date.now();
+      }
       let st: RawStat;
       try {
         st = statAt(fd, raw);
@@ -270,13 +282,12 @@ export async function snapshot(
   // Depth first, one directory handle open at a time: down by openat(O_NOFOLLOW), up by "..", which
   // must be the directory it came from (else it is opened again from the root).
   let fd = openDirPath(root, []);
-  let lastYield = Date.now();
   try {
     const stack: Frame[] = [{
       parts: [],
       ino: rootStat.ino,
       dev: rootStat.dev,
-      subdirs: list(fd, ""),
+      subdirs: await list(fd, ""),
     }];
     while (stack.length > 0) {
       if (Date.now() - lastYield > YIELD_MS) {
@@ -304,7 +315,7 @@ export async function snapshot(
           parts: [...frame.parts, next.raw],
           ino: st.ino,
           dev: st.dev,
-          subdirs: list(fd, next.rel),
+          subdirs: await list(fd, next.rel),
         });
         continue;
       }
