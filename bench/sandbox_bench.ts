@@ -2,10 +2,13 @@
 /**
  * What does the bubblewrap jail cost per execution? Times, interleaved, a bare subprocess against the
  * same program through `BwrapSandbox.exec()` (and through `UnsafeSandbox.exec()`, the same harness
- * without the jail), and prints medians and ratios.
+ * without the jail), and prints medians and ratios. The jail runs with its per-jail limits on (a cgroup
+ * per execution where the host allows it, the jail CPU check and the workspace quota watcher); the
+ * header names the enforcement (backend "bwrap-v1+cg1", "+cg2" or "+rlimit").
  *
  *   deno run -A bench/sandbox_bench.ts            # 40 runs for fast programs, 12 for imports
  *   deno run -A bench/sandbox_bench.ts 100 20
+ *   deno run -A bench/sandbox_bench.ts 60 0 print # only the cases whose name contains "print"
  */
 import type { ExecLimits, ExecRequest, Sandbox } from "../runtime/ports.ts";
 import { BwrapSandbox } from "../runtime/sandbox/bwrap_sandbox.ts";
@@ -13,6 +16,7 @@ import { UnsafeSandbox } from "../runtime/sandbox/unsafe_sandbox.ts";
 
 const FAST_RUNS = Number(Deno.args[0] ?? 40);
 const SLOW_RUNS = Number(Deno.args[1] ?? 12);
+const ONLY = Deno.args[2] ?? "";
 const SLOT = 90;
 const LIMITS: ExecLimits = {
   wall_ms: 60_000,
@@ -35,11 +39,11 @@ interface Case {
 
 const CASES: Case[] = [
   {
-    name: "python3 -c pass",
+    name: "python3 -I -c 'print(1)'",
     language: "python",
-    code: "pass",
+    code: "print(1)",
     runs: FAST_RUNS,
-    bare: () => ["/usr/bin/python3", "-c", "pass"],
+    bare: () => ["/usr/bin/python3", "-I", "-c", "print(1)"],
   },
   {
     name: "import pandas, sklearn",
@@ -121,13 +125,14 @@ await Deno.mkdir(workspace, { mode: 0o755 });
 const program = `${root}/trivial.ts`;
 
 console.log(
-  `sandbox_bench: Deno ${Deno.version.deno}, ${bwrap.guarantees.bwrap_version}, ${navigator.hardwareConcurrency} CPUs, uid switch ${bwrap.guarantees.uid_switch}`,
+  `sandbox_bench: Deno ${Deno.version.deno}, ${bwrap.guarantees.bwrap_version}, ${navigator.hardwareConcurrency} CPUs, uid switch ${bwrap.guarantees.uid_switch}, backend ${bwrap.backend}`,
 );
 console.log(
   "medians of interleaved runs, ms [p10-p90]; ratio = median / bare median\n",
 );
 try {
   for (const c of CASES) {
+    if (!c.name.includes(ONLY) || c.runs === 0) continue;
     await Deno.writeTextFile(program, c.code);
     const argv = c.bare(workspace, program);
     // Warm-up: disk cache, Deno's module cache for the bare run.

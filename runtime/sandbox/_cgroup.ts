@@ -184,6 +184,7 @@ export function probeCgroups(
       for (const parent of parents) {
         try {
           const dir = prepareV2(parent);
+          removeStale([dir]);
           return {
             ok: true,
             host: { version: 2, memory: dir, pids: dir, cpu: dir },
@@ -207,22 +208,37 @@ export function probeCgroups(
     folders[c] = own;
   }
   try {
-    return {
-      ok: true,
-      host: {
-        version: 1,
-        memory: prepareV1(
-          folders.memory!,
-          "memory.limit_in_bytes",
-          String(64 << 20),
-        ),
-        pids: prepareV1(folders.pids!, "pids.max", "16"),
-        cpu: prepareV1(folders.cpuacct!, "cpuacct.usage", "0"),
-      },
+    const host = {
+      version: 1 as const,
+      memory: prepareV1(
+        folders.memory!,
+        "memory.limit_in_bytes",
+        String(64 << 20),
+      ),
+      pids: prepareV1(folders.pids!, "pids.max", "16"),
+      cpu: prepareV1(folders.cpuacct!, "cpuacct.usage", "0"),
     };
+    removeStale([host.memory, host.pids, host.cpu]);
+    return { ok: true, host };
   } catch (e) {
     reasons.push(`v1: ${message(e)}`);
     return { ok: false, reason: reasons.join("; ") };
+  }
+}
+
+/** Removes the empty jail cgroups a mappa process that no longer runs left behind (e.g. killed). */
+function removeStale(dirs: readonly string[]): void {
+  for (const dir of dirs) {
+    for (const entry of Deno.readDirSync(dir)) {
+      const pid = /^jail-(\d+)-\d+$/.exec(entry.name)?.[1];
+      if (pid === undefined || Number(pid) === Deno.pid) continue;
+      try {
+        Deno.statSync(`/proc/${pid}`);
+        continue; // that mappa still runs
+      } catch {
+        tryRemove(`${dir}/${entry.name}`); // fails while processes remain in it
+      }
+    }
   }
 }
 

@@ -81,3 +81,31 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "probeCgroups() removes the empty jail cgroups of a mappa process that no longer runs",
+  { ignore: probe === undefined || !probe.ok },
+  () => {
+    const host =
+      (probe as { ok: true; host: Parameters<typeof JailCgroup.create>[0] })
+        .host;
+    const dirs = [...new Set([host.memory, host.pids, host.cpu])].map((d) =>
+      `${d}/jail-999999999-1`
+    );
+    try {
+      for (const d of dirs) Deno.mkdirSync(d);
+      assert.equal(probeCgroups().ok, true);
+      for (const d of dirs) {
+        assert.throws(() => Deno.statSync(d), Deno.errors.NotFound);
+      }
+    } finally {
+      for (const d of dirs) {
+        try {
+          Deno.removeSync(d);
+        } catch {
+          // removed by the probe
+        }
+      }
+    }
+  },
+);
