@@ -8,7 +8,10 @@ export type EntryKind =
   | "device"
   | "other";
 
-/** Why an entry was rejected: the only reason today (reference/sandbox.md §3.5). */
+/**
+ * Why a special file was rejected (reference/sandbox.md §3.5). Entries a snapshot cannot record are
+ * rejected with "removed: <why>" (a name that is not UTF-8, a path past PATH_MAX, past the entry cap).
+ */
 export const NOT_A_REGULAR_FILE = "not a regular file";
 
 /**

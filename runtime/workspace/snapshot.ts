@@ -186,8 +186,8 @@ export async function snapshot(
   let removedUnlisted = 0;
   let truncated = false;
 
-  /** Records the entries of the open directory `fd` at `rel`; returns its subdirectories, last first. */
   let lastYield = Date.now();
+  /** Records the entries of the open directory `fd` at `rel`; returns its subdirectories, last first. */
   const list = async (fd: number, rel: string): Promise<Frame["subdirs"]> => {
     const subdirs: Frame["subdirs"] = [];
     if (truncated) return subdirs;
