@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { JailCgroup, probeCgroups } from "./_cgroup.ts";
+import { runProcess } from "./_run_process.ts";
+import { SMALL_LIMITS } from "./_test_support.ts";
 
 const probe = Deno.uid() === 0 ? probeCgroups() : undefined;
 
@@ -106,6 +108,58 @@ Deno.test(
           // removed by the probe
         }
       }
+    }
+  },
+);
+
+Deno.test(
+  "runProcess() starts the command inside the cgroup (prepended to an sh -c launcher, or through its own sh) and classifies its OOM kill as memory_limit",
+  { ignore: probe === undefined || !probe.ok },
+  async (t) => {
+    const host =
+      (probe as { ok: true; host: Parameters<typeof JailCgroup.create>[0] })
+        .host;
+    const cg = JailCgroup.create(host, { memory_mb: 32, pids: 16 });
+    const base = {
+      env: {},
+      language: "python" as const,
+      limits: { ...SMALL_LIMITS, memory_mb: 32 },
+      exitCodeEncodesSignal: false,
+      cgroup: cg,
+    };
+    try {
+      await t.step(
+        "an sh -c launcher keeps its positional parameters",
+        async () => {
+          const r = await runProcess({
+            ...base,
+            command: "/bin/sh",
+            args: ["-c", 'echo "$0 $1"; cat /proc/self/cgroup', "zero", "one"],
+          });
+          assert.equal(r.status, "ok", r.stderr.text);
+          assert.match(r.stdout.text, /^zero one\n/);
+          assert.match(r.stdout.text, new RegExp(`:pids:.*/${cg.name}\n`));
+        },
+      );
+      await t.step("any other command gets its own sh", async () => {
+        const r = await runProcess({
+          ...base,
+          command: "/usr/bin/cat",
+          args: ["/proc/self/cgroup"],
+        });
+        assert.match(r.stdout.text, new RegExp(`:memory:.*/${cg.name}\n`));
+      });
+      await t.step("an OOM kill in the cgroup is memory_limit", async () => {
+        const r = await runProcess({
+          ...base,
+          command: "/usr/bin/python3",
+          args: ["-c", "b = b'x' * (64 << 20)"],
+        });
+        assert.equal(r.status, "memory_limit");
+        assert.equal(r.error?.type, "MemoryLimit");
+      });
+    } finally {
+      await cg.remove();
     }
   },
 );

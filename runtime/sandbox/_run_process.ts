@@ -68,16 +68,19 @@ export interface ProcessSpec {
   readonly watchers?: readonly Watcher[];
 }
 
-/** `sh -c` that joins the cgroup (every controller) and execs the command, or exits 125. */
+/**
+ * The command with a cgroup join before anything else runs: when it already is `sh -c <script>` (the
+ * launcher), the join is put in front of that script, saving a process; otherwise an `sh -c` that
+ * joins and execs the command. A failed join exits 125 before the command runs.
+ */
 function cgroupWrapper(cgroup: JailCgroup, argv: readonly string[]): string[] {
   const joins = cgroup.procsFiles.map((f) => `echo $$ >'${f}'`).join(" && ");
-  return [
-    "/bin/sh",
-    "-c",
-    `{ ${joins}; } 2>/dev/null || { echo 'mappa: cannot join the jail cgroup' >&2; exit ${CGROUP_JOIN_FAILED}; }; exec "$@"`,
-    "mappa-jail",
-    ...argv,
-  ];
+  const join =
+    `{ ${joins}; } 2>/dev/null || { echo 'mappa: cannot join the jail cgroup' >&2; exit ${CGROUP_JOIN_FAILED}; }; `;
+  if (/^\/(usr\/)?bin\/(sh|bash|dash)$/.test(argv[0]!) && argv[1] === "-c") {
+    return [argv[0]!, "-c", join + argv[2]!, ...argv.slice(3)];
+  }
+  return ["/bin/sh", "-c", `${join}exec "$@"`, "mappa-jail", ...argv];
 }
 
 /** What `runProcess` observed. */
