@@ -152,7 +152,7 @@ export function clean(text: string): string {
   s = s.replace(/\\operatorname\s*\{\s*(gcd|lcm|max|min)\s*\}/g, "\\$1 ");
   // \text{...}: units after a number are dropped, anything else is kept as its content.
   s = s.replace(
-    /(^|[\d})\]]\s*)?\\(?:text|textbf|textrm|textit|textnormal|mathrm|mathbf|mathit|boldsymbol|mbox|operatorname)\s*\{([^{}]*)\}(\^\s*\{?[23]\}?)?/g,
+    /(^|[\d})\]]\s*)?\\(?:text|textbf|textrm|textit|textnormal|mathrm|mathbf|mathit|mathcal|mathsf|boldsymbol|mbox|operatorname)\s*\{([^{}]*)\}(\^\s*\{?[23]\}?)?/g,
     (
       _m,
       before: string | undefined,
@@ -175,7 +175,10 @@ export function clean(text: string): string {
     "\\ge ",
   );
   s = s.replace(/\\lt(?![a-zA-Z])/g, "<").replace(/\\gt(?![a-zA-Z])/g, ">");
-  s = s.replace(/(?<=\d),\\!\s*(?=\d{3}(?!\d))/g, ","); // "11,\! 111": a thousands separator
+  // ",\!" between digits only ever groups them ("11,\! 111"; "56,\!01,\!78,\!95,\!760" in lakhs), never lists.
+  s = s.replace(/(?<=\d),\\!\s*(?=\d)/g, "");
+  // A mixed number with a space ("3128 1/2") is 3128½, the form the evaluator reads as mixed.
+  s = s.replace(/^\s*(-?\d+)\s+(\d+)\s*\/\s*(\d+)\s*$/, "$1\\frac{$2}{$3}");
   s = s.replace(/\\q?quad|\\[,;:! ]|~/g, " ").replace(/\{,\}/g, "");
   s = s.replace(/\\neq?(?![a-zA-Z])|!=|≠/g, "\\ne ").replace(/<=/g, "\\le ")
     .replace(/>=/g, "\\ge ");

@@ -23,6 +23,16 @@ const CASES: readonly (readonly [string, string, boolean])[] = [
   // ... but never an inequality answer against an expected interval (Math-Verify's default labels it not equal)
   ["-2 \\le x \\le 7", "x \\in [-2,7]", false],
   ["x>3", "(3,\\infty)", false],
+  // NeMo-Skills' forms: a mixed number with a space, lakh grouping with ",\!", \mathcal letters
+  ["3128 1/2", "3128.5", true],
+  ["3128 1/3", "3128.5", false],
+  ["56,\\!01,\\!78,\\!95,\\!760", "56017895760", true],
+  ["56,\\!01,\\!78,\\!95,\\!760", "5601789576", false],
+  ["\\mathcal{B}", "B", true],
+  ["\\mathcal{B}", "C", false],
+  // suites disagree on percent (hendrycks/math and NeMo-Skills@0b012df8: 10% is 10; NeMo-Skills@f9ede7de: 0.1)
+  ["10\\%", "10", true],
+  ["10\\%", "0.1", false],
   // named solutions in groups against tuples, in name order; unit words inside a set
   ["(5,2),(7,2)", "p=5,q=2;p=7,q=2", true],
   ["(7,2),(5,2)", "p=5,q=2;p=7,q=2", true],
