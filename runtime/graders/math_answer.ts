@@ -118,8 +118,10 @@ function answerOf(text: string, boxed: "all" | "last"): string | undefined {
  * Whether two answers are mathematically the same. Both are normalised ({@linkcode normalizeAnswer}), then compared
  * by structure: sets (`\{1,2\}`, `{1,2}`) order-insensitively; tuples, intervals and bare lists ("10, 4, 2") in
  * order with the same brackets; unions (`\cup`) as sets of their parts; `a \pm b` as the set of `a+b` and `a-b`;
- * matrices (`pmatrix`, `bmatrix`, `matrix`) cell by cell; inequalities after turning `>`/`\ge` chains around (so
- * `x > 3` equals `3 < x`); equations by the `chained` policy. Single values are equal when their text is, or when
+ * matrices (`pmatrix`, `bmatrix`, `matrix`, `array`, and sums and products of them) cell by cell; inequalities after
+ * turning `>`/`\ge` chains around (so `x > 3` equals `3 < x`), and an interval answer against an expected inequality
+ * on one name (`(3,\infty)` for `x > 3`, never the reverse); a decimal comma against a decimal point; equations by
+ * the `chained` policy. Prose is searched for its answer as Math-Verify does (docs/math_grading.md). Single values are equal when their text is, or when
  * compute-engine parses both and they agree numerically (complex arithmetic, at several deterministic sample points
  * for their variables, which must be the same on both sides). Anything the comparison is unsure of — a parse error,
  * an unknown function, a value too large to tell apart, an input over {@linkcode MAX_ANSWER} characters or past the
