@@ -226,7 +226,8 @@ for i in range(6):
 killed = sum(1 for p in pids if os.waitpid(p, 0)[1] != 0)
 print('killed', killed, flush=True)
 sys.exit(1 if killed else 0)`,
-      { memory_mb: 256 },
+      // At the limit the kernel first reclaims page cache (slow on a loaded host), then OOM-kills.
+      { memory_mb: 256, wall_ms: 60_000 },
     );
     assert.equal(result.status, "memory_limit", result.stderr.text);
     assert.match(result.backend, /\+cg[12]$/);
