@@ -39,6 +39,25 @@ async function readSmall(
   return off <= size ? buf.subarray(0, off) : undefined;
 }
 
+/** The first `size` bytes of a file (its size on the opened handle): a file that grows is not read past it. */
+function boundedStream(
+  handle: FileHandle,
+  size: number,
+): ReadableStream<Uint8Array> {
+  let off = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const want = Math.min(SMALL_FILE_BYTES, size - off);
+      if (want <= 0) return controller.close();
+      const buf = new Uint8Array(want);
+      const { bytesRead } = await handle.read(buf, 0, want, off);
+      if (bytesRead === 0) return controller.close();
+      off += bytesRead;
+      controller.enqueue(buf.subarray(0, bytesRead));
+    },
+  });
+}
+
 async function storeFile(
   dir: string,
   path: string,
@@ -57,9 +76,7 @@ async function storeFile(
       const bytes = await readSmall(opened.handle, opened.size);
       if (bytes !== undefined) return await store.putBlob(bytes);
     }
-    return await store.putStream(
-      opened.handle.readableWebStream() as ReadableStream<Uint8Array>,
-    );
+    return await store.putStream(boundedStream(opened.handle, opened.size));
   } finally {
     await opened.handle.close().catch(() => {});
   }
