@@ -137,8 +137,9 @@ interface Frame {
   }[];
 }
 
-const strict = new TextDecoder("utf-8", { fatal: true });
-const lossy = new TextDecoder();
+// ignoreBOM keeps a leading U+FEFF: "\u{feff}a" and "a" are two names, never one path.
+const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const lossy = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
  * Lists a workspace by directory handle and raw names (getdents64 and statx relative to each

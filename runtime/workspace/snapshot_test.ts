@@ -56,3 +56,12 @@ Deno.test("snapshot() refuses a root that is a symlink", async () => {
     /it is a symlink, not a directory/,
   );
 });
+
+Deno.test("snapshot() keeps a leading byte-order mark: two names are never one path", async () => {
+  await using t = await tempDir();
+  await Deno.writeTextFile(`${t.dir}/a`, "plain");
+  await Deno.writeTextFile(`${t.dir}/\u{feff}a`, "bom");
+  const snap = await snapshot(t.dir);
+  assert.deepEqual([...snap.entries.keys()].sort(), ["a", "\u{feff}a"]);
+  assert.equal(snap.entries.get("\u{feff}a")?.size, 3);
+});
