@@ -36,3 +36,34 @@ export async function toolOutput(
   }).output();
   return new TextDecoder().decode(out.stdout).trim();
 }
+
+const O_CLOEXEC = 0o2000000;
+
+/**
+ * Descriptors above 2 that this process holds without close-on-exec: ones it inherited (from a
+ * shell, CI harness or service manager), which every spawned process would inherit in turn. Deno
+ * opens its own with close-on-exec, so the set is fixed from startup. Empty where /proc is absent.
+ */
+export function inheritedDescriptors(): number[] {
+  const out: number[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync("/proc/self/fd")];
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    const fd = Number(e.name);
+    if (!Number.isInteger(fd) || fd <= 2) continue;
+    try {
+      const info = Deno.readTextFileSync(`/proc/self/fdinfo/${fd}`);
+      const flags = /^flags:\s+([0-7]+)$/m.exec(info)?.[1];
+      if (flags !== undefined && (parseInt(flags, 8) & O_CLOEXEC) === 0) {
+        out.push(fd);
+      }
+    } catch {
+      // closed meanwhile (e.g. the descriptor of the directory listing itself)
+    }
+  }
+  return out.sort((a, b) => a - b);
+}

@@ -223,20 +223,28 @@ export function splitBwrapArgs(
 }
 
 /**
- * The sh command that opens `files` on `JAIL_FD` and execs the launcher with `bwrap --args` and the
- * jailed command: sh execs setpriv, which execs prlimit, which execs bwrap, so the only extra cost
- * is one exec of sh.
+ * The sh command that opens `files` on `JAIL_FD`, closes `closeFds` (descriptors the runtime
+ * inherited, which bwrap would pass on to the program) and execs the launcher with `bwrap --args`
+ * and the jailed command: sh execs setpriv, which execs prlimit, which execs bwrap, so the only
+ * extra cost is one exec of sh (bash when a descriptor above 9 must be closed: dash cannot).
  */
 export function jailCommand(
   launcher: readonly string[],
   command: readonly string[],
   files: JailFiles,
+  closeFds: readonly number[] = [],
 ): { command: string; args: string[] } {
   const f = JAIL_FD;
+  const ours = new Set<number>(Object.values(JAIL_FD));
+  const close = closeFds.filter((fd) =>
+    Number.isInteger(fd) && fd > 2 && !ours.has(fd)
+  );
   const script =
-    `s=$1 j=$2 p=$3 a=$4; shift 4; exec "$@" ${f.seccomp}<"$s" ${f.status}>>"$j" ${f.program}<"$p" ${f.args}<"$a"`;
+    `s=$1 j=$2 p=$3 a=$4; shift 4; exec "$@" ${f.seccomp}<"$s" ${f.status}>>"$j" ${f.program}<"$p" ${f.args}<"$a"${
+      close.map((fd) => ` ${fd}>&-`).join("")
+    }`;
   return {
-    command: "/bin/sh",
+    command: close.some((fd) => fd > 9) ? "/bin/bash" : "/bin/sh",
     args: [
       "-c",
       script,

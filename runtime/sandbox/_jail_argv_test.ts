@@ -180,3 +180,17 @@ Deno.test("jailCommand() opens the jail's files on fixed descriptors and keeps h
     ...command,
   ]);
 });
+
+Deno.test("jailCommand() closes inherited descriptors but never its own, with bash only above 9", () => {
+  const p = params({ language: "python" });
+  const { command } = splitBwrapArgs(bwrapArgs(p));
+  const files = { seccomp: "/s", status: "/j", program: "/p", args: "/a" };
+  const low = jailCommand(launcherArgv(p), command, files, [7, 3, 4]);
+  assert.equal(low.command, "/bin/sh");
+  assert.match(low.args[1]!, / 7>&-$/);
+  assert.doesNotMatch(low.args[1]!, / [3-6]>&-/);
+  const high = jailCommand(launcherArgv(p), command, files, [7, 251]);
+  assert.equal(high.command, "/bin/bash");
+  assert.match(high.args[1]!, / 7>&- 251>&-$/);
+  assert.equal(jailCommand(launcherArgv(p), command, files).command, "/bin/sh");
+});

@@ -16,7 +16,11 @@ import { seccompProgramPath } from "./_seccomp.ts";
 import { runProcess } from "./_run_process.ts";
 import { checkLimits } from "./_check_limits.ts";
 import { firstBlockedDir } from "./_traversable.ts";
-import { requireTool, toolOutput } from "./_host_tools.ts";
+import {
+  inheritedDescriptors,
+  requireTool,
+  toolOutput,
+} from "./_host_tools.ts";
 import { killJail } from "./_kill_jail.ts";
 import { type CgroupHost, probeCgroups } from "./_cgroup.ts";
 import { type Enforcement, withJailLimits } from "./_cgroup_jail.ts";
@@ -86,6 +90,8 @@ export class BwrapSandbox implements Sandbox {
   readonly #seccompDigest: string = createHash("sha256").update(
     Deno.readFileSync(this.#seccomp),
   ).digest("hex");
+  /** Descriptors the runtime inherited without close-on-exec: closed before bwrap, never jailed. */
+  readonly #inherited: readonly number[] = inheritedDescriptors();
   readonly #cgroups: CgroupHost | null;
 
   /** Use `BwrapSandbox.create`, which checks that the jail can be built. */
@@ -152,10 +158,15 @@ export class BwrapSandbox implements Sandbox {
       });
       const { options } = splitBwrapArgs(bwrapArgs(params));
       files = await writeJailFiles("", "python", options);
-      const launch = jailCommand(launcherArgv(params), [
-        "--",
-        "/usr/bin/true",
-      ], { seccomp: this.#seccomp, ...files });
+      const launch = jailCommand(
+        launcherArgv(params),
+        [
+          "--",
+          "/usr/bin/true",
+        ],
+        { seccomp: this.#seccomp, ...files },
+        this.#inherited,
+      );
       const argv = [launch.command, ...launch.args];
       const run = () =>
         runProcess({
@@ -228,10 +239,12 @@ export class BwrapSandbox implements Sandbox {
     const argv = jailArgv(params);
     const { options, command } = splitBwrapArgs(bwrapArgs(params));
     const files = await writeJailFiles(request.code, request.language, options);
-    const launch = jailCommand(launcherArgv(params), command, {
-      seccomp: this.#seccomp,
-      ...files,
-    });
+    const launch = jailCommand(
+      launcherArgv(params),
+      command,
+      { seccomp: this.#seccomp, ...files },
+      this.#inherited,
+    );
     try {
       const { outcome, enforcement } = await withJailLimits(
         this.#cgroups,

@@ -669,3 +669,43 @@ console.log(JSON.stringify({
   }
   assert(!r.stdout.text.includes("HOSTCANARY"));
 });
+
+Deno.test("jail: descriptors the runtime inherited (from a shell or CI harness) do not reach the program", async () => {
+  await using ws = await tempWorkspace();
+  const script = `${ws.parent}/inherit.ts`;
+  await Deno.writeTextFile(
+    script,
+    `
+import { BwrapSandbox } from ${
+      JSON.stringify(new URL("./bwrap_sandbox.ts", import.meta.url).href)
+    };
+import { SMALL_LIMITS } from ${
+      JSON.stringify(new URL("./_test_support.ts", import.meta.url).href)
+    };
+const sandbox = await BwrapSandbox.create({ tmpMb: 8, shmMb: 4, hidePaths: [] });
+const r = await sandbox.exec({
+  language: "python",
+  code: "import os\\nprint(sorted(int(f) for f in os.listdir('/proc/self/fd')))",
+  workspace: ${JSON.stringify(ws.dir)},
+  limits: SMALL_LIMITS,
+  slot: ${SLOT + 1},
+});
+console.log(r.stdout.text.trim());
+`,
+  );
+  // fd 8 and 13 stay open without close-on-exec in bash, so the runtime inherits them.
+  const out = await new Deno.Command("/bin/bash", {
+    args: [
+      "-c",
+      `exec 8</etc/hostname 13>${ws.parent}/leak; exec "$0" run -A "$1"`,
+      Deno.execPath(),
+      script,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  // 0-2 and the listing's own descriptor (3).
+  assert.equal(text, "[0, 1, 2, 3]");
+});
