@@ -39,12 +39,15 @@ export function allBoxed(text: string): Span[] {
  */
 export function mathSegments(text: string): Span[] {
   const found: Span[] = [];
-  const cache = new Map<string, number>();
+  // For each closer, the last search: [from, found]; it answers any later search from a point in [from, found].
+  const cache = new Map<string, readonly [number, number]>();
   const next = (closer: string, from: number): number => {
     const hit = cache.get(closer);
-    if (hit !== undefined && (hit === -1 || hit >= from)) return hit;
+    if (hit && hit[0] <= from && (hit[1] === -1 || hit[1] >= from)) {
+      return hit[1];
+    }
     const at = text.indexOf(closer, from);
-    cache.set(closer, at);
+    cache.set(closer, [from, at]);
     return at;
   };
   const dollar = (from: number): number => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { mathEqual } from "./math_answer.ts";
+import fc from "fast-check";
 import { mathSegments } from "./_math_normalize.ts";
 
 Deno.test("mathEqual() finds the answer in prose as Math-Verify does: statements, boxes, then the last value", () => {
@@ -141,4 +142,94 @@ Deno.test("mathSegments() stays linear on unclosed delimiters and matches the de
       `${JSON.stringify(unit)} took ${performance.now() - start} ms`,
     );
   }
+});
+
+/** The math segments as the earlier regex found them (kept here as the reference for the linear scan). */
+function segmentsByRegex(text: string): string[] {
+  const re =
+    /\$\$([^$]+)\$\$|\\\[([\s\S]+?)\\\]|\\\((.+?)\\\)|(?<!\\)\$((?:\\\$|[^$\n])+?)(?<!\\)\$/g;
+  return [...text.matchAll(re)].map((m) =>
+    (m[1] ?? m[2] ?? m[3] ?? m[4] ?? "").trim()
+  ).filter((s) => s !== "");
+}
+
+Deno.test("mathSegments() agrees with the earlier regex on random texts without empty or escaped delimiters", () => {
+  const parts = [
+    "$",
+    "$$",
+    "\\(",
+    "\\)",
+    "\\[",
+    "\\]",
+    "\n",
+    "a",
+    " ",
+    "x",
+    "1",
+  ];
+  // Where they differ, the regex let an empty pair ("\(\)", "$$$") swallow the next closer; the scan skips the pair.
+  const degenerate = /\\\(\s*\\\)|\\\[\s*\\\]|\$\$\$|\$\s+\$|\$\$\s*\$\$/;
+  let compared = 0;
+  fc.assert(
+    fc.property(
+      fc.array(fc.constantFrom(...parts), { maxLength: 14 }),
+      (xs) => {
+        const text = xs.join("");
+        if (degenerate.test(text)) return;
+        compared++;
+        assert.deepEqual(
+          mathSegments(text).map((s) => s.text),
+          segmentsByRegex(text),
+        );
+      },
+    ),
+    { numRuns: 3000, seed: 12 },
+  );
+  assert.ok(compared > 1000, `only ${compared} texts compared`);
+});
+
+Deno.test("mathEqual() never throws and stays quick on random prose with boxes, statements and numbers", () => {
+  const parts = [
+    ...[
+      "The final answer is ",
+      "answer: ",
+      " is ",
+      "$",
+      "\\boxed{",
+      "}",
+      "\\(",
+      "\\)",
+      " and ",
+      " or ",
+      ". ",
+    ],
+    ...[
+      "1",
+      "2,5",
+      "1,000",
+      "3/4",
+      "x",
+      "cm",
+      "words ",
+      "\n",
+      "\\frac{1}{2}",
+      "=",
+      "(",
+      ")",
+      "I hope",
+    ],
+  ];
+  mathEqual("x", "x+1"); // loads the parser once, outside the timed cases
+  fc.assert(
+    fc.property(
+      fc.array(fc.constantFrom(...parts), { maxLength: 40 }),
+      fc.constantFrom("1", "2.5", "\\frac12"),
+      (xs, b) => {
+        const start = performance.now();
+        assert.equal(typeof mathEqual(xs.join(""), b), "boolean");
+        assert.ok(performance.now() - start < 1000);
+      },
+    ),
+    { numRuns: 1000, seed: 7 },
+  );
 });
