@@ -168,6 +168,9 @@ export function bwrapArgs(p: JailParams): string[] {
     ...["--ro-bind", "/etc/passwd", "/etc/passwd"],
     ...["--ro-bind", "/etc/group", "/etc/group"],
     ...["--ro-bind-try", "/etc/localtime", "/etc/localtime"],
+    // Debian's matplotlib reads its defaults only from /etc/matplotlibrc; fontconfig its /etc/fonts.
+    ...["--ro-bind-try", "/etc/matplotlibrc", "/etc/matplotlibrc"],
+    ...["--ro-bind-try", "/etc/fonts", "/etc/fonts"],
     ...["--proc", "/proc", "--dev", "/dev"],
     ...["--size", String(p.shmMb * MIB), "--tmpfs", "/dev/shm"],
     ...["--size", String(p.tmpMb * MIB), "--tmpfs", "/tmp"],

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { BwrapSandbox } from "./bwrap_sandbox.ts";
 import { SandboxError } from "./sandbox_error.ts";
 import { lastJson, SMALL_LIMITS, tempWorkspace } from "./_test_support.ts";
@@ -239,4 +240,25 @@ Deno.test("exec() rejects limits that are not positive integers", async () => {
     }),
     RangeError,
   );
+});
+
+Deno.test({
+  name:
+    "exec() lets matplotlib (Debian's, configured in /etc) draw into the workspace",
+  ignore: !existsSync("/usr/lib/python3/dist-packages/matplotlib"),
+  fn: async () => {
+    await using ws = await tempWorkspace();
+    const r = await sandbox.exec({
+      language: "python",
+      code:
+        "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.savefig('plot.png')\nprint('drawn')",
+      workspace: ws.dir,
+      limits: { ...SMALL_LIMITS, memory_mb: 1024, wall_ms: 60_000 },
+      slot: SLOT,
+    });
+    assert.equal(r.status, "ok", r.stderr.text);
+    assert.equal(r.stdout.text, "drawn\n");
+    assert.equal(r.stderr.text, "");
+    assert.ok((await Deno.stat(`${ws.dir}/plot.png`)).size > 0);
+  },
 });

@@ -61,9 +61,15 @@ print(json.dumps({
   assert(typeof seen.pids === "number" && seen.pids <= 3, `pids: ${seen.pids}`);
   assert.deepEqual(
     (seen.etc as string[]).filter((f) =>
-      !["alternatives", "group", "ld.so.cache", "localtime", "passwd"].includes(
-        f,
-      )
+      ![
+        "alternatives",
+        "fonts",
+        "group",
+        "ld.so.cache",
+        "localtime",
+        "matplotlibrc",
+        "passwd",
+      ].includes(f)
     ),
     [],
   );
