@@ -272,11 +272,11 @@ function equal(
     return ex.length === ey.length && ex.length <= 4 &&
       sameItems(ex, ey, true, o, budget, depth);
   }
-  // A decimal comma ("1000,99") against a decimal point (Math-Verify's number formats).
-  if (
-    (DECIMAL_COMMA.test(x) && DECIMAL.test(y)) ||
-    (DECIMAL_COMMA.test(y) && DECIMAL.test(x))
-  ) return atomEqual(x.replace(",", "."), y.replace(",", "."), o);
+  // An answer with a decimal comma ("1000,99") against an expected decimal point (Math-Verify's number formats).
+  // Never the reverse: an expected "3,5" is the list of 3 and 5 (spaces are gone by now), and 3.5 does not answer it.
+  if (DECIMAL_COMMA.test(x) && DECIMAL.test(y)) {
+    return atomEqual(x.replace(",", "."), y, o);
+  }
   const rx = relation(x);
   const ry = relation(y);
   if (rx || ry) {

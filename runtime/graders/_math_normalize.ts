@@ -138,7 +138,8 @@ export function unitsOnly(words: string): boolean {
  */
 export function clean(text: string): string {
   let s = text.replace(/[\u2212\u2013]/g, "-");
-  s = s.replace(/\\\\(?=[a-zA-Z])/g, "\\"); // "\\frac" typed with a doubled backslash
+  // "\\frac" typed with a doubled backslash; after a third backslash it is a row end before "\end".
+  s = s.replace(/(?<!\\)\\\\(?=[a-zA-Z])/g, "\\");
   s = s.replace(/\\\\/g, "\u0001"); // matrix row separator, protected from the spacing rules
   s = s.replace(/\\\$/g, " ").replace(/\\[()[\]]|\$/g, " ");
   s = s.replace(

@@ -63,10 +63,13 @@ function pow(a: C, b: C): C {
   }
   if (a[1] === 0 && b[1] === 0 && a[0] >= 0) return [a[0] ** b[0], 0];
   if (a[1] === 0 && b[1] === 0 && a[0] < 0) {
-    // A real odd root of a negative number stays real: (-8)^{1/3} = -2.
-    const q = 1 / b[0];
-    if (Number.isInteger(q) && Math.abs(q) % 2 === 1) {
-      return [-((-a[0]) ** b[0]), 0];
+    // A power p/q with q odd of a negative number is the real odd root raised to p: (-8)^{1/3} = -2, (-8)^{2/3} = 4,
+    // so \sqrt[3]{x}^2 and x^{2/3} agree at every real x.
+    for (let q = 1; q <= 15; q += 2) {
+      const p = Math.round(b[0] * q);
+      if (Math.abs(b[0] * q - p) < 1e-9) {
+        return [(p % 2 === 0 ? 1 : -1) * (-a[0]) ** b[0], 0];
+      }
     }
   }
   return exp(mul(b, log(a)));
