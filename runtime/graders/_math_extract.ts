@@ -77,7 +77,7 @@ function broken(plain: string): Span[] {
 function tokenAt(text: string, at: number): Candidate | undefined {
   TOKEN_AT.lastIndex = at;
   const m = TOKEN_AT.exec(text);
-  if (!m) return undefined;
+  if (!m || !standsAlone(text, at + m[0].length)) return undefined;
   const start = at + m[0].length - m[1]!.length;
   return {
     kind: "token",
@@ -224,15 +224,16 @@ export function findAnswers(text: string): Span[] | undefined {
   // Boxes in one math segment are one answer whatever stands between them (Math-Verify reads the segment whole).
   const together = (j: number) =>
     chosen.kind === "box" && holder[j] !== -1 && holder[j] === holder[j + 1];
+  // Joined to its neighbour: in one math segment (boxes), or only connectives between ("3 or 4", "3 cm and 4 cm").
+  const joined = (j: number) =>
+    together(j) ||
+    connective(
+      dropUnitWords(text.slice(same[j]!.span.end, same[j + 1]!.span.start)),
+    );
   let first = k;
-  while (
-    first > 0 &&
-    (together(first - 1) ||
-      connective(
-        dropUnitWords(
-          text.slice(same[first - 1]!.span.end, same[first]!.span.start),
-        ),
-      ))
-  ) first--;
-  return same.slice(first, k + 1).map((c) => c.span);
+  while (first > 0 && joined(first - 1)) first--;
+  // Forward too: "the answer: 3 or 4" and "final answer is $3$ or $4$" hedge as much as "\boxed{3} or \boxed{4}".
+  let last = k;
+  while (last + 1 < same.length && joined(last)) last++;
+  return same.slice(first, last + 1).map((c) => c.span);
 }

@@ -57,6 +57,12 @@ Deno.test("mathEqual() finds the answer in prose as Math-Verify does: statements
     ["it is either 1 or 2", "2", false],
     ["we get 10 and 4", "4", false],
     ["the sides are 3 cm or 4 cm", "4", false],
+    ["\\boxed{3} Final Answer: The final answer is 3 or 4. I hope", "3", false],
+    ["The final answer is $3$ or $4$.", "3", false],
+    ["The final answer is $3$ or $4$.", "\\{3,4\\}", true],
+    ["Answer: 3 or 4 and that is all", "3", false],
+    ["The final answer is 3, and the other root is 5", "3", true],
+    ["The final answer is 3\\pi. I hope", "3", false],
     // a number glued to letters is not a plain number, and a short text with one short word is no prose
     ["3ab", "3", false],
     ["the area is 3\\pi", "3", false],
