@@ -100,6 +100,8 @@ def build(arch: int) -> s.SyscallFilter:
             deny(errno.EAFNOSUPPORT, "socket", s.Arg(0, s.MASKED_EQ, LOW32, family))
     deny(errno.EAFNOSUPPORT, "socket", s.Arg(0, s.MASKED_EQ, LOW32, AF_NETLINK),
          s.Arg(2, s.NE, NETLINK_ROUTE))
+    # socketpair: AF_UNIX only (TIPC, for one, implements it); other values fail, upper bits too.
+    deny(errno.EAFNOSUPPORT, "socketpair", s.Arg(0, s.NE, AF_UNIX))
     for flag in CLONE_NS_FLAGS:
         deny(errno.EPERM, "clone", s.Arg(0, s.MASKED_EQ, flag, flag))
     for request in (TIOCSTI, TIOCLINUX):

@@ -375,10 +375,12 @@ libc.syscall.restype = ctypes.c_long
 NR = {
   "x86_64": dict(add_key=248, request_key=249, keyctl=250, io_uring_setup=425, ptrace=101,
                  perf_event_open=298, bpf=321, userfaultfd=282 + 41, personality=135, unshare=272,
-                 mount=165, setns=308, clone3=435, kexec_load=246, init_module=175, socket=41),
+                 mount=165, setns=308, clone3=435, kexec_load=246, init_module=175, socket=41,
+                 socketpair=53),
   "aarch64": dict(add_key=217, request_key=218, keyctl=219, io_uring_setup=425, ptrace=117,
                   perf_event_open=241, bpf=280, userfaultfd=282, personality=92, unshare=97,
-                  mount=40, setns=268, clone3=435, kexec_load=104, init_module=105, socket=198),
+                  mount=40, setns=268, clone3=435, kexec_load=104, init_module=105, socket=198,
+                  socketpair=199),
 }[platform.machine()]
 def call(name, *args):
     ctypes.set_errno(0)
@@ -424,6 +426,7 @@ out = {
   "netlink_uevent": sock(16, socket.SOCK_DGRAM, 15),
   "netlink_audit": sock(16, socket.SOCK_RAW, 9),
   "netlink_sock_diag": sock(16, socket.SOCK_DGRAM, 4),
+  "socketpair_tipc": call("socketpair", 30, 5, 0, ctypes.addressof(ctypes.create_string_buffer(8))),
   # what tools need stays open
   "netlink_route": sock(16, socket.SOCK_DGRAM, 0),
   "af_unix": sock(socket.AF_UNIX),
@@ -468,6 +471,7 @@ Deno.test("jail: seccomp denies keyrings, io_uring, ptrace, perf, bpf, userfault
     ]
   ) denied(name, "EPERM");
   denied("vsock_high_bits", "EAFNOSUPPORT");
+  denied("socketpair_tipc", "EAFNOSUPPORT");
   for (
     const name of [
       "af_vsock",
