@@ -20,6 +20,7 @@ import {
   formatProgress,
   formatSummary,
   modelCapMessage,
+  PreflightError,
   runPipeline,
   RunStoreError,
   type RunSummary,
@@ -389,6 +390,7 @@ async function run(args: string[]): Promise<number> {
       ...(concurrency !== undefined ? { concurrency } : {}),
       ...(sandboxConcurrency !== undefined ? { sandboxConcurrency } : {}),
       ...(values.resume !== undefined ? { resume: values.resume } : {}),
+      onNote: (note) => console.error(note),
       onStart: (info) => {
         runId = info.runId;
         console.error(
@@ -431,6 +433,16 @@ async function run(args: string[]): Promise<number> {
         } failed (see above); --resume ${summary.run_dir} runs them again`,
       );
     }
+    if (summary.episodes_model_failed > 0) {
+      const n = summary.episodes_model_failed;
+      console.error(
+        `mappa: ${n} episode${
+          n === 1 ? "" : "s"
+        } had model calls that failed for an infrastructure reason (server down, key refused, model not served; those actions are not judged); fix the cause, then run ${
+          n === 1 ? "it" : "them"
+        } again: deno task run ${spec} --resume ${summary.run_dir}`,
+      );
+    }
     for (const line of ungradedLines(summary, spec)) console.error(line);
     if (summary.status === "interrupted") {
       console.error(
@@ -438,11 +450,14 @@ async function run(args: string[]): Promise<number> {
       );
       return 130;
     }
-    return summary.episodes_failed > 0 || summary.ungraded > 0 ? 1 : 0;
+    return summary.episodes_failed > 0 || summary.ungraded > 0 ||
+        summary.episodes_model_failed > 0
+      ? 1
+      : 0;
   } catch (e) {
     if (
       e instanceof DatasetError || e instanceof RunStoreError ||
-      e instanceof RangeError ||
+      e instanceof RangeError || e instanceof PreflightError ||
       e instanceof SandboxError || e instanceof Deno.errors.PermissionDenied ||
       e instanceof Deno.errors.NotFound ||
       e instanceof Deno.errors.AlreadyExists ||

@@ -21,7 +21,8 @@ function duration(ms: number): string {
 
 /** One progress line: episodes done and failed, actions, tokens, cost, elapsed time and ETA. */
 export function formatProgress(s: Readonly<RunSummary>): string {
-  const finished = s.episodes_done + s.episodes_failed;
+  // Episodes done before resuming are in the counts (the summary covers the whole run), not in this session's.
+  const finished = s.episodes_done + s.episodes_failed - s.episodes_skipped;
   const todo = s.episodes_total - s.episodes_skipped;
   const eta = finished > 0 && finished < todo
     ? `, eta ${duration((s.wall_ms / finished) * (todo - finished))}`
@@ -43,11 +44,11 @@ export function formatSummary(s: Readonly<RunSummary>): string[] {
         ? " (demo policy: scripted replies answered some or all roles; they are not a model's)"
         : ""
     }`,
-    `  episodes: ${s.episodes_done} completed, ${s.episodes_failed} failed${
+    `  episodes: ${s.episodes_done} completed, ${s.episodes_failed} failed of ${s.episodes_total}${
       s.episodes_skipped > 0
-        ? `, ${s.episodes_skipped} already done before resuming`
+        ? ` (${s.episodes_skipped} of them done before resuming)`
         : ""
-    } of ${s.episodes_total}`,
+    }`,
     `  actions: ${s.actions} (${
       Object.entries(s.actions_per_role).map(([r, n]) => `${r} ${n}`).join(
         ", ",

@@ -24,12 +24,14 @@ export type {
   ModelClient,
   ModelRequest,
   ModelResponse,
+  PreflightReport,
   Sandbox,
   StreamCapture,
   ToolCall,
   ToolSpec,
   Usage,
 } from "./ports.ts";
+export * from "./preflight.ts";
 export * from "./run_pipeline.ts";
 export * from "./run_store.ts";
 export * from "./run_summary.ts";

@@ -165,6 +165,7 @@ export type ModelResponse =
         | "timeout"
         | "connection"
         | "malformed"
+        | "refused"
         | "aborted"
         | "exhausted";
       readonly status?: number;
@@ -184,6 +185,18 @@ export interface ModelClient {
    * others forwards it, or their unset models keep the default of 8.
    */
   ensureConcurrency?(limits: Readonly<Record<string, number>>): void;
+  /**
+   * Checks, before a run's first episode, that each of `models` can be used: its endpoint answers, takes the
+   * key and serves the model. `errors` stop the run (one line each, with the fix); `notes` are said and the
+   * run goes on. A client that wraps others forwards it; one with nothing to check leaves it out.
+   */
+  preflight?(models: readonly string[]): Promise<PreflightReport>;
+}
+
+/** What {@linkcode ModelClient.preflight} found. */
+export interface PreflightReport {
+  readonly errors: readonly string[];
+  readonly notes: readonly string[];
 }
 
 /**

@@ -13,6 +13,9 @@ import { gradeEpisode } from "./graders/grade_episode.ts";
 import { cappedModels, modelConcurrency } from "./model_concurrency.ts";
 import type { EpisodeFinishedEvent, RunEvent } from "./events.ts";
 import { regradeEpisode, regradeScratch } from "./regrade_episode.ts";
+import { servingOnlyChange } from "./_serving_fields.ts";
+import { preflightModels } from "./preflight.ts";
+import { foldEarlierEpisodes } from "./_resume_summary.ts";
 
 /** Options for `runPipeline`. */
 export interface RunOptions {
@@ -61,6 +64,8 @@ export interface RunOptions {
   coach?: Coach;
   /** Called with every event once it is written. */
   onEvent?: (event: RunEvent, summary: Readonly<RunSummary>) => void;
+  /** Called with a one-line note the user should see (e.g. a resumed run whose models moved). */
+  onNote?: (note: string) => void;
   /** Called once the tasks are loaded, before the first episode. */
   onStart?: (
     info: {
@@ -88,6 +93,7 @@ export type ResolvedRunOptions =
       | "resume"
       | "signal"
       | "onEvent"
+      | "onNote"
       | "onStart"
       | "coach"
       | "taskIds"
@@ -259,6 +265,13 @@ export async function runPipeline(
   options: RunOptions,
 ): Promise<RunSummary> {
   let opts = resolveRunOptions(graph, options);
+  // Every endpoint the run needs answers before anything is written: a wrong URL, key or model name
+  // stops the run here, in one line per model, instead of failing every action.
+  for (
+    const note of await preflightModels(graph, deps.model, {
+      coached: options.coach !== undefined,
+    })
+  ) options.onNote?.(note);
   let store: RunStore;
   let finished = new Set<string>();
   let attempts = new Map<string, number>();
@@ -288,14 +301,28 @@ export async function runPipeline(
       const manifestGraph = opened.manifest.graph as
         | Record<string, unknown>
         | undefined;
-      if (manifestGraph?.spec_hash !== graph.spec_hash) {
-        const differing = Object.keys(graph).filter((k) =>
+      const differing = manifestGraph?.spec_hash === graph.spec_hash
+        ? []
+        : Object.keys(graph).filter((k) =>
           k !== "spec_hash" && k !== "sources" &&
           JSON.stringify(manifestGraph?.[k]) !==
             JSON.stringify(
               (redactGraph(graph) as unknown as Record<string, unknown>)[k],
             )
         );
+      const moved = manifestGraph?.spec_hash === graph.spec_hash
+        ? []
+        : servingOnlyChange(manifestGraph, redactGraph(graph), differing);
+      if (moved !== undefined && moved.length > 0) {
+        // Only where the models are served changed (a fixed URL, another key variable): the same run.
+        await opened.store.updateManifest({ graph: redactGraph(graph) });
+        options.onNote?.(
+          `mappa: resuming with model${moved.length === 1 ? "" : "s"} ${
+            moved.join(", ")
+          } served elsewhere (base_url, api_key_env, timeouts or rate limits changed); the run is the same`,
+        );
+      }
+      if (moved === undefined) {
         throw new RunStoreError(
           `Cannot resume run ${dir}: its spec hash ${
             String(manifestGraph?.spec_hash).slice(0, 12)
@@ -413,6 +440,14 @@ export async function runPipeline(
       ? { outcome: { grader: graph.outcome.grader, fair: graph.outcome.fair } }
       : {},
   );
+  if (opts.resume !== undefined) {
+    // The summary covers the whole run: the episodes finished before resuming count in it as they ended.
+    await foldEarlierEpisodes(summary, store.dir, {
+      finished,
+      attempts,
+      regraded: new Set(regrade.map(episodeIdOf)),
+    });
+  }
   await options.coach?.start({
     dir: store.dir,
     run_id: store.runId,

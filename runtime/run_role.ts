@@ -30,11 +30,17 @@ interface PendingCall {
   readonly callId?: string;
 }
 
-/** A failure that may pass if the call is made again later: the episode is worth running again on --resume. */
+/**
+ * A failure of the infrastructure, not of the agent: the episode is worth running again on --resume (once
+ * the server, the key or the model name is fixed). Server errors, rate limits, a refused key (401/403), an
+ * unknown model or route (404), timeouts, broken bodies and provider refusals are; a request the server
+ * finds malformed (400, 422: e.g. a context the agents made too long) is the episode's own.
+ */
 function transient(error: { kind: string; status?: number }): boolean {
   if (error.kind === "http") {
-    return error.status === undefined || error.status >= 500 ||
-      error.status === 429;
+    const s = error.status;
+    return s === undefined || s >= 500 || s === 429 || s === 401 ||
+      s === 403 || s === 404 || s === 408;
   }
   return error.kind !== "aborted";
 }

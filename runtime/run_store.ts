@@ -205,6 +205,27 @@ export class RunStore {
     }
   }
 
+  /**
+   * Calls `fn` with every valid event already in a run's events.jsonl, in order, reading it as a stream
+   * (a line that is not a valid event is skipped: `open` has already refused or repaired the log).
+   */
+  static async forEachEvent(
+    dir: string,
+    fn: (event: RunEvent) => void,
+  ): Promise<void> {
+    await readLines(join(dir, "events.jsonl"), (line) => {
+      if (line.trim() === "") return;
+      let json: unknown;
+      try {
+        json = JSON.parse(line);
+      } catch {
+        return;
+      }
+      const parsed = RunEventSchema.safeParse(json);
+      if (parsed.success) fn(parsed.data);
+    }, false);
+  }
+
   /** Validates and appends one event; resolves once it is written. */
   append(event: RunEventInput): Promise<RunEvent> {
     if (this.#closed) {
@@ -430,6 +451,7 @@ async function releaseLock(dir: string): Promise<void> {
 async function readLines(
   path: string,
   fn: (line: string, lineNo: number) => void,
+  repair = true,
 ): Promise<{ repairedBytes: number }> {
   let file: Deno.FsFile;
   try {
@@ -460,6 +482,6 @@ async function readLines(
       file.close();
     } catch { /* the stream closed it */ }
   }
-  if (pending.length > 0) await Deno.truncate(path, kept);
+  if (pending.length > 0 && repair) await Deno.truncate(path, kept);
   return { repairedBytes: pending.length };
 }

@@ -14,7 +14,9 @@ export interface RunSummary {
   episodes_total: number;
   episodes_done: number;
   episodes_failed: number;
-  /** Episodes finished in an earlier session of a resumed run. */
+  /** Episodes whose model calls failed for an infrastructure reason (server, key, model name): --resume runs them again. */
+  episodes_model_failed: number;
+  /** Episodes finished in an earlier session of a resumed run (counted in `episodes_done` and the rest too). */
   episodes_skipped: number;
   actions: number;
   actions_per_role: Record<string, number>;
@@ -74,6 +76,7 @@ export function emptySummary(
     episodes_total: total,
     episodes_done: 0,
     episodes_failed: 0,
+    episodes_model_failed: 0,
     episodes_skipped: skipped,
     actions: 0,
     actions_per_role: {},
@@ -176,6 +179,7 @@ export function addEvent(s: RunSummary, e: RunEvent): void {
     case "episode_finished":
       if (e.status === "completed") s.episodes_done++;
       else s.episodes_failed++;
+      if (e.model_failures > 0) s.episodes_model_failed++;
       if (e.outcome?.ungraded !== undefined) {
         // A grader failure is not the agents': counted apart, out of the success rate and the means.
         s.ungraded++;

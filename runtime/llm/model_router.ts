@@ -1,4 +1,9 @@
-import type { ModelClient, ModelRequest, ModelResponse } from "../ports.ts";
+import type {
+  ModelClient,
+  ModelRequest,
+  ModelResponse,
+  PreflightReport,
+} from "../ports.ts";
 
 /** Why a spec model has no endpoint: `no_base_url` (openai provider) or `no_script` (scripted). */
 export type UnconfiguredReason = "no_base_url" | "no_script";
@@ -92,6 +97,20 @@ export class ModelRouter implements ModelClient {
     for (const client of new Set(this.#clients.values())) {
       client.ensureConcurrency?.(limits);
     }
+  }
+
+  /** Checks the endpoint of each of `models` (scripted and unconfigured models have none to check). */
+  async preflight(models: readonly string[]): Promise<PreflightReport> {
+    const reports = await Promise.all(
+      models.filter((m) => this.routes[m]?.provider === "openai").map((m) =>
+        this.#clients.get(m)?.preflight?.([m]) ??
+          Promise.resolve({ errors: [], notes: [] })
+      ),
+    );
+    return {
+      errors: reports.flatMap((r) => r.errors),
+      notes: reports.flatMap((r) => r.notes),
+    };
   }
 
   async complete(request: ModelRequest): Promise<ModelResponse> {

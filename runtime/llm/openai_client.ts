@@ -5,6 +5,7 @@ import type {
   ModelClient,
   ModelRequest,
   ModelResponse,
+  PreflightReport,
   ToolSpec,
 } from "../ports.ts";
 import { type Completion, parseCompletion } from "./_completion.ts";
@@ -42,7 +43,16 @@ export const UNSIZED_MAX_CONCURRENCY = 8;
 /** Sent as the key when the spec names none or its variable is unset: servers such as vLLM need none. */
 const PLACEHOLDER_KEY = "EMPTY";
 
-type FailureKind = "http" | "timeout" | "connection" | "malformed" | "aborted";
+type FailureKind =
+  | "http"
+  | "timeout"
+  | "connection"
+  | "malformed"
+  | "refused"
+  | "aborted";
+
+/** `finish_reason` values by which a provider refuses to answer (OpenAI, Azure, vLLM guardrails). */
+const REFUSALS = new Set(["content_filter", "refusal"]);
 
 /** Why one attempt failed, and whether another attempt may help. */
 interface AttemptFailure {
@@ -146,6 +156,86 @@ export class OpenAIModelClient implements ModelClient {
     }
   }
 
+  /**
+   * Checks the endpoint before a run (`GET /models`, one attempt, at most 10 s): a refused connection, a
+   * refused key (401/403) or a model the server does not list is an error; a server without `/models`
+   * (404, 405, 501) cannot be checked and passes; a slow or failing one is a note.
+   */
+  async preflight(
+    models: readonly string[] = [this.id],
+  ): Promise<PreflightReport> {
+    if (!models.includes(this.id)) return { errors: [], notes: [] };
+    const fix = `models.${this.id}`;
+    const unsetKey = this.model.api_key_env !== undefined && !this.hasApiKey
+      ? this.model.api_key_env
+      : undefined;
+    try {
+      const page = await this.#sdk.models.list({
+        timeout: Math.min(10_000, Math.ceil(this.model.timeout_s * 1000)),
+        maxRetries: 0,
+      });
+      const ids = page.data.map((m) => m.id);
+      if (ids.length > 0 && !ids.includes(this.model.model)) {
+        const shown = ids.slice(0, 8).map((i) => `"${i}"`).join(", ");
+        return {
+          errors: [
+            `Cannot use ${this.#where}: the server does not serve "${this.model.model}" (it lists ${shown}${
+              ids.length > 8 ? `, and ${ids.length - 8} more` : ""
+            }); fix ${fix}.model`,
+          ],
+          notes: [],
+        };
+      }
+      return {
+        errors: [],
+        notes: unsetKey !== undefined
+          ? [
+            `mappa: ${fix}.api_key_env names ${unsetKey}, which is not set; the server accepted a request without a key`,
+          ]
+          : [],
+      };
+    } catch (error) {
+      const failure = describeError(error, this.model);
+      if (failure.kind === "connection") {
+        return {
+          errors: [
+            `Cannot reach ${this.#where}: ${failure.message}; start the server, or fix ${fix}.base_url`,
+          ],
+          notes: [],
+        };
+      }
+      if (
+        failure.kind === "http" &&
+        (failure.status === 401 || failure.status === 403)
+      ) {
+        return {
+          errors: [
+            `Cannot use ${this.#where}: the server refused the key (${failure.message})${
+              unsetKey !== undefined
+                ? `; ${fix}.api_key_env names ${unsetKey}, which is not set: export it`
+                : this.model.api_key_env === undefined
+                ? `; name the variable that holds the key in ${fix}.api_key_env`
+                : `; check the key in ${this.model.api_key_env}`
+            }`,
+          ],
+          notes: [],
+        };
+      }
+      if (
+        failure.kind === "http" &&
+        [404, 405, 501].includes(failure.status ?? 0)
+      ) {
+        return { errors: [], notes: [] };
+      }
+      return {
+        errors: [],
+        notes: [
+          `mappa: could not check ${this.#where} before the run (${failure.kind}: ${failure.message}); going on`,
+        ],
+      };
+    }
+  }
+
   /** Sends one chat completion request, with retries; resolves with the reply or why there is none. */
   async complete(request: ModelRequest): Promise<ModelResponse> {
     const started = performance.now();
@@ -169,14 +259,25 @@ export class OpenAIModelClient implements ModelClient {
           ...(signal !== undefined ? { signal } : {}),
         });
         const parsed = parseCompletion(data);
-        if (parsed.ok) {
+        const refused = parsed.ok
+          ? REFUSALS.has(parsed.completion.finish_reason ?? "")
+          : false;
+        if (parsed.ok && !refused) {
           return this.#success(parsed.completion, attempts, started);
         }
-        failure = {
-          kind: "malformed",
-          message: parsed.message,
-          retryable: true,
-        };
+        failure = parsed.ok
+          ? {
+            // A provider's refusal is not the agent's reply: retried, then a model failure, never judged.
+            kind: "refused",
+            message:
+              `the provider refused to answer (finish_reason ${parsed.completion.finish_reason})`,
+            retryable: true,
+          }
+          : {
+            kind: "malformed",
+            message: parsed.message,
+            retryable: true,
+          };
       } catch (error) {
         failure = signal?.aborted ? ABORTED : describeError(error, this.model);
       } finally {

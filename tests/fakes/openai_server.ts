@@ -91,6 +91,10 @@ export interface OpenAIServerOptions {
   ) => FakeAction | Promise<FakeAction>;
   /** Delay before every response (not before a reset or a hang). @default 0 */
   readonly latency_ms?: number;
+  /** Model ids `GET /v1/models` lists, as an OpenAI server does; absent: 404 there, as some servers. */
+  readonly models?: readonly string[];
+  /** The key the server requires (`Authorization: Bearer <key>`); any other gets 401, as OpenAI answers. */
+  readonly api_key?: string;
 }
 
 const ENCODER = new TextEncoder();
@@ -104,8 +108,10 @@ export class FakeOpenAIServer {
   /** Base URL to give the openai SDK, ending in `/v1`. */
   readonly url: string;
   readonly port: number;
-  /** Every request received, in arrival order. */
+  /** Every request received, in arrival order, but `GET /models` (counted in `modelListings`). */
   readonly requests: RecordedRequest[] = [];
+  /** `GET /v1/models` requests received. */
+  modelListings = 0;
   #inFlight = 0;
   #maxInFlight = 0;
   readonly #listener: Deno.TcpListener;
@@ -175,14 +181,54 @@ export class FakeOpenAIServer {
     }
   }
 
+  #modelList(request: RecordedRequest): string {
+    const key = this.#options.api_key;
+    if (
+      key !== undefined && request.headers["authorization"] !== `Bearer ${key}`
+    ) return errorResponse(401, "Incorrect API key provided");
+    const models = this.#options.models;
+    if (models === undefined) {
+      return errorResponse(404, `No route ${request.path}`);
+    }
+    return jsonResponse(200, {
+      object: "list",
+      data: models.map((id) => ({
+        id,
+        object: "model",
+        created: 0,
+        owned_by: "fake",
+      })),
+    });
+  }
+
   async #handle(conn: Deno.Conn): Promise<void> {
     const request = await readRequest(conn);
     if (request === undefined) return;
+    if (
+      request.method === "GET" &&
+      (request.path === "/v1/models" || request.path === "/models")
+    ) {
+      // A client's listing (mappa's preflight) is counted apart, so `requests` holds the chat traffic.
+      this.modelListings++;
+      await writeAll(conn, this.#modelList(request));
+      return;
+    }
     this.requests.push(request);
     const index = this.requests.length - 1;
     this.#inFlight++;
     this.#maxInFlight = Math.max(this.#maxInFlight, this.#inFlight);
     try {
+      const key = this.#options.api_key;
+      if (
+        key !== undefined &&
+        request.headers["authorization"] !== `Bearer ${key}`
+      ) {
+        await writeAll(
+          conn,
+          errorResponse(401, "Incorrect API key provided"),
+        );
+        return;
+      }
       if (request.method !== "POST" || !CHAT_PATHS.has(request.path)) {
         await writeAll(conn, errorResponse(404, `No route ${request.path}`));
         return;
