@@ -105,7 +105,7 @@ export interface JailParams {
   /** RLIMIT_NPROC; without a uid switch, the caller adds the runtime user's current task count. */
   readonly nproc: number;
   /**
-   * Paths the jail shows empty, as seen inside it (under /usr or /workspace): a folder is covered by
+   * Paths the jail shows empty, as seen inside it (under /usr, /etc or /workspace): a folder is covered by
    * an empty read-only tmpfs, a file by /dev/null (bound nodev, so opening it fails with EACCES).
    */
   readonly hide?: readonly { readonly path: string; readonly dir: boolean }[];

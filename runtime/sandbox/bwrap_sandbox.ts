@@ -52,8 +52,12 @@ const BACKEND = "bwrap-v1";
 /**
  * Runs agent Python and TypeScript in an unprivileged bubblewrap jail with rlimits, exactly the
  * command of reference/sandbox.md §2.6: no network, a read-only minimal root, the workspace as the
- * only writable host path, private /tmp, a wall-clock kill of the whole jail. Create it with
- * `BwrapSandbox.create()`, which fails closed when bubblewrap cannot run.
+ * only writable host path, private /tmp, a wall-clock kill of the whole jail. Every jail loads the
+ * seccomp filter of runtime/sandbox/seccomp (tools/seccomp_gen.py); bwrap reads its options, the
+ * program's text and the filter from descriptors, so no host path is in a jailed process's argv;
+ * `sandbox_error` comes only from bwrap's `--json-status-fd` (no "exit-code": the program never
+ * started), never from what the program printed. Create it with `BwrapSandbox.create()`, which
+ * fails closed when bubblewrap cannot run.
  *
  * As root, slot n runs as uid `uidBase + n` (gid `gid`), and before each execution the workspace is
  * lchown'ed to that uid, so only the executing slot can write it.
