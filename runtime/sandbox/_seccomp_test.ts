@@ -57,3 +57,33 @@ Deno.test("seccompProgramPath() gives the host's program and refuses an architec
         .test(e.message),
   );
 });
+
+Deno.test("each seccomp program first checks its own architecture, and x86_64's rejects x32 numbers", async () => {
+  const AUDIT_ARCH = { x86_64: 0xc000003e, aarch64: 0xc00000b7 } as const;
+  for (const arch of SECCOMP_ARCHES) {
+    const bytes = await Deno.readFile(new URL(`${arch}.bpf`, SECCOMP_DIR));
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // struct sock_filter { u16 code; u8 jt; u8 jf; u32 k; }, little-endian on both hosts.
+    const ins = (i: number) => ({
+      code: view.getUint16(i * 8, true),
+      k: view.getUint32(i * 8 + 4, true),
+    });
+    assert.deepEqual(
+      ins(0),
+      { code: 0x20, k: 4 },
+      `${arch}: load seccomp_data.arch`,
+    );
+    assert.deepEqual(
+      ins(1),
+      { code: 0x15, k: AUDIT_ARCH[arch] },
+      `${arch}: jeq arch`,
+    );
+    if (arch === "x86_64") {
+      assert.deepEqual(
+        ins(3),
+        { code: 0x35, k: 0x40000000 },
+        "jge __X32_SYSCALL_BIT",
+      );
+    }
+  }
+});
