@@ -1,5 +1,6 @@
 import type { GraphRubric } from "../dsl/mod.ts";
 import type { Evidence, Verdict } from "./types.ts";
+import { SpecRegex } from "../runtime/mod.ts";
 
 /** One check or cap that fired, as a verdict records it. */
 export type AppliedCheck = Verdict["applied"][number];
@@ -69,7 +70,7 @@ export function applyChecks(
   const holds = new Set<string>(evidence.fact_data.map((f) => f.kind));
   const fired = rubric.checks.filter((c) =>
     (c.when === "reply_mismatch"
-      ? !new RegExp(c.pattern ?? "").test(evidence.action.output)
+      ? !SpecRegex.compile(c.pattern ?? "").test(evidence.action.output)
       : holds.has(c.when)) && appliesTo(c.roles, role)
   );
   const applied: AppliedCheck[] = [];

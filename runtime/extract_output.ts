@@ -1,3 +1,4 @@
+import { SpecRegex } from "./spec_regex.ts";
 /** Declared output extraction, as the spec's `outputs` declare it. */
 export type OutputRule =
   | { readonly extract: "last_boxed" }
@@ -101,9 +102,8 @@ export function extractOutput(answer: string, rule: OutputRule): string | null {
     case "json":
       return lastJson(answer) ?? null;
     case "regex": {
-      const matches = [...answer.matchAll(new RegExp(rule.pattern, "g"))];
-      const last = matches.at(-1);
-      return last?.[rule.group] ?? null;
+      // RE2: linear in the reply whatever the spec's pattern.
+      return SpecRegex.compile(rule.pattern).lastGroup(answer, rule.group);
     }
   }
 }

@@ -33,6 +33,7 @@ export type {
 } from "./ports.ts";
 export * from "./preflight.ts";
 export * from "./run_pipeline.ts";
+export * from "./spec_regex.ts";
 export * from "./run_store.ts";
 export * from "./run_summary.ts";
 export * from "./sandbox/bwrap_sandbox.ts";

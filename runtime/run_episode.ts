@@ -2,6 +2,7 @@ import type { ExecutionGraph, GraphRole } from "../dsl/mod.ts";
 import type { EpisodeContext } from "./episode_context.ts";
 import type { RoleResult } from "./role_result.ts";
 import { runRole } from "./run_role.ts";
+import { SpecRegex } from "./spec_regex.ts";
 
 /** A schedulable unit: one role, or a loop group repeated as a whole. */
 interface Unit {
@@ -11,7 +12,7 @@ interface Unit {
   readonly until?: {
     readonly role: string;
     readonly output: string;
-    readonly pattern: RegExp;
+    readonly pattern: SpecRegex;
   };
   readonly deps: Set<string>;
 }
@@ -31,7 +32,7 @@ export function planUnits(graph: ExecutionGraph): Unit[] {
           until: {
             role: loop.until.role,
             output: loop.until.output,
-            pattern: new RegExp(loop.until.matches),
+            pattern: SpecRegex.compile(loop.until.matches),
           },
         }
         : {}),

@@ -21,6 +21,7 @@ import {
   formatObservation,
   type RoleResult,
 } from "./role_result.ts";
+import { SpecRegex } from "./spec_regex.ts";
 
 /** One piece of code the model asked to run. */
 interface PendingCall {
@@ -259,7 +260,7 @@ export async function runRole(
     invalid: [],
   };
   const stop = role.stop_pattern !== undefined
-    ? new RegExp(role.stop_pattern)
+    ? SpecRegex.compile(role.stop_pattern)
     : undefined;
   const tools = role.tool_calls.format === "fenced" || role.tools.length === 0
     ? undefined

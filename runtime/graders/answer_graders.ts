@@ -1,4 +1,5 @@
 import type { Grade, GradeInput, Grader } from "./grade.ts";
+import { SpecRegex } from "../spec_regex.ts";
 
 function answerOf(input: GradeInput): string | null {
   const ref = input.graph.outcome?.answer_ref;
@@ -21,10 +22,15 @@ function text(value: unknown): string {
 function answerGrader(
   name: string,
   equal: (answer: string, expected: unknown, input: GradeInput) => boolean,
+  needsExpected: boolean,
 ): Grader {
   return (input) => {
     const answer = answerOf(input);
     const expected = input.task.answer ?? null;
+    if (needsExpected && missingAnswer(expected)) {
+      // The dataset's fault, not the agents': the episode is ungraded (its outcome reward masked).
+      return Promise.reject(noExpectedAnswer(input));
+    }
     if (answer === null) {
       const ref = input.graph.outcome?.answer_ref;
       const grade: Grade = {
@@ -70,6 +76,7 @@ export const exactMatchGrader: Grader = answerGrader(
     ) => (params?.case_sensitive ? s.trim() : s.trim().toLowerCase());
     return norm(answer) === norm(text(expected));
   },
+  true,
 );
 
 /** `regex`: the answer matches the declared pattern (the expected answer is not used). */
@@ -80,6 +87,20 @@ export const regexGrader: Grader = answerGrader(
       | { pattern?: string }
       | undefined;
     return params?.pattern !== undefined &&
-      new RegExp(params.pattern).test(answer);
+      SpecRegex.compile(params.pattern).test(answer);
   },
+  false,
 );
+
+/** Whether a task row's expected answer is missing (absent, null, or blank text). */
+export function missingAnswer(expected: unknown): boolean {
+  return expected === null || expected === undefined ||
+    (typeof expected === "string" && expected.trim() === "");
+}
+
+/** The error of a grader that needs the task's expected answer and the row has none. */
+export function noExpectedAnswer(input: GradeInput): Error {
+  return new Error(
+    `task "${input.task.id}" has no expected answer (its row's answer field is missing or empty); add the answer to the row, or remove the row`,
+  );
+}

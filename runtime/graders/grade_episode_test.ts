@@ -176,3 +176,49 @@ Deno.test("gradeEpisode() marks a grader that hangs as ungraded (grader_timeout)
   const right = await gradeEpisode(input);
   assert.equal(right?.ungraded, undefined);
 });
+
+Deno.test("gradeEpisode() leaves a task whose row has no answer ungraded, naming the fix, never 'wrong'; regex needs none", async () => {
+  const g = graph(
+    "outcome: { grader: exact_match, params: { answer: judge.v } }",
+  );
+  for (const answer of [undefined, null, ""]) {
+    const got = await gradeEpisode({
+      graph: g,
+      task: task(answer),
+      outputs: { judge: { v: "anything" } },
+      workspace: "",
+    });
+    assert.equal(got?.ungraded, "grader_error");
+    assert.equal(got?.success, false);
+    assert.match(
+      got?.reason ?? "",
+      /task "1" has no expected answer .*; add the answer to the row, or remove the row/,
+    );
+  }
+  const regex = graph(
+    'outcome: { grader: regex, params: { answer: judge.v, pattern: "^b" } }',
+  );
+  const matched = await gradeEpisode({
+    graph: regex,
+    task: task(undefined),
+    outputs: { judge: { v: "bee" } },
+    workspace: "",
+  });
+  assert.deepEqual([matched?.ungraded, matched?.correct], [undefined, true]);
+});
+
+Deno.test("the regex grader runs the spec's pattern in linear time on a hostile answer", async () => {
+  const g = graph(
+    'outcome: { grader: regex, params: { answer: judge.v, pattern: "^(a+)+$" } }',
+  );
+  const started = performance.now();
+  const got = await gradeEpisode({
+    graph: g,
+    task: task(undefined),
+    outputs: { judge: { v: "a".repeat(100_000) + "b" } },
+    workspace: "",
+  });
+  assert.equal(got?.correct, false);
+  // JS's backtracking RegExp takes seconds on 30 characters of this; RE2 is linear.
+  assert.ok(performance.now() - started < 5_000);
+});

@@ -351,9 +351,16 @@ Deno.test("mathEquivalenceGrader grades a correct, a wrong and a missing answer"
   assert.equal(missing.reason, "no boxed answer");
   assert.deepEqual(missing.metrics, { correct: 0 });
 
-  const noExpected = await grader(input("5", null));
-  assert.equal(noExpected.valid, false);
-  assert.equal(noExpected.reason, "task has no expected answer");
+  // A row without its answer is the dataset's fault: the grader cannot grade (the episode is ungraded),
+  // whether or not the agent answered.
+  for (const given of ["5", null]) {
+    for (const expected of [null, "", "  "]) {
+      await assert.rejects(
+        grader(input(given, expected)),
+        /has no expected answer \(its row's answer field is missing or empty\); add the answer to the row/,
+      );
+    }
+  }
 });
 
 Deno.test("mathEquivalenceGrader reports the spec's fair values and tolerance", async () => {

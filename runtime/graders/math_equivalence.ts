@@ -1,4 +1,5 @@
 import type { Grade, GradeInput } from "./grade.ts";
+import { missingAnswer, noExpectedAnswer } from "./answer_graders.ts";
 import { mathEqual, normalizeAnswer } from "./math_answer.ts";
 
 function invalid(
@@ -25,7 +26,7 @@ function invalid(
  * extracted, normally the last `\boxed{}`) with the task's expected answer using {@linkcode mathEqual} and the spec's
  * tolerance and its `boxed` and `chained` policies for several boxed answers and chained equalities
  * (docs/math_grading.md): when the comparison is unsure, the answer is not equal. A missing answer is an invalid grade with the spec's fair values (`correct` 0 unless `fair` says
- * otherwise); a task without an expected answer is invalid too. Throws TypeError only for a graph whose outcome is
+ * otherwise); a task without an expected answer rejects (the dataset's fault: the episode is ungraded). Throws TypeError only for a graph whose outcome is
  * not `math_equivalence` with a resolved answer reference (a programmer error).
  *
  * @example
@@ -66,6 +67,13 @@ export function mathEquivalenceGrader(input: GradeInput): Promise<Grade> {
   const { role, output } = outcome.answer_ref;
   const answer = input.outputs[role]?.[output] ?? null;
   const expected = input.task.answer;
+  if (
+    missingAnswer(expected) ||
+    (typeof expected !== "string" && typeof expected !== "number")
+  ) {
+    // The dataset's fault, not the agents': the episode is ungraded (its outcome reward masked).
+    return Promise.reject(noExpectedAnswer(input));
+  }
   if (answer === null) {
     return Promise.resolve(invalid(
       input,
@@ -74,17 +82,6 @@ export function mathEquivalenceGrader(input: GradeInput): Promise<Grade> {
       `${role} gave no boxed answer (${role}.${output} is empty); the expected answer is "${
         String(expected)
       }".`,
-    ));
-  }
-  if (
-    expected === null || expected === undefined ||
-    (typeof expected !== "string" && typeof expected !== "number")
-  ) {
-    return Promise.resolve(invalid(
-      input,
-      answer,
-      "task has no expected answer",
-      `${role} answered "${answer}", but task "${input.task.id}" has no string or number answer to compare with.`,
     ));
   }
   const correct = mathEqual(answer, String(expected), {
