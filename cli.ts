@@ -710,8 +710,14 @@ async function rescore(args: string[]): Promise<number> {
         timeout_s: 600,
         max_retries: 4,
       };
+    // Where the judge is served now: the spec as it reads today (its ${env.…} interpolated again, e.g.
+    // MAPPA_COACH_URL), not the URL recorded when the run was made.
+    const now = values["judge-url"] === undefined
+      ? servedNow(graph.spec_file, id)
+      : undefined;
     models[id] = {
       ...base,
+      ...now,
       ...(values["judge-url"] !== undefined
         ? { base_url: values["judge-url"] }
         : {}),
@@ -728,6 +734,17 @@ async function rescore(args: string[]): Promise<number> {
     client = await createModelClient(models, {
       baseDir: dirname(graph.spec_file),
     });
+    // A judge that cannot be reached would only write unscored verdicts: stop before the first.
+    const check = await client.preflight([id]);
+    for (const note of check.notes) console.error(note);
+    if (check.errors.length > 0) {
+      console.error(
+        `mappa: ${
+          check.errors.join("\n  ")
+        }\n  = hint: pass --judge-url http://host:port/v1 (and --judge-model NAME) to rescore with another judge`,
+      );
+      return 2;
+    }
   }
   const sample = values.sample === undefined
     ? undefined
@@ -775,7 +792,40 @@ async function rescore(args: string[]): Promise<number> {
         : `$${result.cost_usd.toFixed(4)}`
     }`,
   );
+  if (result.unscored > 0 || result.interrupted) {
+    console.error(
+      `mappa: ${
+        result.interrupted
+          ? "interrupted"
+          : `${result.unscored} action${
+            result.unscored === 1 ? "" : "s"
+          } left unscored (the judge failed or its verdict could not be read; see the layer's reasoning)`
+      }; run the same rescore again to judge ${
+        result.interrupted ? "the rest" : "those whose judge call failed"
+      }`,
+    );
+    return 1;
+  }
   return 0;
+}
+
+/** The serving fields (`base_url`, `api_key_env`) of model `id` in the spec as it compiles now, if it still does. */
+function servedNow(
+  specFile: string,
+  id: string,
+): { base_url?: string; api_key_env?: string } | undefined {
+  let compiled;
+  try {
+    compiled = compileFile(specFile);
+  } catch {
+    return undefined;
+  }
+  const m = compiled.ok ? compiled.graph.models[id] : undefined;
+  if (!m || (m.base_url ?? "") === "") return undefined;
+  return {
+    base_url: m.base_url!,
+    ...(m.api_key_env !== undefined ? { api_key_env: m.api_key_env } : {}),
+  };
 }
 
 async function compare(args: string[]): Promise<number> {
