@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { closest, didYouMean, levenshtein } from "./_levenshtein.ts";
+import {
+  boundedLevenshtein,
+  closest,
+  didYouMean,
+  levenshtein,
+} from "./_levenshtein.ts";
 
 Deno.test("levenshtein() counts insertions, deletions and substitutions", () => {
   assert.equal(levenshtein("kitten", "sitting"), 3);
@@ -53,4 +58,28 @@ Deno.test("didYouMean() suggests the closest name, else lists a few valid ones",
   assert.equal(didYouMean("zzzzzz", ["a", "b"]), 'valid values: "a", "b"');
   assert.equal(didYouMean("zzzzzz", "abcdefghi".split("")), undefined);
   assert.equal(didYouMean("x", []), undefined);
+});
+
+Deno.test("boundedLevenshtein() agrees with levenshtein() up to its bound", () => {
+  const word = fc.string({ maxLength: 12 });
+  fc.assert(
+    fc.property(word, word, fc.integer({ min: 0, max: 4 }), (a, b, max) => {
+      assert.equal(
+        boundedLevenshtein(a, b, max),
+        Math.min(levenshtein(a, b), max + 1),
+      );
+    }),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("closest() on 30,000-character names answers at once (issue 14)", () => {
+  const long = "a".repeat(30_000);
+  const started = performance.now();
+  assert.equal(
+    closest(long, [long.slice(1) + "b", "a".repeat(29_999)]),
+    undefined,
+  );
+  assert.equal(closest("reviewr", [long, "reviewer"]), "reviewer");
+  assert.ok(performance.now() - started < 100);
 });

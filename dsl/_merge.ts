@@ -10,11 +10,18 @@ function idOf(node: SpecNode): string | undefined {
 
 function mergeById(base: SpecNode[], over: SpecNode[]): SpecNode[] | undefined {
   if (![...base, ...over].every((n) => idOf(n) !== undefined)) return undefined;
+  // An id twice in one list is a mistake: keep the list as written so duplicate_id reports it.
+  for (const list of [base, over]) {
+    if (new Set(list.map(idOf)).size !== list.length) return undefined;
+  }
   const out = [...base];
+  const index = new Map(out.map((b, i) => [idOf(b), i]));
   for (const item of over) {
-    const i = out.findIndex((b) => idOf(b) === idOf(item));
-    if (i === -1) out.push(item);
-    else out[i] = mergeNodes(out[i]!, item);
+    const i = index.get(idOf(item));
+    if (i === undefined) {
+      index.set(idOf(item), out.length);
+      out.push(item);
+    } else out[i] = mergeNodes(out[i]!, item);
   }
   return out;
 }

@@ -367,7 +367,10 @@ export function checkShape(
         return;
       default:
         push(
-          "invalid_value",
+          // A refinement marks a budget with params.budget (see SPEC_BUDGETS).
+          (issue as { params?: { budget?: boolean } }).params?.budget
+            ? "over_budget"
+            : "invalid_value",
           path,
           `Cannot accept ${
             typeof value === "string" || typeof value === "number"

@@ -5,6 +5,7 @@ import {
   compareDiagnostics,
   type Diagnostic,
   formatPath,
+  type RelatedLocation,
 } from "./diagnostic.ts";
 import type { ExecutionGraph } from "./graph.ts";
 import { type EnvLookup, interpolate, typed } from "./interpolate.ts";
@@ -23,6 +24,7 @@ import type { SourceText } from "./source_text.ts";
 import {
   CyclicValueError,
   fromValue,
+  type Loc,
   nodeAt,
   type SpecNode,
   toValue,
@@ -111,11 +113,45 @@ function defaultEnv(name: string): string | undefined {
 
 function defaultExists(path: string): boolean {
   try {
-    Deno.statSync(path);
-    return true;
+    return Deno.statSync(path).isFile;
   } catch {
     return false;
   }
+}
+
+/** Adds the include chain as notes to diagnostics located in included files: "included from here". */
+function withIncludeChain(
+  diagnostics: readonly Diagnostic[],
+  includedFrom: ReadonlyMap<string, Loc> | undefined,
+): Diagnostic[] {
+  if (!includedFrom || includedFrom.size === 0) return [...diagnostics];
+  return diagnostics.map((d) => {
+    const chain: RelatedLocation[] = [];
+    const seen = new Set<string>([d.file]);
+    for (
+      let from = includedFrom.get(d.file);
+      from && chain.length < 16;
+      from = includedFrom.get(from.file)
+    ) {
+      // A note the diagnostic already has (e.g. "included file named here") is not repeated.
+      if (
+        !d.related?.some((r) =>
+          r.file === from!.file && r.position?.offset === from!.start?.offset
+        )
+      ) {
+        chain.push({
+          file: from.file,
+          ...(from.start ? { position: from.start } : {}),
+          message: `"${[...seen].at(-1)}" is included from here`,
+        });
+      }
+      if (seen.has(from.file)) break;
+      seen.add(from.file);
+    }
+    return chain.length === 0
+      ? d
+      : { ...d, related: [...(d.related ?? []), ...chain] };
+  });
 }
 
 function cap(
@@ -184,7 +220,7 @@ function finish(
   const sources = loaded.sources;
   const fail = (diagnostics: Diagnostic[]): CompileResult => ({
     ok: false,
-    diagnostics: cap(diagnostics, max),
+    diagnostics: cap(withIncludeChain(diagnostics, loaded.includedFrom), max),
     sources,
   });
   const errorsIn = (ds: readonly Diagnostic[]) =>
@@ -219,7 +255,12 @@ function finish(
   const all = [...loaded.diagnostics, ...ctx.diagnostics];
   if (errorsIn(all)) return fail(all);
   const graph = buildGraph(ctx, file, sources);
-  return { ok: true, graph, warnings: cap(all, max, "warning"), sources };
+  return {
+    ok: true,
+    graph,
+    warnings: cap(withIncludeChain(all, loaded.includedFrom), max, "warning"),
+    sources,
+  };
 }
 
 /**
@@ -239,11 +280,40 @@ export function compile(
   options: CompileOptions = {},
 ): CompileResult {
   const file = normalize(options.file ?? "pipeline.yaml");
-  const loaded = loadSpec(file, {
-    text,
-    ...(options.readFile ? { readFile: options.readFile } : {}),
+  return bounded(file, () => {
+    const loaded = loadSpec(file, {
+      text,
+      ...(options.readFile ? { readFile: options.readFile } : {}),
+    });
+    return finish(loaded, file, options);
   });
-  return finish(loaded, file, options);
+}
+
+/**
+ * Runs a compile, turning a RangeError (a stack or string length V8 cannot give) into a diagnostic: the
+ * budgets should stop every spec before that, and this keeps compile() from throwing if one does not.
+ */
+function bounded(file: string, run: () => CompileResult): CompileResult {
+  try {
+    return run();
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    return {
+      ok: false,
+      sources: new Map(),
+      diagnostics: [{
+        code: "over_budget",
+        severity: "error",
+        message:
+          `Cannot compile the spec within the compiler's memory and stack: ${e.message}`,
+        file,
+        position: { line: 1, column: 1, offset: 0 },
+        path: [],
+        hint:
+          "make the spec smaller; please report the spec, since a budget should have stopped it",
+      }],
+    };
+  }
 }
 
 /**
@@ -262,11 +332,13 @@ export function compileFile(
   options: Omit<CompileOptions, "file"> = {},
 ): CompileResult {
   const file = normalize(path);
-  const loaded = loadSpec(
-    file,
-    options.readFile ? { readFile: options.readFile } : {},
-  );
-  return finish(loaded, file, { ...options, file });
+  return bounded(file, () => {
+    const loaded = loadSpec(
+      file,
+      options.readFile ? { readFile: options.readFile } : {},
+    );
+    return finish(loaded, file, { ...options, file });
+  });
 }
 
 /**

@@ -13,12 +13,17 @@
 export const DIAGNOSTIC_CODES = [
   // Phase 1: reading files and YAML syntax.
   "file_not_found",
+  "file_is_directory",
+  "file_too_large",
+  "file_not_utf8",
+  "over_budget",
   "yaml_syntax",
   "duplicate_key",
   // Phase 2: includes and extends.
   "include_cycle",
   "invalid_include",
   "invalid_module",
+  "include_outside_folder",
   // Phase 3: interpolation.
   "undefined_env_var",
   "invalid_interpolation",
@@ -53,6 +58,9 @@ export const DIAGNOSTIC_CODES = [
   "trainable_conflict",
   "missing_dataset_file",
   "self_preference",
+  "conflicting_values",
+  "slow_regex",
+  "split_overlap",
   // Always last when the cap is reached.
   "too_many_errors",
 ] as const;

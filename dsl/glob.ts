@@ -1,5 +1,6 @@
 // @ts-types="@types/picomatch"
 import picomatch from "picomatch";
+import { SPEC_BUDGETS } from "./budgets.ts";
 
 // Bounded, so a long-running process compiling many specs does not grow them without limit.
 const MAX_CACHED = 5000;
@@ -51,6 +52,37 @@ type Token =
   | { readonly kind: "char"; readonly c: string }
   | { readonly kind: "one" } // ?, or a [class] (over-approximated as any one character)
   | { readonly kind: "star"; readonly deep: boolean }; // * within a folder, ** across folders
+
+/**
+ * Whether a glob is within SPEC_BUDGETS: at most `globWildcards` wildcards and `globVariants` variants once
+ * `{a,b}` alternatives are expanded, so comparing globs stays cheap.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { globWithinBudget } from "./glob.ts";
+ * assert.equal(globWithinBudget("{a,b}".repeat(20)), false);
+ * ```
+ */
+export function globWithinBudget(pattern: string): boolean {
+  let wildcards = 0;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === "\\") i++;
+    else if (c === "?" || c === "[") wildcards++;
+    else if (c === "*") {
+      wildcards++;
+      while (pattern[i + 1] === "*") i++;
+    }
+  }
+  if (wildcards > SPEC_BUDGETS.globWildcards) return false;
+  let variants = 1;
+  for (const m of pattern.matchAll(/\{([^{}]*)\}/g)) {
+    variants *= m[1]!.split(",").length;
+    if (variants > SPEC_BUDGETS.globVariants) return false;
+  }
+  return true;
+}
 
 /** Expands `{a,b}` alternatives (no nesting), so each variant is a plain glob. */
 function expandBraces(pattern: string): string[] {
@@ -130,9 +162,14 @@ export function globsOverlap(a: string, b: string): boolean {
   if (a === b) return true;
   const ga = isGlob(a), gb = isGlob(b);
   if (!ga && !gb) return false;
-  if (!ga) return globMatch(b, a);
-  if (!gb) return globMatch(a, b);
-  return expandBraces(a).some((x) =>
-    expandBraces(b).some((y) => intersect(tokenize(x), tokenize(y)))
-  );
+  // Past the budget the schema has refused the spec already; answer "may overlap" without the work.
+  if (!globWithinBudget(a) || !globWithinBudget(b)) return true;
+  // A literal is compared as one variant of plain characters: picomatch's regex backtracks on
+  // "*a*a*a*a*a*a*a*a*c" against a long path, the product automaton stays linear in each side.
+  const variants = (p: string, glob: boolean): Token[][] =>
+    glob
+      ? expandBraces(p).map(tokenize)
+      : [[...p].map((c): Token => ({ kind: "char", c }))];
+  const xs = variants(a, ga), ys = variants(b, gb);
+  return xs.some((x) => ys.some((y) => intersect(x, y)));
 }

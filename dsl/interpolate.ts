@@ -4,24 +4,39 @@ import type { ScalarNode, SpecNode } from "./source_tree.ts";
 /** Looks up an environment variable; `undefined` when unset. */
 export type EnvLookup = (name: string) => string | undefined;
 
-const PATTERN = /\$\$\{|\$\{([^}]*)\}|\$\{/g;
+/** Problems reported per string at most: the rest are the same mistake again. */
+const MAX_REPORTS = 10;
 const REF = /^env\.([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
 
-/** Maps an index of the scalar's value to its file by row and column, so a `|` block's later lines map too. */
-function mapIndex(
-  node: ScalarNode,
-  index: number,
-): SourcePosition | undefined {
-  const text = String(node.value);
-  const row = text.slice(0, index).split("\n").length;
-  return node.origin?.map(row, index - text.lastIndexOf("\n", index - 1));
-}
+/** Maps indexes of a scalar's value to its file by row and column, so a `|` block's later lines map too. */
+class Positions {
+  readonly #node: ScalarNode;
+  readonly #text: string;
+  // Indexes only grow while one scalar is scanned: count rows from the last one, so positions are linear.
+  #index = 0;
+  #row = 1;
+  #rowStart = 0;
 
-function positionIn(
-  node: ScalarNode,
-  index: number,
-): SourcePosition | undefined {
-  return mapIndex(node, index) ?? node.loc.start;
+  constructor(node: ScalarNode, text: string) {
+    this.#node = node;
+    this.#text = text;
+  }
+
+  map(index: number): SourcePosition | undefined {
+    if (index < this.#index) {
+      this.#index = 0;
+      this.#row = 1;
+      this.#rowStart = 0;
+    }
+    for (let i = this.#index; i < index; i++) {
+      if (this.#text.charCodeAt(i) === 10) {
+        this.#row++;
+        this.#rowStart = i + 1;
+      }
+    }
+    this.#index = index;
+    return this.#node.origin?.map(this.#row, index - this.#rowStart + 1);
+  }
 }
 
 function interpolateScalar(
@@ -32,6 +47,7 @@ function interpolateScalar(
 ): void {
   const value = node.value;
   if (typeof value !== "string" || !value.includes("${")) return;
+  const positions = new Positions(node, value);
   const report = (
     code: Diagnostic["code"],
     message: string,
@@ -39,8 +55,8 @@ function interpolateScalar(
     length: number,
     hint: string,
   ) => {
-    const position = positionIn(node, index);
-    const end = mapIndex(node, index + length);
+    const position = positions.map(index) ?? node.loc.start;
+    const end = positions.map(index + length);
     out.push({
       code,
       severity: "error",
@@ -52,55 +68,88 @@ function interpolateScalar(
       hint,
     });
   };
-  node.value = value.replace(
-    PATTERN,
-    (match: string, body: string | undefined, index: number) => {
-      if (match === "$${") return "${";
-      if (body === undefined) {
+  // One left-to-right scan with indexOf: a regex retried from every "${" was quadratic on "${${${...".
+  let text = "";
+  let from = 0;
+  let close = value.indexOf("}");
+  let reported = 0;
+  for (
+    let i = value.indexOf("$");
+    i >= 0 && i < value.length;
+    i = value.indexOf("$", i)
+  ) {
+    if (value.startsWith("$${", i)) {
+      text += value.slice(from, i) + "${";
+      from = i += 3;
+      continue;
+    }
+    if (!value.startsWith("${", i)) {
+      i++;
+      continue;
+    }
+    while (close >= 0 && close < i) close = value.indexOf("}", close + 1);
+    const end = close;
+    let replacement: string | undefined;
+    if (end < 0) {
+      if (reported++ < MAX_REPORTS) {
         report(
           "invalid_interpolation",
           'Cannot interpolate an unclosed "${": no closing "}"',
-          index,
+          i,
           2,
           "close it with }, or write $${ for a literal ${",
         );
-        return match;
       }
-      if (body.includes("${")) {
+      // No "}" follows: nothing after this can be a reference either.
+      break;
+    }
+    const match = value.slice(i, end);
+    const body = value.slice(i + 2, end);
+    if (body.includes("${")) {
+      if (reported++ < MAX_REPORTS) {
         report(
           "invalid_interpolation",
-          `Cannot interpolate "${match}}": defaults cannot contain another \${...}`,
-          index,
-          match.length + 1,
+          `Cannot interpolate "${match}}}": defaults cannot contain another \${...}`,
+          i,
+          match.length + 2,
           "use a literal default, or set the variable",
         );
-        return match;
       }
+    } else {
       const ref = REF.exec(body);
       if (!ref) {
-        report(
-          "invalid_interpolation",
-          `Cannot interpolate "${match}": only \${env.NAME} and \${env.NAME:-default} are supported`,
-          index,
-          match.length,
-          "write $${ for a literal ${",
-        );
-        return match;
+        if (reported++ < MAX_REPORTS) {
+          report(
+            "invalid_interpolation",
+            `Cannot interpolate "${match}}": only \${env.NAME} and \${env.NAME:-default} are supported`,
+            i,
+            match.length + 1,
+            "write $${ for a literal ${",
+          );
+        }
+      } else {
+        const name = ref[1]!;
+        const found = env(name);
+        if (found !== undefined && found !== "") replacement = found;
+        else if (ref[2] !== undefined) replacement = ref[2];
+        else if (reported++ < MAX_REPORTS) {
+          report(
+            "undefined_env_var",
+            `Cannot interpolate environment variable "${name}": it is not set`,
+            i,
+            match.length + 1,
+            `export ${name}=..., or give a default: \${env.${name}:-value}`,
+          );
+        }
       }
-      const name = ref[1]!;
-      const found = env(name);
-      if (found !== undefined && found !== "") return found;
-      if (ref[2] !== undefined) return ref[2];
-      report(
-        "undefined_env_var",
-        `Cannot interpolate environment variable "${name}": it is not set`,
-        index,
-        match.length,
-        `export ${name}=..., or give a default: \${env.${name}:-value}`,
-      );
-      return match;
-    },
-  );
+    }
+    if (replacement !== undefined) {
+      text += value.slice(from, i) + replacement;
+      from = end + 1;
+    }
+    i = end + 1;
+  }
+  node.value = from === 0 ? value : text + value.slice(from);
 }
 
 /** YAML 1.2 core typing of a scalar's text: integers, floats and booleans; anything else stays text. */

@@ -1,7 +1,22 @@
-import { dirname, extname, isAbsolute, join, normalize } from "node:path";
-import type { Diagnostic } from "./diagnostic.ts";
+import {
+  dirname,
+  extname,
+  isAbsolute,
+  join,
+  normalize,
+  relative,
+  resolve,
+  sep,
+} from "node:path";
+import { SPEC_BUDGETS } from "./budgets.ts";
+import type { Diagnostic, SourcePosition } from "./diagnostic.ts";
 import { mergeNodes } from "./_merge.ts";
-import { parseYaml } from "./parse_yaml.ts";
+import {
+  charge,
+  type ExpandBudget,
+  newBudget,
+  parseYaml,
+} from "./parse_yaml.ts";
 import { SourceText } from "./source_text.ts";
 import type { Loc, SpecNode } from "./source_tree.ts";
 
@@ -13,40 +28,111 @@ export interface LoadedSpec {
   readonly root?: SpecNode;
   readonly sources: ReadonlyMap<string, SourceText>;
   readonly diagnostics: Diagnostic[];
+  /** Where each included file was first named: follow it to show the include chain. */
+  readonly includedFrom?: ReadonlyMap<string, Loc>;
 }
 
 const STRUCTURED = new Set([".yaml", ".yml", ".json"]);
 
-/** Spec files, prompts and rubrics are small; a larger include is a mistake (or /dev/zero). */
-const MAX_SPEC_FILE_BYTES = 4 << 20;
+type FileCode =
+  | "file_not_found"
+  | "file_is_directory"
+  | "file_too_large"
+  | "file_not_utf8";
 
-/** Thrown by the default reader for a file that is not a spec-sized UTF-8 text file. */
-class UnreadableSpecFile extends Error {
-  constructor(message: string) {
+/**
+ * Thrown by `readSpecFile` for a file that is not a spec-sized UTF-8 text file; `code` is the diagnostic
+ * code, and `text`/`offset` locate a bad byte (the text decoded with U+FFFD in place of bad bytes).
+ */
+export class SpecFileError extends Error {
+  readonly code: FileCode;
+  readonly text?: string;
+  readonly offset?: number;
+  constructor(
+    code: FileCode,
+    message: string,
+    where?: { text: string; offset: number },
+  ) {
     super(message);
-    this.name = "UnreadableSpecFile";
+    this.name = "SpecFileError";
+    this.code = code;
+    if (where) {
+      this.text = where.text;
+      this.offset = where.offset;
+    }
   }
 }
 
-function defaultReadFile(path: string): string {
-  const info = Deno.statSync(path);
-  if (info.isDirectory) throw new Deno.errors.IsADirectory(path);
-  if (!info.isFile) throw new UnreadableSpecFile("it is not a regular file");
-  if (info.size > MAX_SPEC_FILE_BYTES) {
-    throw new UnreadableSpecFile(
-      `it is ${info.size} bytes, more than a spec file may hold (${MAX_SPEC_FILE_BYTES})`,
-    );
-  }
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(
-      Deno.readFileSync(path),
-    );
-  } catch (e) {
-    if (e instanceof TypeError) {
-      throw new UnreadableSpecFile("it is not UTF-8 text");
+/** Index of the first byte that does not continue valid UTF-8, or -1 when all of it is valid. */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i]!;
+    const need = b < 0x80
+      ? 0
+      : b >= 0xc2 && b <= 0xdf
+      ? 1
+      : b >= 0xe0 && b <= 0xef
+      ? 2
+      : b >= 0xf0 && b <= 0xf4
+      ? 3
+      : -1;
+    if (need < 0) return i;
+    for (let k = 1; k <= need; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return i;
     }
-    throw e;
+    // Overlong forms, surrogates and code points past U+10FFFF.
+    const c1 = bytes[i + 1] ?? 0;
+    if (
+      (b === 0xe0 && c1 < 0xa0) || (b === 0xed && c1 >= 0xa0) ||
+      (b === 0xf0 && c1 < 0x90) || (b === 0xf4 && c1 >= 0x90)
+    ) return i;
+    i += need + 1;
   }
+  return -1;
+}
+
+/**
+ * Reads a spec file (the spec, an extends base, a file:// include, a JSON Schema) as the compiler does:
+ * a regular UTF-8 text file of at most `SPEC_BUDGETS.fileBytes` bytes, else a `SpecFileError`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readSpecFile, SpecFileError } from "./load_spec.ts";
+ * assert.throws(() => readSpecFile("dsl"), (e) => e instanceof SpecFileError && e.code === "file_is_directory");
+ * ```
+ */
+export function readSpecFile(path: string): string {
+  const info = Deno.statSync(path);
+  if (info.isDirectory) {
+    throw new SpecFileError("file_is_directory", "it is a directory");
+  }
+  if (!info.isFile) {
+    throw new SpecFileError("file_not_found", "it is not a regular file");
+  }
+  const max = SPEC_BUDGETS.fileBytes;
+  if (info.size > max) {
+    throw new SpecFileError("file_too_large", tooLarge(info.size));
+  }
+  const bytes = Deno.readFileSync(path);
+  if (bytes.length > max) {
+    throw new SpecFileError("file_too_large", tooLarge(bytes.length));
+  }
+  const bad = firstInvalidUtf8(bytes);
+  if (bad < 0) return new TextDecoder().decode(bytes);
+  const before = new TextDecoder().decode(bytes.subarray(0, bad));
+  throw new SpecFileError(
+    "file_not_utf8",
+    `it is not UTF-8 text: byte ${bad} is 0x${
+      bytes[bad]!.toString(16).padStart(2, "0")
+    }`,
+    { text: new TextDecoder().decode(bytes), offset: before.length },
+  );
+}
+
+function tooLarge(size: number): string {
+  return `it is ${size} bytes, more than a spec file may hold (${SPEC_BUDGETS.fileBytes})`;
 }
 
 /** Resolves a path written in `from`: absolute stays absolute, relative is relative to from's folder. */
@@ -63,28 +149,103 @@ function at(loc: Loc): Pick<Diagnostic, "file" | "position" | "end"> {
   };
 }
 
+const START: SourcePosition = { line: 1, column: 1, offset: 0 };
+
+function hintFor(code: FileCode, what: string): string {
+  switch (code) {
+    case "file_is_directory":
+      return "name a file inside it";
+    case "file_too_large":
+      return `split it: a spec file holds at most ${SPEC_BUDGETS.fileBytes} bytes`;
+    case "file_not_utf8":
+      return "save the file as UTF-8 text";
+    default:
+      return what === "spec"
+        ? "check the path: it is relative to the current directory"
+        : "paths are relative to the file that names them";
+  }
+}
+
 class Loader {
   readonly sources = new Map<string, SourceText>();
   readonly diagnostics: Diagnostic[] = [];
+  /** Where each included file was first named, for the include chain in notes. */
+  readonly includedFrom = new Map<string, Loc>();
+  readonly budget: ExpandBudget = newBudget();
   readonly #read: ReadFile;
+  readonly #unreadable = new Set<string>();
+  #bytes = 0;
+  #entryDir?: string;
 
-  constructor(read: ReadFile) {
+  constructor(read: ReadFile, entry?: string) {
     this.#read = read;
+    if (entry !== undefined) this.#entryDir = dirname(entry);
   }
 
-  /** Reads and registers a file; reports `file_not_found` at `from` when it cannot. */
+  /** Reads and registers a file; reports why at `from` (or at the file's start) when it cannot. */
   read(
     path: string,
     from: Loc | undefined,
     what: string,
     keyPath: (string | number)[],
   ): SourceText | undefined {
+    if (this.#unreadable.has(path)) return undefined;
     const cached = this.sources.get(path);
     if (cached) return cached;
+    const fail = (
+      code: FileCode | "over_budget",
+      state: string,
+      hint: string,
+    ) => {
+      this.diagnostics.push({
+        code,
+        severity: "error",
+        message: `Cannot read ${what} "${path}": ${state}`,
+        // A spec that does not exist has no text to point into; any other file-level error is located.
+        ...(from
+          ? at(from)
+          : code === "file_not_found"
+          ? { file: path }
+          : { file: path, position: START }),
+        path: keyPath,
+        hint,
+      });
+      return undefined;
+    };
     let text: string;
     try {
       text = this.#read(path);
     } catch (e) {
+      if (e instanceof SpecFileError && e.text !== undefined) {
+        // The bad byte is in the file itself: point there, with the file shown as far as it decodes.
+        const source = new SourceText(path, e.text);
+        this.diagnostics.push({
+          code: e.code,
+          severity: "error",
+          message: `Cannot read ${what} "${path}": ${e.message}`,
+          file: path,
+          position: source.positionAt(e.offset ?? 0),
+          path: keyPath,
+          ...(from
+            ? {
+              related: [{
+                file: from.file,
+                ...(from.start ? { position: from.start } : {}),
+                message: `${what} named here`,
+              }],
+            }
+            : {}),
+          hint: hintFor(e.code, what),
+        });
+        this.sources.set(path, source);
+        this.#unreadable.add(path);
+        return undefined;
+      }
+      const code: FileCode = e instanceof SpecFileError
+        ? e.code
+        : e instanceof Deno.errors.IsADirectory
+        ? "file_is_directory"
+        : "file_not_found";
       const state = e instanceof Deno.errors.NotFound
         ? "no such file"
         : e instanceof Deno.errors.IsADirectory
@@ -92,23 +253,56 @@ class Loader {
         : e instanceof Error
         ? e.message
         : String(e);
-      this.diagnostics.push({
-        code: "file_not_found",
-        severity: "error",
-        message: `Cannot read ${what} "${path}": ${state}`,
-        ...(from ? at(from) : { file: path }),
-        path: keyPath,
-        hint: !(e instanceof Deno.errors.NotFound)
-          ? "name a UTF-8 text file of at most 4 MiB"
-          : what === "spec"
-          ? "check the path: it is relative to the current directory"
-          : "paths are relative to the file that names them",
-      });
-      return undefined;
+      return fail(code, state, hintFor(code, what));
     }
+    if (text.length > SPEC_BUDGETS.fileBytes) {
+      return fail(
+        "file_too_large",
+        tooLarge(text.length),
+        hintFor("file_too_large", what),
+      );
+    }
+    this.#bytes += text.length;
+    if (this.#bytes > SPEC_BUDGETS.totalBytes) {
+      return fail(
+        "over_budget",
+        `the files of this spec hold more than ${SPEC_BUDGETS.totalBytes} bytes together`,
+        "include fewer or smaller files",
+      );
+    }
+    if (from) {
+      this.includedFrom.set(path, from);
+      this.#warnOutside(path, from, what, keyPath);
+    } else this.#entryDir = dirname(path);
     const source = new SourceText(path, text);
     this.sources.set(path, source);
     return source;
+  }
+
+  #warnOutside(
+    path: string,
+    from: Loc,
+    what: string,
+    keyPath: (string | number)[],
+  ): void {
+    if (this.#entryDir === undefined) return;
+    let rel: string;
+    try {
+      rel = relative(resolve(this.#entryDir), resolve(path));
+    } catch {
+      return; // no permission to read the working directory: nothing to compare against
+    }
+    if (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel)) return;
+    this.diagnostics.push({
+      code: "include_outside_folder",
+      severity: "warning",
+      message:
+        `Cannot keep ${what} "${path}" within the spec's folder: it is outside "${this.#entryDir}"`,
+      ...at(from),
+      path: keyPath,
+      hint:
+        "a shared spec should read only files beside it; copy the file into the spec's folder",
+    });
   }
 
   /** Parses a YAML/JSON file and resolves its extends and includes; its keys sit at `contentPath`. */
@@ -126,7 +320,7 @@ class Loader {
         severity: "error",
         message:
           `Cannot include "${path}": it includes itself through ${chain}`,
-        ...(from ? at(from) : { file: path }),
+        ...(from ? at(from) : { file: path, position: START }),
         path: keyPath,
         hint:
           "break the cycle by moving shared parts into a third file both include",
@@ -140,7 +334,7 @@ class Loader {
       keyPath,
     );
     if (!source) return undefined;
-    const parsed = parseYaml(source);
+    const parsed = parseYaml(source, this.budget);
     this.diagnostics.push(...parsed.diagnostics);
     if (!parsed.root) return undefined;
     return this.resolve(parsed.root, path, [...stack, path], contentPath);
@@ -188,6 +382,23 @@ class Loader {
         itemPath,
         keyPath,
       );
+      if (loaded && loaded.kind !== "map") {
+        this.diagnostics.push({
+          code: "invalid_include",
+          severity: "error",
+          message: `Cannot extend "${target}": it holds ${
+            loaded.kind === "seq"
+              ? "a list"
+              : loaded.value === null
+              ? "nothing"
+              : "a single value"
+          }, not a mapping of spec keys`,
+          ...at(item.loc),
+          path: itemPath,
+          hint: "extends names another spec (or part of one): a YAML mapping",
+        });
+        continue;
+      }
       if (loaded) base = base ? mergeNodes(base, loaded) : loaded;
     }
     return base ? mergeNodes(base, node) : node;
@@ -222,6 +433,21 @@ class Loader {
     }
     const source = this.read(target, node.loc, "included file", keyPath);
     if (!source) return node;
+    if (!charge(this.budget, source.text.length, 1)) {
+      if (!this.budget.reported) {
+        this.budget.reported = true;
+        this.diagnostics.push({
+          code: "over_budget",
+          severity: "error",
+          message:
+            `Cannot include "${target}" here: the spec would expand to more than ${SPEC_BUDGETS.expandedChars} characters`,
+          ...at(node.loc),
+          path: keyPath,
+          hint: "include large texts once, or make them smaller",
+        });
+      }
+      return node;
+    }
     return {
       kind: "scalar",
       value: source.text,
@@ -238,7 +464,7 @@ class Loader {
 
 /** Options for `loadSpec`. */
 export interface LoadSpecOptions {
-  /** Reads a file; default `Deno.readTextFileSync`. */
+  /** Reads a file; default `readSpecFile`. */
   readFile?: ReadFile;
   /** Text of the entry file, when the caller already has it (it is not read again). */
   text?: string;
@@ -255,17 +481,17 @@ export function loadSpec(
 ): LoadedSpec {
   const entry = normalize(file);
   const text = options.text;
-  const read = options.readFile ?? defaultReadFile;
+  const read = options.readFile ?? readSpecFile;
   const loader = new Loader(
     text === undefined ? read : (p) => (p === entry ? text : read(p)),
   );
   const root = loader.loadStructured(entry, undefined, [], []);
-  return root
-    ? { root, sources: loader.sources, diagnostics: loader.diagnostics }
-    : {
-      sources: loader.sources,
-      diagnostics: loader.diagnostics,
-    };
+  const common = {
+    sources: loader.sources,
+    diagnostics: loader.diagnostics,
+    includedFrom: loader.includedFrom,
+  };
+  return root ? { root, ...common } : common;
 }
 
 /** Resolves includes and extends for a spec given as data (TS `definePipeline`); paths are relative to `file`. */
@@ -274,13 +500,12 @@ export function loadSpecTree(
   file: string,
   options: LoadSpecOptions = {},
 ): LoadedSpec {
-  const loader = new Loader(options.readFile ?? defaultReadFile);
+  const loader = new Loader(options.readFile ?? readSpecFile, normalize(file));
   const resolved = loader.resolve(root, normalize(file), [normalize(file)], []);
-  return resolved
-    ? {
-      root: resolved,
-      sources: loader.sources,
-      diagnostics: loader.diagnostics,
-    }
-    : { sources: loader.sources, diagnostics: loader.diagnostics };
+  const common = {
+    sources: loader.sources,
+    diagnostics: loader.diagnostics,
+    includedFrom: loader.includedFrom,
+  };
+  return resolved ? { root: resolved, ...common } : common;
 }

@@ -17,3 +17,4 @@ export * from "./schema.ts";
 export type { SourceText } from "./source_text.ts";
 export * from "./grader_metrics.ts";
 export { globMatch, globsOverlap, isGlob } from "./glob.ts";
+export * from "./budgets.ts";

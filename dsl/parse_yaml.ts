@@ -8,8 +8,11 @@ import {
   type Node,
   parseDocument,
   Scalar as YScalar,
+  visit,
 } from "yaml";
+import { SPEC_BUDGETS } from "./budgets.ts";
 import type { Diagnostic } from "./diagnostic.ts";
+import { prescan } from "./_nesting.ts";
 import { SourceText } from "./source_text.ts";
 import type {
   Loc,
@@ -25,12 +28,70 @@ export interface ParsedYaml {
   readonly diagnostics: Diagnostic[];
 }
 
+/** What the files of one spec may expand to, shared by every file it reads; see SPEC_BUDGETS. */
+export interface ExpandBudget {
+  chars: number;
+  nodes: number;
+  aliasNodes: number;
+  /** Set once the over_budget diagnostic is out, so a spec gets one. */
+  reported: boolean;
+}
+
+/** A fresh budget for one compile. */
+export function newBudget(): ExpandBudget {
+  return { chars: 0, nodes: 0, aliasNodes: 0, reported: false };
+}
+
+/** Charges characters and values to the budget; false once it is spent. */
+export function charge(
+  budget: ExpandBudget,
+  chars: number,
+  nodes: number,
+): boolean {
+  budget.chars += chars;
+  budget.nodes += nodes;
+  return budget.chars <= SPEC_BUDGETS.expandedChars &&
+    budget.nodes <= SPEC_BUDGETS.nodes;
+}
+
 /**
  * Parses YAML text into a spec tree that keeps a location for every key and value.
  *
  * Syntax errors and duplicate keys are reported as diagnostics; nothing is thrown.
  */
-export function parseYaml(source: SourceText): ParsedYaml {
+export function parseYaml(
+  source: SourceText,
+  budget: ExpandBudget = newBudget(),
+): ParsedYaml {
+  // yaml's parser recurses once per level and spends ~10-25 µs per value or alias: refuse before parsing.
+  const over = prescan(source.text, {
+    depth: 4 * SPEC_BUDGETS.depth,
+    aliases: SPEC_BUDGETS.aliases,
+    nodes: SPEC_BUDGETS.nodes,
+  });
+  if (over !== undefined) {
+    return {
+      diagnostics: [{
+        code: "over_budget",
+        severity: "error",
+        message: over.kind === "depth"
+          ? `Cannot parse YAML nested over ${
+            4 * SPEC_BUDGETS.depth
+          } levels deep: a spec nests values at most ${SPEC_BUDGETS.depth} levels`
+          : over.kind === "aliases"
+          ? `Cannot parse YAML with more than ${SPEC_BUDGETS.aliases} aliases (*name) in one file: no spec needs that`
+          : `Cannot parse YAML with more than ${SPEC_BUDGETS.nodes} values in one file: no spec needs that`,
+        file: source.file,
+        position: source.positionAt(over.offset),
+        path: [],
+        hint: over.kind === "depth"
+          ? "flatten the structure; a spec's values are a few levels deep"
+          : over.kind === "aliases"
+          ? "write the values out, or share them through extends"
+          : "keep data (datasets, long lists) in files the spec names, not in the spec",
+      }],
+    };
+  }
   const doc = parseDocument(source.text, {
     uniqueKeys: false,
     prettyErrors: false,
@@ -69,7 +130,7 @@ export function parseYaml(source: SourceText): ParsedYaml {
     if (diagnostics.length >= 10) break;
   }
   if (diagnostics.length > 0) return { diagnostics };
-  const converter = new Converter(source, doc, diagnostics);
+  const converter = new Converter(source, doc, diagnostics, budget);
   const root = doc.contents === null
     ? { kind: "scalar" as const, value: null, loc: converter.loc([0, 0]) }
     : converter.convert(doc.contents as Node, []);
@@ -88,21 +149,45 @@ function offsetOf(value: string, row: number, column: number): number {
 }
 
 // Aliases can expand exponentially ("billion laughs"); yaml's own toJS caps them the same way.
-const MAX_ALIAS_NODES = 100_000;
-const MAX_DEPTH = 64;
+const MAX_ALIAS_NODES = SPEC_BUDGETS.aliasNodes;
+const MAX_DEPTH = SPEC_BUDGETS.depth;
 
 class Converter {
   readonly #source: SourceText;
   readonly #doc: Document;
   readonly #diagnostics: Diagnostic[];
   readonly #resolving = new Set<Node>();
-  #aliasNodes = 0;
+  readonly #budget: ExpandBudget;
   #tooDeep = false;
 
-  constructor(source: SourceText, doc: Document, diagnostics: Diagnostic[]) {
+  constructor(
+    source: SourceText,
+    doc: Document,
+    diagnostics: Diagnostic[],
+    budget: ExpandBudget,
+  ) {
     this.#source = source;
     this.#doc = doc;
     this.#diagnostics = diagnostics;
+    this.#budget = budget;
+  }
+
+  // yaml's Alias.resolve walks the whole document for each alias; one walk serves them all.
+  #targets?: Map<Node, Node | undefined>;
+
+  #targetOf(alias: Node & { source: string }): Node | undefined {
+    if (!this.#targets) {
+      const targets = new Map<Node, Node | undefined>();
+      const anchors = new Map<string, Node>();
+      visit(this.#doc, {
+        Node: (_key, node) => {
+          if (isAlias(node)) targets.set(node, anchors.get(node.source));
+          else if (node.anchor) anchors.set(node.anchor, node);
+        },
+      });
+      this.#targets = targets;
+    }
+    return this.#targets.get(alias);
   }
 
   loc(range: readonly number[] | null | undefined): Loc {
@@ -123,22 +208,35 @@ class Converter {
           node.range,
           `Cannot nest values more than ${MAX_DEPTH} levels deep: no spec needs that`,
           path,
+          "over_budget",
         );
       }
       return { kind: "scalar", value: null, loc: this.loc(node.range) };
     }
-    if (this.#resolving.size > 0 && ++this.#aliasNodes > MAX_ALIAS_NODES) {
-      if (this.#aliasNodes === MAX_ALIAS_NODES + 1) {
+    const budget = this.#budget;
+    const chars = isScalar(node) && typeof node.value === "string"
+      ? node.value.length
+      : 0;
+    const aliased = this.#resolving.size > 0 &&
+      ++budget.aliasNodes > MAX_ALIAS_NODES;
+    if (aliased || !charge(budget, chars, 1)) {
+      if (!budget.reported) {
+        budget.reported = true;
         this.#error(
           node.range,
-          `Cannot expand YAML aliases: they expand to more than ${MAX_ALIAS_NODES} nodes`,
+          aliased
+            ? `Cannot expand YAML aliases: they expand to more than ${MAX_ALIAS_NODES} values`
+            : budget.nodes > SPEC_BUDGETS.nodes
+            ? `Cannot expand the spec: it holds more than ${SPEC_BUDGETS.nodes} values once aliases and includes are expanded`
+            : `Cannot expand the spec: it holds more than ${SPEC_BUDGETS.expandedChars} characters once aliases and includes are expanded`,
           path,
+          "over_budget",
         );
       }
       return { kind: "scalar", value: null, loc: this.loc(node.range) };
     }
     if (isAlias(node)) {
-      const target = node.resolve(this.#doc);
+      const target = this.#targetOf(node);
       if (!target || this.#resolving.has(target)) {
         return { kind: "scalar", value: null, loc: this.loc(node.range) };
       }
@@ -311,10 +409,11 @@ class Converter {
     range: readonly number[] | null | undefined,
     message: string,
     path: (string | number)[],
+    code: "yaml_syntax" | "over_budget" = "yaml_syntax",
   ): void {
     const loc = this.loc(range);
     this.#diagnostics.push({
-      code: "yaml_syntax",
+      code,
       severity: "error",
       message,
       file: this.#source.file,

@@ -1,6 +1,7 @@
 import type { Rule } from "./rule_context.ts";
 import { capBands } from "./rules/cap_bands.ts";
 import { capsNeedOutcome } from "./rules/caps_need_outcome.ts";
+import { conflictingValues } from "./rules/conflicting_values.ts";
 import { datasetFiles } from "./rules/dataset_files.ts";
 import { demoScript } from "./rules/demo_script.ts";
 import { duplicateIds } from "./rules/duplicate_ids.ts";
@@ -10,6 +11,7 @@ import { knownMetrics } from "./rules/known_metrics.ts";
 import { rolloutEngine } from "./rules/rollout_engine.ts";
 import { scoresInScale } from "./rules/scores_in_scale.ts";
 import { selfPreference } from "./rules/self_preference.ts";
+import { splitOverlap } from "./rules/split_overlap.ts";
 import { templateVariables } from "./rules/template_variables.ts";
 import { trainableConflict } from "./rules/trainable_conflict.ts";
 import { unboundedLoops } from "./rules/unbounded_loops.ts";
@@ -50,4 +52,6 @@ export const RULES: readonly Rule[] = [
   datasetFiles,
   demoScript,
   selfPreference,
+  conflictingValues,
+  splitOverlap,
 ];

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { SPEC_BUDGETS } from "./budgets.ts";
+import { globWithinBudget } from "./glob.ts";
 
 // The authoring schema stays transform-free so `z.toJSONSchema(..., { io: "input" })` gives editors the
 // real shape (reference/judges-and-specs.md §2, promptfoo lesson). Defaults live here; cross-field
@@ -7,6 +9,7 @@ import { z } from "zod";
 /** Ids of roles, models, tools, splits, loops and outputs: usable as template keys (`upstream.<id>`). */
 export const IdSchema = z
   .string()
+  .max(SPEC_BUDGETS.idChars)
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
     error:
       "ids are letters, digits and underscores, starting with a letter or underscore",
@@ -22,6 +25,7 @@ const PositiveInt = z.number().int().min(1);
 export const WorkspacePathSchema = z
   .string()
   .min(1)
+  .max(SPEC_BUDGETS.globChars)
   .refine(
     (p) =>
       !p.startsWith("/") && !/^[A-Za-z]:/.test(p) &&
@@ -30,7 +34,15 @@ export const WorkspacePathSchema = z
       error:
         "workspace paths are relative and stay inside the workspace (no leading / and no ..)",
     },
-  );
+  )
+  .refine((p) => !p.split(/[\\/]/).every((s) => s === "." || s === ""), {
+    error: "it names the workspace itself; name a file inside it",
+  })
+  .refine((p) => globWithinBudget(p), {
+    error:
+      `globs have at most ${SPEC_BUDGETS.globWildcards} wildcards and ${SPEC_BUDGETS.globVariants} {a,b} variants`,
+    params: { budget: true },
+  });
 const NonNegative = z.number().min(0);
 
 /** Sampling parameters sent with every request to a model endpoint. */
@@ -509,7 +521,7 @@ export const PipelineSchema = z.strictObject({
   ),
   models: z.record(IdSchema, ModelSchema),
   tools: z.record(IdSchema, ToolSchema).default({}),
-  roles: z.array(RoleSchema).min(1),
+  roles: z.array(RoleSchema).min(1).max(SPEC_BUDGETS.roles),
   flow: FlowSchema.default({ loops: [] }),
   dataset: DatasetSchema,
   coach: CoachSchema.optional(),

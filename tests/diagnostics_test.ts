@@ -11,7 +11,9 @@ import {
   DIAGNOSTIC_CODES,
   type DiagnosticCode,
   type ExecutionGraph,
+  SPEC_BUDGETS,
 } from "../dsl/mod.ts";
+import { SpecFileError } from "../dsl/load_spec.ts";
 
 // Specs are arrays of lines so a position is easy to check by hand: line N is element N - 1.
 const HEAD = [
@@ -50,14 +52,15 @@ function run(
   spec: readonly string[],
   files: Files = {},
   options: Omit<CompileOptions, "file" | "readFile" | "fileExists"> = {},
+  read?: (path: string) => string,
 ): CompileResult {
   return compile(spec.join("\n") + "\n", {
     file: "case.yaml",
     env: ENV,
-    readFile: (path) => {
+    readFile: read ?? ((path) => {
       if (Object.hasOwn(files, path)) return files[path]!;
       throw new Deno.errors.NotFound(`No such file: ${path}`);
-    },
+    }),
     fileExists: (path) => Object.hasOwn(files, path),
     ...options,
   });
@@ -118,6 +121,8 @@ interface Case {
   readonly files?: Files;
   /** A TS spec module (path from the repository root): the case imports it with compileModule instead. */
   readonly module?: string;
+  /** Reads files instead of `files`, to fail the way the compiler's reader does. */
+  readonly read?: (path: string) => string;
   readonly expect: readonly Where[];
   /** Further assertions on the diagnostics (hints, related locations, key paths). */
   readonly also?: (ds: readonly Diagnostic[], result: CompileResult) => void;
@@ -146,6 +151,70 @@ const CASES: readonly Case[] = [
       assert.deepEqual(ds[0]!.path, ["roles", 0, "prompts", "user"]);
       assert.match(ds[0]!.message, /"prompts\/solver\.md": no such file$/);
     },
+  },
+  {
+    code: "file_is_directory",
+    name: "compile() reports a file:// include of a directory at the include",
+    spec: [
+      ...HEAD,
+      ...SOLVER.slice(0, 5),
+      "      user: file://prompts",
+      ...DATASET,
+    ],
+    read: (path) => {
+      throw new SpecFileError(
+        "file_is_directory",
+        `${path}: it is a directory`,
+      );
+    },
+    expect: [at("file_is_directory", 10, 13)],
+  },
+  {
+    code: "file_too_large",
+    name: "compile() reports an include over 1 MiB at the include",
+    spec: [
+      ...HEAD,
+      ...SOLVER.slice(0, 5),
+      "      user: file://big.md",
+      ...DATASET,
+    ],
+    files: { "big.md": "x".repeat(SPEC_BUDGETS.fileBytes + 1) },
+    expect: [at("file_too_large", 10, 13)],
+  },
+  {
+    code: "file_not_utf8",
+    name:
+      "compile() reports a bad byte at its line and column in the included file",
+    spec: [
+      ...HEAD,
+      ...SOLVER.slice(0, 5),
+      "      user: file://bad.md",
+      ...DATASET,
+    ],
+    read: () => {
+      throw new SpecFileError("file_not_utf8", "it is not UTF-8 text", {
+        text: "ok\nR\ufffdsum\ufffd\n",
+        offset: 4,
+      });
+    },
+    expect: [at("file_not_utf8", 2, 2, "bad.md")],
+    also: (ds) => {
+      assert.deepEqual(relatedOf(ds[0]), [
+        { file: "case.yaml", line: 10, column: 13 },
+      ]);
+    },
+  },
+  {
+    code: "over_budget",
+    name:
+      "compile() refuses lists nested 300 deep before parsing, at the bracket past the budget",
+    spec: [
+      ...HEAD,
+      ...SOLVER,
+      ...DATASET,
+      `x: ${"[".repeat(300)}${"]".repeat(300)}`,
+    ],
+    expect: [at("over_budget", 17, 259)],
   },
   {
     code: "yaml_syntax",
@@ -209,6 +278,23 @@ const CASES: readonly Case[] = [
     expect: [at("invalid_module", 5, 3, "tests/spec_errors/invalid_module.ts")],
     also: (ds) =>
       assert.match(ds[0]!.message, /SyntaxError: Expected ',', got 'models'$/),
+  },
+  {
+    code: "include_outside_folder",
+    name:
+      "compile() warns about an include outside the spec's folder, at the include",
+    spec: [
+      ...HEAD,
+      ...SOLVER.slice(0, 5),
+      "      user: file://../shared/solver.md",
+      ...DATASET,
+    ],
+    files: { "../shared/solver.md": "Solve: {{ task.problem }}" },
+    expect: [at("include_outside_folder", 10, 13)],
+    also: (ds, result) => {
+      assert.equal(result.ok, true);
+      assert.equal(ds[0]!.severity, "warning");
+    },
   },
   {
     code: "undefined_env_var",
@@ -795,6 +881,53 @@ const CASES: readonly Case[] = [
     },
   },
   {
+    code: "conflicting_values",
+    name:
+      "compile() reports min_tokens above max_tokens at min_tokens, with max_tokens as related",
+    spec: [
+      ...HEAD.slice(0, 3),
+      "  actor: { model: m, sampling: { min_tokens: 9, max_tokens: 8 } }",
+      ...SOLVER,
+      ...DATASET,
+    ],
+    expect: [at("conflicting_values", 4, 46)],
+    also: (ds) => {
+      assert.deepEqual(relatedOf(ds[0]), [
+        { file: "case.yaml", line: 4, column: 61 },
+      ]);
+    },
+  },
+  {
+    code: "slow_regex",
+    name: "compile() warns about a stop pattern with nested quantifiers",
+    spec: [
+      ...HEAD,
+      ...SOLVER.slice(0, 4),
+      '    stop_pattern: "(a+)+$"',
+      ...SOLVER.slice(4),
+      ...DATASET,
+    ],
+    expect: [at("slow_regex", 9, 19)],
+    also: (ds, result) => {
+      assert.equal(result.ok, true);
+      assert.equal(ds[0]!.severity, "warning");
+    },
+  },
+  {
+    code: "split_overlap",
+    name: "compile() warns when training is evaluated on its train split",
+    spec: [
+      ...HEAD,
+      ...SOLVER,
+      ...DATASET,
+      "train:",
+      "  split: test",
+      "  eval: { splits: [test] }",
+    ],
+    expect: [at("split_overlap", 19, 20)],
+    also: (_ds, result) => assert.equal(result.ok, true),
+  },
+  {
     code: "too_many_errors",
     name: "compile() caps 101 errors at 100 plus one too_many_errors",
     spec: [...HEAD, "roles:", ...ROLES_101, ...DATASET],
@@ -813,7 +946,7 @@ Deno.test("compile() reports each diagnostic code at its exact position", async 
   for (const c of CASES) {
     await t.step(`${c.code}: ${c.name}`, async () => {
       const result = c.module === undefined
-        ? run(c.spec, c.files)
+        ? run(c.spec, c.files, {}, c.read)
         : await compileModule(c.module);
       const ds = diagnosticsOf(result);
       assert.deepEqual(ds.map(where), c.expect);
@@ -1053,6 +1186,8 @@ Deno.test("docs/diagnostics.md has one row per diagnostic code, in order", () =>
   const doc = Deno.readTextFileSync(
     fileURLToPath(new URL("../docs/diagnostics.md", import.meta.url)),
   );
-  const rows = [...doc.matchAll(/^\|\s*`([a-z_]+)`\s*\|/gm)].map((m) => m[1]);
+  const rows = [...doc.matchAll(/^\|\s*`([a-z0-9_]+)`\s*\|/gm)].map((m) =>
+    m[1]
+  );
   assert.deepEqual(rows, [...DIAGNOSTIC_CODES]);
 });

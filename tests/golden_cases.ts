@@ -6,7 +6,9 @@ import {
   compileModule,
   type Diagnostic,
   renderDiagnostics,
+  SPEC_BUDGETS,
 } from "../dsl/mod.ts";
+import { readSpecFile } from "../dsl/load_spec.ts";
 
 /** The repository root; spec paths stay relative to it so rendered output does not depend on the cwd. */
 export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
@@ -47,9 +49,11 @@ export interface GoldenOutput {
 
 /** Compiles `tests/spec_errors/<name>.yaml` (or imports `<name>.ts`) and renders its diagnostics (its warnings when it compiles). */
 export async function renderCase(name: string): Promise<GoldenOutput> {
+  if (name === "file_too_large") writeBigFile();
   const options = {
     env: GOLDEN_ENV,
-    readFile: (p: string) => Deno.readTextFileSync(resolve(ROOT, p)),
+    // The compiler's own reader, so directories, sizes and bad bytes are reported as `check` reports them.
+    readFile: (p: string) => readSpecFile(resolve(ROOT, p)),
     fileExists: (p: string) =>
       existsSync(resolve(ROOT, p)) && statSync(resolve(ROOT, p)).isFile(),
   };
@@ -63,4 +67,12 @@ export async function renderCase(name: string): Promise<GoldenOutput> {
     text: `${renderDiagnostics(diagnostics, result.sources)}\n`,
     diagnostics,
   };
+}
+
+/** The file_too_large case names a file one byte over the budget; it is written here, not checked in. */
+function writeBigFile(): void {
+  const path = resolve(ROOT, SPEC_ERRORS, "file_too_large", "big.md");
+  const size = SPEC_BUDGETS.fileBytes + 1;
+  if (existsSync(path) && statSync(path).size === size) return;
+  Deno.writeTextFileSync(path, "x".repeat(size));
 }

@@ -135,8 +135,11 @@ Deno.test("compile() follows absolute file:// includes and rejects files that ar
       DATASET,
     ]),
   );
-  assert.deepEqual(bad.map((d) => d.code), ["file_not_found"]);
-  assert.match(bad[0]!.message, /it is not UTF-8 text$/);
+  // The bad byte is located in the file itself, with the include as a note.
+  assert.deepEqual(bad.map(where), [["file_not_utf8", 1, 1]]);
+  assert.equal(bad[0]!.file, `${dir}/bin.md`);
+  assert.match(bad[0]!.message, /it is not UTF-8 text: byte 0 is 0xff$/);
+  assert.equal(bad[0]!.related?.[0]?.position?.line, 5);
   const dev = problems(
     run([
       "version: 1",

@@ -1,5 +1,6 @@
 import { Liquid, type Template } from "liquidjs";
 import { didYouMean } from "../_levenshtein.ts";
+import { SPEC_BUDGETS } from "../budgets.ts";
 import type { RuleContext } from "../rule_context.ts";
 import type { Role } from "../schema.ts";
 import { type Loc, nodeAt } from "../source_tree.ts";
@@ -16,11 +17,14 @@ const FILTERS = Object.keys(engine.filters);
 
 interface Parsed {
   readonly templates?: Template[];
+  readonly tags?: number;
   readonly error?: {
     message: string;
     row: number;
     column: number;
     hint?: string;
+    /** Set when the template is over a budget rather than wrong. */
+    budget?: boolean;
   };
 }
 
@@ -37,7 +41,45 @@ function rowColumn(
   return { row, column: index - before.lastIndexOf("\n") };
 }
 
-/** Problems Liquid's parser accepts: tags that read other files, and filters that do not exist. */
+/** The `{{ ... }}` and `{% ... %}` blocks of a template, found with indexOf in one pass. */
+function* blocks(text: string): Generator<{ index: number; body: string }> {
+  let closeOut = text.indexOf("}}");
+  let closeTag = text.indexOf("%}");
+  for (let i = text.indexOf("{"); i >= 0; i = text.indexOf("{", i + 1)) {
+    const next = text[i + 1];
+    if (next !== "{" && next !== "%") continue;
+    const closer = next === "{" ? "}}" : "%}";
+    let close = next === "{" ? closeOut : closeTag;
+    if (close >= 0 && close < i + 2) close = text.indexOf(closer, i + 2);
+    if (next === "{") closeOut = close;
+    else closeTag = close;
+    // With no closer left, no later block of this kind can close: Liquid reports the unclosed one.
+    if (close < 0) continue;
+    yield { index: i, body: text.slice(i, close + 2) };
+    i = close + 1;
+  }
+}
+
+/** How many `{{` and `{%` a template holds, counted without parsing it. */
+function tagCount(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf("{"); i >= 0; i = text.indexOf("{", i + 1)) {
+    const next = text[i + 1];
+    if (next === "{" || next === "%") {
+      n++;
+      i++;
+    }
+  }
+  return n;
+}
+
+// Liquid accepts `{% if x == %}` and treats the missing operand as nil: the condition is silently false.
+const CONDITION = /^\{%-?\s*(if|elsif|unless)\b([\s\S]*?)-?%\}$/;
+const DANGLING =
+  /^\s*$|(==|!=|<>|<=|>=|<|>|\bcontains\b|\band\b|\bor\b)\s*$|^\s*(==|!=|<>|<=|>=|<|>|contains\b|and\b|or\b)/;
+
+/** Problems Liquid's parser accepts: tags that read other files, filters that do not exist, conditions
+ * missing an operand. */
 function unsupported(text: string): Parsed["error"] | undefined {
   const tag = /\{%-?\s*(include|render|layout)\b/.exec(text);
   if (tag) {
@@ -50,16 +92,26 @@ function unsupported(text: string): Parsed["error"] | undefined {
         "put the text in the template, or split the prompt into its own file:// include",
     };
   }
-  for (const block of text.matchAll(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g)) {
+  for (const block of blocks(text)) {
     // Blank out quoted strings so a "|" inside one is not read as a filter.
-    const body = block[0].replace(
+    const body = block.body.replace(
       /"[^"]*"|'[^']*'/g,
       (q) => " ".repeat(q.length),
     );
+    const condition = CONDITION.exec(body);
+    if (condition && DANGLING.test(condition[2]!)) {
+      return {
+        ...rowColumn(text, block.index),
+        message: `the condition of "${condition[1]}" is missing an operand: ${
+          JSON.stringify(block.body)
+        }`,
+        hint: "write both sides of a comparison, e.g. {% if x == 1 %}",
+      };
+    }
     for (const f of body.matchAll(/\|\s*([A-Za-z_][\w-]*)/g)) {
       if (FILTERS.includes(f[1]!)) continue;
       return {
-        ...rowColumn(text, block.index! + f.index! + f[0].indexOf(f[1]!)),
+        ...rowColumn(text, block.index + f.index! + f[0].indexOf(f[1]!)),
         message: `the filter "${f[1]}" does not exist`,
         hint: didYouMean(f[1]!, FILTERS, "filter") ??
           "see https://liquidjs.com/filters/overview.html",
@@ -72,11 +124,22 @@ function unsupported(text: string): Parsed["error"] | undefined {
 function parse(text: string): Parsed {
   let p = parsed.get(text);
   if (!p) {
-    const problem = unsupported(text);
+    // Liquid's parse and analysis grow faster than the number of tags: refuse long ones unread.
+    const tags = tagCount(text);
+    const problem = tags > SPEC_BUDGETS.templateTags
+      ? {
+        row: 1,
+        column: 1,
+        budget: true,
+        message:
+          `it holds ${tags} Liquid tags ({{ }} and {% %}), more than ${SPEC_BUDGETS.templateTags}`,
+        hint: "split the template, or loop over a list with {% for %}",
+      }
+      : unsupported(text);
     if (problem) p = { error: problem };
     else {
       try {
-        p = { templates: engine.parse(text) };
+        p = { templates: engine.parse(text), tags };
       } catch (e) {
         const err = e as {
           message?: string;
@@ -183,6 +246,8 @@ function checkVariable(
  * README.md#templates.
  */
 export function templateVariables(ctx: RuleContext): void {
+  let totalTags = 0;
+  let overTotal = false;
   const shapes = new Map<string, Record<string, ContextShape>>();
   const shapeOf = (role: Role, isRubric: boolean) => {
     const key = `${isRubric ? "r" : "p"}:${role.id}`;
@@ -212,7 +277,7 @@ export function templateVariables(ctx: RuleContext): void {
     };
     if (p.error) {
       ctx.report({
-        code: "template_syntax",
+        code: p.error.budget ? "over_budget" : "template_syntax",
         path,
         loc: at(p.error.row, p.error.column),
         message: `Cannot parse the template of ${
@@ -221,6 +286,21 @@ export function templateVariables(ctx: RuleContext): void {
         hint: p.error.hint ??
           "templates use Liquid syntax: {{ variable }}, {% if %}...{% endif %}, {% for x in list %}...{% endfor %}",
       });
+      return;
+    }
+    totalTags += p.tags ?? 0;
+    if (totalTags > SPEC_BUDGETS.totalTemplateTags) {
+      if (!overTotal) {
+        overTotal = true;
+        ctx.report({
+          code: "over_budget",
+          path,
+          message: `Cannot check the template of ${
+            where(roles[0]!)
+          }: the spec's templates hold more than ${SPEC_BUDGETS.totalTemplateTags} Liquid tags together`,
+          hint: "share one rubric between roles, or shorten the templates",
+        });
+      }
       return;
     }
     const analysis = engine.analyzeSync(p.templates!, { partials: false });
@@ -301,7 +381,7 @@ function taskFilePaths(ctx: RuleContext): void {
     const p = parse(f.path);
     if (p.error) {
       ctx.report({
-        code: "template_syntax",
+        code: p.error.budget ? "over_budget" : "template_syntax",
         path,
         loc: at(p.error.row, p.error.column),
         message:

@@ -1,7 +1,9 @@
+import { nestedQuantifier } from "../_slow_regex.ts";
 import type { RuleContext } from "../rule_context.ts";
 
 /**
- * Every regular expression in the spec compiles (JavaScript syntax).
+ * Every regular expression in the spec compiles (JavaScript syntax); one with nested quantifiers is a
+ * slow_regex warning, since it runs on agent replies.
  * See README.md#roles.
  */
 export function validRegexes(ctx: RuleContext): void {
@@ -12,6 +14,21 @@ export function validRegexes(ctx: RuleContext): void {
   ) => {
     try {
       const re = new RegExp(pattern);
+      const nested = nestedQuantifier(pattern);
+      if (nested !== undefined) {
+        ctx.report({
+          code: "slow_regex",
+          severity: "warning",
+          path,
+          message: `Cannot match ${
+            JSON.stringify(pattern)
+          } in bounded time: the group at character ${
+            nested + 1
+          } repeats a part that repeats itself, which backtracks exponentially on some text`,
+          hint:
+            "repeat the inner part only once, e.g. (a+)+ -> a+, or anchor it with a character the group cannot hold",
+        });
+      }
       // An empty alternative always matches, so exec returns one slot per capture group.
       const groups = new RegExp(`${re.source}|`).exec("")!.length - 1;
       if (group && group.value > groups) {
