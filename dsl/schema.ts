@@ -441,8 +441,15 @@ export const TrainSchema = z.strictObject({
     normalize_std: z.boolean().default(true).describe(
       "Divide advantages by their std over the batch (REINFORCE++); false only centres them (OpenRLHF no_std_norm)",
     ),
-    mask_truncated: z.boolean().default(false),
-    epochs: PositiveInt.default(1),
+    mask_truncated: z.boolean().default(false).describe(
+      "Drop actions that hit max_tokens from the loss (they are still rolled out and coached); default false, MAPPA: true (OpenRLHF mask_truncated_completions)",
+    ),
+    epochs: PositiveInt.default(1).describe(
+      "PPO epochs over each step's samples (MAPPA: max_epochs 1)",
+    ),
+    minibatch_size: PositiveInt.optional().describe(
+      "Samples per optimizer step (OpenRLHF train_batch_size, MAPPA: 16); default all of the step's samples, so one optimizer step per epoch",
+    ),
     micro_batch_size: PositiveInt.default(1).describe(
       "MAPPA's micro_train_batch_size; mappa's trainer micro-batches by tokens instead, so it is recorded but not used",
     ),
