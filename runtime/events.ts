@@ -24,6 +24,8 @@ export const FileChangeSchema = z.strictObject({
   size: z.number().int().min(0).optional(),
   sha256: z.string().optional(),
   rejected: z.string().optional(),
+  /** Why the content is not in blobs/ (a sparse file, or past the blob cap): recorded as such, never expanded. */
+  not_stored: z.string().optional(),
 });
 
 export const ExecutionSchema = z.strictObject({

@@ -5,6 +5,7 @@ import type { RunStore } from "./run_store.ts";
 import { SlotPool } from "./_slot_pool.ts";
 import { collectChanges } from "./workspace/collect_changes.ts";
 import { openWorkspaceFile } from "./workspace/open_workspace_file.ts";
+import { SPARSE_SLACK_BYTES } from "./workspace/hash_workspace_file.ts";
 import { type SeedFile, seedWorkspace } from "./workspace/seed_workspace.ts";
 import { snapshot, type WorkspaceSnapshot } from "./workspace/snapshot.ts";
 
@@ -58,12 +59,18 @@ function boundedStream(
   });
 }
 
+/**
+ * Largest file copied into blobs/: past it the file is recorded as such (its size), never copied. The
+ * tools' default disk quota (1 GiB) bounds what a jail can really write.
+ */
+export const BLOB_FILE_CAP = 1 << 30;
+
 async function storeFile(
   dir: string,
   path: string,
   store: RunStore,
   snap: WorkspaceSnapshot,
-): Promise<string | null> {
+): Promise<string | { notStored: string } | null> {
   const entry = snap.entries.get(path);
   const opened = await openWorkspaceFile(
     dir,
@@ -72,6 +79,19 @@ async function storeFile(
   );
   if (!opened.ok) return null;
   try {
+    // Blobs hold what was really written: 16 KiB of data in a 2 GB sparse file is not stored as 2 GB.
+    if (opened.size - opened.allocated > SPARSE_SLACK_BYTES) {
+      return {
+        notStored:
+          `sparse: ${opened.size} bytes apparent, ${opened.allocated} allocated`,
+      };
+    }
+    if (opened.size > BLOB_FILE_CAP) {
+      return {
+        notStored:
+          `${opened.size} bytes, past the ${BLOB_FILE_CAP}-byte blob cap`,
+      };
+    }
     if (opened.size <= SMALL_FILE_BYTES) {
       const bytes = await readSmall(opened.handle, opened.size);
       if (bytes !== undefined) return await store.putBlob(bytes);
@@ -106,7 +126,7 @@ export async function createWorkspace(
   const hashes = new Map<string, string>();
   for (const path of regularFiles(current)) {
     const sha = await storeFile(dir, path, store, current);
-    if (sha !== null) hashes.set(path, sha);
+    if (typeof sha === "string") hashes.set(path, sha);
   }
   const lock = new SlotPool(1);
   const seeded = Object.fromEntries(hashes);
@@ -124,6 +144,19 @@ export async function createWorkspace(
         current = collected.snapshot;
         const changes: FileChange[] = [];
         for (const c of collected.changes) {
+          let notStored: string | undefined;
+          if (c.change === "deleted") hashes.delete(c.path);
+          else if (c.kind === "file" && c.rejected === undefined) {
+            // Content already stored (the diff hashed it): the event's sha256 and the blob agree.
+            const sha = c.sha256 !== undefined && await store.hasBlob(c.sha256)
+              ? c.sha256
+              : await storeFile(dir, c.path, store, current);
+            if (typeof sha === "string") hashes.set(c.path, sha);
+            else {
+              hashes.delete(c.path);
+              if (sha !== null) notStored = sha.notStored;
+            }
+          }
           changes.push({
             path: c.path,
             change: c.change,
@@ -131,15 +164,8 @@ export async function createWorkspace(
             ...(c.size !== undefined ? { size: c.size } : {}),
             ...(c.sha256 !== undefined ? { sha256: c.sha256 } : {}),
             ...(c.rejected !== undefined ? { rejected: c.rejected } : {}),
+            ...(notStored !== undefined ? { not_stored: notStored } : {}),
           });
-          if (c.change === "deleted") hashes.delete(c.path);
-          else if (c.kind === "file" && c.rejected === undefined) {
-            // Content already stored (the diff hashed it): the event's sha256 and the blob agree.
-            const sha = c.sha256 !== undefined && await store.hasBlob(c.sha256)
-              ? c.sha256
-              : await storeFile(dir, c.path, store, current);
-            if (sha !== null) hashes.set(c.path, sha);
-          }
         }
         return { result, changes };
       }),

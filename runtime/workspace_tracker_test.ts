@@ -39,3 +39,44 @@ Deno.test("createWorkspace() stores a large file's exact bytes, and exclusive() 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("createWorkspace() records a sparse file as such: never hashed through its holes, never expanded into blobs", async () => {
+  const root = await Deno.makeTempDir({ prefix: "mappa-tracker-sparse-" });
+  try {
+    const store = await RunStore.create(root, "run", {});
+    const dir = `${root}/ws`;
+    const ws = await createWorkspace(dir, [], store);
+    const apparent = 2 * 1024 ** 3; // 2 GiB of holes around 16 KiB of data
+    const { changes } = await ws.track(async () => {
+      const f = await Deno.open(`${dir}/sparse.bin`, {
+        write: true,
+        create: true,
+      });
+      await f.write(new Uint8Array(16 << 10).fill(7));
+      await f.truncate(apparent);
+      f.close();
+      await Deno.writeTextFile(`${dir}/small.txt`, "ok");
+    });
+    const sparse = changes.find((c) => c.path === "sparse.bin");
+    assert.equal(sparse?.sha256, undefined);
+    assert.match(
+      sparse?.not_stored ?? "",
+      new RegExp(`^sparse: ${apparent} bytes apparent, \\d+ allocated$`),
+    );
+    const final = await ws.final();
+    assert.deepEqual(Object.keys(final), ["small.txt"]);
+    // Nothing near the apparent size reached the run directory.
+    let stored = 0;
+    for await (const shard of Deno.readDir(`${store.dir}/blobs`)) {
+      if (!shard.isDirectory) continue;
+      for await (const b of Deno.readDir(`${store.dir}/blobs/${shard.name}`)) {
+        stored +=
+          (await Deno.stat(`${store.dir}/blobs/${shard.name}/${b.name}`))
+            .size;
+      }
+    }
+    assert.ok(stored < 1 << 20, `blobs hold ${stored} bytes`);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

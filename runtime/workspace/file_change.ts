@@ -28,4 +28,6 @@ export interface FileChange {
   readonly sha256?: string;
   /** Set when the entry is not trusted evidence, e.g. "not a regular file". */
   readonly rejected?: string;
+  /** Why the content was not copied into blobs/ (a sparse file, or past the blob cap). */
+  readonly not_stored?: string;
 }

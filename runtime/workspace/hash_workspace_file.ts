@@ -6,6 +6,9 @@ const CHUNK_BYTES = 1 << 20;
 /** Files above this are listed without a hash (reference/sandbox.md §3.5). */
 export const MAX_HASH_BYTES = 256 << 20;
 
+/** A file whose apparent size exceeds what it holds on disk by more than this is sparse: never read through. */
+export const SPARSE_SLACK_BYTES = 1 << 20;
+
 /** Options for `hashWorkspaceFile`. */
 export interface HashWorkspaceFileOptions {
   /** Refuse the file unless its inode and device are these (from the snapshot). */
@@ -49,9 +52,12 @@ export async function hashWorkspaceFile(
     options.expected === undefined ? {} : { expected: options.expected },
   );
   if (!opened.ok) return opened;
-  const { handle, size } = opened;
+  const { handle, size, allocated } = opened;
   try {
-    if (size > maxBytes) return { ok: true, sha256: null, size };
+    // A sparse file is not read through its holes: hashing 2 GB of zeros is host work the agent did not do.
+    if (size > maxBytes || size - allocated > SPARSE_SLACK_BYTES) {
+      return { ok: true, sha256: null, size };
+    }
     const hash = createHash("sha256");
     // Sized to the file, not a fixed 1 MiB: allocating that per small file cost more than hashing it.
     let buf = new Uint8Array(Math.min(CHUNK_BYTES, size + 1));

@@ -29,7 +29,13 @@ export interface OpenWorkspaceFileOptions {
 
 /** An opened workspace file, or why it was not opened. */
 export type OpenResult =
-  | { readonly ok: true; readonly handle: FileHandle; readonly size: number }
+  | {
+    readonly ok: true;
+    readonly handle: FileHandle;
+    readonly size: number;
+    /** Bytes the file really holds on disk (st_blocks × 512): less than `size` for a sparse file. */
+    readonly allocated: number;
+  }
   | { readonly ok: false; readonly reason: string };
 
 function libcReason(e: unknown): string {
@@ -114,7 +120,12 @@ export async function openWorkspaceFile(
       await handle.close();
       return { ok: false, reason: "changed after the snapshot" };
     }
-    return { ok: true, handle, size: again.size };
+    return {
+      ok: true,
+      handle,
+      size: again.size,
+      allocated: again.blocks * 512,
+    };
   } catch (e) {
     return { ok: false, reason: libcReason(e) };
   } finally {
