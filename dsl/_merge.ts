@@ -10,18 +10,26 @@ function idOf(node: SpecNode): string | undefined {
 
 function mergeById(base: SpecNode[], over: SpecNode[]): SpecNode[] | undefined {
   if (![...base, ...over].every((n) => idOf(n) !== undefined)) return undefined;
-  // An id twice in one list is a mistake: keep the list as written so duplicate_id reports it.
-  for (const list of [base, over]) {
-    if (new Set(list.map(idOf)).size !== list.length) return undefined;
-  }
   const out = [...base];
-  const index = new Map(out.map((b, i) => [idOf(b), i]));
+  const index = new Map<string | undefined, number>();
+  base.forEach((b, i) => {
+    if (!index.has(idOf(b))) index.set(idOf(b), i);
+  });
+  const merged = new Set<string | undefined>();
   for (const item of over) {
-    const i = index.get(idOf(item));
+    const id = idOf(item);
+    const i = index.get(id);
     if (i === undefined) {
-      index.set(idOf(item), out.length);
+      index.set(id, out.length);
+      merged.add(id);
       out.push(item);
-    } else out[i] = mergeNodes(out[i]!, item);
+    } else if (merged.has(id)) {
+      // The same id twice in the child is a mistake: keep both, so duplicate_id reports the second.
+      out.push(i < base.length ? mergeNodes(base[i]!, item) : item);
+    } else {
+      merged.add(id);
+      out[i] = mergeNodes(out[i]!, item);
+    }
   }
   return out;
 }

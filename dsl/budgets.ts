@@ -17,7 +17,7 @@ export const SPEC_BUDGETS = {
   /** Characters of every string and key of the spec once aliases and includes are expanded. */
   expandedChars: 8 << 20,
   /** Values (scalars, lists, mappings) of the spec once aliases and includes are expanded. */
-  nodes: 50_000,
+  nodes: 20_000,
   /** YAML alias references (`*name`) in one file. */
   aliases: 10_000,
   /** Values created by expanding YAML aliases. */

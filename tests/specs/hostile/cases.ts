@@ -55,8 +55,23 @@ export function generatedCases(): HostileCase[] {
   const cases: HostileCase[] = [];
   // 2,400 nested block sequences on one line: yaml's parser recursed once per level and overflowed the stack.
   cases.push(
-    one("deep_block_nesting", "over_budget", `x: ${"- ".repeat(2400)}1\n`),
+    one("deep_block_nesting", "over_budget", `x:\n${"- ".repeat(2400)}1\n`),
   );
+  // A byte that is not UTF-8 (0xFF) in a description, kept out of the repository, where formatters fix it.
+  {
+    const text = spec([role("a")]).replace(
+      "description: d",
+      "description: d\u0000",
+    );
+    const bytes = new TextEncoder().encode(text);
+    bytes[bytes.indexOf(0)] = 0xff;
+    cases.push({
+      name: "not_utf8",
+      code: "file_not_utf8",
+      entry: "not_utf8.yaml",
+      files: { "not_utf8.yaml": bytes },
+    });
+  }
   cases.push(
     one(
       "deep_flow_nesting",
