@@ -71,8 +71,9 @@ class OptimizerConfig:
     betas: Tuple[float, float] = (0.9, 0.999)
     """AdamW betas."""
     schedule: str = "constant"
-    """Learning rate over updates (one update = one /train call = one version): "constant" or "cosine"
-    (decays from lr to min_lr_ratio * lr over total_steps, as transformers' cosine_with_min_lr)."""
+    """Learning rate over the run's training steps (one /train call each, indexed by the request's `step`, else
+    by the policy version): "constant" or "cosine" (decays from lr to min_lr_ratio * lr at step total_steps - 1,
+    as transformers' cosine_with_min_lr but reaching the floor on the last step)."""
     warmup_steps: int = 0
     """Updates over which the learning rate ramps up linearly to lr first."""
     total_steps: int = 0
@@ -106,13 +107,16 @@ class OptimizerConfig:
     def from_dict(cls, data: Any, where: str = "optimizer") -> "OptimizerConfig":
         return cls(**_check_keys(cls, data, where))
 
-    def lr_at(self, update: int) -> float:
-        """The learning rate of update `update` (0 for the update that publishes version 1)."""
+    def lr_at(self, update: int, total_steps: Optional[int] = None) -> float:
+        """The learning rate of update `update`: the run's training step from 0 (the /train request's `step`),
+        or the policy version where the client sends none. Cosine reaches min_lr_ratio * lr at the last
+        update, `total_steps - 1` (`total_steps` overrides the configured span)."""
+        total = self.total_steps if total_steps is None else total_steps
         if update < self.warmup_steps:
             return self.lr * (update + 1) / self.warmup_steps
         if self.schedule == "constant":
             return self.lr
-        span = max(1, self.total_steps - self.warmup_steps)
+        span = max(1, total - 1 - self.warmup_steps)
         progress = min(1.0, max(0.0, (update - self.warmup_steps) / span))
         cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
         return self.lr * (self.min_lr_ratio + (1.0 - self.min_lr_ratio) * cosine)

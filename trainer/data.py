@@ -64,13 +64,20 @@ def int_list(v: Any, path: str) -> List[int]:
 
 
 def parse_train_request(body: Any) -> Dict[str, Any]:
-    """{policy_id, expected_version, idempotency_key, samples} with every sample shape-checked."""
+    """{policy_id, expected_version, idempotency_key, step?, total_steps?, samples} with every sample shape-checked."""
     check(body, "dict", "body")
     req = {
         "policy_id": require(body, "policy_id", "str"),
         "expected_version": require(body, "expected_version", "int"),
         "idempotency_key": require(body, "idempotency_key", "str"),
+        # The learning-rate schedule's index of this update (the run's training step, from 0) and the
+        # steps it spans; without them the policy version and optimizer.total_steps are used.
+        "step": None if body.get("step") is None else check(body["step"], "int", "step"),
+        "total_steps": None if body.get("total_steps") is None else check(body["total_steps"], "int", "total_steps"),
     }
+    for k in ("step", "total_steps"):
+        if req[k] is not None and req[k] < 0:
+            raise bad_request(f"{k} is {req[k]}; it must be a whole number >= 0")
     raw = require(body, "samples", "list")
     if not raw:
         raise bad_request("samples is empty; send at least one sample")

@@ -469,6 +469,13 @@ class HFBackend:
     # -- logprobs ----------------------------------------------------------------------------------
 
     def token_logprobs(self, policy_id: Optional[str], input_ids: Any, attention_mask: Any) -> Any:
+        return self._token_logprobs(policy_id, input_ids, attention_mask, False)
+
+    def token_logprobs_entropy(self, policy_id: Optional[str], input_ids: Any, attention_mask: Any) -> Any:
+        """(`token_logprobs`, the entropy of each position's next-token distribution), both [B, L-1]."""
+        return self._token_logprobs(policy_id, input_ids, attention_mask, True)
+
+    def _token_logprobs(self, policy_id: Optional[str], input_ids: Any, attention_mask: Any, entropy: bool) -> Any:
         input_ids = torch.as_tensor(input_ids, dtype=torch.long).to(self._dev)
         attention_mask = torch.as_tensor(attention_mask, dtype=torch.long).to(self._dev)
         if input_ids.dim() != 2 or input_ids.shape != attention_mask.shape or input_ids.size(1) < 2:
@@ -493,7 +500,7 @@ class HFBackend:
                 logits = self._forward(input_ids, attention_mask)
             finally:
                 self.model.eval()
-        return _gather_logprobs(logits, input_ids, self.tokenizer.vocab_size)
+        return _gather_logprobs(logits, input_ids, self.tokenizer.vocab_size, entropy)
 
     def _forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         out = self._net()(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
@@ -616,15 +623,19 @@ class HFBackend:
 # helpers
 
 
-def _gather_logprobs(logits: torch.Tensor, input_ids: torch.Tensor, limit: int) -> torch.Tensor:
+def _gather_logprobs(logits: torch.Tensor, input_ids: torch.Tensor, limit: int, entropy: bool = False) -> Any:
     """log_softmax(float32 logits)[t] gathered at input_ids[t+1]; one row at a time to bound fp32 memory.
-    Logits of ids >= `limit` (embedding rows past the tokenizer, padding) are -inf, as in `_sample`."""
+    Logits of ids >= `limit` (embedding rows past the tokenizer, padding) are -inf, as in `_sample`.
+    With `entropy`, also the entropy of each position's distribution (no grad): (logprobs, entropy)."""
     target = input_ids[:, 1:]
-    rows = []
+    rows, ents = [], []
     for b in range(input_ids.size(0)):
         lp = torch.log_softmax(_in_vocab(logits[b, :-1].float(), limit), dim=-1)
         rows.append(lp.gather(-1, target[b].unsqueeze(-1)).squeeze(-1))
-    return torch.stack(rows)
+        if entropy:
+            with torch.no_grad():
+                ents.append(-(lp.exp() * lp.masked_fill(~torch.isfinite(lp), 0.0)).sum(-1))
+    return (torch.stack(rows), torch.stack(ents)) if entropy else torch.stack(rows)
 
 
 _in_vocab = in_vocab

@@ -220,7 +220,8 @@ class Registry:
                 self._mirror("train", lambda: req)
                 stepping = True
                 steps = self.group.run_to_end(train_step(self.backend, p.id, p.config, p.optimizer, req["samples"],
-                                                         p.version, self.group))
+                                                         p.version, self.group, req.get("step"),
+                                                         req.get("total_steps")))
                 try:
                     for rec in steps:
                         if rec["type"] == "metrics":

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from typing import Any, Dict, Iterator, List, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -45,8 +45,13 @@ def make_optimizer(backend: Any, policy_id: str, cfg: PolicyConfig) -> torch.opt
 
 
 def check_signal(samples: Sequence[Sample], cfg: PolicyConfig, eos_ids: Sequence[int]) -> None:
-    """422 no_signal when no sample could move the policy: the shaped, clipped rewards of the trainable
-    samples are all equal and no override is non-zero (or every sample is masked out). Raises 400 for group errors (a group with < 2 samples)."""
+    """422 no_signal when nothing could move the policy: every sample is masked out (truncated under
+    algo.mask_truncated, or loss_mask all 0). Raises 400 for group errors (a group with < 2 samples).
+
+    A batch whose rewards are all equal is trained, as OpenRLHF does: once centred its reward term is
+    zero, but the KL penalty in the per-token reward still pulls the policy toward the reference, so a
+    role that fails every sample drifts back toward the base model instead of freezing where it failed.
+    """
     a = cfg.algo
     live = [s for s in samples if not (a.mask_truncated and s.completion_token_ids[-1] not in eos_ids)
             and (s.loss_mask is None or any(s.loss_mask))]
@@ -54,26 +59,29 @@ def check_signal(samples: Sequence[Sample], cfg: PolicyConfig, eos_ids: Sequence
         raise ApiError(422, "no_signal", "every sample is masked out (all truncated with algo.mask_truncated, or loss_mask all 0); "
                        "send samples with trainable tokens")
     try:
-        shaped = shape_rewards(torch.tensor([s.reward for s in samples]), a.name, [s.group_id for s in samples])
+        shape_rewards(torch.tensor([s.reward for s in samples]), a.name, [s.group_id for s in samples])
     except ValueError as e:
         raise bad_request(f"samples: {e}") from None
+
+
+def rewards_differ(samples: Sequence[Sample], cfg: PolicyConfig, mask: torch.Tensor) -> bool:
+    """Whether the trainable samples carry a reward signal (shaped, clipped rewards that differ, or a
+    non-zero advantage override); False means only the KL term acts (metric `kl_only`)."""
+    a = cfg.algo
+    shaped = shape_rewards(torch.tensor([s.reward for s in samples]), a.name, [s.group_id for s in samples])
     shaped = shaped.clamp(a.reward_clip[0], a.reward_clip[1])
-    live_ids = {id(s) for s in live}
-    rewards = [float(r) for s, r in zip(samples, shaped) if id(s) in live_ids and s.advantage is None]
-    overrides = [s.advantage for s in live if s.advantage is not None]
-    # Advantages are centred over the batch, so equal rewards cancel out: what would remain is the KL
-    # penalty alone, which global normalisation would blow up to unit scale. That is not a signal.
-    signal = any(x != 0.0 for x in overrides) or len(set(rewards)) > 1
-    if not signal:
-        raise ApiError(422, "no_signal", f"the {len(live)} trainable samples' rewards do not differ under algo {a.name!r} "
-                       f"(rewards {sorted({s.reward for s in samples})[:5]}), so every advantage is zero once centred; "
-                       "the batch carries no learning signal, send samples whose rewards differ")
+    live = [i for i in range(len(samples)) if float(mask[i].sum()) > 0]
+    rewards = {float(shaped[i]) for i in live if samples[i].advantage is None}
+    return any(samples[i].advantage not in (None, 0.0) for i in live) or len(rewards) > 1
 
 
 def train_step(backend: Any, policy_id: str, cfg: PolicyConfig, optimizer: Any, samples: List[Sample],
-               version: int, group: Single = SINGLE) -> Iterator[Dict[str, Any]]:
+               version: int, group: Single = SINGLE, step: Optional[int] = None,
+               total_steps: Optional[int] = None) -> Iterator[Dict[str, Any]]:
     """ppo_epochs × minibatches of REINFORCE++ updates on this policy's adapter; yields progress, then metrics.
-    Every rank of `group` runs it on the same samples, in step (each collective is met by all ranks)."""
+    Every rank of `group` runs it on the same samples, in step (each collective is met by all ranks).
+    The learning rate is the schedule's at `step` (the run's training step from 0) over `total_steps`;
+    without them, at the policy version over optimizer.total_steps."""
     t0 = time.time()
     a = cfg.algo
     tok = backend.tokenizer
@@ -91,6 +99,14 @@ def train_step(backend: Any, policy_id: str, cfg: PolicyConfig, optimizer: Any, 
         full = backend.token_logprobs(policy, ids[rows, :n], attn[rows, :n])
         return full.gather(1, index[rows])
 
+    with_entropy = getattr(backend, "token_logprobs_entropy", None)
+
+    def completion_logprobs_entropy(policy: Any, rows: torch.Tensor) -> Any:
+        """(logp, entropy of the whole next-token distribution) at each completion token of `rows`."""
+        n = int(lengths[rows].max())
+        lp, ent = with_entropy(policy, ids[rows, :n], attn[rows, :n])
+        return lp.gather(1, index[rows]), ent.gather(1, index[rows])
+
     def chunks(rows: torch.Tensor) -> List[torch.Tensor]:
         """Micro-batches of at most `micro_batch_tokens` padded tokens, similar lengths together."""
         return list(rows[torch.argsort(lengths[rows], stable=True)].split(per_chunk)) if len(rows) else []
@@ -98,12 +114,18 @@ def train_step(backend: Any, policy_id: str, cfg: PolicyConfig, optimizer: Any, 
     # logp_old at the current version on exactly prompt ⊕ completion; logp_ref with the adapter off.
     # Each rank fills in its shard of the rows; the sum over ranks gives every rank all of them.
     everyone = torch.arange(len(samples), device=dev)
-    logp_old, logp_ref = torch.zeros_like(mask), torch.zeros_like(mask)
+    # The entropy of the policy's next-token distribution at each completion token comes with logp_old
+    # (a backend without `token_logprobs_entropy` reports none).
+    logp_old, logp_ref, entropy = torch.zeros_like(mask), torch.zeros_like(mask), torch.zeros_like(mask)
     with torch.no_grad():
         for rows in chunks(group.shard(everyone, lengths)):
-            logp_old[rows] = completion_logprobs(policy_id, rows).float()
+            if with_entropy is not None:
+                lp, ent = completion_logprobs_entropy(policy_id, rows)
+                logp_old[rows], entropy[rows] = lp.float(), ent.float()
+            else:
+                logp_old[rows] = completion_logprobs(policy_id, rows).float()
             logp_ref[rows] = completion_logprobs(None, rows).float()
-    logp_old, logp_ref = group.sum_(torch.stack([logp_old, logp_ref])).unbind(0)
+    logp_old, logp_ref, entropy = group.sum_(torch.stack([logp_old, logp_ref, entropy])).unbind(0)
     adv, info = compute_advantages(
         logp_old.cpu(), logp_ref.cpu(), mask.cpu(), batch["rewards"], algo=a.name, kl_coef=a.kl_coef,
         kl_estimator=a.kl_estimator, reward_clip=a.reward_clip, gamma=a.gamma, no_std_norm=a.no_std_norm,
@@ -122,7 +144,7 @@ def train_step(backend: Any, policy_id: str, cfg: PolicyConfig, optimizer: Any, 
         mismatch_kl = None
 
     params = backend.trainable_parameters(policy_id)
-    lr = cfg.optimizer.lr_at(version)
+    lr = cfg.optimizer.lr_at(version if step is None else step, total_steps)
     for pg in optimizer.param_groups:
         pg["lr"] = lr
     mb = a.minibatch_size or len(samples)
@@ -175,9 +197,14 @@ def train_step(backend: Any, policy_id: str, cfg: PolicyConfig, optimizer: Any, 
         return sum(s[key] for s in steps) / len(steps)
 
     n_tok = float(mask.sum())
+    masked = int((mask.sum(1) == 0).sum())
     yield {"type": "metrics", "loss": avg("loss"), "kl": float((kl_tok * mask).sum() / max(n_tok, 1.0)),
-           "clipfrac": avg("clipfrac"), "ratio_mean": avg("ratio_mean"), "grad_norm": avg("grad_norm"),
+           "clipfrac": avg("clipfrac"), "clip_fraction": avg("clipfrac"), "ratio_mean": avg("ratio_mean"),
+           "grad_norm": avg("grad_norm"),
+           "entropy": float((entropy * mask).sum() / max(n_tok, 1.0)) if with_entropy is not None else None,
            "mismatch_kl": mismatch_kl, "reward_mean": float(batch["rewards"].mean()),
            "advantage_mean": masked_stats(adv.cpu(), mask.cpu())["mean"], "advantage_std": masked_stats(adv.cpu(), mask.cpu())["std"],
-           "samples": len(samples), "tokens": int(n_tok), "updates": len(steps), "lr": lr,
+           "kl_only": 0.0 if rewards_differ(samples, cfg, mask.cpu()) else 1.0,
+           "samples": len(samples), "masked_samples": masked, "masked_fraction": masked / len(samples),
+           "tokens": int(n_tok), "updates": len(steps), "optimizer_steps": len(steps), "lr": lr,
            "truncated": int(batch["truncated"].sum()), "seconds": time.time() - t0}

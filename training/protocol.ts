@@ -93,6 +93,10 @@ export const TrainRequestSchema = z.strictObject({
   policy_id: z.string(),
   expected_version: z.number().int().min(0),
   idempotency_key: z.string(),
+  /** The run's training step from 0: the learning-rate schedule's index (default the policy version). */
+  step: z.number().int().min(0).optional(),
+  /** The steps the schedule spans (default the policy's optimizer.total_steps). */
+  total_steps: z.number().int().min(0).optional(),
   samples: z.array(SampleSchema).min(1),
 });
 export type TrainRequest = z.infer<typeof TrainRequestSchema>;

@@ -101,7 +101,7 @@ CASES = {
         ("invalid_tokens", [PUT], {"method": "POST", "path": "/v1/train", "body": {
             **TRAIN, "samples": [sample(0), sample(1, completion_token_ids=[])]}}),
         ("no_signal", [PUT], {"method": "POST", "path": "/v1/train", "body": {
-            **TRAIN, "samples": [sample(0), sample(2)]}}),
+            **TRAIN, "samples": [sample(0, loss_mask=[0, 0]), sample(2, loss_mask=[0, 0])]}}),
         ("bad_request", [PUT], {"method": "POST", "path": "/v1/train", "body": {
             **TRAIN, "samples": [sample(0), {k: v for k, v in sample(1).items() if k != "reward"}]}}),
         ("unknown_policy", [], {"method": "POST", "path": "/v1/train", "body": TRAIN}),

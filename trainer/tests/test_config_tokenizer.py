@@ -66,11 +66,12 @@ def test_learning_rate_schedules():
     assert [const.lr_at(u) for u in (0, 5, 100)] == [0.1, 0.1, 0.1]
     warm = OptimizerConfig(lr=0.1, warmup_steps=4)
     assert [round(warm.lr_at(u), 6) for u in range(6)] == [0.025, 0.05, 0.075, 0.1, 0.1, 0.1]
-    # cosine_with_min_lr: 2 warmup updates, then from lr down to 0.1 * lr at update total_steps.
-    cos = OptimizerConfig(lr=1.0, schedule="cosine", warmup_steps=2, total_steps=10, min_lr_ratio=0.1)
+    # cosine_with_min_lr: 2 warmup updates, then from lr down to 0.1 * lr at the last update, total_steps - 1.
+    cos = OptimizerConfig(lr=1.0, schedule="cosine", warmup_steps=2, total_steps=9, min_lr_ratio=0.1)
     assert cos.lr_at(0) == 0.5 and cos.lr_at(1) == 1.0 and cos.lr_at(2) == 1.0
-    assert abs(cos.lr_at(6) - (0.1 + 0.9 * 0.5)) < 1e-12  # halfway through the decay
-    assert abs(cos.lr_at(10) - 0.1) < 1e-12 and abs(cos.lr_at(50) - 0.1) < 1e-12
+    assert abs(cos.lr_at(5) - (0.1 + 0.9 * 0.5)) < 1e-12  # halfway through the decay
+    assert abs(cos.lr_at(8) - 0.1) < 1e-12 and abs(cos.lr_at(50) - 0.1) < 1e-12
+    assert cos.lr_at(7) > 0.1 and abs(cos.lr_at(4, total_steps=5) - 0.1) < 1e-12  # the request's span overrides
     with pytest.raises(ValueError, match="total_steps"):
         OptimizerConfig(schedule="cosine")
     with pytest.raises(ValueError, match="schedule"):

@@ -51,14 +51,8 @@ def test_conflicts_and_validation(client):
     long = [{**samples[0], "completion_token_ids": [97] * 1100, "behavior_logprobs": None}] + samples[1:]
     r = _train(client, "a", 0, long, "x")
     assert r.status == 422 and r.json["error"] == "invalid_tokens" and "context" in r.json["message"]
-    # Equal rewards cancel once advantages are centred, whatever their value: no signal.
-    r = _train(client, "a", 0, [{**s, "reward": 3.0} for s in samples], "x")
-    assert r.status == 422 and r.json["error"] == "no_signal" and "do not differ" in r.json["message"]
     r = _train(client, "a", 0, [{**s, "reward": float(i)} for i, s in enumerate(samples)], "x")
     assert r.status == 200
-    # At version 1 the KL penalty is no longer zero, but a KL-only batch is still refused.
-    r = _train(client, "a", 1, [{**s, "reward": 0.0, "policy_version": 1} for s in samples], "y")
-    assert r.status == 422 and r.json["error"] == "no_signal"
     r = _train(client, "a", 1, [{**samples[0], "policy_version": 1, "behavior_logprobs": [0.0]}], "y")
     assert r.status == 400 and "samples[0].behavior_logprobs" in r.json["message"]
     r = client.post("/v1/train", {"policy_id": "a", "expected_version": "1", "idempotency_key": "y", "samples": []})
@@ -73,8 +67,9 @@ def test_group_algorithms_need_groups(client):
     assert r.status == 400 and "needs >= 2" in r.json["message"]
     r = _train(client, "g", 0, samples, "x")
     assert r.status == 200 and r.lines[-1]["new_version"] == 1
+    # Every group's rewards are equal: only the KL term acts (OpenRLHF), the update still happens.
     r = _train(client, "g", 1, [{**s, "reward": 1.0, "policy_version": 1} for s in make_samples(client, "g", 1, group="z")], "y")
-    assert r.status == 422 and r.json["error"] == "no_signal"  # every group's rewards are equal
+    assert r.status == 200 and r.lines[-1]["new_version"] == 2 and r.lines[-1]["metrics"]["kl_only"] == 1.0
 
 
 def test_idempotent_replay_does_not_train_again(client):
