@@ -286,3 +286,42 @@ Deno.test("compile() hints at the usual slips: a key one level up, a bare word f
     "remove the quotes",
   ]);
 });
+
+Deno.test("compile() shows the include chain in notes for an error two includes deep (issue 14)", () => {
+  const files: Record<string, string> = {
+    "parts/roles.yaml": [
+      "- id: a",
+      "  description: d",
+      "  model: m",
+      "  prompts: { user: file://prompt.md }",
+    ].join("\n"),
+    "parts/prompt.md": "Solve {{ task.nope }}",
+  };
+  const ds = problems(
+    run([
+      "version: 1",
+      "name: x",
+      MODEL,
+      "roles: file://parts/roles.yaml",
+      DATASET,
+    ], {
+      readFile: (p) => {
+        if (Object.hasOwn(files, p)) return files[p]!;
+        throw new Deno.errors.NotFound(p);
+      },
+    }),
+  );
+  assert.deepEqual(ds.map(where), [["unknown_template_variable", 1, 10]]);
+  assert.equal(ds[0]!.file, "parts/prompt.md");
+  assert.deepEqual(
+    ds[0]!.related?.map((r) => [r.file, r.position?.line, r.position?.column]),
+    [["parts/roles.yaml", 4, 20], ["case.yaml", 4, 8]],
+  );
+});
+
+Deno.test("compile() refuses spec text over 1 MiB at its start, without parsing it (issue 14)", () => {
+  const started = performance.now();
+  const ds = problems(run(["x:", ..."  - 1\n".repeat(200_000).split("\n")]));
+  assert.deepEqual(ds.map(where), [["file_too_large", 1, 1]]);
+  assert.ok(performance.now() - started < 500);
+});

@@ -159,15 +159,24 @@ export function generatedCases(): HostileCase[] {
       spec([role("a", "", "${".repeat(100_000))]),
     ),
   );
-  // `{{` under the tag budget, then 600 KB with no closing braces: the Liquid pre-check's lazy regex
-  // scanned to the end from each one.
+  // `{{ {%` 60,000 times with no closing braces: the Liquid pre-check's lazy regex scanned to the end
+  // from each one. Now over the tag budget, refused before any scan.
   cases.push(
     one(
       "liquid_precheck",
-      "template_syntax",
-      spec([role("a", "", "{{ {% ".repeat(400) + "x ".repeat(300_000))]),
+      "over_budget",
+      spec([role("a", "", "{{ {% ".repeat(60_000))]),
     ),
   );
+  // `{{` just under the tag budget, then 900 KB with no closing braces: scanned once.
+  cases.push(
+    one(
+      "liquid_unclosed",
+      "template_syntax",
+      spec([role("a", "", "{{ ".repeat(999) + "x ".repeat(450_000))]),
+    ),
+  );
+
   // 20,000 variables in one template.
   cases.push(
     one(
