@@ -39,6 +39,13 @@ export function isGlob(pattern: string): boolean {
  * ```
  */
 export function globMatch(pattern: string, path: string): boolean {
+  // picomatch's regex backtracks exponentially on "*a*a*a*a*a*a*a*a*c" against a long name that does not
+  // match; for globs of plain characters, * and ?, the product automaton (a superset) rules that out first.
+  const plain = pattern.replace(/^(\.\/)+/, "");
+  if (
+    PLAIN_GLOB.test(plain) && globWithinBudget(plain) &&
+    !intersect(tokenize(plain), [...path.replace(/^(\.\/)+/, "")].map(char))
+  ) return false;
   let m = cache.get(pattern);
   if (!m) {
     m = picomatch(pattern, { dot: true });
@@ -46,6 +53,13 @@ export function globMatch(pattern: string, path: string): boolean {
     cache.set(pattern, m);
   }
   return m(path);
+}
+
+/** Globs the automaton reads exactly enough to rule out a match: no classes, braces, extglobs or escapes. */
+const PLAIN_GLOB = /^[^[\](){}!+@\\]*$/;
+
+function char(c: string): Token {
+  return { kind: "char", c };
 }
 
 type Token =
@@ -167,9 +181,7 @@ export function globsOverlap(a: string, b: string): boolean {
   // A literal is compared as one variant of plain characters: picomatch's regex backtracks on
   // "*a*a*a*a*a*a*a*a*c" against a long path, the product automaton stays linear in each side.
   const variants = (p: string, glob: boolean): Token[][] =>
-    glob
-      ? expandBraces(p).map(tokenize)
-      : [[...p].map((c): Token => ({ kind: "char", c }))];
+    glob ? expandBraces(p).map(tokenize) : [[...p].map(char)];
   const xs = variants(a, ga), ys = variants(b, gb);
   return xs.some((x) => ys.some((y) => intersect(x, y)));
 }

@@ -50,3 +50,23 @@ Deno.test("globsOverlap() is exact for globs that share no literal form", () => 
   assert.equal(globsOverlap("[ab]*.csv", "c*.csv"), true); // classes over-approximate
   assert.equal(globsOverlap("x?", "x/"), false);
 });
+
+Deno.test("globMatch() answers a backtracking glob against a long name at once (issue 14)", () => {
+  const started = performance.now();
+  assert.equal(globMatch("*a*a*a*a*a*a*a*a*c", "a".repeat(4000)), false);
+  assert.equal(globMatch("*a*a*a*a*a*a*a*a*c", `${"a".repeat(40)}c`), true);
+  assert.equal(globMatch("./out/*.csv", "out/x.csv"), true);
+  assert.equal(globMatch("out/**/*.csv", "out/a/b/x.csv"), true);
+  assert.equal(globMatch("out/*.csv", "out/a/x.csv"), false);
+  assert.ok(performance.now() - started < 500);
+});
+
+Deno.test("globsOverlap() refuses to expand {a,b} twenty times and compares a long literal linearly (issue 14)", () => {
+  const started = performance.now();
+  assert.equal(
+    globsOverlap("{a,b}".repeat(20), "{a,b}".repeat(20) + "x"),
+    true,
+  );
+  assert.equal(globsOverlap("*a*a*a*a*a*a*a*a*c", "a".repeat(250)), false);
+  assert.ok(performance.now() - started < 500);
+});
