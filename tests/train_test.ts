@@ -447,3 +447,52 @@ Deno.test("deno task train exits 1 when the grader could not grade episodes: tra
   assert.equal(line!.outcome.ungraded, 8);
   assert.equal(line!.outcome.graded, 0);
 });
+
+/** `episode/role/turn -> reply` of every action of a training run's first step. */
+async function firstStepReplies(dir: string): Promise<Map<string, string>> {
+  const events = await readRunEvents(join(dir, "steps", "step_0001"));
+  const replies = new Map<string, string>();
+  for (const e of events) {
+    if (e.kind !== "action") continue;
+    replies.set(
+      `${e.episode_id}/${e.role}/${e.turn}`,
+      JSON.stringify(e.model_call.completion_token_ids ?? e.reply.content),
+    );
+  }
+  return replies;
+}
+
+Deno.test("deno task train: train.seed makes the rollouts reproducible (same seed, same replies)", async () => {
+  const spec = await Deno.readTextFile(SPEC);
+  const root = await Deno.makeTempDir();
+  const withSeed = async (seed: number) => {
+    const file = join(root, `seed_${seed}.yaml`);
+    await Deno.writeTextFile(
+      file,
+      spec.replaceAll("../../pipelines/", `${Deno.cwd()}/pipelines/`)
+        .replace(/\n  seed: \d+/, `\n  seed: ${seed}`)
+        .replace(/eval: \{ every: 2,[^\n]*/, "eval: { every: 100 }"),
+    );
+    return file;
+  };
+  const run = async (seed: number, name: string) => {
+    const out = join(root, name);
+    const ran = await runCli([
+      "train",
+      await withSeed(seed),
+      "--out",
+      out,
+      "--steps",
+      "1",
+    ]);
+    assert.equal(ran.code, 0, ran.stderr);
+    return firstStepReplies(await onlyDir(out));
+  };
+  const a = await run(1, "a");
+  const b = await run(1, "b");
+  const c = await run(2, "c");
+  assert.equal(a.size, 16); // 4 tasks x 2 samples x 2 roles
+  assert.deepEqual([...b].sort(), [...a].sort());
+  const same = [...c.values()].filter((r) => [...a.values()].includes(r));
+  assert(same.length < a.size / 2, `${same.length} of ${a.size} replies equal`);
+});

@@ -25,6 +25,13 @@ export interface PolicyModelClientOptions {
    * and the adapter name.
    */
   readonly engine?: RolloutEngine;
+  /**
+   * In `train` mode, the base of each trained role's per-request sampling seed (e.g. `"<train.seed>:<step>"`,
+   * read at each request): the seed is derived from it, the episode, the role, the turn and how many
+   * calls that role made in the episode before, so a run's replies do not depend on how requests were
+   * batched or ordered. Unset: unseeded sampling.
+   */
+  readonly seedBase?: () => string;
 }
 
 /** Serves trained roles' requests from adapters it loaded (a VllmEngine). */
@@ -57,6 +64,10 @@ export class PolicyModelClient implements ModelClient {
   /** Role id -> the spec model its requests name. */
   readonly #roleModels = new Map<string, string>();
   readonly #mode: "train" | "eval";
+  readonly #seedBase: (() => string) | undefined;
+  /** Calls so far per `<seed base>|<episode>|<role>`, for the current seed base only. */
+  #calls = new Map<string, number>();
+  #callsBase = "";
 
   constructor(
     graph: ExecutionGraph,
@@ -66,6 +77,7 @@ export class PolicyModelClient implements ModelClient {
     this.#base = base;
     this.#mode = options.mode;
     this.#engine = options.engine;
+    this.#seedBase = options.seedBase;
     for (const id of options.roles) {
       const role = graph.roles.find((r) => r.id === id);
       if (role === undefined) {
@@ -126,8 +138,10 @@ export class PolicyModelClient implements ModelClient {
     ) {
       // Training actions keep the on-policy sampling contract, whatever the request asks.
       const { sampling: _ignored, ...rest } = request;
+      const seed = this.#mode === "train" ? this.#seed(request) : undefined;
       const sent = {
         ...(this.#mode === "train" ? rest : request),
+        ...(seed !== undefined ? { sampling: { seed } } : {}),
         model: request.role,
       };
       return this.#engine !== undefined
@@ -135,6 +149,19 @@ export class PolicyModelClient implements ModelClient {
         : this.#policies.get(request.role)!.complete(sent);
     }
     return this.#base.complete(request);
+  }
+
+  #seed(request: ModelRequest): number | undefined {
+    if (this.#seedBase === undefined) return undefined;
+    const base = this.#seedBase();
+    if (base !== this.#callsBase) {
+      this.#calls = new Map();
+      this.#callsBase = base;
+    }
+    const key = `${base}|${request.episode}|${request.role}`;
+    const k = this.#calls.get(key) ?? 0;
+    this.#calls.set(key, k + 1);
+    return sampleSeed(`${key}|${request.turn}|${k}`);
   }
 
   /** Sizes the trained roles' clients by their spec model's limit, and the base client (frozen roles, judge). */
@@ -150,4 +177,13 @@ export class PolicyModelClient implements ModelClient {
     }
     this.#engine?.ensureConcurrency?.(byRole);
   }
+}
+
+/** A sampling seed in [0, 2^31) from a string: 32-bit FNV-1a. */
+export function sampleSeed(key: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(key)) {
+    h = Math.imul(h ^ byte, 0x01000193) >>> 0;
+  }
+  return h & 0x7fffffff;
 }

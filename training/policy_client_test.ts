@@ -261,3 +261,32 @@ Deno.test("PolicyModelClient passes the run's sizing to its policies and its bas
     "all 20 requests in flight: the policy's limit followed the run, not a default of 8",
   );
 });
+
+Deno.test("PolicyModelClient seeds each training request from the seed base, episode, role, turn and call", async () => {
+  await using trainer = await fakeTrainer();
+  let base = "1:3";
+  const client = new PolicyModelClient(relayGraph(), new StubClient(), {
+    baseUrl: trainer.url,
+    roles: ["drafter", "finisher"],
+    mode: "train",
+    seedBase: () => base,
+  });
+  const seeds = async (asks: Partial<ModelRequest>[]) => {
+    const from = trainer.requests.length;
+    for (const a of asks) succeeded(await client.complete(ask(a)));
+    return trainer.requests.slice(from).map((r) =>
+      (r.body as { seed?: number }).seed
+    );
+  };
+  const asks = [{}, { role: "finisher" }, { episode: "e2" }, { turn: 2 }, {}];
+  const first = await seeds(asks);
+  assert(first.every((s) => Number.isInteger(s) && s! >= 0 && s! < 2 ** 31));
+  // Every request differs, a second call of the same role and turn in an episode too.
+  assert.equal(new Set(first).size, first.length);
+  // The same base replays the same seeds; another base (step or train.seed) gives others.
+  base = "1:4";
+  const other = await seeds(asks);
+  base = "1:3";
+  assert.deepEqual(await seeds(asks), first);
+  assert(other.every((s) => !first.includes(s)));
+});

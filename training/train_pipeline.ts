@@ -87,7 +87,7 @@ export function policyConfig(train: GraphTrain): PolicyConfig {
       lr: h.learning_rate,
       weight_decay: 0,
       grad_clip: h.max_grad_norm,
-      // One update per step: the schedule spans the run's steps.
+      // The schedule spans the run's steps; each train request names its step (trainRole).
       schedule: h.lr_schedule,
       warmup_steps: Math.round(h.warmup_ratio * train.steps),
       total_steps: train.steps,
@@ -101,7 +101,8 @@ export function policyConfig(train: GraphTrain): PolicyConfig {
       reward_clip: [-h.reward_clip, h.reward_clip],
       gamma: h.gamma,
       ppo_epochs: h.epochs,
-      minibatch_size: 4096,
+      // Samples per optimizer step; unset: the whole step's samples (one optimizer step per epoch).
+      minibatch_size: h.minibatch_size ?? 4096,
       // The runtime masks truncated actions itself, by the finish reason the server reported; the
       // trainer's own test (last token not EOS) would also drop replies cut by a stop string.
       mask_truncated: false,
@@ -254,11 +255,15 @@ export async function trainPipeline(
       policyOf,
       note,
     });
+    // train.seed makes the rollouts reproducible: every training action is sampled with a seed derived
+    // from (train.seed, step, episode, role, turn), whatever order the requests reach the trainer in.
+    let rolloutStep = 0;
     const rollout = new PolicyModelClient(graph, deps.model, {
       baseUrl: client.openaiBaseUrl,
       roles: train.roles,
       policyOf,
       mode: "train",
+      seedBase: () => `${train.seed}:${rolloutStep}`,
       ...(engine ? { engine } : {}),
     });
     const evaluator = new PolicyModelClient(graph, deps.model, {
@@ -381,6 +386,7 @@ export async function trainPipeline(
       }
       const started = performance.now();
       const runId = `step_${pad(step)}`;
+      rolloutStep = step;
       const summary = await runEpisodes(
         runId,
         join(run.dir, "steps"),
@@ -451,6 +457,7 @@ export async function trainPipeline(
           role,
           policyId: policyOf(role),
           step,
+          totalSteps: train.steps,
           runId,
           expected: before,
           key: `${run.id}:${runId}:${role}:${run.session}`,

@@ -31,4 +31,16 @@ Deno.test("policyConfig() maps the spec's hyperparameters onto the trainer's pol
     hyperparameters: { ...train.hyperparameters, baseline: "group" },
   });
   assert.equal(group.algo.name, "reinforce_pp_baseline");
+  // minibatch_size unset: the whole step's samples in one optimizer step per epoch; set, several.
+  assert.equal(config.algo.minibatch_size, 4096);
+  const minibatches = policyConfig({
+    ...train,
+    hyperparameters: {
+      ...train.hyperparameters,
+      minibatch_size: 16,
+      epochs: 2,
+    },
+  });
+  assert.equal(minibatches.algo.minibatch_size, 16);
+  assert.equal(minibatches.algo.ppo_epochs, 2);
 });

@@ -7,7 +7,10 @@ export interface RoleUpdate {
   readonly role: string;
   /** The role's policy on the trainer. */
   readonly policyId: string;
+  /** The run's training step, from 1; sent as the schedule's index (`step - 1`). */
   readonly step: number;
+  /** The run's steps, sent as the span of the learning-rate schedule. */
+  readonly totalSteps?: number;
   /** The step's rollout run id (`step_NNNN`). */
   readonly runId: string;
   readonly expected: number;
@@ -47,6 +50,12 @@ export async function trainRole(
         idempotency_key: attempt === 0
           ? update.key
           : `${update.key}:retry${attempt}`,
+        // The schedule follows the training step, not the policy version: a step the role skipped
+        // (no samples) still moves it on, so a cosine schedule ends at its floor on the last step.
+        step: update.step - 1,
+        ...(update.totalSteps !== undefined
+          ? { total_steps: update.totalSteps }
+          : {}),
         samples,
       }, update.onProgress);
       return { ...record, version: done.new_version, train: done.metrics };

@@ -58,6 +58,8 @@ Deno.test("trainRole() sends the role's samples to its policy and records the ne
   assert.equal(sent.policy_id, "run1.drafter");
   assert.equal(sent.expected_version, 4);
   assert.equal(sent.idempotency_key, UPDATE.key);
+  assert.equal(sent.step, 6); // step 7 of the run: index 6 of the lr schedule
+  assert.equal(sent.total_steps, undefined);
   assert.deepEqual(sent.samples.map((s) => s.sample_id), ["a", "b", "c"]);
 });
 
