@@ -470,7 +470,7 @@ Deno.test("deno task train: train.seed makes the rollouts reproducible (same see
     await Deno.writeTextFile(
       file,
       spec.replaceAll("../../pipelines/", `${Deno.cwd()}/pipelines/`)
-        .replace(/\n  seed: \d+/, `\n  seed: ${seed}`)
+        .replace(/\n {2}seed: \d+/, `\n  seed: ${seed}`)
         .replace(/eval: \{ every: 2,[^\n]*/, "eval: { every: 100 }"),
     );
     return file;
