@@ -31,7 +31,7 @@ export const SPEC_BUDGETS = {
   /** Liquid tags (`{{ }}` and `{% %}`) in one template. */
   templateTags: 1000,
   /** Liquid tags in every template of the spec together. */
-  totalTemplateTags: 20_000,
+  totalTemplateTags: 5_000,
   /** Characters of a workspace path or glob. */
   globChars: 256,
   /** Wildcards (`*`, `**`, `?`, `[...]`) in one glob. */

@@ -379,12 +379,14 @@ export function compileSpec(
       }],
     };
   }
-  const loaded = loadSpecTree(
-    tree,
-    file,
-    options.readFile ? { readFile: options.readFile } : {},
-  );
-  return finish(loaded, file, { ...options, file });
+  return bounded(file, () => {
+    const loaded = loadSpecTree(
+      tree,
+      file,
+      options.readFile ? { readFile: options.readFile } : {},
+    );
+    return finish(loaded, file, { ...options, file });
+  });
 }
 
 /**

@@ -126,3 +126,15 @@ Deno.test("interpolate() leaves non-strings and included template text alone", (
   assert.deepEqual(interpolate(root, env), []);
   assert.deepEqual(toValue(root), { n: 3, t: "${env.NOPE}" });
 });
+
+Deno.test("interpolate() scans 100,000 unclosed ${ in linear time and reports the first (issue 14)", () => {
+  const node: SpecNode = {
+    kind: "scalar",
+    value: "${".repeat(100_000),
+    loc: { file: "x.yaml", start: { line: 1, column: 1, offset: 0 } },
+  };
+  const started = performance.now();
+  const ds = interpolate(node, () => undefined);
+  assert.ok(performance.now() - started < 200);
+  assert.deepEqual(ds.map((d) => d.code), ["invalid_interpolation"]);
+});

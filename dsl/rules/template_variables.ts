@@ -17,7 +17,6 @@ const FILTERS = Object.keys(engine.filters);
 
 interface Parsed {
   readonly templates?: Template[];
-  readonly tags?: number;
   readonly error?: {
     message: string;
     row: number;
@@ -139,7 +138,7 @@ function parse(text: string): Parsed {
     if (problem) p = { error: problem };
     else {
       try {
-        p = { templates: engine.parse(text), tags };
+        p = { templates: engine.parse(text) };
       } catch (e) {
         const err = e as {
           message?: string;
@@ -270,6 +269,22 @@ export function templateVariables(ctx: RuleContext): void {
   ) => {
     const node = nodeAt(ctx.root, path).node;
     if (node.kind !== "scalar" || typeof node.value !== "string") return;
+    // Counted before parsing: past the total, no template is parsed or analysed.
+    totalTags += tagCount(node.value);
+    if (totalTags > SPEC_BUDGETS.totalTemplateTags) {
+      if (!overTotal) {
+        overTotal = true;
+        ctx.report({
+          code: "over_budget",
+          path,
+          message: `Cannot check the template of ${
+            where(roles[0]!)
+          }: the spec's templates hold more than ${SPEC_BUDGETS.totalTemplateTags} Liquid tags together`,
+          hint: "share one rubric between roles, or shorten the templates",
+        });
+      }
+      return;
+    }
     const p = parse(node.value);
     const at = (row: number, column: number): Loc => {
       const pos = node.origin?.map(row, column);
@@ -286,21 +301,6 @@ export function templateVariables(ctx: RuleContext): void {
         hint: p.error.hint ??
           "templates use Liquid syntax: {{ variable }}, {% if %}...{% endif %}, {% for x in list %}...{% endfor %}",
       });
-      return;
-    }
-    totalTags += p.tags ?? 0;
-    if (totalTags > SPEC_BUDGETS.totalTemplateTags) {
-      if (!overTotal) {
-        overTotal = true;
-        ctx.report({
-          code: "over_budget",
-          path,
-          message: `Cannot check the template of ${
-            where(roles[0]!)
-          }: the spec's templates hold more than ${SPEC_BUDGETS.totalTemplateTags} Liquid tags together`,
-          hint: "share one rubric between roles, or shorten the templates",
-        });
-      }
       return;
     }
     const analysis = engine.analyzeSync(p.templates!, { partials: false });

@@ -193,6 +193,19 @@ export function generatedCases(): HostileCase[] {
       ]),
     ),
   );
+  // 20 prompts of 1,000 tags each: each is in budget, together they are not.
+  cases.push(
+    one(
+      "liquid_many_templates",
+      "over_budget",
+      spec(
+        Array.from(
+          { length: 20 },
+          (_, i) => role(`r${i}`, "", "{{ task.q }} ".repeat(1000) + i),
+        ),
+      ),
+    ),
+  );
   // Did-you-mean between two 30,000-character ids: 9e8 steps of edit distance.
   {
     const id = "a".repeat(30_000);
