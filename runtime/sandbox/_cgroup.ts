@@ -36,6 +36,11 @@ interface CgroupMount {
 
 const PARENT = "mappa";
 let sequence = 0;
+/**
+ * Jail cgroups whose removal had to wait (a jail's init can linger as a zombie until the host's init
+ * reaps it, and v1 cannot remove a cgroup before): retried at each later create, without a timer.
+ */
+const pending = new Set<JailCgroup>();
 
 function mounts(mountinfo: string): CgroupMount[] {
   const out: CgroupMount[] = [];
@@ -278,6 +283,9 @@ export class JailCgroup {
 
   /** Creates the cgroup with its limits; throws (e.g. PermissionDenied) when it cannot. */
   static create(host: CgroupHost, limits: CgroupLimits): JailCgroup {
+    for (const old of pending) {
+      if (old.#rmdirAll()) pending.delete(old);
+    }
     const cg = new JailCgroup(host, `jail-${Deno.pid}-${++sequence}`);
     const bytes = String(limits.memory_mb * 1024 * 1024);
     try {
@@ -352,16 +360,23 @@ export class JailCgroup {
   }
 
   /**
-   * Kills what is left and removes the cgroup, waiting up to `timeoutMs` for exiting processes to
-   * leave it; returns false when a folder could not be removed in time.
+   * Kills what is left and removes the cgroup, waiting up to `waitMs` for exiting processes to leave
+   * it; past that the removal is retried at the next `create` (the execution does not wait for a
+   * zombie to be reaped). Returns whether it is gone now.
    */
-  async remove(timeoutMs = 2000): Promise<boolean> {
-    const deadline = performance.now() + timeoutMs;
+  async remove(waitMs = 10): Promise<boolean> {
+    const deadline = performance.now() + waitMs;
     for (;;) {
       if (this.pids().length > 0) this.killAll();
-      if (this.#rmdirAll()) return true;
-      if (performance.now() >= deadline) return false;
-      await new Promise((r) => setTimeout(r, 5));
+      if (this.#rmdirAll()) {
+        pending.delete(this);
+        return true;
+      }
+      if (performance.now() >= deadline) {
+        pending.add(this);
+        return false;
+      }
+      await new Promise((r) => setTimeout(r, 1));
     }
   }
 
