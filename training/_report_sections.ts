@@ -10,7 +10,7 @@ import {
   raw,
   table,
 } from "../coaches/report_html.ts";
-import type { EvalLine, StepLine } from "./metrics.ts";
+import type { EvalLine, RoleStep, StepLine } from "./metrics.ts";
 import type { TrainManifest } from "./train_run.ts";
 
 /** A training run as the report reads it. */
@@ -338,23 +338,97 @@ export function categorySection(run: TrainingRun): Html {
   `;
 }
 
+/** A trainer figure of a role's update; `clip_fraction` falls back to `clipfrac` (runs before it existed). */
+function trainFigure(
+  step: StepLine,
+  role: string,
+  key: string,
+): number | null | undefined {
+  const t = step.roles[role]?.train;
+  if (t === undefined) return undefined;
+  return key === "clip_fraction" ? t.clip_fraction ?? t.clipfrac : t[key];
+}
+
+/**
+ * The fraction of a role's actions in a step that did not train: masked before sending (unscored,
+ * truncated, refused by id, …) plus those the trainer found without a trainable token.
+ */
+function untrainedFraction(r: RoleStep): number | null {
+  const before = Object.values(r.masked).reduce((a, n) => a + n, 0);
+  const total = r.samples + before;
+  if (total === 0) return null;
+  return (before + (r.train?.masked_samples ?? 0)) / total;
+}
+
 export function trainerSection(run: TrainingRun): Html {
   const roles = rolesOf(run);
   const chart = (key: string, title: string) =>
     lineChart({
       title: `Trainer ${title} per role`,
       yLabel: title,
-      series: stepSeries(run, roles, (l, r) => l.roles[r]?.train?.[key]),
+      series: stepSeries(run, roles, (l, r) => trainFigure(l, r, key)),
     });
+  const rows = run.steps.flatMap((l) =>
+    roles.flatMap((role) => {
+      const r = l.roles[role];
+      if (r === undefined) return [];
+      const f = (key: string) => fmtNum(trainFigure(l, role, key), 3);
+      return [[
+        l.step,
+        role,
+        r.skipped ? `skipped: ${r.skipped}` : `v${r.version}`,
+        f("kl"),
+        f("grad_norm"),
+        f("clip_fraction"),
+        f("entropy"),
+        f("optimizer_steps"),
+        r.train?.kl_only === 1 ? "KL only" : r.train ? "reward + KL" : "–",
+        pct(untrainedFraction(r)),
+      ]];
+    })
+  );
   return html`
     <section>
       <h2>Trainer</h2>
-      <p>The trainer's figures for each update; a gap is a skipped update.</p>
+      <p>The trainer's figures for each update; a gap is a skipped update. KL is the token mean of k1 to
+      the reference model, clip fraction the share of tokens whose PPO ratio was clipped (0 with one
+      epoch and one minibatch: set <code>minibatch_size</code> or <code>epochs</code> for more optimizer
+      steps), entropy the policy's mean next-token entropy at the sampled tokens (nats), and refused or
+      masked the share of the role's actions that did not train (masked before sending, refused by the
+      trainer, or without a trainable token). An update on “KL only” had rewards that were all equal:
+      only the KL term moved the policy, toward the reference.</p>
       ${figures([
         chart("loss", "loss"),
         chart("kl", "KL"),
         chart("grad_norm", "grad norm"),
-      ])}
+        chart("clip_fraction", "clip fraction"),
+        chart("entropy", "entropy"),
+        lineChart({
+          title: "Refused or masked fraction per role",
+          yLabel: "fraction of actions",
+          yDomain: [0, 1],
+          series: stepSeries(
+            run,
+            roles,
+            (l, r) => l.roles[r] && untrainedFraction(l.roles[r]),
+          ),
+        }),
+      ])}${table(
+        [
+          "step",
+          "role",
+          "update",
+          "KL",
+          "grad norm",
+          "clip fraction",
+          "entropy",
+          "optimizer steps",
+          "signal",
+          "refused or masked",
+        ],
+        rows,
+        "Trainer figures per step and role",
+      )}
     </section>
   `;
 }

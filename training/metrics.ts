@@ -27,7 +27,7 @@ export const RoleStepSchema = z.strictObject({
   score_mean: Mean,
   scored: z.number().int().min(0),
   completion_tokens: z.number().int().min(0),
-  /** Why no update was made: no usable sample, or the trainer found no signal (every advantage zero). */
+  /** Why no update was made: no usable sample, or the trainer found nothing to train (every sample masked: `no_signal`). */
   skipped: z.enum(["no_samples", "no_signal"]).optional(),
   /** The trainer's `done` metrics. */
   train: z.record(z.string(), z.number().nullable()).optional(),

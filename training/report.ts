@@ -69,7 +69,8 @@ async function loadTrainingRun(
 /**
  * Builds the HTML report of a training run directory: header (pipeline, status, steps, trained roles and
  * versions, trainer, reward mapping), reward and coach score per role, eval success and metrics per split,
- * eval coach scores, coach score per task category, trainer loss/KL/grad norm, an eval table, skipped
+ * eval coach scores, coach score per task category, trainer loss, KL, grad norm, clip fraction, entropy and
+ * refused or masked fraction per role (charts and a table), an eval table, skipped
  * updates and masked samples, and links to every rollout and eval run. Every run string is escaped.
  *
  * @example

@@ -359,3 +359,72 @@ Deno.test("writeTrainingReport() rejects a directory that deno task train did no
     });
   });
 });
+
+Deno.test("writeTrainingReport() shows KL, grad norm, clip fraction, entropy and the refused or masked fraction per role from metrics.jsonl", async () => {
+  await withRuns(async (root) => {
+    const dir = join(root, "a");
+    const train = (step: number, extra: Record<string, number> = {}) => ({
+      loss: 0.01,
+      kl: 0.002 * step,
+      grad_norm: 0.5 + step,
+      clip_fraction: 0.125 * step,
+      entropy: 5.25 - step,
+      optimizer_steps: 4,
+      kl_only: 0,
+      masked_samples: 0,
+      ...extra,
+    });
+    await writeRun(dir, {
+      manifest: manifest("demo__train__0__4", ["solver"], 0),
+      lines: [
+        stepLine(1, { solver: roleStep(1, 0.3, { train: train(1) }) }),
+        // All rewards equal (KL only); 2 actions masked before sending, 2 refused, 1 with no trainable token.
+        stepLine(2, {
+          solver: roleStep(2, 0, {
+            samples: 6,
+            masked: { unscored: 2, refused: 2 },
+            train: train(2, { kl_only: 1, masked_samples: 1 }),
+          }),
+        }),
+        // A run written before clip_fraction existed: its clipfrac is shown.
+        stepLine(3, {
+          solver: roleStep(3, 0.5, {
+            train: { kl: 0.01, grad_norm: 2, clipfrac: 0.5 },
+          }),
+        }),
+      ],
+    });
+    const page = await Deno.readTextFile(await writeTrainingReport(dir));
+    // One dot per step with the figure (the step-3 line has no entropy).
+    for (
+      const [title, dots] of [
+        ["Trainer KL per role", 3],
+        ["Trainer grad norm per role", 3],
+        ["Trainer clip fraction per role", 3],
+        ["Trainer entropy per role", 2],
+        ["Refused or masked fraction per role", 3],
+      ] as const
+    ) {
+      const svg = chart(page, title);
+      assert.match(svg, /class="lg">solver</, title);
+      assert.equal(svg.match(/<circle /g)?.length, dots, title);
+    }
+    assert.match(
+      page,
+      /<th>step<\/th><th>role<\/th><th>update<\/th><th>KL<\/th><th>grad norm<\/th><th>clip fraction<\/th><th>entropy<\/th><th>optimizer steps<\/th><th>signal<\/th><th>refused or masked<\/th>/,
+    );
+    assert.match(
+      page,
+      /<tr><td>1<\/td><td>solver<\/td><td>v1<\/td><td>0\.00200<\/td><td>1\.500<\/td><td>0\.125<\/td><td>4\.250<\/td><td>4<\/td><td>reward \+ KL<\/td><td>0\.0%<\/td><\/tr>/,
+    );
+    // (2 unscored + 2 refused + 1 without tokens) of 6 sent + 4 masked = 50%.
+    assert.match(
+      page,
+      /<tr><td>2<\/td><td>solver<\/td><td>v2<\/td><td>0\.00400<\/td><td>2\.500<\/td><td>0\.250<\/td><td>3\.250<\/td><td>4<\/td><td>KL only<\/td><td>50\.0%<\/td><\/tr>/,
+    );
+    assert.match(
+      page,
+      /<tr><td>3<\/td><td>solver<\/td><td>v3<\/td><td>0\.0100<\/td><td>2<\/td><td>0\.500<\/td><td>–<\/td><td>–<\/td><td>reward \+ KL<\/td><td>0\.0%<\/td><\/tr>/,
+    );
+  });
+});

@@ -25,8 +25,9 @@ export interface RoleUpdate {
 }
 
 /**
- * Sends one role's samples to `/v1/train` and returns its step record. A batch without signal is
- * recorded as skipped; samples the trainer refuses by id (`stale_samples`, `invalid_tokens`) are
+ * Sends one role's samples to `/v1/train` and returns its step record. A batch whose rewards are all
+ * equal trains on the KL term (the trainer's `kl_only` metric); one the trainer finds nothing to train
+ * in (`no_signal`: every sample masked) is recorded as skipped; samples the trainer refuses by id (`stale_samples`, `invalid_tokens`) are
  * dropped, counted as masked `refused`, and the rest sent once more; any other refusal throws a
  * {@linkcode TrainerError} naming the step, the role and its rollout run.
  *
