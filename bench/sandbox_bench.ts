@@ -4,7 +4,8 @@
  * same program through `BwrapSandbox.exec()` (and through `UnsafeSandbox.exec()`, the same harness
  * without the jail), and prints medians and ratios. The jail runs with its per-jail limits on (a cgroup
  * per execution where the host allows it, the jail CPU check and the workspace quota watcher); the
- * header names the enforcement (backend "bwrap-v1+cg1", "+cg2" or "+rlimit").
+ * header names the enforcement (backend "bwrap-v1+cg1", "+cg2" or "+rlimit"); `bwrap-rl` is the same jail
+ * with rlimits only, so the difference is what the cgroup costs.
  *
  *   deno run -A bench/sandbox_bench.ts            # 40 runs for fast programs, 12 for imports
  *   deno run -A bench/sandbox_bench.ts 100 20
@@ -115,6 +116,12 @@ async function timeSandbox(
 }
 
 const bwrap = await BwrapSandbox.create();
+// The same jail with per-process rlimits only (no cgroup), to show what the cgroup costs.
+const rlimit = new BwrapSandbox(bwrap.options, {
+  ...bwrap.guarantees,
+  cgroup_limits: false,
+  limits: "rlimit",
+});
 const unsafe = new UnsafeSandbox({
   iUnderstandThisRunsAgentCodeWithoutIsolation: true,
 });
@@ -138,31 +145,34 @@ try {
     // Warm-up: disk cache, Deno's module cache for the bare run.
     await timeBare(argv, `${root}/deno`);
     await timeSandbox(bwrap, c, workspace);
-    const times = {
-      bare: [] as number[],
-      bwrap: [] as number[],
-      unsafe: [] as number[],
+    const times: Record<string, number[]> = {
+      bare: [],
+      bwrap: [],
+      "bwrap-rl": [],
+      unsafe: [],
     };
+    const variants = Object.keys(times);
     for (let i = 0; i < c.runs; i++) {
       // Rotate the order so drift in machine load hits every variant alike.
-      const order = [["bare", "bwrap", "unsafe"], ["bwrap", "unsafe", "bare"], [
-        "unsafe",
-        "bare",
-        "bwrap",
-      ]][i % 3]!;
-      for (const v of order) {
-        if (v === "bare") times.bare.push(await timeBare(argv, `${root}/deno`));
-        else if (v === "bwrap") {
-          times.bwrap.push(await timeSandbox(bwrap, c, workspace));
-        } else times.unsafe.push(await timeSandbox(unsafe, c, workspace));
+      const k = i % variants.length;
+      for (const v of [...variants.slice(k), ...variants.slice(0, k)]) {
+        times[v]!.push(
+          v === "bare"
+            ? await timeBare(argv, `${root}/deno`)
+            : await timeSandbox(
+              v === "bwrap" ? bwrap : v === "bwrap-rl" ? rlimit : unsafe,
+              c,
+              workspace,
+            ),
+        );
       }
     }
-    const base = summary(times.bare).median;
+    const base = summary(times.bare!).median;
     console.log(`${c.name} (${c.runs} runs each)`);
     for (const [label, xs] of Object.entries(times)) {
       const s = summary(xs);
       console.log(
-        `  ${label.padEnd(7)} ${s.median.toFixed(1).padStart(7)} [${
+        `  ${label.padEnd(8)} ${s.median.toFixed(1).padStart(7)} [${
           s.p10.toFixed(1)
         }-${s.p90.toFixed(1)}]  ${(s.median / base).toFixed(2)}x`,
       );
