@@ -395,3 +395,23 @@ time.sleep(1)`,
   });
   assert.equal(dense.status, "file_size_limit", dense.stderr.text);
 });
+
+Deno.test("limits: without cgroups the jail falls back to rlimits, says so in its backend, and still enforces the workspace quota", async () => {
+  const fallback = new BwrapSandbox(sandbox.options, {
+    ...sandbox.guarantees,
+    cgroup_limits: false,
+    limits: "rlimit",
+  });
+  assert.equal(fallback.backend, "bwrap-v1+rlimit");
+  await using ws = await tempWorkspace();
+  const result = await fallback.exec({
+    language: "python",
+    code: "open('big.bin', 'wb').write(b'x' * (8 << 20))",
+    workspace: ws.dir,
+    limits: { ...SMALL_LIMITS, disk_mb: 4, file_size_mb: 16 },
+    slot: SLOT,
+  });
+  assert.equal(result.backend, "bwrap-v1+rlimit");
+  assert.equal(result.status, "file_size_limit", result.stderr.text);
+  assert.match(result.error?.message ?? "", /^workspace quota exceeded: /);
+});
