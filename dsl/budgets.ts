@@ -32,6 +32,8 @@ export const SPEC_BUDGETS = {
   templateTags: 1000,
   /** Liquid tags in every template of the spec together. */
   totalTemplateTags: 5_000,
+  /** Globs among every role's `produces` and `consumes`: contracts compare each with every path. */
+  globs: 32,
   /** Characters of a workspace path or glob. */
   globChars: 256,
   /** Wildcards (`*`, `**`, `?`, `[...]`) in one glob. */

@@ -1,5 +1,6 @@
 import { dirname, normalize } from "node:path";
 import { buildGraph } from "./build_graph.ts";
+import { checkBudgets } from "./check_budgets.ts";
 import { checkShape } from "./check_shape.ts";
 import {
   compareDiagnostics,
@@ -244,6 +245,8 @@ function finish(
   if (!parsed.success) {
     return fail(checkShape(PipelineSchema, root, data, parsed.error.issues));
   }
+  const overBudget = checkBudgets(parsed.data, root);
+  if (overBudget.length > 0) return fail(overBudget);
   const readFile = options.readFile ??
     ((p: string) => Deno.readTextFileSync(p));
   const ctx = new RuleContext(parsed.data, root, {

@@ -44,7 +44,7 @@ export function globMatch(pattern: string, path: string): boolean {
   const plain = pattern.replace(/^(\.\/)+/, "");
   if (
     PLAIN_GLOB.test(plain) && globWithinBudget(plain) &&
-    !intersect(tokenize(plain), [...path.replace(/^(\.\/)+/, "")].map(char))
+    !matchesLiteral(variantsOf(plain)[0]!, path.replace(/^(\.\/)+/, ""))
   ) return false;
   let m = cache.get(pattern);
   if (!m) {
@@ -57,10 +57,6 @@ export function globMatch(pattern: string, path: string): boolean {
 
 /** Globs the automaton reads exactly enough to rule out a match: no classes, braces, extglobs or escapes. */
 const PLAIN_GLOB = /^[^[\](){}!+@\\]*$/;
-
-function char(c: string): Token {
-  return { kind: "char", c };
-}
 
 type Token =
   | { readonly kind: "char"; readonly c: string }
@@ -128,8 +124,77 @@ function tokenize(pattern: string): Token[] {
   return out;
 }
 
+const SPECIAL = /[*?[\]{}()!+@\\]/;
+
+/**
+ * A cheap necessary condition for an overlap: the literal text before the first special character of
+ * each, and after the last, must agree (one a prefix, or suffix, of the other).
+ */
+function affixesAgree(a: string, b: string): boolean {
+  const x = a.replace(/^(\.\/)+/, ""), y = b.replace(/^(\.\/)+/, "");
+  const head = (p: string) => {
+    const i = p.search(SPECIAL);
+    return i < 0 ? p : p.slice(0, i);
+  };
+  const ha = head(x), hb = head(y);
+  if (!ha.startsWith(hb) && !hb.startsWith(ha)) return false;
+  const tail = (p: string) => {
+    let i = p.length;
+    while (i > 0 && !SPECIAL.test(p[i - 1]!)) i--;
+    return p.slice(i);
+  };
+  const ta = tail(x), tb = tail(y);
+  return ta.endsWith(tb) || tb.endsWith(ta);
+}
+
+/** Whether a token list matches a literal path: the automaton run on one string, O(path × tokens). */
+function matchesLiteral(tokens: readonly Token[], path: string): boolean {
+  const n = tokens.length;
+  let cur = new Uint8Array(n + 1), next = new Uint8Array(n + 1);
+  const close = (set: Uint8Array) => {
+    // A star may match nothing: reaching it reaches the token after it too.
+    for (let i = 0; i < n; i++) {
+      if (set[i] && tokens[i]!.kind === "star") set[i + 1] = 1;
+    }
+  };
+  cur[0] = 1;
+  close(cur);
+  for (let k = 0; k < path.length; k++) {
+    const c = path[k];
+    next.fill(0);
+    let any = false;
+    for (let i = 0; i < n; i++) {
+      if (!cur[i]) continue;
+      const t = tokens[i]!;
+      if (t.kind === "star") {
+        if (t.deep || c !== "/") next[i] = 1, any = true;
+      } else if (t.kind === "one" ? c !== "/" : t.c === c) {
+        next[i + 1] = 1;
+        any = true;
+      }
+    }
+    if (!any) return false;
+    close(next);
+    [cur, next] = [next, cur];
+  }
+  return cur[n] === 1;
+}
+
+const variantCache = new Map<string, Token[][]>();
+
+/** A glob's `{a,b}` variants, tokenized, cached like compiled matchers. */
+function variantsOf(pattern: string): Token[][] {
+  let v = variantCache.get(pattern);
+  if (!v) {
+    v = expandBraces(pattern).map(tokenize);
+    if (variantCache.size >= MAX_CACHED) variantCache.clear();
+    variantCache.set(pattern, v);
+  }
+  return v;
+}
+
 /** Whether two token lists match a common string: a search over pairs of positions (product automaton). */
-function intersect(a: Token[], b: Token[]): boolean {
+function intersect(a: readonly Token[], b: readonly Token[]): boolean {
   const seen = new Set<number>();
   const width = b.length + 1;
   const stack: [number, number][] = [[0, 0]];
@@ -178,10 +243,9 @@ export function globsOverlap(a: string, b: string): boolean {
   if (!ga && !gb) return false;
   // Past the budget the schema has refused the spec already; answer "may overlap" without the work.
   if (!globWithinBudget(a) || !globWithinBudget(b)) return true;
-  // A literal is compared as one variant of plain characters: picomatch's regex backtracks on
-  // "*a*a*a*a*a*a*a*a*c" against a long path, the product automaton stays linear in each side.
-  const variants = (p: string, glob: boolean): Token[][] =>
-    glob ? expandBraces(p).map(tokenize) : [[...p].map(char)];
-  const xs = variants(a, ga), ys = variants(b, gb);
-  return xs.some((x) => ys.some((y) => intersect(x, y)));
+  if (!affixesAgree(a, b)) return false;
+  // picomatch's regex backtracks on "*a*a*a*a*a*a*a*a*c" against a long path; the automaton does not.
+  if (!ga) return variantsOf(b).some((y) => matchesLiteral(y, a));
+  if (!gb) return variantsOf(a).some((x) => matchesLiteral(x, b));
+  return variantsOf(a).some((x) => variantsOf(b).some((y) => intersect(x, y)));
 }

@@ -245,6 +245,28 @@ export function generatedCases(): HostileCase[] {
       ),
     );
   }
+  // 1,000 roles whose contracts compare globs with long literal paths: every consumed pattern is compared
+  // with every produced one. Over the glob budget, then just under it.
+  for (
+    const [name, globs, code] of [
+      ["contract_globs", 40, "over_budget"],
+      ["contract_literals", 16, "unproduced_input"],
+    ] as const
+  ) {
+    const long = "x".repeat(200);
+    const roles = Array.from({ length: 1000 }, (_, i) =>
+      role(
+        `r${i}`,
+        i < globs
+          ? `, produces: ["o${i}/*a*b*.csv"], consumes: ["*/*b*a*.csv"]${
+            i ? `, after: [r${i - 1}]` : ""
+          }`
+          : `, produces: ["o${i}/ab${long}.csv"], consumes: ["o${
+            i - 1
+          }/ab${long}.csv"], after: [r${i - 1}]`,
+      ));
+    cases.push(one(name, code, spec(roles)));
+  }
   // 8,000 roles in a chain: ancestor sets were copied from parent to child, quadratic in the chain.
   const chains = [
     ["role_chain", 8000, "over_budget"],
