@@ -107,6 +107,7 @@ def test_several_minibatches_and_epochs_clip_and_report_optimizer_steps(start_se
     assert abs(one["metrics"]["ratio_mean"] - 1.0) < 1e-6
     many = _clip_run(start_server, 2, 2)
     m = many["metrics"]
+    print(f"clip_fraction {m['clip_fraction']:.3f} over {m['optimizer_steps']} optimizer steps, per step {[round(p['clipfrac'], 3) for p in many['progress']]}")
     assert m["optimizer_steps"] == 4 and len(many["progress"]) == 4 and m["updates"] == 4
     # After the first optimizer step the policy is no longer the one that sampled: ρ ≠ 1 and the clip acts.
     assert many["progress"][0]["clipfrac"] == 0.0
