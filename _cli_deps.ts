@@ -131,9 +131,12 @@ export async function prepareDeps(
   } else {
     try {
       // Two mappa processes on one host need disjoint uid ranges: each slot's uid counts against RLIMIT_NPROC.
-      sandbox = await BwrapSandbox.create(
+      const jail = await BwrapSandbox.create(
         options.uidBase !== undefined ? { uidBase: options.uidBase } : {},
       );
+      // No writable cgroups: limits are per process; say so before anything runs.
+      warning = jail.guarantees.limits_warning;
+      sandbox = jail;
     } catch (e) {
       if (!(e instanceof SandboxError)) throw e;
       return {

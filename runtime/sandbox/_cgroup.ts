@@ -36,6 +36,8 @@ interface CgroupMount {
 
 const PARENT = "mappa";
 let sequence = 0;
+// Test workers (deno test --parallel) share one pid: a random tag keeps their cgroup names apart.
+const TAG = crypto.randomUUID().slice(0, 8);
 /**
  * Jail cgroups whose removal had to wait (a jail's init can linger as a zombie until the host's init
  * reaps it, and v1 cannot remove a cgroup before): retried at each later create, without a timer.
@@ -235,7 +237,7 @@ export function probeCgroups(
 function removeStale(dirs: readonly string[]): void {
   for (const dir of dirs) {
     for (const entry of Deno.readDirSync(dir)) {
-      const pid = /^jail-(\d+)-\d+$/.exec(entry.name)?.[1];
+      const pid = /^jail-(\d+)-(?:[0-9a-f]{8}-)?\d+$/.exec(entry.name)?.[1];
       if (pid === undefined || Number(pid) === Deno.pid) continue;
       try {
         Deno.statSync(`/proc/${pid}`);
@@ -286,7 +288,7 @@ export class JailCgroup {
     for (const old of pending) {
       if (old.#rmdirAll()) pending.delete(old);
     }
-    const cg = new JailCgroup(host, `jail-${Deno.pid}-${++sequence}`);
+    const cg = new JailCgroup(host, `jail-${Deno.pid}-${TAG}-${++sequence}`);
     const bytes = String(limits.memory_mb * 1024 * 1024);
     try {
       for (const d of cg.#dirs) Deno.mkdirSync(d);
