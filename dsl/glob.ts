@@ -126,31 +126,56 @@ function tokenize(pattern: string): Token[] {
 
 const SPECIAL = /[*?[\]{}()!+@\\]/;
 
-/**
- * A cheap necessary condition for an overlap: the literal text before the first special character of
- * each, and after the last, must agree (one a prefix, or suffix, of the other).
- */
-function affixesAgree(a: string, b: string): boolean {
-  const x = a.replace(/^(\.\/)+/, ""), y = b.replace(/^(\.\/)+/, "");
-  const head = (p: string) => {
-    const i = p.search(SPECIAL);
-    return i < 0 ? p : p.slice(0, i);
-  };
-  const ha = head(x), hb = head(y);
-  if (!ha.startsWith(hb) && !hb.startsWith(ha)) return false;
-  const tail = (p: string) => {
-    let i = p.length;
-    while (i > 0 && !SPECIAL.test(p[i - 1]!)) i--;
-    return p.slice(i);
-  };
-  const ta = tail(x), tb = tail(y);
-  return ta.endsWith(tb) || tb.endsWith(ta);
+/** What globsOverlap reads of one pattern, computed once. */
+interface Facts {
+  readonly glob: boolean;
+  readonly within: boolean;
+  /** Literal text before the first special character, and after the last ("./" dropped). */
+  readonly head: string;
+  readonly tail: string;
 }
+
+const factCache = new Map<string, Facts>();
+
+function factsOf(pattern: string): Facts {
+  let f = factCache.get(pattern);
+  if (!f) {
+    const p = pattern.replace(/^(\.\/)+/, "");
+    const first = p.search(SPECIAL);
+    let last = p.length;
+    while (last > 0 && !SPECIAL.test(p[last - 1]!)) last--;
+    f = {
+      glob: isGlob(pattern),
+      within: globWithinBudget(pattern),
+      head: first < 0 ? p : p.slice(0, first),
+      tail: p.slice(last),
+    };
+    if (factCache.size >= MAX_CACHED) factCache.clear();
+    factCache.set(pattern, f);
+  }
+  return f;
+}
+
+/** A cheap necessary condition for an overlap: literal heads agree, and literal tails agree. */
+function affixesAgree(a: Facts, b: Facts): boolean {
+  return (a.head.startsWith(b.head) || b.head.startsWith(a.head)) &&
+    (a.tail.endsWith(b.tail) || b.tail.endsWith(a.tail));
+}
+
+// Reused by matchesLiteral: it runs for every consumed path against every produced glob.
+let scratch: [Uint8Array, Uint8Array] = [
+  new Uint8Array(64),
+  new Uint8Array(64),
+];
 
 /** Whether a token list matches a literal path: the automaton run on one string, O(path × tokens). */
 function matchesLiteral(tokens: readonly Token[], path: string): boolean {
   const n = tokens.length;
-  let cur = new Uint8Array(n + 1), next = new Uint8Array(n + 1);
+  if (scratch[0].length <= n) {
+    scratch = [new Uint8Array(2 * n + 2), new Uint8Array(2 * n + 2)];
+  }
+  let [cur, next] = scratch;
+  cur.fill(0, 0, n + 1);
   const close = (set: Uint8Array) => {
     // A star may match nothing: reaching it reaches the token after it too.
     for (let i = 0; i < n; i++) {
@@ -161,7 +186,7 @@ function matchesLiteral(tokens: readonly Token[], path: string): boolean {
   close(cur);
   for (let k = 0; k < path.length; k++) {
     const c = path[k];
-    next.fill(0);
+    next.fill(0, 0, n + 1);
     let any = false;
     for (let i = 0; i < n; i++) {
       if (!cur[i]) continue;
@@ -239,11 +264,12 @@ function intersect(a: readonly Token[], b: readonly Token[]): boolean {
  */
 export function globsOverlap(a: string, b: string): boolean {
   if (a === b) return true;
-  const ga = isGlob(a), gb = isGlob(b);
+  const fa = factsOf(a), fb = factsOf(b);
+  const ga = fa.glob, gb = fb.glob;
   if (!ga && !gb) return false;
   // Past the budget the schema has refused the spec already; answer "may overlap" without the work.
-  if (!globWithinBudget(a) || !globWithinBudget(b)) return true;
-  if (!affixesAgree(a, b)) return false;
+  if (!fa.within || !fb.within) return true;
+  if (!affixesAgree(fa, fb)) return false;
   // picomatch's regex backtracks on "*a*a*a*a*a*a*a*a*c" against a long path; the automaton does not.
   if (!ga) return variantsOf(b).some((y) => matchesLiteral(y, a));
   if (!gb) return variantsOf(a).some((x) => matchesLiteral(x, b));

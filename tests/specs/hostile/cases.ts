@@ -217,6 +217,16 @@ export function generatedCases(): HostileCase[] {
       ),
     );
   }
+  // 1,000 roles with 125-character ids, each after a misspelled one: a million did-you-mean comparisons.
+  {
+    const id = (i: number) =>
+      "r" + "a".repeat(120) + String(i).padStart(4, "0");
+    const roles = Array.from(
+      { length: 1000 },
+      (_, i) => role(id(i), `, after: [${id(i).replace("r", "q")}]`),
+    );
+    cases.push(one("unknown_long_ids", "unknown_role", spec(roles)));
+  }
   // {a,b} twenty times: a million brace variants per glob.
   {
     const glob = "{a,b}".repeat(20);
