@@ -15,7 +15,7 @@ export const DIAGNOSTIC_CODES = [
   "file_not_found",
   "file_is_directory",
   "file_too_large",
-  "file_not_utf8",
+  "file_not_text",
   "over_budget",
   "yaml_syntax",
   "duplicate_key",

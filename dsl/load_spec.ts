@@ -38,7 +38,7 @@ type FileCode =
   | "file_not_found"
   | "file_is_directory"
   | "file_too_large"
-  | "file_not_utf8";
+  | "file_not_text";
 
 /**
  * Thrown by `readSpecFile` for a file that is not a spec-sized UTF-8 text file; `code` is the diagnostic
@@ -123,7 +123,7 @@ export function readSpecFile(path: string): string {
   if (bad < 0) return new TextDecoder().decode(bytes);
   const before = new TextDecoder().decode(bytes.subarray(0, bad));
   throw new SpecFileError(
-    "file_not_utf8",
+    "file_not_text",
     `it is not UTF-8 text: byte ${bad} is 0x${
       bytes[bad]!.toString(16).padStart(2, "0")
     }`,
@@ -157,7 +157,7 @@ function hintFor(code: FileCode, what: string): string {
       return "name a file inside it";
     case "file_too_large":
       return `split it: a spec file holds at most ${SPEC_BUDGETS.fileBytes} bytes`;
-    case "file_not_utf8":
+    case "file_not_text":
       return "save the file as UTF-8 text";
     default:
       return what === "spec"

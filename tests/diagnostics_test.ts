@@ -182,7 +182,7 @@ const CASES: readonly Case[] = [
     expect: [at("file_too_large", 10, 13)],
   },
   {
-    code: "file_not_utf8",
+    code: "file_not_text",
     name:
       "compile() reports a bad byte at its line and column in the included file",
     spec: [
@@ -192,12 +192,12 @@ const CASES: readonly Case[] = [
       ...DATASET,
     ],
     read: () => {
-      throw new SpecFileError("file_not_utf8", "it is not UTF-8 text", {
+      throw new SpecFileError("file_not_text", "it is not UTF-8 text", {
         text: "ok\nR\ufffdsum\ufffd\n",
         offset: 4,
       });
     },
-    expect: [at("file_not_utf8", 2, 2, "bad.md")],
+    expect: [at("file_not_text", 2, 2, "bad.md")],
     also: (ds) => {
       assert.deepEqual(relatedOf(ds[0]), [
         { file: "case.yaml", line: 10, column: 13 },

@@ -136,7 +136,7 @@ Deno.test("compile() follows absolute file:// includes and rejects files that ar
     ]),
   );
   // The bad byte is located in the file itself, with the include as a note.
-  assert.deepEqual(bad.map(where), [["file_not_utf8", 1, 1]]);
+  assert.deepEqual(bad.map(where), [["file_not_text", 1, 1]]);
   assert.equal(bad[0]!.file, `${dir}/bin.md`);
   assert.match(bad[0]!.message, /it is not UTF-8 text: byte 0 is 0xff$/);
   assert.equal(bad[0]!.related?.[0]?.position?.line, 5);

@@ -67,7 +67,7 @@ export function generatedCases(): HostileCase[] {
     bytes[bytes.indexOf(0)] = 0xff;
     cases.push({
       name: "not_utf8",
-      code: "file_not_utf8",
+      code: "file_not_text",
       entry: "not_utf8.yaml",
       files: { "not_utf8.yaml": bytes },
     });
