@@ -11,7 +11,7 @@ import {
   ScriptedModelClient,
   UnsafeSandbox,
 } from "./runtime/mod.ts";
-import { RunCoach } from "./coaches/mod.ts";
+import { DemoJudgeClient, RunCoach } from "./coaches/mod.ts";
 
 /** What `run` and `train` wire into the ports, and what the CLI says about it. */
 export interface CliDeps {
@@ -104,7 +104,20 @@ export async function prepareDeps(
     const configured = judge.provider === "scripted"
       ? judge.script !== undefined
       : (judge.base_url ?? "") !== "";
-    if (RunCoach.needsJudge(graph) && !configured) {
+    if (
+      RunCoach.needsJudge(graph) && !configured && !options.forceCoach &&
+      roleModels.every((m) =>
+        unconfigured.includes(m) || scriptedModels.includes(m)
+      )
+    ) {
+      // The offline demo: the demo policy answers the judge too, with labelled scripted verdicts, so the
+      // first run ends with a score layer and a report. Never in training, never beside a real policy.
+      const judgeModel = graph.coach.model;
+      coach = () =>
+        new RunCoach(graph, { client: new DemoJudgeClient(model, judgeModel) });
+      coachNote =
+        `coach: demo judge (scripted verdicts, labelled as such, not a model's): models.${judgeModel} has no endpoint; set its base_url to have a model judge`;
+    } else if (RunCoach.needsJudge(graph) && !configured) {
       coachNote = `coach: off: models.${graph.coach.model} has no endpoint${
         options.forceCoach ? "" : "; score the run later with deno task rescore"
       }`;

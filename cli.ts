@@ -425,6 +425,7 @@ async function run(args: string[]): Promise<number> {
     });
     if (!values.json) {
       for (const line of formatSummary(summary)) console.log(line);
+      console.log(`  report: deno task report ${summary.run_dir}`);
     }
     if (summary.episodes_failed > 0) {
       console.error(

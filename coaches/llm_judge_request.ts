@@ -11,6 +11,7 @@ import type {
 } from "../runtime/ports.ts";
 import type { ScoreScale } from "./parse_verdict.ts";
 import { type Evidence, JudgeReplySchema } from "./types.ts";
+import { DemoJudgeClient } from "./demo_judge.ts";
 
 // What coaches/llm_judge.ts sends: the response format, the messages, the request, the cache identity.
 
@@ -176,6 +177,10 @@ export function judgeEndpoint(
   }
   if (client instanceof ScriptedModelClient) {
     return { model_name: client.modelName, base_url: null, cacheable: false };
+  }
+  // Demo verdicts are never cached, nor answered from a real judge's cache.
+  if (client instanceof DemoJudgeClient && client.judges(model)) {
+    return { model_name: "demo-judge", base_url: null, cacheable: false };
   }
   if (client instanceof ModelRouter) {
     const route = client.routes[model];

@@ -21,6 +21,7 @@ export * from "./plots.ts";
 export * from "./render_judge_prompt.ts";
 export * from "./report.ts";
 export * from "./rescore.ts";
+export * from "./demo_judge.ts";
 export * from "./run_coach.ts";
 export * from "./run_log.ts";
 export * from "./score_layer.ts";

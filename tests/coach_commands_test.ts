@@ -138,9 +138,26 @@ Deno.test("rescore writes a layer once, compare diffs two layers, report writes 
     out,
   ]);
   assert.equal(run.code, 0, run.stderr);
-  assert.match(run.stderr, /coach: off: models\.coach has no endpoint/);
+  // Offline, the demo policy answers the judge too: labelled scripted verdicts, a score layer, a report.
+  assert.match(
+    run.stderr,
+    /^coach: demo judge \(scripted verdicts, labelled as such, not a model's\): models\.coach has no endpoint/m,
+  );
+  assert.match(run.stdout, /^ {2}report: deno task report \S+$/m);
   const [name] = [...Deno.readDirSync(out)].map((e) => e.name);
   const dir = `${out}/${name}`;
+  for (const layer of Deno.readDirSync(`${dir}/scores`)) {
+    const verdicts = Deno.readTextFileSync(`${dir}/scores/${layer.name}`)
+      .trim().split("\n").map((l) => JSON.parse(l));
+    assert.ok(verdicts.length > 0);
+    for (const v of verdicts) {
+      assert.match(
+        v.reasoning,
+        /^Demo judge: a scripted verdict, not a model's/,
+      );
+      assert.equal(v.judge.model_name, "demo-judge");
+    }
+  }
   await Deno.writeTextFile(
     `${out}/lenient.yaml`,
     "name: lenient\ndefault_score: 8\nchecks: [{ id: crash, when: tool_error, cap: 3 }]\n",
