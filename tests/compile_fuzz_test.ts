@@ -44,6 +44,9 @@ const SNIPPETS: readonly string[] = [
   "extends: /etc/passwd",
   "extends: ./",
   "extends: [./math.yaml, ./math.yaml]",
+  "extends: ./relay.yaml",
+  "user: file://prompts",
+  "rubric: file://rubrics/relay.yaml",
   "user: file://.",
   "user: file:///dev/zero",
   "user: file://../../../../../etc/hostname",
@@ -155,7 +158,7 @@ Deno.test(`compile() survives ${CASES} mutated shipped specs: no throw, under 2 
     for (let k = 0; k < count; k++) {
       const [name, mutate] = pick(MUTATIONS, next);
       applied.push(name);
-      lines = mutate(lines, next);
+      lines = mutate(lines.length > 0 ? lines : [""], next);
     }
     const name = `case ${n} (${file}: ${applied.join(", ")})`;
     const t0 = performance.now();
