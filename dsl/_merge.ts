@@ -36,10 +36,12 @@ function mergeById(base: SpecNode[], over: SpecNode[]): SpecNode[] | undefined {
 
 /**
  * Overlays `over` on `base` for `extends`: mappings merge key by key, lists of objects with `id` merge by
- * id (so a child can change one role), anything else is replaced. Locations come from whichever file set
- * the value.
+ * id (so a child can change one role), anything else is replaced; a mapping the child includes with
+ * `file://` replaces the parent's whole. Locations come from whichever file set the value.
  */
 export function mergeNodes(base: SpecNode, over: SpecNode): SpecNode {
+  // A child naming another file:// (a rubric, a schema) means that file, not a blend of it with the parent's.
+  if (over.kind === "map" && over.included) return over;
   if (base.kind === "map" && over.kind === "map") {
     const entries = new Map<string, MapEntry>(base.entries);
     for (const [k, e] of over.entries) {

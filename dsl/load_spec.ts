@@ -429,7 +429,9 @@ class Loader {
     const rel = node.value.slice("file://".length);
     const target = resolveFrom(node.loc.file || file, rel);
     if (STRUCTURED.has(extname(target).toLowerCase())) {
-      return this.loadStructured(target, node.loc, stack, keyPath) ?? node;
+      const loaded = this.loadStructured(target, node.loc, stack, keyPath);
+      if (!loaded) return node;
+      return loaded.kind === "map" ? { ...loaded, included: true } : loaded;
     }
     const source = this.read(target, node.loc, "included file", keyPath);
     if (!source) return node;

@@ -39,6 +39,8 @@ export interface MapNode {
   readonly kind: "map";
   readonly entries: Map<string, MapEntry>;
   readonly loc: Loc;
+  /** True when the mapping was pulled in with `file://` (a rubric, a schema): `extends` replaces it whole. */
+  readonly included?: boolean;
 }
 
 export interface SeqNode {
