@@ -272,14 +272,23 @@ export function buildGraph(
     const { rubric: _r, rubrics: _rs, roles: _roles, ...rest } = spec.coach;
     coach = { ...rest, roles: [...coached], rubrics, rubric_for: rubricFor };
   }
+  const split = (ref: string) => {
+    const dot = ref.indexOf(".");
+    return { role: ref.slice(0, dot), output: ref.slice(dot + 1) };
+  };
   const outcome = spec.outcome && "answer" in spec.outcome.params
     ? (() => {
-      const ref = (spec.outcome.params as { answer: string }).answer;
-      const dot = ref.indexOf(".");
-      return {
-        ...spec.outcome,
-        answer_ref: { role: ref.slice(0, dot), output: ref.slice(dot + 1) },
-      };
+      const ref =
+        (spec.outcome.params as { answer: string | Record<string, string> })
+          .answer;
+      return typeof ref === "string"
+        ? { ...spec.outcome, answer_ref: split(ref) }
+        : {
+          ...spec.outcome,
+          answer_refs: Object.fromEntries(
+            Object.entries(ref).map(([name, r]) => [name, split(r)]),
+          ),
+        };
     })()
     : spec.outcome;
 

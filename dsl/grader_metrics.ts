@@ -57,3 +57,57 @@ export const COMPARABLE_METRICS: Readonly<
 
 /** The value a comparable metric takes for a failed episode when the spec's `fair` does not name it. */
 export const COMPARABLE_FAIR_DEFAULT = 0;
+
+/** A `<role>.<output>` the outcome grader reads, with its name (named answers) and its path in the spec. */
+export interface AnswerUse {
+  /** The answer's name, or null for a single `answer: <role>.<output>`. */
+  readonly name: string | null;
+  readonly ref: string;
+  readonly path: (string | number)[];
+}
+
+/** The answers an outcome's grader reads: none, one, or several named ones. */
+export function answerUses(outcome: Outcome | undefined): AnswerUse[] {
+  if (!outcome || !("answer" in outcome.params)) return [];
+  const answer = outcome.params.answer;
+  return typeof answer === "string"
+    ? [{ name: null, ref: answer, path: ["outcome", "params", "answer"] }]
+    : Object.entries(answer).map(([name, ref]) => ({
+      name,
+      ref,
+      path: ["outcome", "params", "answer", name],
+    }));
+}
+
+/** One condition of an outcome's success rule, with its path in the spec. */
+export interface SuccessConditionUse {
+  readonly metric: string;
+  readonly at_least?: number | undefined;
+  readonly at_most?: number | undefined;
+  readonly path: (string | number)[];
+}
+
+/** The conditions of an outcome's success rule: one, or those under `all`, `any` or `of`. */
+export function successConditions(
+  outcome: Outcome | undefined,
+): SuccessConditionUse[] {
+  const s = outcome?.success;
+  if (!s) return [];
+  const base = ["outcome", "success"];
+  if ("metric" in s) return [{ ...s, path: base }];
+  const [key, list] = "all" in s
+    ? ["all", s.all]
+    : "any" in s
+    ? ["any", s.any]
+    : ["of", s.of];
+  return list.map((c, i) => ({ ...c, path: [...base, key, i] }));
+}
+
+/** The metrics an outcome reports: its grader's, and one per named answer. */
+export function outcomeMetrics(outcome: Outcome | undefined): string[] {
+  if (!outcome) return [];
+  return [
+    ...GRADER_METRICS[outcome.grader],
+    ...answerUses(outcome).flatMap((a) => a.name === null ? [] : [a.name]),
+  ];
+}

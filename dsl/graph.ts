@@ -119,8 +119,12 @@ export interface GraphCoach
 
 /** The outcome grader with its answer reference resolved. */
 export type GraphOutcome = Outcome & {
-  /** The `<role>.<output>` the grader reads, split; absent for file-based graders. */
+  /** The `<role>.<output>` the grader reads, split; absent for file-based graders and named answers. */
   readonly answer_ref?: { readonly role: string; readonly output: string };
+  /** Named answers (`answer: {name: <role>.<output>}`), split: each graded on its own, a metric of its name. */
+  readonly answer_refs?: Readonly<
+    Record<string, { readonly role: string; readonly output: string }>
+  >;
 };
 
 /** Training settings with the trained roles resolved. */

@@ -357,12 +357,48 @@ export const CoachSchema = z.strictObject({
   }).optional(),
 });
 
+/** One condition on a metric of the outcome: at least and/or at most a value. */
+export const SuccessConditionSchema = z.strictObject({
+  metric: z.string(),
+  at_least: z.number().optional(),
+  at_most: z.number().optional(),
+});
+
+/** One condition of a success rule. */
+export type SuccessCondition = z.output<typeof SuccessConditionSchema>;
+
+/** When an episode succeeds: one condition, or several combined (all, any, at least k of them). */
+export const SuccessSchema = z.union([
+  SuccessConditionSchema,
+  z.strictObject({
+    all: z.array(SuccessConditionSchema).min(1).max(64).describe(
+      "Every condition holds",
+    ),
+  }),
+  z.strictObject({
+    any: z.array(SuccessConditionSchema).min(1).max(64).describe(
+      "At least one condition holds",
+    ),
+  }),
+  z.strictObject({
+    at_least_k: PositiveInt.describe("How many of the conditions must hold"),
+    of: z.array(SuccessConditionSchema).min(1).max(64),
+  }),
+]);
+
+/**
+ * The answer of an answer grader: one `<role>.<output>`, or several named ones (each graded on its own,
+ * reported as a metric of its name; `correct` when all are).
+ */
+const AnswerRefs = z.union([
+  z.string().describe("<role>.<output> holding the answer"),
+  z.record(IdSchema, z.string()).describe(
+    "name -> <role>.<output>: several roles' answers, each its own metric",
+  ),
+]);
+
 const OutcomeCommon = {
-  success: z.strictObject({
-    metric: z.string(),
-    at_least: z.number().optional(),
-    at_most: z.number().optional(),
-  }).optional(),
+  success: SuccessSchema.optional(),
   fair: z.record(z.string(), z.number()).default({}).describe(
     "Metric values counted for failed episodes",
   ),
@@ -373,7 +409,7 @@ export const OutcomeSchema = z.discriminatedUnion("grader", [
   z.strictObject({
     grader: z.literal("math_equivalence"),
     params: z.strictObject({
-      answer: z.string().describe("<role>.<output> holding the answer"),
+      answer: AnswerRefs,
       tolerance: z.number().min(0).default(1e-6),
       boxed: z.enum(["all", "last"]).default("all").describe(
         "Several \\boxed{} in one answer: all (a set of answers) or last",
@@ -387,14 +423,19 @@ export const OutcomeSchema = z.discriminatedUnion("grader", [
   z.strictObject({
     grader: z.literal("exact_match"),
     params: z.strictObject({
-      answer: z.string(),
+      answer: AnswerRefs,
       case_sensitive: z.boolean().default(false),
     }),
     ...OutcomeCommon,
   }),
   z.strictObject({
     grader: z.literal("regex"),
-    params: z.strictObject({ answer: z.string(), pattern: z.string() }),
+    params: z.strictObject({
+      answer: AnswerRefs,
+      pattern: z.union([z.string(), z.record(IdSchema, z.string())]).describe(
+        "A pattern, or one per named answer",
+      ),
+    }),
     ...OutcomeCommon,
   }),
   z.strictObject({

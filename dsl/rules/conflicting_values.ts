@@ -1,3 +1,4 @@
+import { successConditions } from "../grader_metrics.ts";
 import type { RuleContext } from "../rule_context.ts";
 
 /**
@@ -23,21 +24,35 @@ export function conflictingValues(ctx: RuleContext): void {
       });
     }
   }
+  for (const c of successConditions(ctx.spec.outcome)) {
+    if (
+      c.at_least === undefined || c.at_most === undefined ||
+      c.at_least <= c.at_most
+    ) continue;
+    ctx.report({
+      code: "conflicting_values",
+      path: [...c.path, "at_least"],
+      message:
+        `Cannot succeed with ${c.metric} at least ${c.at_least} and at most ${c.at_most}: no value is both`,
+      related: [{
+        path: [...c.path, "at_most"],
+        message: `at_most is ${c.at_most} here`,
+      }],
+      hint: "swap the two bounds, or drop one of them",
+    });
+  }
   const success = ctx.spec.outcome?.success;
   if (
-    success?.at_least !== undefined && success.at_most !== undefined &&
-    success.at_least > success.at_most
+    success && "at_least_k" in success &&
+    success.at_least_k > success.of.length
   ) {
     ctx.report({
       code: "conflicting_values",
-      path: ["outcome", "success", "at_least"],
+      path: ["outcome", "success", "at_least_k"],
       message:
-        `Cannot succeed with ${success.metric} at least ${success.at_least} and at most ${success.at_most}: no value is both`,
-      related: [{
-        path: ["outcome", "success", "at_most"],
-        message: `at_most is ${success.at_most} here`,
-      }],
-      hint: "swap the two bounds, or drop one of them",
+        `Cannot succeed when ${success.at_least_k} conditions must hold: only ${success.of.length} are listed under of`,
+      hint:
+        `lower at_least_k to at most ${success.of.length}, or list more conditions`,
     });
   }
   ctx.spec.flow.entry?.forEach((id, i) => {

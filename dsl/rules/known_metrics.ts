@@ -1,5 +1,5 @@
 import { didYouMean } from "../_levenshtein.ts";
-import { GRADER_METRICS } from "../grader_metrics.ts";
+import { outcomeMetrics, successConditions } from "../grader_metrics.ts";
 import type { RuleContext } from "../rule_context.ts";
 
 /**
@@ -8,7 +8,7 @@ import type { RuleContext } from "../rule_context.ts";
  */
 export function knownMetrics(ctx: RuleContext): void {
   const outcome = ctx.spec.outcome;
-  const metrics = outcome ? GRADER_METRICS[outcome.grader] : [];
+  const metrics = outcomeMetrics(outcome);
   const check = (
     name: string,
     path: (string | number)[],
@@ -31,12 +31,8 @@ export function knownMetrics(ctx: RuleContext): void {
         : "declare an outcome grader, or remove the cap",
     });
   };
-  if (outcome?.success) {
-    check(
-      outcome.success.metric,
-      ["outcome", "success", "metric"],
-      "outcome.success",
-    );
+  for (const c of successConditions(outcome)) {
+    check(c.metric, [...c.path, "metric"], "outcome.success");
   }
   for (const key of Object.keys(outcome?.fair ?? {})) {
     check(key, ["outcome", "fair", key], "outcome.fair", true);

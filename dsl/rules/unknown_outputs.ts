@@ -1,4 +1,5 @@
 import { didYouMean } from "../_levenshtein.ts";
+import { answerUses } from "../grader_metrics.ts";
 import type { RuleContext } from "../rule_context.ts";
 
 /**
@@ -37,11 +38,11 @@ export function unknownOutputs(ctx: RuleContext): void {
     });
   };
   const outcome = ctx.spec.outcome;
-  if (outcome && "answer" in outcome.params) {
+  for (const a of answerUses(outcome)) {
     check(
-      outcome.params.answer,
-      ["outcome", "params", "answer"],
-      "outcome.params.answer",
+      a.ref,
+      a.path,
+      a.name === null ? "outcome.params.answer" : `answer "${a.name}"`,
     );
   }
   ctx.spec.flow.loops.forEach((loop, i) => {

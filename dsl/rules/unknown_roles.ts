@@ -1,5 +1,6 @@
 import { didYouMean } from "../_levenshtein.ts";
 import type { RuleContext } from "../rule_context.ts";
+import { answerUses } from "../grader_metrics.ts";
 
 type Path = (string | number)[];
 
@@ -82,9 +83,12 @@ export function unknownRoles(ctx: RuleContext): void {
     }
   }
   const outcome = spec.outcome;
-  if (outcome && "answer" in outcome.params) {
-    const ref = outcome.params.answer.split(".")[0]!;
-    check(ref, ["outcome", "params", "answer"], "outcome.params.answer");
+  for (const a of answerUses(outcome)) {
+    check(
+      a.ref.split(".")[0]!,
+      a.path,
+      a.name === null ? "outcome.params.answer" : `answer "${a.name}"`,
+    );
   }
   spec.train?.roles?.forEach((r, j) =>
     check(r, ["train", "roles", j], "train.roles")

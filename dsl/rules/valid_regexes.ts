@@ -1,4 +1,5 @@
 import { nestedQuantifier } from "../_slow_regex.ts";
+import { answerUses } from "../grader_metrics.ts";
 import type { RuleContext } from "../rule_context.ts";
 
 /**
@@ -114,6 +115,41 @@ export function validRegexes(ctx: RuleContext): void {
   }
   const outcome = ctx.spec.outcome;
   if (outcome?.grader === "regex") {
-    check(outcome.params.pattern, ["outcome", "params", "pattern"]);
+    const pattern = outcome.params.pattern;
+    if (typeof pattern === "string") {
+      check(pattern, ["outcome", "params", "pattern"]);
+    } else {
+      for (const [name, p] of Object.entries(pattern)) {
+        check(p, ["outcome", "params", "pattern", name]);
+      }
+      // A pattern per named answer: every answer needs one, and no pattern may name none.
+      const names = answerUses(outcome).flatMap((a) =>
+        a.name === null ? [] : [a.name]
+      );
+      for (const name of names) {
+        if (Object.hasOwn(pattern, name)) continue;
+        ctx.report({
+          code: "invalid_value",
+          path: ["outcome", "params", "pattern"],
+          message:
+            `Cannot grade answer "${name}" with the regex grader: outcome.params.pattern names no pattern for it`,
+          hint:
+            `add ${name}: '<regex>' under pattern, or give one pattern for every answer`,
+        });
+      }
+      for (const name of Object.keys(pattern)) {
+        if (names.includes(name)) continue;
+        ctx.report({
+          code: "invalid_value",
+          path: ["outcome", "params", "pattern", name],
+          onKey: true,
+          message:
+            `Cannot use the pattern for "${name}": outcome.params.answer names no answer "${name}"`,
+          hint: names.length > 0
+            ? `name one of ${names.map((n) => `"${n}"`).join(", ")}`
+            : "give answer as a map of named answers, or pattern as one string",
+        });
+      }
+    }
   }
 }

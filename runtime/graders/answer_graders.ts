@@ -1,5 +1,12 @@
 import type { Grade, GradeInput, Grader } from "./grade.ts";
 import { SpecRegex } from "../spec_regex.ts";
+import {
+  gradeNamedAnswers,
+  missingAnswer,
+  noExpectedAnswer,
+} from "./_named_answers.ts";
+
+export { missingAnswer, noExpectedAnswer } from "./_named_answers.ts";
 
 function answerOf(input: GradeInput): string | null {
   const ref = input.graph.outcome?.answer_ref;
@@ -21,10 +28,24 @@ function text(value: unknown): string {
 /** Grades an answer with an equality test; shared by exact_match and regex. */
 function answerGrader(
   name: string,
-  equal: (answer: string, expected: unknown, input: GradeInput) => boolean,
+  equal: (
+    answer: string,
+    expected: unknown,
+    input: GradeInput,
+    answerName: string | null,
+  ) => boolean,
   needsExpected: boolean,
 ): Grader {
   return (input) => {
+    if (input.graph.outcome?.answer_refs !== undefined) {
+      return gradeNamedAnswers(
+        input,
+        name,
+        (answer, expected, answerName) =>
+          equal(answer, expected, input, answerName),
+        needsExpected,
+      );
+    }
     const answer = answerOf(input);
     const expected = input.task.answer ?? null;
     if (needsExpected && missingAnswer(expected)) {
@@ -49,7 +70,7 @@ function answerGrader(
       };
       return Promise.resolve(grade);
     }
-    const correct = equal(answer, expected, input);
+    const correct = equal(answer, expected, input, null);
     return Promise.resolve({
       valid: true,
       correct,
@@ -82,25 +103,16 @@ export const exactMatchGrader: Grader = answerGrader(
 /** `regex`: the answer matches the declared pattern (the expected answer is not used). */
 export const regexGrader: Grader = answerGrader(
   "regex",
-  (answer, _expected, input) => {
+  (answer, _expected, input, answerName) => {
     const params = input.graph.outcome?.params as
-      | { pattern?: string }
+      | { pattern?: string | Record<string, string> }
       | undefined;
-    return params?.pattern !== undefined &&
-      SpecRegex.compile(params.pattern).test(answer);
+    const pattern = typeof params?.pattern === "string"
+      ? params.pattern
+      : answerName !== null
+      ? params?.pattern?.[answerName]
+      : undefined;
+    return pattern !== undefined && SpecRegex.compile(pattern).test(answer);
   },
   false,
 );
-
-/** Whether a task row's expected answer is missing (absent, null, or blank text). */
-export function missingAnswer(expected: unknown): boolean {
-  return expected === null || expected === undefined ||
-    (typeof expected === "string" && expected.trim() === "");
-}
-
-/** The error of a grader that needs the task's expected answer and the row has none. */
-export function noExpectedAnswer(input: GradeInput): Error {
-  return new Error(
-    `task "${input.task.id}" has no expected answer (its row's answer field is missing or empty); add the answer to the row, or remove the row`,
-  );
-}

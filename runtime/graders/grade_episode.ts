@@ -1,6 +1,7 @@
 import type { OutcomeRecord } from "../events.ts";
 import type { Grade, GradeInput, Grader } from "./grade.ts";
 import { GRADERS } from "./registry.ts";
+import type { SuccessCondition } from "../../dsl/mod.ts";
 
 function text(value: unknown): string {
   return value === null || value === undefined
@@ -108,12 +109,18 @@ export async function gradeEpisode(
   }
   let success: boolean;
   const rule = outcome.success;
-  if (rule) {
-    const value = grade.metrics[rule.metric];
-    success = grade.valid && value !== undefined &&
-      (rule.at_least === undefined || value >= rule.at_least) &&
-      (rule.at_most === undefined || value <= rule.at_most);
-  } else success = grade.correct ?? grade.valid;
+  const holds = (c: SuccessCondition) => {
+    const value = grade.metrics[c.metric];
+    return value !== undefined && Number.isFinite(value) &&
+      (c.at_least === undefined || value >= c.at_least) &&
+      (c.at_most === undefined || value <= c.at_most);
+  };
+  if (rule === undefined) success = grade.correct ?? grade.valid;
+  else if ("metric" in rule) success = grade.valid && holds(rule);
+  // Combined conditions read the metrics even of an invalid grade: a missing named answer is its 0.
+  else if ("all" in rule) success = rule.all.every(holds);
+  else if ("any" in rule) success = rule.any.some(holds);
+  else success = rule.of.filter(holds).length >= rule.at_least_k;
   if (why !== undefined) success = false;
   return {
     grader: outcome.grader,

@@ -1,5 +1,9 @@
 import type { Grade, GradeInput } from "./grade.ts";
-import { missingAnswer, noExpectedAnswer } from "./answer_graders.ts";
+import {
+  gradeNamedAnswers,
+  missingAnswer,
+  noExpectedAnswer,
+} from "./_named_answers.ts";
 import { mathEqual, normalizeAnswer } from "./math_answer.ts";
 
 function invalid(
@@ -55,6 +59,23 @@ function invalid(
  */
 export function mathEquivalenceGrader(input: GradeInput): Promise<Grade> {
   const outcome = input.graph.outcome;
+  if (
+    outcome?.grader === "math_equivalence" && outcome.answer_refs !== undefined
+  ) {
+    const options = {
+      tolerance: outcome.params.tolerance,
+      boxed: outcome.params.boxed,
+      chained: outcome.params.chained,
+    };
+    return gradeNamedAnswers(
+      input,
+      "math_equivalence",
+      (answer, expected) =>
+        (typeof expected === "string" || typeof expected === "number") &&
+        mathEqual(answer, String(expected), options),
+      true,
+    );
+  }
   if (outcome?.grader !== "math_equivalence" || !outcome.answer_ref) {
     return Promise.reject(
       new TypeError(
