@@ -325,3 +325,26 @@ Deno.test("compile() refuses spec text over 1 MiB at its start, without parsing 
   assert.deepEqual(ds.map(where), [["file_too_large", 1, 1]]);
   assert.ok(performance.now() - started < 500);
 });
+
+Deno.test("compile() builds a chain of 1,000 roles, the role budget, in under 2 s (issue 14)", () => {
+  const roles = Array.from(
+    { length: 1000 },
+    (_, i) =>
+      `  - { id: r${i}, description: d, model: m, prompts: { user: hi }${
+        i > 0 ? `, after: [r${i - 1}]` : ""
+      } }`,
+  );
+  const started = performance.now();
+  const result = run([
+    "version: 1",
+    "name: x",
+    MODEL,
+    "roles:",
+    ...roles,
+    DATASET,
+  ]);
+  const ms = performance.now() - started;
+  assert.ok(result.ok, JSON.stringify(!result.ok && result.diagnostics[0]));
+  assert.equal(result.graph.stages.length, 1000);
+  assert.ok(ms < 2000, `${ms.toFixed(0)} ms`);
+});
