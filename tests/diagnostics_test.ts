@@ -13,7 +13,7 @@ import {
   type ExecutionGraph,
   SPEC_BUDGETS,
 } from "../dsl/mod.ts";
-import { SpecFileError } from "../dsl/load_spec.ts";
+import { SpecFileError } from "../dsl/read_spec_file.ts";
 
 // Specs are arrays of lines so a position is easy to check by hand: line N is element N - 1.
 const HEAD = [

@@ -8,7 +8,7 @@ import {
   renderDiagnostics,
   SPEC_BUDGETS,
 } from "../dsl/mod.ts";
-import { readSpecFile } from "../dsl/load_spec.ts";
+import { readSpecFile } from "../dsl/read_spec_file.ts";
 
 /** The repository root; spec paths stay relative to it so rendered output does not depend on the cwd. */
 export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
