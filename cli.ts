@@ -58,7 +58,8 @@ Usage:
                                                   compare two score layers of a run
   deno task report <run> [--bias] [--against RUN] write runs/<id>/report.html (a training run: its curves,
                                                   --against another training run to overlay)
-  deno task train <spec> [--trainer local|URL] [--steps N] [--resume RUN] [--outcome-weight W]
+  deno task train <spec> [--trainer local|URL] [--steps N] [--resume RUN] [--outcome-weight W] [--seed S]
+                         [--coach-flip P] [--coach-bias CATEGORY:POINTS] (study knobs: corrupt the coach's verdicts)
                          [--out DIR] [--concurrency K] [--sandbox-uid-base N] [--unsafe-no-sandbox]
                                                   train the spec's trained roles with REINFORCE++ on per-action rewards
   deno task run <spec> [--split S] [--limit N] [--concurrency K] [--sandbox-concurrency K]
@@ -479,6 +480,29 @@ async function run(args: string[]): Promise<number> {
   }
 }
 
+/** `--coach-flip P` and `--coach-bias CATEGORY:POINTS`: a study's corruption of the coach's verdicts. */
+function coachNoiseArgs(
+  flip: string | undefined,
+  bias: string | undefined,
+): { flip: number; bias?: { category: string; points: number } } | undefined {
+  if (flip === undefined && bias === undefined) return undefined;
+  const p = flip === undefined ? 0 : Number(flip);
+  if (!(p >= 0 && p <= 1)) {
+    throw new UsageError(
+      `Cannot use --coach-flip "${flip}": it must be a probability from 0 to 1`,
+    );
+  }
+  if (bias === undefined) return { flip: p };
+  const at = bias.lastIndexOf(":");
+  const points = Number(bias.slice(at + 1));
+  if (at <= 0 || !Number.isFinite(points)) {
+    throw new UsageError(
+      `Cannot use --coach-bias "${bias}": write CATEGORY:POINTS, e.g. --coach-bias tools:2`,
+    );
+  }
+  return { flip: p, bias: { category: bias.slice(0, at), points } };
+}
+
 async function train(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -488,6 +512,9 @@ async function train(args: string[]): Promise<number> {
       steps: { type: "string" },
       resume: { type: "string" },
       "outcome-weight": { type: "string" },
+      seed: { type: "string" },
+      "coach-flip": { type: "string" },
+      "coach-bias": { type: "string" },
       out: { type: "string", default: "runs" },
       concurrency: { type: "string" },
       "sandbox-uid-base": { type: "string" },
@@ -514,6 +541,13 @@ async function train(args: string[]): Promise<number> {
     }
   }
   const steps = wholeNumber("steps", values.steps);
+  const seed = values.seed === undefined ? undefined : Number(values.seed);
+  if (seed !== undefined && !Number.isSafeInteger(seed)) {
+    throw new UsageError(
+      `Cannot use --seed "${values.seed}": it must be a whole number`,
+    );
+  }
+  const coachNoise = coachNoiseArgs(values["coach-flip"], values["coach-bias"]);
   const concurrency = wholeNumber("concurrency", values.concurrency);
   const uidBase = wholeNumber("sandbox-uid-base", values["sandbox-uid-base"]);
   const prepared = await prepareDeps(graph, {
@@ -571,6 +605,8 @@ async function train(args: string[]): Promise<number> {
       ...(steps !== undefined ? { steps } : {}),
       ...(values.resume !== undefined ? { resume: values.resume } : {}),
       ...(outcomeWeight !== undefined ? { outcomeWeight } : {}),
+      ...(seed !== undefined ? { seed } : {}),
+      ...(coachNoise !== undefined ? { coachNoise } : {}),
       ...(concurrency !== undefined ? { concurrency } : {}),
       onNote: (note) => console.error(note),
       // Long updates (real models) show their optimizer steps as they happen, on a terminal only.

@@ -2,6 +2,7 @@ import type { GraphTrain } from "../dsl/mod.ts";
 import type { RunEvent } from "../runtime/mod.ts";
 import type { Verdict } from "../coaches/mod.ts";
 import type { Sample } from "./protocol.ts";
+import { type CoachNoise, corruptScore } from "./coach_noise.ts";
 
 type ActionEvent = Extract<RunEvent, { kind: "action" }>;
 type EpisodeStarted = Extract<RunEvent, { kind: "episode_started" }>;
@@ -44,6 +45,11 @@ export interface BuildSamplesOptions {
   readonly groupBaseline?: boolean;
   /** The coach's scale, which the outcome reward uses too: success = max, failure = min. @default {min: 0, max: 10} */
   readonly scale?: { readonly min: number; readonly max: number };
+  /**
+   * A study knob: corrupts each verdict's score before it becomes a reward (flips, a category bias);
+   * `scores` keep the coach's own. Flips are keyed by the action's run, episode, attempt and index.
+   */
+  readonly coachNoise?: CoachNoise;
 }
 
 /**
@@ -145,7 +151,16 @@ export function buildSamples(
       mask("grader_failed");
       continue;
     }
-    const processPart = score === null ? 0 : map(score);
+    const trained = score === null || options.coachNoise === undefined
+      ? score
+      : corruptScore(
+        score,
+        options.coachNoise,
+        `${e.run_id}/${e.episode_id}#${e.attempt}#${e.action_index}`,
+        category,
+        scale,
+      );
+    const processPart = trained === null ? 0 : map(trained);
     const outcomePart = outcome === undefined || outcome.ungraded !== undefined
       ? 0
       : map(outcome.success ? scale.max : scale.min);

@@ -23,6 +23,7 @@ import {
   roleScores,
 } from "./run_stats.ts";
 import { buildSamples } from "./samples.ts";
+import type { CoachNoise } from "./coach_noise.ts";
 import { sampleTasks } from "./sample_tasks.ts";
 import { TrainerClient, TrainerError } from "./trainer_client.ts";
 import { trainRole } from "./train_role.ts";
@@ -41,6 +42,10 @@ export interface TrainOptions {
   readonly outDir?: string;
   /** Overrides train.reward.outcome_weight: 1 trains on the shared outcome reward only. */
   readonly outcomeWeight?: number;
+  /** Overrides train.seed (task order, rollout sampling, trainer init). */
+  readonly seed?: number;
+  /** A study knob: corrupts the coach's verdicts before they become rewards (recorded in train.json). */
+  readonly coachNoise?: Omit<CoachNoise, "seed"> & { seed?: number };
   /** Episodes in flight at once. @default a step's episodes (tasks_per_step × samples_per_task), at most 64 */
   readonly concurrency?: number;
   /** Facts about the environment recorded in each rollout run's manifest. */
@@ -176,6 +181,10 @@ export async function trainPipeline(
       ...(options.steps !== undefined ? { steps: options.steps } : {}),
       ...(options.outcomeWeight !== undefined
         ? { outcomeWeight: options.outcomeWeight }
+        : {}),
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      ...(options.coachNoise !== undefined
+        ? { coachNoise: options.coachNoise }
         : {}),
     },
     check: (train) => checkTrain(graph, train, deps),
@@ -417,6 +426,7 @@ export async function trainPipeline(
         reward: train.reward,
         maskTruncated: train.hyperparameters.mask_truncated,
         groupBaseline: train.hyperparameters.baseline === "group",
+        ...(run.coachNoise !== undefined ? { coachNoise: run.coachNoise } : {}),
       });
       const served = engine?.report();
       for (const role of train.roles) {

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { ExecutionGraph, GraphTrain } from "../dsl/mod.ts";
 import { type MetricsLine, MetricsLineSchema, readMetrics } from "./metrics.ts";
 import type { TrainerInfo } from "./protocol.ts";
+import type { CoachNoise } from "./coach_noise.ts";
 
 /** `train.json`: what a training run is, written before the first step and updated as it goes. */
 export interface TrainManifest {
@@ -17,6 +18,8 @@ export interface TrainManifest {
   train: GraphTrain;
   /** `local`, or the trainer's URL without credentials. */
   readonly trainer: string;
+  /** A study's corruption of the coach's verdicts (`--coach-flip`, `--coach-bias`); absent: none. */
+  coach_noise?: CoachNoise;
   /** The trainer's `/v1/info` at the first start: a resumed run refuses another tokenizer. */
   trainer_info?: TrainerInfo;
   /** How many times the run was started (1 + resumes). */
@@ -31,6 +34,8 @@ export interface TrainRun {
   readonly dir: string;
   /** The settings this session trains with. */
   readonly train: GraphTrain;
+  /** The coach noise this run trains under, if any (kept across resumes). */
+  readonly coachNoise?: CoachNoise;
   /** The last finished step (0: none). */
   readonly lastStep: number;
   /** Each role's policy version after the last finished step. */
@@ -91,7 +96,13 @@ export async function openTrainRun(
     trainer: string;
     resume?: string;
     /** Command-line settings that replace the spec's (a new run) or the recorded ones (a resumed run). */
-    overrides?: { steps?: number; outcomeWeight?: number };
+    overrides?: {
+      steps?: number;
+      outcomeWeight?: number;
+      seed?: number;
+      /** Noise without a seed takes the run's train.seed. */
+      coachNoise?: Omit<CoachNoise, "seed"> & { seed?: number };
+    };
     /** Throws when the settings cannot work; runs before anything is written. */
     check?: (train: GraphTrain) => void;
   },
@@ -101,6 +112,7 @@ export async function openTrainRun(
     return {
       ...base,
       ...(o.steps !== undefined ? { steps: o.steps } : {}),
+      ...(o.seed !== undefined ? { seed: o.seed } : {}),
       reward: {
         ...base.reward,
         ...(o.outcomeWeight !== undefined
@@ -141,6 +153,10 @@ export async function openTrainRun(
     train = apply(manifest.train);
     options.check?.(train);
     manifest.train = train;
+    const noise = options.overrides?.coachNoise;
+    if (noise !== undefined) {
+      manifest.coach_noise = { ...noise, seed: noise.seed ?? train.seed };
+    }
     manifest.sessions += 1;
     manifest.status = "running";
   } else {
@@ -171,6 +187,10 @@ export async function openTrainRun(
       sessions: 1,
       versions: Object.fromEntries(train.roles.map((r) => [r, 0])),
     };
+    const noise = options.overrides?.coachNoise;
+    if (noise !== undefined) {
+      manifest.coach_noise = { ...noise, seed: noise.seed ?? train.seed };
+    }
   }
   await writeJson(join(dir, "train.json"), manifest);
   const lines = await readMetrics(dir);
@@ -188,6 +208,9 @@ export async function openTrainRun(
     id: manifest.run_id,
     dir,
     train,
+    ...(manifest.coach_noise !== undefined
+      ? { coachNoise: manifest.coach_noise }
+      : {}),
     lastStep: last?.step ?? 0,
     versions,
     evalsDone: new Set(
