@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
 import { corruptScore } from "./coach_noise.ts";
+import { buildSamples } from "./samples.ts";
+import {
+  action,
+  finished,
+  started,
+  verdict,
+  verdictMap,
+} from "./_test_fixtures.ts";
 
 const SCALE = { min: 0, max: 10 };
 
@@ -41,4 +49,42 @@ Deno.test("corruptScore() adds the bias to its category only, clamped to the sca
   assert.equal(corruptScore(3, noise, "k", "food", SCALE), 3);
   const down = { flip: 0, bias: { category: "tools", points: -2 }, seed: 0 };
   assert.equal(corruptScore(1, down, "k", "tools", SCALE), 0);
+});
+
+Deno.test("buildSamples() trains on the corrupted score and keeps the coach's own in scores", () => {
+  const events = [
+    started("e1", { task_id: "t1", category: "tools" }),
+    action("e1", "drafter", 0),
+    action("e1", "finisher", 1),
+    finished("e1", { success: false }),
+  ];
+  const verdicts = verdictMap([
+    verdict("e1", "drafter", 0, 8),
+    verdict("e1", "finisher", 1, 3),
+  ]);
+  const base = {
+    runId: "r1",
+    versions: { drafter: 0, finisher: 0 },
+    reward: {
+      scale: 0.1,
+      offset: 0,
+      unscored: "mask" as const,
+      outcome_weight: 0,
+    },
+    maskTruncated: false,
+  };
+  const flipped = buildSamples(events, verdicts, {
+    ...base,
+    coachNoise: { flip: 1, seed: 0 },
+  });
+  assert.ok(Math.abs(flipped.drafter!.samples[0]!.reward - 0.2) < 1e-9);
+  assert.ok(Math.abs(flipped.finisher!.samples[0]!.reward - 0.7) < 1e-9);
+  assert.deepEqual(flipped.drafter!.scores, [8]);
+  const biased = buildSamples(events, verdicts, {
+    ...base,
+    coachNoise: { flip: 0, bias: { category: "tools", points: 1 }, seed: 0 },
+  });
+  assert.ok(Math.abs(biased.drafter!.samples[0]!.reward - 0.9) < 1e-9);
+  const clean = buildSamples(events, verdicts, base);
+  assert.ok(Math.abs(clean.drafter!.samples[0]!.reward - 0.8) < 1e-9);
 });
