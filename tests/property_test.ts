@@ -669,6 +669,10 @@ Deno.test("compile() reports exponential YAML alias expansion instead of running
   const result = checkCompile(text, "bomb.yaml");
   assert.ok(performance.now() - start < 5_000, "alias expansion is not capped");
   assert.ok(!result.ok);
-  assert.deepEqual(result.diagnostics.map((d) => d.code), ["yaml_syntax"]);
+  // The alias budget (dsl/budgets.ts) refuses it while parsing, located.
+  assert.deepEqual(
+    result.diagnostics.map((d) => [d.code, d.position?.line]),
+    [["over_budget", 1]],
+  );
   assert.match(result.diagnostics[0]!.message, /^Cannot expand YAML aliases/);
 });

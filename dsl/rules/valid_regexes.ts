@@ -1,10 +1,12 @@
+import { RE2 } from "re2-wasm";
 import { nestedQuantifier } from "../_slow_regex.ts";
 import { answerUses } from "../grader_metrics.ts";
 import type { RuleContext } from "../rule_context.ts";
 
 /**
- * Every regular expression in the spec compiles (JavaScript syntax); one with nested quantifiers is a
- * slow_regex warning, since it runs on agent replies.
+ * Every regular expression in the spec compiles, in JavaScript syntax and on RE2 (the linear-time engine
+ * the runtime matches agent text with: no lookaround, no backreferences); one with nested quantifiers is a
+ * slow_regex warning (harmless on RE2, exponential in a backtracking engine reading the same spec).
  * See README.md#roles.
  */
 export function validRegexes(ctx: RuleContext): void {
@@ -15,6 +17,26 @@ export function validRegexes(ctx: RuleContext): void {
   ) => {
     try {
       const re = new RegExp(pattern);
+      try {
+        new RE2(pattern, "u");
+      } catch (e) {
+        const reason = e instanceof Error
+          ? e.message.replace(
+            /^Invalid regular expression: \/.*\/[a-z]*: /s,
+            "",
+          )
+          : String(e);
+        ctx.report({
+          code: "invalid_regex",
+          path,
+          message: `Cannot run regular expression ${
+            JSON.stringify(pattern)
+          } on RE2, the linear-time engine mappa matches agent text with: ${reason}`,
+          hint:
+            "rewrite it without lookaround ((?=…), (?!…), (?<=…)) and backreferences (\\1)",
+        });
+        return;
+      }
       const nested = nestedQuantifier(pattern);
       if (nested !== undefined) {
         ctx.report({
@@ -23,9 +45,9 @@ export function validRegexes(ctx: RuleContext): void {
           path,
           message: `Cannot match ${
             JSON.stringify(pattern)
-          } in bounded time: the group at character ${
+          } in bounded time in a backtracking engine: the group at character ${
             nested + 1
-          } repeats a part that repeats itself, which backtracks exponentially on some text`,
+          } repeats a part that repeats itself (mappa runs it on RE2, in linear time, but JavaScript's RegExp and most tools reading this spec backtrack exponentially on some text)`,
           hint:
             "repeat the inner part only once, e.g. (a+)+ -> a+, or anchor it with a character the group cannot hold",
         });
