@@ -56,7 +56,7 @@ export interface LoadRubricFileOptions {
    * @default Deno.env.get
    */
   readonly env?: EnvLookup;
-  /** Reads a file; default the compiler's reader (UTF-8 text files of at most 4 MiB). */
+  /** Reads a file; default the compiler's reader (UTF-8 text files of at most 1 MiB). */
   readonly readFile?: ReadFile;
 }
 
