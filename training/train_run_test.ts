@@ -364,3 +364,33 @@ Deno.test("openTrainRun() keeps a resumed run's settings unless the command line
     /checked/,
   );
 });
+
+Deno.test("openTrainRun() takes --seed and records coach noise (seeded by train.seed unless given), kept on resume", async () => {
+  await withOutDir(async (outDir) => {
+    const { graph, train } = relay();
+    const run = await openTrainRun(graph, train, {
+      outDir,
+      trainer: "local",
+      overrides: { seed: 7, coachNoise: { flip: 0.2 } },
+    });
+    assert.match(run.id, /^relay__train__7__\d+$/);
+    assert.equal(run.train.seed, 7);
+    assert.deepEqual(run.coachNoise, { flip: 0.2, seed: 7 });
+    const manifest: TrainManifest = JSON.parse(
+      await Deno.readTextFile(join(run.dir, "train.json")),
+    );
+    assert.deepEqual(manifest.coach_noise, { flip: 0.2, seed: 7 });
+    const resumed = await openTrainRun(graph, train, {
+      outDir,
+      trainer: "local",
+      resume: run.dir,
+    });
+    assert.equal(resumed.train.seed, 7);
+    assert.deepEqual(resumed.coachNoise, { flip: 0.2, seed: 7 });
+    const plain = await openTrainRun(graph, train, {
+      outDir,
+      trainer: "local",
+    });
+    assert.equal(plain.coachNoise, undefined);
+  });
+});
