@@ -94,7 +94,6 @@ export interface JailParams {
   readonly user: { readonly uid: number; readonly gid: number } | null;
   readonly tools: {
     readonly setpriv: string;
-    readonly prlimit: string;
     readonly bwrap: string;
     readonly python: string;
     readonly deno: string;
@@ -109,13 +108,89 @@ export interface JailParams {
    * an empty read-only tmpfs, a file by /dev/null (bound nodev, so opening it fails with EACCES).
    */
   readonly hide?: readonly { readonly path: string; readonly dir: boolean }[];
+  /**
+   * Host folders shown at `path` from a read-only mirror at `source` in which the hidden entries are
+   * emptied (`hideMirrors`): one bind mount for many hidden paths; bound before `hide`.
+   */
+  readonly mirrors?: readonly {
+    readonly path: string;
+    readonly source: string;
+  }[];
 }
 
 const MIB = 1 << 20;
 
-/** setpriv to an unprivileged uid, then prlimit, ending with the bwrap binary. */
-export function launcherArgv(p: JailParams): string[] {
+/** One rlimit the launcher sets before anything else runs. */
+export interface Rlimit {
+  /** prlimit's name of the resource, as in `--cpu=60:61` (what `jailArgv` shows). */
+  readonly name: "as" | "cpu" | "nproc" | "fsize" | "nofile" | "core";
+  readonly soft: number;
+  readonly hard: number;
+}
+
+/**
+ * The jail's rlimits: RLIMIT_AS for Python only (it cannot bound Deno), CPU (the hard limit one
+ * second above the soft, so SIGXCPU comes first), processes, file size, descriptors, no core dumps.
+ */
+export function jailRlimits(p: JailParams): Rlimit[] {
   const { limits } = p;
+  const both = (name: Rlimit["name"], n: number): Rlimit => ({
+    name,
+    soft: n,
+    hard: n,
+  });
+  return [
+    ...(p.language === "python" ? [both("as", limits.memory_mb * MIB)] : []),
+    { name: "cpu", soft: limits.cpu_s, hard: limits.cpu_s + 1 },
+    both("nproc", p.nproc),
+    both("fsize", limits.file_size_mb * MIB),
+    both("nofile", p.nofile),
+    both("core", 0),
+  ];
+}
+
+/** The rlimits as prlimit's options (`--cpu=60:61`), for `jailArgv` and `argv_hash`. */
+function rlimitFlags(rlimits: readonly Rlimit[]): string[] {
+  return rlimits.map((r) =>
+    `--${r.name}=${r.soft === r.hard ? r.soft : `${r.soft}:${r.hard}`}`
+  );
+}
+
+/**
+ * `ulimit` builtins of dash (`/bin/sh`) or bash setting `rlimits`, soft then hard, each checked:
+ * the shell sets them before its exec, so no process (no `prlimit`) is spent on them. The two
+ * shells differ in letters and units: RLIMIT_NPROC is dash's `-p` and bash's `-u`; file size is in
+ * 512-byte blocks in dash, 1024-byte ones in bash; address space in KiB in both.
+ */
+export function ulimitScript(
+  rlimits: readonly Rlimit[],
+  shell: "dash" | "bash",
+): string {
+  const spec: Record<Rlimit["name"], { flag: string; unit: number }> = {
+    as: { flag: "-v", unit: 1024 },
+    cpu: { flag: "-t", unit: 1 },
+    nproc: { flag: shell === "dash" ? "-p" : "-u", unit: 1 },
+    fsize: { flag: "-f", unit: shell === "dash" ? 512 : 1024 },
+    nofile: { flag: "-n", unit: 1 },
+    core: { flag: "-c", unit: 1 },
+  };
+  const steps: string[] = [];
+  for (const r of rlimits) {
+    const { flag, unit } = spec[r.name];
+    for (const [which, n] of [["-S", r.soft], ["-H", r.hard]] as const) {
+      if (n % unit !== 0) {
+        throw new RangeError(
+          `Cannot set RLIMIT ${r.name} to ${n}: not a multiple of ${unit}`,
+        );
+      }
+      steps.push(`ulimit ${which} ${flag} ${n / unit}`);
+    }
+  }
+  return steps.join(" && ");
+}
+
+/** setpriv to an unprivileged uid (when the runtime is root), ending with the bwrap binary. */
+export function launcherArgv(p: JailParams): string[] {
   const argv: string[] = [];
   if (p.user !== null) {
     argv.push(
@@ -128,17 +203,7 @@ export function launcherArgv(p: JailParams): string[] {
       "--",
     );
   }
-  argv.push(p.tools.prlimit);
-  if (p.language === "python") argv.push(`--as=${limits.memory_mb * MIB}`);
-  argv.push(
-    `--cpu=${limits.cpu_s}:${limits.cpu_s + 1}`,
-    `--nproc=${p.nproc}`,
-    `--fsize=${limits.file_size_mb * MIB}`,
-    `--nofile=${p.nofile}`,
-    "--core=0",
-    "--",
-    p.tools.bwrap,
-  );
+  argv.push(p.tools.bwrap);
   return argv;
 }
 
@@ -181,6 +246,7 @@ export function bwrapArgs(p: JailParams): string[] {
   }
   argv.push(
     ...["--bind", p.workspace, JAIL_WORKSPACE],
+    ...(p.mirrors ?? []).flatMap((m) => ["--ro-bind", m.source, m.path]),
     // After the workspace, so that paths inside it can be hidden too.
     ...(p.hide ?? []).flatMap((h) =>
       h.dir
@@ -206,11 +272,18 @@ export function bwrapArgs(p: JailParams): string[] {
 }
 
 /**
- * The whole jail as one argument vector (the launcher, then bwrap's arguments), as `argv_hash`
- * and the tests see it; `jailCommand` is what actually runs.
+ * The whole jail as one argument vector, as `argv_hash` and the tests see it: "ulimit" and the
+ * rlimits in prlimit's syntax up to "--" (the launcher's shell sets them), then the launcher and
+ * bwrap's arguments; `jailCommand` is what actually runs.
  */
 export function jailArgv(p: JailParams): string[] {
-  return [...launcherArgv(p), ...bwrapArgs(p)];
+  return [
+    "ulimit",
+    ...rlimitFlags(jailRlimits(p)),
+    "--",
+    ...launcherArgv(p),
+    ...bwrapArgs(p),
+  ];
 }
 
 /**
@@ -226,28 +299,36 @@ export function splitBwrapArgs(
 }
 
 /**
- * The sh command that opens `files` on `JAIL_FD`, closes `closeFds` (descriptors the runtime
- * inherited, which bwrap would pass on to the program) and execs the launcher with `bwrap --args`
- * and the jailed command: sh execs setpriv, which execs prlimit, which execs bwrap, so the only
- * extra cost is one exec of sh (bash when a descriptor above 9 must be closed: dash cannot).
+ * The sh command that sets `rlimits` (the shell's `ulimit` builtins), opens `files` on `JAIL_FD`,
+ * closes `closeFds` (descriptors the runtime inherited, which bwrap would pass on to the program)
+ * and execs the launcher with `bwrap --args` and the jailed command: sh execs setpriv, which execs
+ * bwrap, so the only extra cost is one exec of sh (bash when a descriptor above 9 must be closed:
+ * dash cannot). A limit that cannot be set ends the shell with 126 before anything else runs.
  */
 export function jailCommand(
   launcher: readonly string[],
   command: readonly string[],
   files: JailFiles,
   closeFds: readonly number[] = [],
+  rlimits: readonly Rlimit[] = [],
 ): { command: string; args: string[] } {
   const f = JAIL_FD;
   const ours = new Set<number>(Object.values(JAIL_FD));
   const close = closeFds.filter((fd) =>
     Number.isInteger(fd) && fd > 2 && !ours.has(fd)
   );
+  const bash = close.some((fd) => fd > 9);
+  const limit = rlimits.length === 0
+    ? ""
+    : `{ ${
+      ulimitScript(rlimits, bash ? "bash" : "dash")
+    }; } || { echo 'mappa: cannot set the jail rlimits' >&2; exit 126; }; `;
   const script =
-    `s=$1 j=$2 p=$3 a=$4; shift 4; exec "$@" ${f.seccomp}<"$s" ${f.status}>>"$j" ${f.program}<"$p" ${f.args}<"$a"${
+    `${limit}s=$1 j=$2 p=$3 a=$4; shift 4; exec "$@" ${f.seccomp}<"$s" ${f.status}>>"$j" ${f.program}<"$p" ${f.args}<"$a"${
       close.map((fd) => ` ${fd}>&-`).join("")
     }`;
   return {
-    command: close.some((fd) => fd > 9) ? "/bin/bash" : "/bin/sh",
+    command: bash ? "/bin/bash" : "/bin/sh",
     args: [
       "-c",
       script,

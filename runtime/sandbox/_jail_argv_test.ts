@@ -8,8 +8,10 @@ import {
   jailArgv,
   jailCommand,
   type JailParams,
+  jailRlimits,
   launcherArgv,
   splitBwrapArgs,
+  ulimitScript,
 } from "./_jail_argv.ts";
 import { SMALL_LIMITS } from "./_test_support.ts";
 
@@ -27,7 +29,6 @@ function params(
     user: { uid: 200_007, gid: 200_000 },
     tools: {
       setpriv: "/usr/bin/setpriv",
-      prlimit: "/usr/bin/prlimit",
       bwrap: "/usr/bin/bwrap",
       python: "/usr/bin/python3",
       deno: "/usr/lib/deno",
@@ -100,9 +101,11 @@ Deno.test("jailArgv() applies every rlimit, and RLIMIT_AS for Python only", () =
   assert.deepEqual(argv.slice(-3), ["/usr/bin/python3", "-I", "/run/main.py"]);
 });
 
-Deno.test("jailArgv() drops to the slot's uid first and builds the hardened jail of §2.6", () => {
-  const argv = jailArgv(params());
-  assert.deepEqual(argv.slice(0, 7), [
+Deno.test("jailArgv() drops to the slot's uid right after the rlimits and builds the hardened jail of §2.6", () => {
+  const all = jailArgv(params());
+  assert.equal(all[0], "ulimit");
+  const argv = all.slice(all.indexOf("--") + 1);
+  assert.deepEqual(argv.slice(0, 8), [
     "/usr/bin/setpriv",
     "--reuid=200007",
     "--regid=200000",
@@ -110,6 +113,7 @@ Deno.test("jailArgv() drops to the slot's uid first and builds the hardened jail
     "--inh-caps=-all",
     "--bounding-set=-all",
     "--",
+    "/usr/bin/bwrap",
   ]);
   const line = argv.join(" ");
   for (
@@ -130,7 +134,8 @@ Deno.test("jailArgv() drops to the slot's uid first and builds the hardened jail
 
 Deno.test("jailArgv() skips setpriv when the runtime is not root", () => {
   const argv = jailArgv(params({ user: null }));
-  assert.equal(argv[0], "/usr/bin/prlimit");
+  assert.equal(argv[argv.indexOf("--") + 1], "/usr/bin/bwrap");
+  assert(!argv.includes("/usr/bin/setpriv"));
 });
 
 Deno.test("jailArgv() hides paths after the workspace is bound, so paths inside it can be hidden", () => {
@@ -193,4 +198,57 @@ Deno.test("jailCommand() closes inherited descriptors but never its own, with ba
   assert.equal(high.command, "/bin/bash");
   assert.match(high.args[1]!, / 7>&- 251>&-$/);
   assert.equal(jailCommand(launcherArgv(p), command, files).command, "/bin/sh");
+});
+
+Deno.test("jailCommand() sets every rlimit with the shell's ulimit builtins, in dash and in bash alike", async () => {
+  const p = params({ language: "python", user: null }, {
+    cpu_s: 7,
+    memory_mb: 300,
+    file_size_mb: 2,
+  });
+  const rlimits = jailRlimits(p);
+  const expected: Record<string, [string, string]> = {
+    "Max cpu time": ["7", "8"],
+    "Max address space": [String(300 << 20), String(300 << 20)],
+    "Max processes": ["64", "64"],
+    "Max file size": [String(2 << 20), String(2 << 20)],
+    "Max open files": ["512", "512"],
+    "Max core file size": ["0", "0"],
+  };
+  for (const shell of ["dash", "bash"] as const) {
+    const out = await new Deno.Command(
+      `/bin/${shell === "dash" ? "sh" : "bash"}`,
+      {
+        args: [
+          "-c",
+          `${ulimitScript(rlimits, shell)} && exec cat /proc/self/limits`,
+        ],
+        clearEnv: true,
+        stdout: "piped",
+        stderr: "piped",
+      },
+    ).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert(out.success, new TextDecoder().decode(out.stderr));
+    for (const [name, [soft, hard]] of Object.entries(expected)) {
+      const m = new RegExp(`^${name}\\s+(\\S+)\\s+(\\S+)`, "m").exec(text);
+      assert.deepEqual([m?.[1], m?.[2]], [soft, hard], `${shell}: ${name}`);
+    }
+  }
+  // A limit the shell cannot set stops the launcher before bwrap runs.
+  const files = { seccomp: "/s", status: "/j", program: "/p", args: "/a" };
+  const cmd = jailCommand(["/usr/bin/bwrap"], ["--", "/bin/true"], files, [], [
+    { name: "cpu", soft: 5, hard: 4 },
+  ]);
+  const r = await new Deno.Command(cmd.command, {
+    args: cmd.args,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(r.code, 126);
+  assert.match(
+    new TextDecoder().decode(r.stderr),
+    /cannot set the jail rlimits/,
+  );
 });

@@ -45,37 +45,41 @@ export interface JailFileSet {
  * temp directory: the launcher opens them as the runtime's user before any uid switch, so the
  * jail's uid never needs to reach them and no jailed process can.
  */
-export async function writeJailFiles(
+export function writeJailFiles(
   code: string,
   language: ExecRequest["language"],
   bwrapOptions: readonly string[],
 ): Promise<JailFileSet> {
-  const dir = await Deno.makeTempDir({ prefix: "mappa-jail-" });
+  // Synchronous: a few small files cost ≈ 0.2 ms of CPU this way, ≈ 0.8 ms through async ops.
+  const dir = Deno.makeTempDirSync({ prefix: "mappa-jail-" });
   const files = {
     dir,
     program: join(dir, language === "python" ? "main.py" : "main.ts"),
     status: join(dir, "status.jsonl"),
     args: join(dir, "bwrap.args"),
-    dispose: () => Deno.remove(dir, { recursive: true }),
+    dispose: () => {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+        return Promise.resolve();
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
   };
   try {
-    await Deno.chmod(dir, 0o700);
-    await Promise.all([
-      Deno.writeTextFile(files.program, code, { mode: 0o600 }),
-      Deno.writeTextFile(files.status, "", { mode: 0o600 }),
-      Deno.writeTextFile(
-        files.args,
-        bwrapOptions.map((a) => `${a}\0`).join(""),
-        {
-          mode: 0o600,
-        },
-      ),
-    ]);
+    Deno.chmodSync(dir, 0o700);
+    Deno.writeTextFileSync(files.program, code, { mode: 0o600 });
+    Deno.writeTextFileSync(files.status, "", { mode: 0o600 });
+    Deno.writeTextFileSync(
+      files.args,
+      bwrapOptions.map((a) => `${a}\0`).join(""),
+      { mode: 0o600 },
+    );
   } catch (e) {
-    await Deno.remove(dir, { recursive: true });
-    throw e;
+    Deno.removeSync(dir, { recursive: true });
+    return Promise.reject(e);
   }
-  return files;
+  return Promise.resolve(files);
 }
 
 /** What bwrap's `--json-status-fd` said: whether it exec'd the program, and its exit code. */

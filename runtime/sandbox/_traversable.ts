@@ -18,21 +18,29 @@ function canSearch(info: Deno.FileInfo, uid: number, gid: number): boolean {
  * that `uid`/`gid` may not search, judged by mode bits: bwrap resolves bind sources after the uid
  * switch, so the unprivileged uid must reach them.
  */
-export async function firstBlockedDir(
+export function firstBlockedDir(
   path: string,
   uid: number,
   gid: number,
 ): Promise<Blocked | undefined> {
+  // Synchronous stats (each ≈ 4 µs; an async one costs ≈ 0.1 ms of CPU): this runs every execution.
   const dirs: string[] = [];
   for (let d = resolve(path);; d = dirname(d)) {
     dirs.unshift(d);
     if (d === dirname(d)) break;
   }
   for (const dir of dirs) {
-    const info = await Deno.stat(dir);
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.statSync(dir);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     if (dir !== resolve(path) || info.isDirectory) {
-      if (!canSearch(info, uid, gid)) return { dir, mode: info.mode ?? 0 };
+      if (!canSearch(info, uid, gid)) {
+        return Promise.resolve({ dir, mode: info.mode ?? 0 });
+      }
     }
   }
-  return undefined;
+  return Promise.resolve(undefined);
 }

@@ -8,11 +8,13 @@ import {
   jailArgv,
   jailCommand,
   type JailParams,
+  jailRlimits,
   launcherArgv,
   splitBwrapArgs,
 } from "./_jail_argv.ts";
 import { parseJailStatus, writeJailFiles } from "./_program_file.ts";
 import { seccompProgramPath } from "./_seccomp.ts";
+import { hideMirrors } from "./_hide_mirror.ts";
 import { runProcess } from "./_run_process.ts";
 import { checkLimits } from "./_check_limits.ts";
 import { firstBlockedDir } from "./_traversable.ts";
@@ -111,7 +113,7 @@ export class BwrapSandbox implements Sandbox {
   }
 
   /**
-   * Checks that bubblewrap, setpriv and prlimit exist and that a jail can be created here, then
+   * Checks that bubblewrap and (as root) setpriv exist and that a jail can be created here, then
    * returns the sandbox; throws `SandboxError` naming the fix otherwise.
    */
   static async create(
@@ -119,7 +121,6 @@ export class BwrapSandbox implements Sandbox {
   ): Promise<BwrapSandbox> {
     const resolved = resolveBwrapSandboxOptions(options);
     await requireTool("bwrap", resolved.bwrapPath);
-    await requireTool("prlimit", resolved.prlimitPath);
     const root = Deno.uid() === 0;
     if (root) await requireTool("setpriv", resolved.setprivPath);
     const version = await toolOutput(resolved.bwrapPath, ["--version"]);
@@ -170,6 +171,7 @@ export class BwrapSandbox implements Sandbox {
         ],
         { seccomp: this.#seccomp, ...files },
         this.#inherited,
+        jailRlimits(params),
       );
       const argv = [launch.command, ...launch.args];
       const run = () =>
@@ -233,7 +235,12 @@ export class BwrapSandbox implements Sandbox {
     }
     const user = this.userOf(slot);
     const workspace = resolve(request.workspace);
-    const ws = await Deno.lstat(workspace).catch(() => undefined);
+    let ws: Deno.FileInfo | undefined;
+    try {
+      ws = Deno.lstatSync(workspace);
+    } catch {
+      // reported below
+    }
     if (ws === undefined || !ws.isDirectory) {
       throw new TypeError(
         `Cannot run in workspace "${workspace}": it is not a directory`,
@@ -248,6 +255,7 @@ export class BwrapSandbox implements Sandbox {
       command,
       { seccomp: this.#seccomp, ...files },
       this.#inherited,
+      jailRlimits(params),
     );
     try {
       const { outcome, enforcement } = await withJailLimits(
@@ -317,7 +325,6 @@ export class BwrapSandbox implements Sandbox {
       user,
       tools: {
         setpriv: this.options.setprivPath,
-        prlimit: this.options.prlimitPath,
         bwrap: this.options.bwrapPath,
         python: this.options.pythonPath,
         deno: this.options.denoPath,
@@ -326,18 +333,32 @@ export class BwrapSandbox implements Sandbox {
       shmMb: this.options.shmMb,
       nofile: this.options.nofile,
       nproc,
+      ...this.#defaultHidden(),
       hide: mergeHidden(
-        this.#hidden ??= hiddenEntries(
-          this.options.hidePaths,
-          workspace,
-          false,
-        ),
+        this.#defaultHidden().hide,
         hiddenEntries(request.hide_paths ?? [], workspace, true),
       ),
     };
   }
 
-  #hidden: NonNullable<JailParams["hide"]> | undefined;
+  /**
+   * The default hidden paths, computed once: folders with many of them (a package's `datasets/`) as
+   * mirrors bound in one mount each, the rest one mount per path.
+   */
+  #defaultHidden(): Required<Pick<JailParams, "hide" | "mirrors">> {
+    if (this.#hidden === undefined) {
+      const all = hiddenEntries(this.options.hidePaths, "", false);
+      const mirrors = hideMirrors(all.map((h) => h.path));
+      const covered = new Set(mirrors.flatMap((m) => m.covers));
+      this.#hidden = {
+        hide: all.filter((h) => !covered.has(h.path)),
+        mirrors: mirrors.map(({ path, source }) => ({ path, source })),
+      };
+    }
+    return this.#hidden;
+  }
+
+  #hidden: Required<Pick<JailParams, "hide" | "mirrors">> | undefined;
 
   async #requireReachable(
     path: string,
@@ -414,8 +435,10 @@ function argvHash(
   params: JailParams,
   seccompDigest: string,
 ): string {
+  const mirrors = new Set((params.mirrors ?? []).map((m) => m.source));
   const template = argv.map((a) => {
     if (a === params.workspace) return "{workspace}";
+    if (mirrors.has(a)) return "{mirror}";
     if (a.startsWith("--reuid=")) return "--reuid={uid}";
     if (a.startsWith("--nproc=")) return `--nproc=${params.limits.nproc}`;
     return a;

@@ -13,11 +13,6 @@ export interface BwrapSandboxOptions {
    */
   setprivPath?: string;
   /**
-   * util-linux `prlimit`, which sets every rlimit.
-   * @default "/usr/bin/prlimit", else "prlimit" on PATH
-   */
-  prlimitPath?: string;
-  /**
    * The Python interpreter; it must live under /usr, the only system tree in the jail.
    * @default "/usr/bin/python3"
    */
@@ -102,7 +97,6 @@ export function resolveBwrapSandboxOptions(
   return {
     bwrapPath: options.bwrapPath ?? findOnPath("bwrap"),
     setprivPath: options.setprivPath ?? findOnPath("setpriv"),
-    prlimitPath: options.prlimitPath ?? findOnPath("prlimit"),
     pythonPath: options.pythonPath ?? "/usr/bin/python3",
     denoPath: options.denoPath ?? Deno.execPath(),
     uidBase: options.uidBase ?? 200_000,
