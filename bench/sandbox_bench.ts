@@ -14,6 +14,7 @@
 import type { ExecLimits, ExecRequest, Sandbox } from "../runtime/ports.ts";
 import { BwrapSandbox } from "../runtime/sandbox/bwrap_sandbox.ts";
 import { UnsafeSandbox } from "../runtime/sandbox/unsafe_sandbox.ts";
+import { inheritedDescriptors } from "../runtime/sandbox/_host_tools.ts";
 
 const FAST_RUNS = Number(Deno.args[0] ?? 40);
 const SLOW_RUNS = Number(Deno.args[1] ?? 12);
@@ -131,8 +132,13 @@ const workspace = `${root}/ws`;
 await Deno.mkdir(workspace, { mode: 0o755 });
 const program = `${root}/trivial.ts`;
 
+// The launcher is dash, or bash when this process inherited a descriptor above 9 that it must close.
+const inherited = inheritedDescriptors();
+const shell = inherited.some((fd) => fd > 9) ? "bash" : "dash";
 console.log(
-  `sandbox_bench: Deno ${Deno.version.deno}, ${bwrap.guarantees.bwrap_version}, ${navigator.hardwareConcurrency} CPUs, uid switch ${bwrap.guarantees.uid_switch}, backend ${bwrap.backend}`,
+  `sandbox_bench: Deno ${Deno.version.deno}, ${bwrap.guarantees.bwrap_version}, ${navigator.hardwareConcurrency} CPUs, uid switch ${bwrap.guarantees.uid_switch}, backend ${bwrap.backend}, launcher ${shell} (inherited fds [${inherited}]), load average ${
+    Deno.loadavg()[0]!.toFixed(1)
+  }`,
 );
 console.log(
   "medians of interleaved runs, ms [p10-p90]; ratio = median / bare median\n",
@@ -168,7 +174,11 @@ try {
       }
     }
     const base = summary(times.bare!).median;
-    console.log(`${c.name} (${c.runs} runs each)`);
+    console.log(
+      `${c.name} (${c.runs} runs each, load average ${
+        Deno.loadavg()[0]!.toFixed(1)
+      })`,
+    );
     for (const [label, xs] of Object.entries(times)) {
       const s = summary(xs);
       console.log(
