@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { compile, type Diagnostic } from "../dsl/mod.ts";
+import { mulberry32 } from "../training/_prng.ts";
 
 // Issue 14: specs come from strangers. Mutations of the shipped specs (lines deleted, duplicated, swapped,
 // hostile snippets, deep nesting, huge scalars) must never make compile() throw, take over 2 s, or
@@ -17,17 +18,8 @@ const SPECS = [
   "pipelines/relay.yaml",
 ];
 
-/** mulberry32: a small seeded generator, the same sequence on every machine. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The same cases on every machine. */
+const random = mulberry32;
 
 const SNIPPETS: readonly string[] = [
   "${".repeat(5000),

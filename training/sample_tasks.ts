@@ -1,14 +1,6 @@
-/** mulberry32: a small seeded PRNG, so a step's batch is the same when a run resumes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "./_prng.ts";
+/** A seeded generator, so a step's batch is the same when a run resumes. */
+const prng = mulberry32;
 
 function permutation(n: number, seed: number): number[] {
   const order = Array.from({ length: n }, (_, i) => i);
