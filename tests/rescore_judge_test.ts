@@ -5,23 +5,10 @@ import { join } from "node:path";
 import { startOpenAIServer } from "./fakes/openai_server.ts";
 import { runCli as cli } from "./run_cli.ts";
 
-async function rescore(
-  dir: string,
-  rubric: string,
-  coachUrl: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "cli.ts", "rescore", dir, "--rubric", rubric],
-    env: { NO_COLOR: "1", MAPPA_COACH_URL: coachUrl },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-  };
+function rescore(dir: string, rubric: string, coachUrl: string) {
+  return cli(["rescore", dir, "--rubric", rubric], Deno.cwd(), {
+    MAPPA_COACH_URL: coachUrl,
+  });
 }
 
 Deno.test("rescore reaches the judge the spec names now, refuses an unreachable one, and exits 1 on unscored actions", async () => {

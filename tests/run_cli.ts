@@ -8,11 +8,12 @@ export interface Ran {
 /**
  * Runs `cli.ts` as a user would, in a fresh Deno process with colour off. Permissions are those of
  * deno.json's tasks: `run`, `rescore`, `compare`, `report` and `train` get all; the others read and write
- * files.
+ * files. `env` adds variables to the parent's environment.
  */
 export async function runCli(
   args: string[],
   cwd = Deno.cwd(),
+  env: Readonly<Record<string, string>> = {},
 ): Promise<Ran> {
   const everything = ["run", "rescore", "compare", "report", "train"].includes(
     args[0]!,
@@ -29,7 +30,7 @@ export async function runCli(
     cwd,
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
   }).output();
   const dec = new TextDecoder();
   return {
