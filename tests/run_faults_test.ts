@@ -47,7 +47,7 @@ async function events(dir: string) {
   };
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
@@ -56,7 +56,7 @@ async function freePort(): Promise<number> {
 
 Deno.test("preflight: a model that cannot be used stops the run before anything is written, in one line with the fix", async (t) => {
   await t.step("a refused connection", async () => {
-    const dir = await specDir(`http://127.0.0.1:${await freePort()}/v1`);
+    const dir = await specDir(`http://127.0.0.1:${freePort()}/v1`);
     const started = performance.now();
     const r = await cli(["run", join(dir, "spec.yaml")], dir);
     assert.equal(r.code, 2, r.stderr);
