@@ -92,3 +92,19 @@ Deno.test("deno task study trains every mode × seed, reports figures read from 
     await Deno.remove(out, { recursive: true });
   }
 });
+
+Deno.test("deno task study on a spec that does not compile says why once and trains nothing", async () => {
+  const out = await Deno.makeTempDir({ prefix: "mappa_study_bad_" });
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "tools/study.ts", "no_such_spec.yaml", "--out", out],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const stderr = new TextDecoder().decode(r.stderr);
+  assert.equal(r.code, 1, stderr);
+  assert.match(stderr, /error\[file_not_found\]/);
+  assert.match(stderr, /^study: fix no_such_spec\.yaml \(see above\)/m);
+  assert.deepEqual([...Deno.readDirSync(out)], [], "no run was started");
+  await Deno.remove(out, { recursive: true });
+});

@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { compileFile, renderDiagnostics } from "../dsl/mod.ts";
 import {
   buildStudyReport,
   readRunFigures,
@@ -91,6 +92,13 @@ async function main(args: string[]): Promise<number> {
   });
   const spec = positionals[0];
   if (spec === undefined || positionals.length > 1) fail("name one spec");
+  // A spec that does not compile would fail every run: say why once, before training anything.
+  const compiled = compileFile(spec);
+  if (!compiled.ok) {
+    console.error(renderDiagnostics(compiled.diagnostics, compiled.sources));
+    console.error(`study: fix ${spec} (see above), then run the study again`);
+    return 1;
+  }
   const nSeeds = Number(values.seeds);
   const first = Number(values["first-seed"]);
   if (!Number.isSafeInteger(nSeeds) || nSeeds < 1) fail("--seeds must be >= 1");
@@ -194,12 +202,18 @@ async function main(args: string[]): Promise<number> {
         dec.decode(res.stdout) + dec.decode(res.stderr),
       );
       found = await findRun(dirOut);
+      // A failed train says why in its last line (mappa: Cannot …); the whole output is in the log.
+      const why = res.code === 0
+        ? ""
+        : `: ${
+          dec.decode(res.stderr).trim().split("\n").at(-1)?.slice(0, 300) ?? ""
+        }`;
       console.error(
         `[${i}/${plan.length}] ${p.key}: ${
           found?.status ?? "no run"
         } (exit ${res.code}, ${
           ((performance.now() - t0) / 1000).toFixed(0)
-        } s)`,
+        } s)${why}`,
       );
     } else {
       console.error(
