@@ -55,6 +55,13 @@ export interface ExecRequest {
   readonly signal?: AbortSignal;
   /** Absolute host paths the jail shows empty for this execution, on top of the sandbox's own list. */
   readonly hide_paths?: readonly string[];
+  /**
+   * Bytes written to the program's standard input, then closed (a grader's expected answer travels
+   * this way, never in a file the code it runs could open); without it stdin is /dev/null.
+   */
+  readonly stdin?: Uint8Array;
+  /** Mount the workspace read-only at /workspace (a grader reading a snapshot copy). @default false */
+  readonly readonly_workspace?: boolean;
 }
 
 /** What an execution produced, as the agent and the coach see it. */

@@ -88,8 +88,10 @@ export interface JailFiles {
 export interface JailParams {
   readonly language: ExecRequest["language"];
   readonly limits: ExecLimits;
-  /** Host path of the workspace, bound read-write at /workspace. */
+  /** Host path of the workspace, bound read-write at /workspace (read-only with `readonlyWorkspace`). */
   readonly workspace: string;
+  /** Bind the workspace read-only. @default false */
+  readonly readonlyWorkspace?: boolean;
   /** Switch to this uid/gid with setpriv first; null when the runtime is not root. */
   readonly user: { readonly uid: number; readonly gid: number } | null;
   readonly tools: {
@@ -245,7 +247,11 @@ export function bwrapArgs(p: JailParams): string[] {
     argv.push("--ro-bind", p.tools.deno, JAIL_DENO);
   }
   argv.push(
-    ...["--bind", p.workspace, JAIL_WORKSPACE],
+    ...[
+      p.readonlyWorkspace ? "--ro-bind" : "--bind",
+      p.workspace,
+      JAIL_WORKSPACE,
+    ],
     ...(p.mirrors ?? []).flatMap((m) => ["--ro-bind", m.source, m.path]),
     // After the workspace, so that paths inside it can be hidden too.
     ...(p.hide ?? []).flatMap((h) =>

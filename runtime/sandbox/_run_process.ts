@@ -49,6 +49,8 @@ export interface ProcessSpec {
   readonly language: ExecRequest["language"];
   readonly limits: ExecLimits;
   readonly signal?: AbortSignal;
+  /** Written to the process's stdin, which is then closed; without it stdin is /dev/null. */
+  readonly stdin?: Uint8Array;
   /** bwrap reports a jailed program killed by signal n as exit code 128 + n. */
   readonly exitCodeEncodesSignal: boolean;
   /** Start the process in a new session (setsid), e.g. to kill its process group. */
@@ -143,7 +145,7 @@ export async function runProcess(spec: ProcessSpec): Promise<ProcessOutcome> {
       env: { ...spec.env },
       clearEnv: true,
       ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }),
-      stdin: "null",
+      stdin: spec.stdin === undefined ? "null" : "piped",
       stdout: "piped",
       stderr: "piped",
       detached: spec.detached ?? false,
@@ -157,6 +159,7 @@ export async function runProcess(spec: ProcessSpec): Promise<ProcessOutcome> {
     );
   }
 
+  if (spec.stdin !== undefined) feed(child.stdin, spec.stdin);
   let killed = false;
   let timedOut = false;
   let outputExceeded = false;
@@ -224,6 +227,18 @@ export async function runProcess(spec: ProcessSpec): Promise<ProcessOutcome> {
     timedOut,
     outputExceeded,
     watchKill,
+  });
+}
+
+/**
+ * Writes `bytes` to the child's stdin and closes it, in the background: a program that exits or
+ * closes its stdin early (EPIPE) is not an error of the runtime, and a program that never reads
+ * does not block the event loop (the wall timer still kills it).
+ */
+function feed(stdin: WritableStream<Uint8Array>, bytes: Uint8Array): void {
+  const writer = stdin.getWriter();
+  writer.write(bytes).then(() => writer.close()).catch(() => {
+    writer.abort().catch(() => {});
   });
 }
 

@@ -271,6 +271,7 @@ export class BwrapSandbox implements Sandbox {
             language: request.language,
             limits,
             ...(request.signal === undefined ? {} : { signal: request.signal }),
+            ...(request.stdin === undefined ? {} : { stdin: request.stdin }),
             exitCodeEncodesSignal: true,
             kill: killJail,
             ...(user === null ? {} : {
@@ -300,7 +301,10 @@ export class BwrapSandbox implements Sandbox {
   /** The jail's parameters; chowns the workspace to the slot's uid and checks bind sources first. */
   async #params(
     workspace: string,
-    request: Pick<ExecRequest, "language" | "limits" | "slot" | "hide_paths">,
+    request: Pick<
+      ExecRequest,
+      "language" | "limits" | "slot" | "hide_paths" | "readonly_workspace"
+    >,
   ): Promise<JailParams> {
     const { limits } = request;
     const user = this.userOf(request.slot ?? 0);
@@ -322,6 +326,7 @@ export class BwrapSandbox implements Sandbox {
       language: request.language,
       limits,
       workspace,
+      ...(request.readonly_workspace ? { readonlyWorkspace: true } : {}),
       user,
       tools: {
         setpriv: this.options.setprivPath,

@@ -262,3 +262,61 @@ Deno.test({
     assert.ok((await Deno.stat(`${ws.dir}/plot.png`)).size > 0);
   },
 });
+
+Deno.test("exec() feeds stdin and can mount the workspace read-only", async () => {
+  await using ws = await tempWorkspace();
+  await Deno.writeTextFile(`${ws.dir}/in.txt`, "seen");
+  const code = [
+    "import json, sys",
+    "data = sys.stdin.read()",
+    "try:",
+    "    open('/workspace/w.txt', 'w').write('x')",
+    "    wrote = True",
+    "except OSError:",
+    "    wrote = False",
+    "print(json.dumps({'stdin': data, 'wrote': wrote, 'read': open('in.txt').read()}))",
+  ].join("\n");
+  const stdin = new TextEncoder().encode('{"secret": 1}');
+  const ro = await sandbox.exec({
+    language: "python",
+    code,
+    workspace: ws.dir,
+    limits: SMALL_LIMITS,
+    slot: SLOT,
+    stdin,
+    readonly_workspace: true,
+  });
+  assert.equal(ro.status, "ok", ro.stderr.text);
+  assert.deepEqual(lastJson(ro.stdout.text), {
+    stdin: '{"secret": 1}',
+    wrote: false,
+    read: "seen",
+  });
+  const rw = await sandbox.exec({
+    language: "python",
+    code,
+    workspace: ws.dir,
+    limits: SMALL_LIMITS,
+    slot: SLOT,
+  });
+  assert.equal(rw.status, "ok", rw.stderr.text);
+  assert.deepEqual(lastJson(rw.stdout.text), {
+    stdin: "",
+    wrote: true,
+    read: "seen",
+  });
+});
+
+Deno.test("exec() is not blocked by a program that never reads a large stdin", async () => {
+  await using ws = await tempWorkspace();
+  const r = await sandbox.exec({
+    language: "python",
+    code: "print('done')",
+    workspace: ws.dir,
+    limits: SMALL_LIMITS,
+    slot: SLOT,
+    stdin: new Uint8Array(4 << 20),
+  });
+  assert.equal(r.status, "ok", r.stderr.text);
+  assert.equal(r.stdout.text, "done\n");
+});

@@ -72,7 +72,10 @@ export class UnsafeSandbox implements Sandbox {
     this.#prlimit = options.prlimitPath ?? "/usr/bin/prlimit";
   }
 
-  /** Runs one program in the workspace directory, unisolated. */
+  /**
+   * Runs one program in the workspace directory, unisolated; `readonly_workspace` cannot be enforced
+   * without a jail (the program runs as the runtime's user), so give such programs a copy.
+   */
   async exec(request: ExecRequest): Promise<ExecResult> {
     const { limits } = request;
     checkLimits(limits);
@@ -121,6 +124,7 @@ export class UnsafeSandbox implements Sandbox {
         language: request.language,
         limits,
         ...(request.signal === undefined ? {} : { signal: request.signal }),
+        ...(request.stdin === undefined ? {} : { stdin: request.stdin }),
         exitCodeEncodesSignal: false,
         detached: true,
         kill: killGroup,

@@ -99,3 +99,29 @@ Deno.test("UnsafeSandbox refuses a request with hide_paths rather than ignoring 
   });
   assert.equal(ok.status, "ok", ok.stderr.text);
 });
+
+Deno.test("UnsafeSandbox feeds stdin to the program", async () => {
+  const workspace = await Deno.makeTempDir();
+  try {
+    const r = await new UnsafeSandbox({
+      iUnderstandThisRunsAgentCodeWithoutIsolation: true,
+    }).exec({
+      language: "python",
+      code: "import sys\nprint(sys.stdin.read()[::-1])",
+      workspace,
+      limits: {
+        wall_ms: 10_000,
+        cpu_s: 10,
+        memory_mb: 512,
+        output_cap_bytes: 4096,
+        kill_output_bytes: 1 << 20,
+        file_size_mb: 1,
+        nproc: 256,
+      },
+      stdin: new TextEncoder().encode("abc"),
+    });
+    assert.equal(r.stdout.text, "cba\n");
+  } finally {
+    await Deno.remove(workspace, { recursive: true });
+  }
+});
