@@ -38,6 +38,8 @@ export const GRADER_METRICS: Readonly<
     ...CLASSIFICATION_METRICS,
     ...REGRESSION_METRICS,
   ],
+  // The judge's score on the rubric's scale, and the same mapped onto 0 to 1.
+  llm_judge: ["score", "normalized_score"],
 };
 
 /**
@@ -53,6 +55,7 @@ export const COMPARABLE_METRICS: Readonly<
   exact_match: ["correct"],
   regex: ["correct"],
   tabular_metric: ["score", "valid_submission"],
+  llm_judge: ["normalized_score"],
 };
 
 /** The value a comparable metric takes for a failed episode when the spec's `fair` does not name it. */
@@ -103,11 +106,13 @@ export function successConditions(
   return list.map((c, i) => ({ ...c, path: [...base, key, i] }));
 }
 
-/** The metrics an outcome reports: its grader's, and one per named answer. */
+/** The metrics an outcome reports: its grader's, and one per named answer of an answer grader. */
 export function outcomeMetrics(outcome: Outcome | undefined): string[] {
   if (!outcome) return [];
+  // A judge scores its named answers together: the names label them in its prompt, they are not metrics.
+  const named = outcome.grader === "llm_judge" ? [] : answerUses(outcome);
   return [
     ...GRADER_METRICS[outcome.grader],
-    ...answerUses(outcome).flatMap((a) => a.name === null ? [] : [a.name]),
+    ...named.flatMap((a) => a.name === null ? [] : [a.name]),
   ];
 }

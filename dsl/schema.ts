@@ -397,6 +397,17 @@ const AnswerRefs = z.union([
   ),
 ]);
 
+/** The rubric of an `llm_judge` outcome: a coach rubric's template and scale, without checks or caps. */
+const OutcomeRubricSchema = z.strictObject({
+  name: IdSchema.default("outcome"),
+  version: z.string().optional(),
+  description: z.string().optional(),
+  scale: RubricSchema.shape.scale,
+  template: z.string().min(1).describe(
+    "Liquid template of the judge prompt (see README.md#llm-judged-outcomes)",
+  ),
+});
+
 const OutcomeCommon = {
   success: SuccessSchema.optional(),
   fair: z.record(z.string(), z.number()).default({}).describe(
@@ -404,7 +415,7 @@ const OutcomeCommon = {
   ),
 };
 
-/** The deterministic grader of an episode, its parameters, the success rule and fair values for failures. */
+/** The grader of an episode (deterministic, or a model with a rubric), its parameters, the success rule and fair values for failures. */
 export const OutcomeSchema = z.discriminatedUnion("grader", [
   z.strictObject({
     grader: z.literal("math_equivalence"),
@@ -452,6 +463,38 @@ export const OutcomeSchema = z.discriminatedUnion("grader", [
         "Path (may use {{ task.<field> }}) or dotted field of the answers file",
       ),
       id_column: z.string().optional(),
+    }),
+    ...OutcomeCommon,
+  }),
+  z.strictObject({
+    grader: z.literal("llm_judge"),
+    params: z.strictObject({
+      model: z.string().describe("Key of `models` that judges the outcome"),
+      rubric: z.union([
+        z.string().min(1).describe(
+          "Liquid template of the judge prompt, on a 0 to 10 scale",
+        ),
+        OutcomeRubricSchema,
+      ]),
+      answer: AnswerRefs.describe(
+        "What is judged: <role>.<output>, or name -> <role>.<output>",
+      ),
+      files: z.boolean().default(false).describe(
+        "Show the judge the workspace's file list (template variable files)",
+      ),
+      temperature: z.number().min(0).max(2).default(0),
+      seed: z.number().int().default(0),
+      max_retries: z.number().int().min(0).max(10).default(2).describe(
+        "Judge calls after an unusable verdict; then the episode is ungraded",
+      ),
+      structured_output: z.boolean().default(true),
+      max_tokens: PositiveInt.optional(),
+      budget: z.strictObject({
+        max_usd: NonNegative.optional(),
+        max_calls: PositiveInt.optional(),
+      }).optional().describe(
+        "Past it, episodes are ungraded (masked), never failed",
+      ),
     }),
     ...OutcomeCommon,
   }),

@@ -137,3 +137,29 @@ export function rubricContext(
       : {}),
   };
 }
+
+/**
+ * Variables the rubric of an `llm_judge` outcome may use: the pipeline, the task, the expected answer,
+ * what is judged (`answer`, or `answers.<name>` for named answers), every role's declared outputs, the
+ * scale, and the workspace's file list when `outcome.params.files` is true.
+ */
+export function outcomeJudgeContext(
+  spec: Pipeline,
+): Record<string, ContextShape> {
+  const outcome = spec.outcome;
+  if (outcome?.grader !== "llm_judge") return {};
+  const answer = outcome.params.answer;
+  return {
+    pipeline: leaves(["name", "description", "roles"]),
+    task: taskShape(spec),
+    expected: "leaf",
+    ...(typeof answer === "string"
+      ? { answer: "leaf" as const }
+      : { answers: leaves(Object.keys(answer)) }),
+    outputs: Object.fromEntries(
+      spec.roles.map((r) => [r.id, leaves(Object.keys(r.outputs ?? {}))]),
+    ),
+    scale: leaves(["min", "max"]),
+    ...(outcome.params.files ? { files: "leaf" as const } : {}),
+  };
+}

@@ -6,6 +6,7 @@ import type { Role } from "../schema.ts";
 import { type Loc, nodeAt } from "../source_tree.ts";
 import {
   type ContextShape,
+  outcomeJudgeContext,
   promptContext,
   rubricContext,
 } from "../template_context.ts";
@@ -266,6 +267,7 @@ export function templateVariables(ctx: RuleContext): void {
     roles: readonly Role[],
     isRubric: boolean,
     where: (r: Role) => string,
+    judge?: Record<string, ContextShape>,
   ) => {
     const node = nodeAt(ctx.root, path).node;
     if (node.kind !== "scalar" || typeof node.value !== "string") return;
@@ -307,6 +309,16 @@ export function templateVariables(ctx: RuleContext): void {
     const seen = new Set<string>();
     for (const variables of Object.values(analysis.globals)) {
       for (const v of variables) {
+        const problem = judge && judgeVariable(v.segments, judge);
+        if (problem) {
+          ctx.report({
+            code: "unknown_template_variable",
+            path,
+            loc: at(v.location.row, v.location.col),
+            message: problem.message,
+            hint: problem.hint,
+          });
+        }
         for (const role of roles) {
           const shape = shapeOf(role, isRubric);
           const problem = checkVariable(
@@ -357,7 +369,59 @@ export function templateVariables(ctx: RuleContext): void {
       (r) => `rubric "${use.rubric.name}" (scoring role "${r.id}")`,
     );
   }
+  const outcome = ctx.spec.outcome;
+  if (outcome?.grader === "llm_judge") {
+    const inline = typeof outcome.params.rubric === "string";
+    const where = () => "the outcome judge's rubric";
+    check(
+      ["outcome", "params", "rubric", ...(inline ? [] : ["template"])],
+      [],
+      true,
+      where,
+      outcomeJudgeContext(ctx.spec),
+    );
+  }
   taskFilePaths(ctx);
+}
+
+/** The first problem of a variable in the outcome judge's rubric, whose context is the same for every role. */
+function judgeVariable(
+  segments: readonly unknown[],
+  shape: Record<string, ContextShape>,
+): { message: string; hint: string } | undefined {
+  const shown = segments.map((s) =>
+    typeof s === "string" || typeof s === "number" ? String(s) : "[...]"
+  ).join(".");
+  let node: ContextShape = shape;
+  for (let i = 0; i < segments.length; i++) {
+    if (node === "leaf") return undefined;
+    const seg = segments[i];
+    if (typeof seg !== "string") return undefined;
+    if (Object.hasOwn(node, seg)) {
+      node = node[seg]!;
+      continue;
+    }
+    const parent = segments.slice(0, i).join(".");
+    const hint = i === 0 && seg === "files"
+      ? "set outcome.params.files: true to show the judge the workspace's files"
+      : i === 0 && (seg === "answer" || seg === "answers")
+      ? `outcome.params.answer is ${
+        "answer" in shape
+          ? "one answer: use answer"
+          : "named: use answers.<name>"
+      }`
+      : didYouMean(seg, Object.keys(node), i === 0 ? "variable" : "key") ??
+        `the outcome judge's rubric reads ${
+          Object.keys(i === 0 ? shape : node).join(", ")
+        }`;
+    return {
+      message: i === 0
+        ? `Cannot resolve template variable "${shown}" in the outcome judge's rubric: "${seg}" is not in its context`
+        : `Cannot resolve template variable "${shown}" in the outcome judge's rubric: "${parent}" has no "${seg}"`,
+      hint,
+    };
+  }
+  return undefined;
 }
 
 /** `dataset.files[].path` may read task fields only: `{{ task.id }}`, `{{ task.<input> }}`. */

@@ -1,7 +1,7 @@
 import { didYouMean } from "../_levenshtein.ts";
 import type { RuleContext } from "../rule_context.ts";
 
-/** Every `model` of a role and of the coach names a key of `models`. See README.md#models. */
+/** Every `model` of a role, of the coach and of an `llm_judge` outcome names a key of `models`. See README.md#models. */
 export function unknownModels(ctx: RuleContext): void {
   const names = Object.keys(ctx.spec.models);
   const check = (name: string, path: (string | number)[], where: string) => {
@@ -20,5 +20,13 @@ export function unknownModels(ctx: RuleContext): void {
   );
   if (ctx.spec.coach) {
     check(ctx.spec.coach.model, ["coach", "model"], "the coach");
+  }
+  const outcome = ctx.spec.outcome;
+  if (outcome?.grader === "llm_judge") {
+    check(
+      outcome.params.model,
+      ["outcome", "params", "model"],
+      "the outcome judge",
+    );
   }
 }

@@ -1,0 +1,330 @@
+import type { Grade, GradeInput, Grader } from "../runtime/graders/grade.ts";
+import { ModelRouter } from "../runtime/llm/model_router.ts";
+import type { ChatMessage, ModelClient } from "../runtime/ports.ts";
+import { DemoJudgeClient } from "./demo_judge.ts";
+import { JudgeBudget } from "./judge_budget.ts";
+import { type JudgeCache, judgeCacheKey } from "./judge_cache.ts";
+import {
+  JUDGE_RESPONSE_FORMAT,
+  judgeEndpoint,
+  wholeReply,
+} from "./llm_judge_request.ts";
+import {
+  judgedAnswers,
+  outcomeJudgeCorrection,
+  outcomeJudgeParams,
+  outcomeJudgeSystemPrompt,
+  outcomeRubric,
+  renderOutcomeJudgePrompt,
+} from "./outcome_judge_prompt.ts";
+import { parseVerdict } from "./parse_verdict.ts";
+import type { JudgeReply } from "./types.ts";
+
+/** Why an outcome judge gave no verdict: the episode is then ungraded (masked), never failed. */
+export type OutcomeUnscoredReason =
+  | "verdict_parse_failure"
+  | "out_of_scale"
+  | "judge_error"
+  | "budget"
+  | "no_endpoint";
+
+/** One outcome judgement as `onJudgement` receives it: the verdict or why there is none, and what it cost. */
+export interface OutcomeJudgement {
+  readonly task_id: string;
+  readonly status: "scored" | "unscored";
+  readonly reason?: OutcomeUnscoredReason;
+  /** The judge's score on the rubric's scale; null when unscored. */
+  readonly score: number | null;
+  readonly normalized_score: number | null;
+  readonly reasoning: string;
+  readonly rubric: string;
+  readonly scale: { readonly min: number; readonly max: number };
+  /** The spec's model key, and the model name the server answered with. */
+  readonly model: string;
+  readonly model_name: string | null;
+  readonly prompt_sha256: string;
+  /** Every reply whole, in order. */
+  readonly raw: readonly string[];
+  readonly attempts: number;
+  readonly prompt_tokens: number;
+  readonly completion_tokens: number;
+  /** Null when a reply's price is unknown. */
+  readonly cost_usd: number | null;
+  readonly cache_hit: boolean;
+  /** True when the demo judge answered: a scripted verdict, not a model's. */
+  readonly demo: boolean;
+  readonly ts: string;
+}
+
+/** A judge that could not give a verdict; `gradeEpisode` records its message and leaves the episode ungraded. */
+export class OutcomeJudgeError extends Error {
+  readonly reason: OutcomeUnscoredReason;
+  constructor(reason: OutcomeUnscoredReason, message: string) {
+    super(message);
+    this.name = "OutcomeJudgeError";
+    this.reason = reason;
+  }
+}
+
+/** Options of {@linkcode outcomeJudgeGrader}. */
+export interface OutcomeJudgeOptions {
+  /** Answers the judge's requests (a `ModelRouter` routes them by the spec's model key). */
+  readonly client: ModelClient;
+  /** Where valid verdicts are kept (the coach's cache); without it every episode makes a call. */
+  readonly cache?: JudgeCache;
+  /** @default a budget of `outcome.params.budget`, made at the first grading */
+  readonly budget?: JudgeBudget;
+  /** Called with every judgement, scored or not (the CLI appends them to the run's outcome_judge.jsonl). */
+  readonly onJudgement?: (j: OutcomeJudgement) => void | Promise<void>;
+  readonly signal?: AbortSignal;
+}
+
+const DEMO_NOTE =
+  "Demo judge: a scripted verdict, not a model's (the outcome judge's model has no endpoint)";
+
+/**
+ * The `grader: llm_judge` outcome grader: renders the rubric with the episode's answers (see
+ * {@linkcode renderOutcomeJudgePrompt}), asks `outcome.params.model` for a verdict (structured output,
+ * tolerant fallback parser, `max_retries` retries re-sending the prompt with what was wrong) and reports
+ * `score` (the rubric's scale) and `normalized_score` (0 to 1). No answer at all is an invalid result
+ * (the spec's fair values), as for other graders. A verdict that cannot be had (garbage or out-of-scale
+ * replies after retries, an endpoint error, a spent budget, a model without endpoint) throws an
+ * {@linkcode OutcomeJudgeError}: the episode is ungraded with the reason, never failed, and `--resume`
+ * grades it again. Valid verdicts are cached by model, parameters and prompt; a hit costs nothing.
+ *
+ * @example
+ * ```ts ignore
+ * const grader = outcomeJudgeGrader({ client: router, cache: new JudgeCache() });
+ * await runPipeline(graph, { model: router, sandbox }, { graders: { llm_judge: grader } });
+ * ```
+ */
+export function outcomeJudgeGrader(options: OutcomeJudgeOptions): Grader {
+  let budget = options.budget;
+  return async (input: GradeInput): Promise<Grade> => {
+    const params = outcomeJudgeParams(input.graph);
+    const b = params.budget;
+    budget ??= new JudgeBudget({
+      ...(b?.max_usd !== undefined ? { max_usd: b.max_usd } : {}),
+      ...(b?.max_calls !== undefined ? { max_calls: b.max_calls } : {}),
+    });
+    const rubric = outcomeRubric(params);
+    const { min, max } = rubric.scale;
+    const { single, answers } = judgedAnswers(params, input.outputs);
+    const answer = single ? answers.answer ?? null : answers;
+    const expected = input.task.answer ?? null;
+    if (Object.values(answers).every((a) => a === null || a.trim() === "")) {
+      const refs = typeof params.answer === "string"
+        ? [params.answer]
+        : Object.values(params.answer);
+      return {
+        valid: false,
+        correct: null,
+        metrics: { ...input.graph.outcome!.fair },
+        fair: true,
+        answer,
+        expected,
+        reason: `no answer to judge: ${refs.join(", ")} ${
+          refs.length > 1 ? "are" : "is"
+        } empty`,
+        summary: `No answer to judge (${refs.join(", ")} empty).`,
+      };
+    }
+    if (!(max > min)) {
+      throw new OutcomeJudgeError(
+        "out_of_scale",
+        `Cannot judge the outcome of task "${input.task.id}": the rubric's scale ${min} to ${max} is empty; set scale.max above scale.min`,
+      );
+    }
+    const j = await judge(input, params, rubric, budget, options);
+    await options.onJudgement?.(j);
+    if (j.status === "unscored") {
+      throw new OutcomeJudgeError(j.reason!, j.reasoning);
+    }
+    const score = j.score!;
+    return {
+      valid: true,
+      correct: null,
+      metrics: { score, normalized_score: j.normalized_score! },
+      fair: false,
+      answer,
+      expected,
+      summary: `${
+        j.demo ? `${DEMO_NOTE}: ` : ""
+      }the outcome judge (${params.model}, rubric "${rubric.name}") gave ${score} on ${min} to ${max}: ${j.reasoning}`,
+    };
+  };
+}
+
+type Params = ReturnType<typeof outcomeJudgeParams>;
+type Rubric = ReturnType<typeof outcomeRubric>;
+
+async function judge(
+  input: GradeInput,
+  params: Params,
+  rubric: Rubric,
+  budget: JudgeBudget,
+  options: OutcomeJudgeOptions,
+): Promise<OutcomeJudgement> {
+  const { client } = options;
+  const scale = rubric.scale;
+  const prompt = await renderOutcomeJudgePrompt(input, rubric);
+  const first: ChatMessage[] = [
+    { role: "system", content: outcomeJudgeSystemPrompt(scale) },
+    { role: "user", content: prompt.text },
+  ];
+  const format = params.structured_output ? JUDGE_RESPONSE_FORMAT : undefined;
+  const demo = client instanceof DemoJudgeClient && client.judges(params.model);
+  const endpoint = judgeEndpoint(client, params.model);
+  const raw: string[] = [];
+  let attempts = 0, promptTokens = 0, completionTokens = 0;
+  let cost: number | null = 0;
+  let modelName: string | null = endpoint.model_name;
+  const where = `the outcome of task "${input.task.id}"`;
+  const done = (
+    v: { reply: JudgeReply; cache_hit: boolean } | {
+      reason: OutcomeUnscoredReason;
+      message: string;
+    },
+  ): OutcomeJudgement => ({
+    task_id: input.task.id,
+    ...("reply" in v
+      ? {
+        status: "scored" as const,
+        score: v.reply.score,
+        normalized_score: (v.reply.score - scale.min) / (scale.max - scale.min),
+        reasoning: v.reply.reasoning,
+      }
+      : {
+        status: "unscored" as const,
+        reason: v.reason,
+        score: null,
+        normalized_score: null,
+        reasoning: v.message,
+      }),
+    rubric: rubric.name,
+    scale,
+    model: params.model,
+    model_name: modelName,
+    prompt_sha256: prompt.sha256,
+    raw,
+    attempts,
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    cost_usd: cost,
+    cache_hit: "reply" in v && v.cache_hit,
+    demo,
+    ts: new Date().toISOString(),
+  });
+  const route = client instanceof ModelRouter
+    ? client.routes[params.model]
+    : undefined;
+  // The demo policy's scripted replies are no judge: a model without endpoint leaves the episode ungraded.
+  if (!demo && route !== undefined && route.provider === "unconfigured") {
+    return done({
+      reason: "no_endpoint",
+      message:
+        `Cannot judge ${where}: models.${params.model} has no endpoint; set its base_url, then grade again with --resume`,
+    });
+  }
+  const key = judgeCacheKey({
+    model_name: endpoint.model_name,
+    base_url: endpoint.base_url,
+    temperature: params.temperature,
+    seed: params.seed,
+    max_tokens: params.max_tokens ?? null,
+    response_format: format ?? null,
+    messages: first,
+  });
+  const cache = endpoint.cacheable ? options.cache : undefined;
+  // An unreadable entry is a miss: it costs a call, not this grade.
+  const hit = await cache?.get(key).catch(() => undefined);
+  if (
+    hit !== undefined && hit.reply.score >= scale.min &&
+    hit.reply.score <= scale.max
+  ) {
+    raw.push(...hit.raw);
+    modelName = hit.model_name;
+    return done({ reply: hit.reply, cache_hit: true });
+  }
+  let messages = first;
+  let last: { reason: OutcomeUnscoredReason; message: string } = {
+    reason: "verdict_parse_failure",
+    message: "no reply",
+  };
+  for (let attempt = 0; attempt <= params.max_retries; attempt++) {
+    if (!budget.tryStart()) {
+      return done({
+        reason: "budget",
+        message:
+          `Cannot judge ${where}: the outcome judge's budget is spent (${budget.describe()}); raise outcome.params.budget, then grade again with --resume`,
+      });
+    }
+    const response = await client.complete({
+      model: params.model,
+      messages,
+      role: "outcome",
+      purpose: "judge",
+      episode: input.task.id,
+      task: input.task.id,
+      turn: attempt,
+      ...(format !== undefined ? { response_format: format } : {}),
+      sampling: {
+        temperature: params.temperature,
+        seed: params.seed,
+        ...(params.max_tokens !== undefined
+          ? { max_tokens: params.max_tokens }
+          : {}),
+      },
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+    });
+    attempts += Math.max(1, response.attempts);
+    budget.record(response.ok ? response.cost_usd : 0);
+    if (!response.ok) {
+      return done({
+        reason: "judge_error",
+        message: `Cannot judge ${where}: ${response.error.message}`,
+      });
+    }
+    const text = wholeReply(response);
+    raw.push(text);
+    modelName = response.model_name;
+    promptTokens += response.usage.prompt_tokens;
+    completionTokens += response.usage.completion_tokens;
+    cost = cost === null || response.cost_usd === null
+      ? null
+      : cost + response.cost_usd;
+    const read = parseVerdict(text, scale);
+    if (read.ok) {
+      if (response.provider === "openai") {
+        await cache?.set({
+          version: 1,
+          key,
+          model_name: modelName,
+          prompt_sha256: prompt.sha256,
+          reply: read.reply,
+          raw,
+          attempts,
+          prompt_tokens: promptTokens,
+          completion_tokens: completionTokens,
+          cost_usd: cost,
+          created: new Date().toISOString(),
+        }).catch(() => {
+          // A cache that cannot be written costs a later call, not this grade.
+        });
+      }
+      return done({ reply: read.reply, cache_hit: false });
+    }
+    last = { reason: read.reason, message: read.message };
+    messages = [
+      ...first,
+      { role: "assistant", content: response.text },
+      { role: "user", content: outcomeJudgeCorrection(read.message, scale) },
+    ];
+  }
+  return done({
+    reason: last.reason,
+    message: `Cannot judge ${where}: no valid verdict in ${
+      params.max_retries + 1
+    } replies (${attempts} HTTP attempts); the last: ${last.message} (${last.reason}); grade again with --resume`,
+  });
+}

@@ -1,0 +1,198 @@
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import type { ExecutionGraph } from "../dsl/mod.ts";
+import type { GradeInput } from "../runtime/graders/grade.ts";
+import { renderTemplate } from "../runtime/render_prompt.ts";
+import { dataPreamble } from "./evidence_fence.ts";
+import type { JudgePrompt } from "./render_judge_prompt.ts";
+import type { ScoreScale } from "./parse_verdict.ts";
+
+/** Characters of one judged answer shown to the judge; the rest is cut with a note saying how much. */
+export const MAX_ANSWER_CHARS = 100_000;
+/** Workspace files listed to the judge (`files`); past it the list ends with a note. */
+export const MAX_LISTED_FILES = 500;
+
+/** The rubric of an `llm_judge` outcome as the grader uses it: its template and scale. */
+export interface OutcomeRubric {
+  readonly name: string;
+  readonly template: string;
+  readonly scale: ScoreScale;
+}
+
+type JudgeParams = Extract<
+  NonNullable<ExecutionGraph["outcome"]>,
+  { grader: "llm_judge" }
+>["params"];
+
+/** The `llm_judge` parameters of a graph's outcome, or a TypeError naming the grader it has. */
+export function outcomeJudgeParams(graph: ExecutionGraph): JudgeParams {
+  const outcome = graph.outcome;
+  if (outcome?.grader !== "llm_judge") {
+    throw new TypeError(
+      `Cannot judge the outcome of "${graph.name}": its grader is ${
+        outcome ? `"${outcome.grader}"` : "not declared"
+      }; use this grader for outcome.grader: llm_judge only`,
+    );
+  }
+  return outcome.params;
+}
+
+/** The rubric of `params`: a bare template is judged on 0 to 10, as a coach rubric by default. */
+export function outcomeRubric(params: JudgeParams): OutcomeRubric {
+  const r = params.rubric;
+  return typeof r === "string"
+    ? { name: "outcome", template: r, scale: { min: 0, max: 10 } }
+    : { name: r.name, template: r.template, scale: r.scale };
+}
+
+function cut(text: string): string {
+  return text.length <= MAX_ANSWER_CHARS
+    ? text
+    : `${text.slice(0, MAX_ANSWER_CHARS)}\n[... ${
+      text.length - MAX_ANSWER_CHARS
+    } more characters not shown]`;
+}
+
+/** Workspace paths, depth first, never following a link; at most MAX_LISTED_FILES. */
+async function listFiles(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    const entries: Deno.DirEntry[] = [];
+    for await (const e of Deno.readDir(join(root, rel))) entries.push(e);
+    entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+    for (const e of entries) {
+      if (out.length > MAX_LISTED_FILES) return;
+      const path = rel === "" ? e.name : `${rel}/${e.name}`;
+      // readDir reports links as links: a link to a folder is listed, never entered.
+      if (e.isDirectory && !e.isSymlink) await walk(path);
+      else out.push(e.isSymlink ? `${path} (link)` : path);
+    }
+  };
+  await walk("");
+  if (out.length > MAX_LISTED_FILES) {
+    out.length = MAX_LISTED_FILES;
+    out.push(`(more files not listed: only the first ${MAX_LISTED_FILES})`);
+  }
+  return out;
+}
+
+/** The judged answers: one (`answer`) or named (`answers`), null where the role gave none. */
+export function judgedAnswers(
+  params: JudgeParams,
+  outputs: GradeInput["outputs"],
+): { single: boolean; answers: Record<string, string | null> } {
+  const read = (ref: string) => {
+    const dot = ref.indexOf(".");
+    return outputs[ref.slice(0, dot)]?.[ref.slice(dot + 1)] ?? null;
+  };
+  const a = params.answer;
+  return typeof a === "string"
+    ? { single: true, answers: { answer: read(a) } }
+    : {
+      single: false,
+      answers: Object.fromEntries(
+        Object.entries(a).map(([name, ref]) => [name, read(ref)]),
+      ),
+    };
+}
+
+/**
+ * Renders the outcome judge's rubric with the episode: `pipeline`, `task` (id, category, inputs),
+ * `expected` (the task's answer, text), `answer` or `answers.<name>`, `outputs.<role>.<output>`, `scale`,
+ * and `files` (the workspace's paths) when `params.files` is set: the shapes dsl/template_context.ts
+ * checks. What agents wrote (answers, outputs, file names) is fenced as data with a nonce, and the
+ * prompt then opens with the preamble saying it is evidence, never instructions, as coach prompts do.
+ */
+export async function renderOutcomeJudgePrompt(
+  input: GradeInput,
+  rubric: OutcomeRubric,
+): Promise<JudgePrompt> {
+  const { graph, task } = input;
+  const params = outcomeJudgeParams(graph);
+  const { single, answers } = judgedAnswers(params, input.outputs);
+  const outputs: Record<string, Record<string, string | null>> = {};
+  for (const role of graph.roles) {
+    outputs[role.id] = Object.fromEntries(
+      Object.keys(role.outputs).map((k) => [
+        k,
+        input.outputs[role.id]?.[k] ?? null,
+      ]),
+    );
+  }
+  const files = params.files ? await listFiles(input.workspace) : undefined;
+  const agents = JSON.stringify({ answers, outputs, files });
+  let nonce = "";
+  for (let salt = 0; nonce === "" || agents.includes(nonce); salt++) {
+    nonce = createHash("sha256").update(`${salt}\u0000${agents}`).digest("hex")
+      .slice(0, 16);
+  }
+  const fence = (s: string | null) =>
+    s === null || s === ""
+      ? s
+      : s.includes("\n")
+      ? `<data-${nonce}>\n${cut(s)}\n</data-${nonce}>`
+      : `<data-${nonce}>${cut(s)}</data-${nonce}>`;
+  const fenced = Object.fromEntries(
+    Object.entries(answers).map(([k, v]) => [k, fence(v)]),
+  );
+  const expected = task.answer === undefined || task.answer === null
+    ? null
+    : typeof task.answer === "string"
+    ? task.answer
+    : JSON.stringify(task.answer);
+  const vars: Record<string, unknown> = {
+    pipeline: {
+      name: graph.name,
+      description: graph.description ?? "",
+      roles: graph.roles.map((r) => r.name),
+    },
+    task: { id: task.id, category: task.category, ...task.inputs },
+    expected,
+    ...(single ? { answer: fenced.answer } : { answers: fenced }),
+    outputs: Object.fromEntries(
+      Object.entries(outputs).map(([role, o]) => [
+        role,
+        Object.fromEntries(Object.entries(o).map(([k, v]) => [k, fence(v)])),
+      ]),
+    ),
+    scale: rubric.scale,
+    ...(files ? { files: files.map((f) => fence(f)) } : {}),
+  };
+  let text: string;
+  try {
+    text = renderTemplate(rubric.template, vars);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new TypeError(
+      `Cannot render the outcome judge's rubric "${rubric.name}": ${why}; check its template against README.md#llm-judged-outcomes`,
+      { cause: error },
+    );
+  }
+  if (text.includes(`<data-${nonce}>`)) text = dataPreamble(nonce) + text;
+  return {
+    text,
+    sha256: createHash("sha256").update(text, "utf8").digest("hex"),
+  };
+}
+
+const REPLY_SHAPE = (scale: ScoreScale) =>
+  `{"reasoning": "<the evidence, then your judgement>", "score": <a number from ${scale.min} to ${scale.max}>, "blame": "<id of the role most responsible for a poor result>" or null}`;
+
+/** The outcome judge's system prompt: judge the episode's result by the rubric, evidence before score. */
+export function outcomeJudgeSystemPrompt(scale: ScoreScale): string {
+  return [
+    "You judge the final result of one episode of a multi-agent system by the rubric that follows.",
+    "First state the evidence that decides the score (what the answer says, how it compares with what the rubric asks), then the score.",
+    `Reply with one JSON object and nothing else: ${REPLY_SHAPE(scale)}.`,
+  ].join("\n");
+}
+
+/** The follow-up of a retry: what was wrong with the reply, and the format again. */
+export function outcomeJudgeCorrection(
+  message: string,
+  scale: ScoreScale,
+): string {
+  return `Your reply cannot be used: ${message}. Judge the same result again and reply with one JSON object and nothing else: ${
+    REPLY_SHAPE(scale)
+  }.`;
+}

@@ -1,0 +1,354 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { compile, type ExecutionGraph, ModelSchema } from "../dsl/mod.ts";
+import type { GradeInput } from "../runtime/graders/grade.ts";
+import { OpenAIModelClient } from "../runtime/llm/openai_client.ts";
+import { ScriptedModelClient } from "../runtime/llm/scripted_client.ts";
+import type { Task } from "../runtime/load_tasks.ts";
+import type { ChatMessage } from "../runtime/ports.ts";
+import {
+  type FakeAction,
+  type FakeOpenAIServer,
+  startOpenAIServer,
+} from "../tests/fakes/openai_server.ts";
+import { DemoJudgeClient } from "./demo_judge.ts";
+import { JudgeCache } from "./judge_cache.ts";
+import {
+  OutcomeJudgeError,
+  outcomeJudgeGrader,
+  type OutcomeJudgement,
+  type OutcomeJudgeOptions,
+} from "./outcome_judge.ts";
+
+const RUBRIC =
+  "Task: {{ task.question }}\nExpected: {{ expected }}\nAnswer: {{ answer }}\nScore from {{ scale.min }} to {{ scale.max }}.";
+
+function graph(params = "", outcomeExtra = ""): ExecutionGraph {
+  const result = compile(
+    [
+      "version: 1",
+      "name: g",
+      "models: { m: { model: x }, judge: { model: judge-model } }",
+      "roles:",
+      "  - { id: analyst, description: d, model: m, prompts: { user: hi }, outputs: { report: { extract: final_text } } }",
+      'dataset: { splits: { eval: "https://x/y" }, fields: { inputs: { question: q } } }',
+      "outcome:",
+      "  grader: llm_judge",
+      `  params: { model: judge, answer: analyst.report, rubric: ${
+        JSON.stringify(RUBRIC)
+      }${params} }`,
+      "  success: { metric: score, at_least: 7 }",
+      "  fair: { score: 0, normalized_score: 0 }",
+      outcomeExtra,
+    ].join("\n"),
+    { file: "g.yaml" },
+  );
+  assert.ok(result.ok, JSON.stringify(!result.ok && result.diagnostics));
+  return result.graph;
+}
+
+const TASK: Task = {
+  id: "t1",
+  index: 0,
+  split: "eval",
+  category: null,
+  inputs: { question: "What is 6 x 7?" },
+  answer: "42",
+  files: [],
+  row: {},
+};
+
+function input(
+  g: ExecutionGraph,
+  report: string | null,
+  workspace = "",
+): GradeInput {
+  return {
+    graph: g,
+    task: TASK,
+    outputs: { analyst: { report } },
+    workspace,
+  };
+}
+
+function verdict(score: number, reasoning = "matches 42"): FakeAction {
+  return {
+    kind: "reply",
+    reply: { text: JSON.stringify({ reasoning, score, blame: null }) },
+  };
+}
+
+interface Setup {
+  readonly server: FakeOpenAIServer;
+  readonly judgements: OutcomeJudgement[];
+  readonly options: OutcomeJudgeOptions;
+}
+
+async function withJudge(
+  queue: FakeAction[],
+  body: (s: Setup) => Promise<void>,
+  extra: Partial<OutcomeJudgeOptions> = {},
+): Promise<void> {
+  await using server = await startOpenAIServer({ queue });
+  const client = new OpenAIModelClient(
+    "judge",
+    ModelSchema.parse({
+      model: "judge-model",
+      base_url: server.url,
+      max_retries: 1,
+      timeout_s: 5,
+      price: { input_per_mtok: 1000, output_per_mtok: 2000 },
+    }),
+    { retry: { initialDelayMs: 5, maxDelayMs: 20 }, env: () => undefined },
+  );
+  const judgements: OutcomeJudgement[] = [];
+  await body({
+    server,
+    judgements,
+    options: { client, onJudgement: (j) => void judgements.push(j), ...extra },
+  });
+}
+
+function messagesOf(server: FakeOpenAIServer, i: number): ChatMessage[] {
+  return (server.requests[i]?.body as { messages: ChatMessage[] }).messages;
+}
+
+async function rejects(p: Promise<unknown>, reason: string, re: RegExp) {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof OutcomeJudgeError, String(e));
+    assert.equal(e.reason, reason);
+    assert.match(e.message, re);
+    return true;
+  });
+}
+
+Deno.test("outcomeJudgeGrader() reports the judge's score and its 0-1 normalisation, with the call recorded", async () => {
+  await withJudge([verdict(8)], async ({ server, judgements, options }) => {
+    const grade = await outcomeJudgeGrader(options)(
+      input(graph(), "The product is 42."),
+    );
+    assert.deepEqual(
+      [grade.valid, grade.fair, grade.correct, grade.metrics],
+      [true, false, null, { score: 8, normalized_score: 0.8 }],
+    );
+    assert.equal(grade.answer, "The product is 42.");
+    assert.equal(grade.expected, "42");
+    assert.match(grade.summary, /gave 8 on 0 to 10: matches 42/);
+    const body = server.requests[0]!.body as Record<string, unknown>;
+    assert.equal(body.temperature, 0);
+    assert.ok(body.response_format, "structured output is asked for");
+    const prompt = messagesOf(server, 0)[1]!.content as string;
+    // The agent's answer is fenced as data, the task and the expected answer are not.
+    assert.match(
+      prompt,
+      /Expected: 42\nAnswer: <data-([0-9a-f]{16})>The product is 42\.<\/data-\1>/,
+    );
+    assert.match(prompt, /^Text between <data-/);
+    assert.match(prompt, /Task: What is 6 x 7\?/);
+    assert.match(
+      messagesOf(server, 0)[0]!.content as string,
+      /a number from 0 to 10/,
+    );
+    const [j] = judgements;
+    assert.deepEqual(
+      [
+        j?.status,
+        j?.score,
+        j?.attempts,
+        j?.prompt_tokens,
+        j?.completion_tokens,
+        j?.cost_usd,
+        j?.cache_hit,
+        j?.demo,
+      ],
+      ["scored", 8, 1, 10, 5, (10 * 1000 + 5 * 2000) / 1e6, false, false],
+    );
+  });
+});
+
+Deno.test("outcomeJudgeGrader() retries a garbage reply with what was wrong, then leaves the outcome unscored", async () => {
+  const garbage: FakeAction = {
+    kind: "reply",
+    reply: { text: "I think it is fine." },
+  };
+  await withJudge(
+    [garbage, garbage, garbage],
+    async ({ server, judgements, options }) => {
+      await rejects(
+        outcomeJudgeGrader(options)(input(graph(), "42")),
+        "verdict_parse_failure",
+        /^Cannot judge the outcome of task "t1": no valid verdict in 3 replies .*--resume/,
+      );
+      assert.equal(server.requests.length, 3);
+      const retry = messagesOf(server, 1);
+      assert.equal(retry[2]?.content, "I think it is fine.");
+      assert.match(retry[3]?.content as string, /^Your reply cannot be used: /);
+      assert.deepEqual(judgements.map((j) => [j.status, j.raw.length]), [[
+        "unscored",
+        3,
+      ]]);
+    },
+  );
+});
+
+Deno.test("outcomeJudgeGrader() never clamps an out-of-scale score: retried, then unscored", async () => {
+  await withJudge(
+    [verdict(12), verdict(11), verdict(-1)],
+    async ({ server, options }) => {
+      await rejects(
+        outcomeJudgeGrader(options)(input(graph(), "42")),
+        "out_of_scale",
+        /no valid verdict in 3 replies/,
+      );
+      assert.equal(server.requests.length, 3);
+    },
+  );
+  // A retry that comes back in scale is used.
+  await withJudge([verdict(12), verdict(3)], async ({ options }) => {
+    const grade = await outcomeJudgeGrader(options)(input(graph(), "41"));
+    assert.deepEqual(grade.metrics, { score: 3, normalized_score: 0.3 });
+  });
+});
+
+Deno.test("outcomeJudgeGrader() leaves the outcome unscored when the endpoint fails (HTTP 500 after the client's retries)", async () => {
+  const down: FakeAction = { kind: "status", status: 500, message: "boom" };
+  await withJudge(
+    [down, down, down],
+    async ({ server, judgements, options }) => {
+      await rejects(
+        outcomeJudgeGrader(options)(input(graph(), "42")),
+        "judge_error",
+        /^Cannot judge the outcome of task "t1": /,
+      );
+      assert.equal(
+        server.requests.length,
+        2,
+        "the client's one retry, then no format retry",
+      );
+      assert.equal(judgements[0]?.attempts, 2);
+    },
+  );
+});
+
+Deno.test("outcomeJudgeGrader() answers a repeated grading from the judge cache without a call", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "outcome_judge_cache_" });
+  try {
+    await withJudge(
+      [verdict(9), verdict(4)],
+      async ({ server, judgements, options }) => {
+        const g = graph();
+        const first = await outcomeJudgeGrader(options)(input(g, "42"));
+        const again = await outcomeJudgeGrader(options)(input(g, "42"));
+        assert.equal(server.requests.length, 1);
+        assert.deepEqual(again.metrics, first.metrics);
+        assert.deepEqual(judgements.map((j) => j.cache_hit), [false, true]);
+        // Another answer is another prompt: a call.
+        const other = await outcomeJudgeGrader(options)(input(g, "43"));
+        assert.equal(other.metrics.score, 4);
+        assert.equal(server.requests.length, 2);
+      },
+      { cache: new JudgeCache({ dir }) },
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("outcomeJudgeGrader() stops at outcome.params.budget: later episodes are unscored with no call", async () => {
+  await withJudge([verdict(7), verdict(7)], async ({ server, options }) => {
+    const g = graph(", budget: { max_calls: 1 }");
+    const grader = outcomeJudgeGrader(options);
+    await grader(input(g, "42"));
+    await rejects(grader(input(g, "43")), "budget", /budget is spent/);
+    assert.equal(server.requests.length, 1);
+  });
+});
+
+Deno.test("outcomeJudgeGrader() gives an absent answer the fair values without calling the judge", async () => {
+  await withJudge([], async ({ server, options }) => {
+    const grade = await outcomeJudgeGrader(options)(input(graph(), "  "));
+    assert.deepEqual(
+      [grade.valid, grade.fair, grade.metrics],
+      [false, true, { score: 0, normalized_score: 0 }],
+    );
+    assert.match(
+      grade.reason ?? "",
+      /^no answer to judge: analyst\.report is empty/,
+    );
+    assert.equal(server.requests.length, 0);
+  });
+});
+
+Deno.test("outcomeJudgeGrader() shows named answers, every role's outputs and, when asked, the workspace's files (links not followed)", async () => {
+  const ws = await Deno.makeTempDir({ prefix: "outcome_judge_ws_" });
+  try {
+    await Deno.mkdir(join(ws, "out"));
+    await Deno.writeTextFile(join(ws, "out", "a.csv"), "x");
+    await Deno.symlink("/etc", join(ws, "etc"));
+    const g = compile(
+      [
+        "version: 1",
+        "name: g",
+        "models: { m: { model: x }, judge: { model: j } }",
+        "roles:",
+        "  - { id: analyst, description: d, model: m, prompts: { user: hi }, outputs: { report: { extract: final_text }, notes: { extract: final_text } } }",
+        'dataset: { splits: { eval: "https://x/y" }, fields: { inputs: {} } }',
+        "outcome:",
+        "  grader: llm_judge",
+        "  params:",
+        "    model: judge",
+        "    answer: { main: analyst.report }",
+        "    files: true",
+        "    rubric:",
+        "      scale: { min: 1, max: 5 }",
+        "      template: \"A={{ answers.main }} N={{ outputs.analyst.notes }} F={{ files | join: ',' }}\"",
+      ].join("\n"),
+      { file: "g.yaml" },
+    );
+    assert.ok(g.ok, JSON.stringify(!g.ok && g.diagnostics));
+    await withJudge([verdict(4)], async ({ server, options }) => {
+      const grade = await outcomeJudgeGrader(options)({
+        graph: g.graph,
+        task: TASK,
+        outputs: { analyst: { report: "r", notes: "n" } },
+        workspace: ws,
+      });
+      assert.deepEqual(grade.metrics, { score: 4, normalized_score: 0.75 });
+      assert.deepEqual(grade.answer, { main: "r" });
+      const prompt = messagesOf(server, 0)[1]!.content as string;
+      const n = /<data-([0-9a-f]{16})>/.exec(prompt)![1];
+      const d = (s: string) => `<data-${n}>${s}</data-${n}>`;
+      assert.ok(
+        prompt.endsWith(
+          `A=${d("r")} N=${d("n")} F=${d("etc (link)")},${d("out/a.csv")}`,
+        ),
+        prompt,
+      );
+      assert.match(
+        messagesOf(server, 0)[0]!.content as string,
+        /a number from 1 to 5/,
+      );
+    });
+  } finally {
+    await Deno.remove(ws, { recursive: true });
+  }
+});
+
+Deno.test("outcomeJudgeGrader() labels the demo judge's scripted verdict (the middle of the scale)", async () => {
+  const scripted = new ScriptedModelClient({
+    after_last: "repeat_last",
+    roles: {},
+    tasks: {},
+  });
+  const judgements: OutcomeJudgement[] = [];
+  const grade = await outcomeJudgeGrader({
+    client: new DemoJudgeClient(scripted, "judge"),
+    onJudgement: (j) => void judgements.push(j),
+  })(input(graph(), "42"));
+  assert.deepEqual(grade.metrics, { score: 5, normalized_score: 0.5 });
+  assert.match(grade.summary, /^Demo judge: a scripted verdict, not a model's/);
+  assert.deepEqual([judgements[0]?.demo, judgements[0]?.model_name], [
+    true,
+    "demo-judge",
+  ]);
+});

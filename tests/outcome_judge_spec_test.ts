@@ -1,0 +1,161 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { compile } from "../dsl/mod.ts";
+
+function spec(params: string, extra: string[] = []): string {
+  return [
+    "version: 1",
+    "name: judged",
+    "models: { m: { model: x }, judge: { model: j } }",
+    "roles:",
+    "  - { id: analyst, description: d, model: m, prompts: { user: hi }, outputs: { report: { extract: final_text } } }",
+    'dataset: { splits: { eval: "https://x/y" }, fields: { inputs: { question: q } } }',
+    "outcome:",
+    "  grader: llm_judge",
+    `  params: ${params}`,
+    ...extra,
+  ].join("\n");
+}
+
+function codes(text: string, file = "judged.yaml") {
+  const result = compile(text, { file });
+  return result.ok ? [] : result.diagnostics.map((d) => ({
+    code: d.code,
+    line: d.position?.line,
+    column: d.position?.column,
+    file: d.file,
+    message: d.message,
+  }));
+}
+
+Deno.test("compile() accepts an llm_judge outcome, its score and normalized_score metrics, and rejects others", () => {
+  const ok = compile(
+    spec(
+      "{ model: judge, answer: analyst.report, rubric: 'Q {{ task.question }} E {{ expected }} A {{ answer }} {{ outputs.analyst.report }} {{ scale.max }}' }",
+      [
+        "  success: { metric: score, at_least: 7 }",
+        "  fair: { score: 0, normalized_score: 0 }",
+      ],
+    ),
+    { file: "judged.yaml" },
+  );
+  assert.ok(ok.ok, JSON.stringify(!ok.ok && ok.diagnostics));
+  const outcome = ok.graph.outcome!;
+  assert.equal(outcome.grader, "llm_judge");
+  assert.deepEqual(outcome.answer_ref, { role: "analyst", output: "report" });
+  assert.deepEqual(
+    codes(spec("{ model: judge, answer: analyst.report, rubric: 'x' }", [
+      "  success: { metric: correct, at_least: 1 }",
+    ])).map((d) => [d.code, d.line]),
+    [["unknown_metric", 10]],
+  );
+});
+
+Deno.test("compile() reports an outcome judge model that is not in models, where it is written", () => {
+  const diags = codes(
+    spec("{ model: juge, answer: analyst.report, rubric: 'x' }"),
+  );
+  assert.deepEqual(diags.map((d) => [d.code, d.line, d.column]), [[
+    "unknown_model",
+    9,
+    20,
+  ]]);
+  assert.match(diags[0]!.message, /the outcome judge/);
+});
+
+Deno.test("compile() checks the outcome judge's template variables: task fields, answers, files only when asked", () => {
+  const one = codes(
+    spec(
+      "{ model: judge, answer: analyst.report, rubric: '{{ task.questoin }} {{ answers.a }} {{ files }} {{ outputs.analyst.nope }} {{ action.output }}' }",
+    ),
+  );
+  assert.deepEqual(one.map((d) => d.code), [
+    "unknown_template_variable",
+    "unknown_template_variable",
+    "unknown_template_variable",
+    "unknown_template_variable",
+    "unknown_template_variable",
+  ]);
+  const named = codes(
+    spec(
+      "{ model: judge, answer: { main: analyst.report }, files: true, rubric: '{{ answers.main }} {{ files }} {{ answer }} {{ answers.other }}' }",
+    ),
+  );
+  assert.deepEqual(
+    named.map((d) => d.message),
+    [
+      `Cannot resolve template variable "answer" in the outcome judge's rubric: "answer" is not in its context`,
+      `Cannot resolve template variable "answers.other" in the outcome judge's rubric: "answers" has no "other"`,
+    ],
+  );
+});
+
+Deno.test("compile() locates an outcome judge template error inside its file:// rubric, and a rubric file sets the scale", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "outcome_judge_spec_" });
+  try {
+    await Deno.writeTextFile(
+      join(dir, "outcome.md"),
+      "Question: {{ task.question }}\nAnswer: {{ answr }}\n",
+    );
+    await Deno.writeTextFile(
+      join(dir, "outcome.yaml"),
+      "name: graded\nscale: { min: 1, max: 5 }\ntemplate: file://outcome.md\n",
+    );
+    const file = join(dir, "judged.yaml");
+    const bad = codes(
+      spec(
+        "{ model: judge, answer: analyst.report, rubric: file://outcome.md }",
+      ),
+      file,
+    );
+    assert.deepEqual(bad.map((d) => [d.code, d.file, d.line, d.column]), [[
+      "unknown_template_variable",
+      join(dir, "outcome.md"),
+      2,
+      12,
+    ]]);
+    await Deno.writeTextFile(
+      join(dir, "outcome.md"),
+      "Question: {{ task.question }}\nAnswer: {{ answer }}\n",
+    );
+    const good = compile(
+      spec(
+        "{ model: judge, answer: analyst.report, rubric: file://outcome.yaml }",
+      ),
+      { file },
+    );
+    assert.ok(good.ok, JSON.stringify(!good.ok && good.diagnostics));
+    const params = good.graph.outcome!.params as {
+      rubric: { name: string; scale: unknown; template: string };
+    };
+    assert.deepEqual(
+      [params.rubric.name, params.rubric.scale, params.rubric.template],
+      [
+        "graded",
+        { min: 1, max: 5 },
+        "Question: {{ task.question }}\nAnswer: {{ answer }}\n",
+      ],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("compile() rejects unknown outcome judge params and a rubric with checks (only template and scale)", () => {
+  assert.deepEqual(
+    codes(
+      spec(
+        "{ model: judge, answer: analyst.report, rubric: 'x', temprature: 0 }",
+      ),
+    ).map((d) => d.code),
+    ["unrecognized_keys"],
+  );
+  assert.deepEqual(
+    codes(
+      spec(
+        "{ model: judge, answer: analyst.report, rubric: { template: 'x', checks: [] } }",
+      ),
+    ).map((d) => d.code).slice(0, 1),
+    ["unrecognized_keys"],
+  );
+});
