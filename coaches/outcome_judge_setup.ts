@@ -1,0 +1,103 @@
+import { dirname } from "node:path";
+import type { ExecutionGraph } from "../dsl/mod.ts";
+import type { Grader } from "../runtime/graders/grade.ts";
+import type { ModelClient } from "../runtime/ports.ts";
+import { DemoJudgeClient } from "./demo_judge.ts";
+import { JudgeCache } from "./judge_cache.ts";
+import { outcomeJudgeGrader, type OutcomeJudgement } from "./outcome_judge.ts";
+import { outcomeRubric } from "./outcome_judge_prompt.ts";
+
+/** The outcome judge of a run as the CLI wires it: the grader by kind, what to say, where judgements go. */
+export interface OutcomeJudgeSetup {
+  /** `{ llm_judge: grader }`, for `runPipeline`'s and `gradeEpisode`'s `graders`. */
+  readonly graders: Readonly<Record<string, Grader>>;
+  /** One line for stderr and the manifest: who judges, or why nobody can. */
+  readonly note: string;
+  /** True when the demo judge answers: scripted verdicts, labelled. */
+  readonly demo: boolean;
+  /** Appends every judgement (buffered until then) to this JSONL file, e.g. `<run>/outcome_judge.jsonl`. */
+  logTo(file: string): void;
+  /** Resolves once every judgement so far is written. */
+  flush(): Promise<void>;
+}
+
+/** Options of {@linkcode prepareOutcomeJudge}. */
+export interface PrepareOutcomeJudgeOptions {
+  /** The run's model client (a `ModelRouter`). */
+  readonly client: ModelClient;
+  /** Whether a judge model without endpoint gets the demo judge (the offline demo, never training). */
+  readonly demoAllowed: boolean;
+  /** @default new JudgeCache() (.cache/judge, the coach's) */
+  readonly cache?: JudgeCache;
+}
+
+/**
+ * Wires the `llm_judge` outcome grader of a graph, or returns undefined when its outcome is another kind.
+ * A judge model with an endpoint judges; without one, the demo judge answers when `demoAllowed` (labelled
+ * in the note and in every grade), else every episode is ungraded with the reason until the model has
+ * an endpoint and the run is resumed.
+ *
+ * @example
+ * ```ts ignore
+ * const judge = prepareOutcomeJudge(graph, { client: router, demoAllowed: false });
+ * await runPipeline(graph, { model: router, sandbox, graders: judge?.graders }, {
+ *   onStart: (info) => judge?.logTo(`${info.runDir}/outcome_judge.jsonl`),
+ * });
+ * ```
+ */
+export function prepareOutcomeJudge(
+  graph: ExecutionGraph,
+  options: PrepareOutcomeJudgeOptions,
+): OutcomeJudgeSetup | undefined {
+  const outcome = graph.outcome;
+  if (outcome?.grader !== "llm_judge") return undefined;
+  const key = outcome.params.model;
+  const model = graph.models[key]!;
+  const configured = model.provider === "scripted"
+    ? model.script !== undefined
+    : (model.base_url ?? "") !== "";
+  const demo = !configured && options.demoAllowed;
+  const client = demo
+    ? new DemoJudgeClient(options.client, key)
+    : options.client;
+  const rubric = outcomeRubric(outcome.params);
+  const note = demo
+    ? `outcome: demo judge (scripted verdicts, labelled as such, not a model's): models.${key} has no endpoint; set its base_url to have a model judge`
+    : configured
+    ? `outcome: judged by models.${key} (${model.model}) with rubric "${rubric.name}" on ${rubric.scale.min} to ${rubric.scale.max}`
+    : `outcome: models.${key} has no endpoint: episodes stay ungraded until it has one; set its base_url, then grade them with --resume`;
+  let file: string | undefined;
+  const pending: OutcomeJudgement[] = [];
+  let writing = Promise.resolve();
+  const write = () => {
+    if (file === undefined || pending.length === 0) return writing;
+    const lines = pending.splice(0).map((j) => JSON.stringify(j) + "\n")
+      .join("");
+    const target = file;
+    writing = writing.then(async () => {
+      await Deno.mkdir(dirname(target), { recursive: true });
+      await Deno.writeTextFile(target, lines, { append: true });
+    }).catch(() => {
+      // A log that cannot be written loses its lines, never a grade.
+    });
+    return writing;
+  };
+  const grader = outcomeJudgeGrader({
+    client,
+    cache: options.cache ?? new JudgeCache(),
+    onJudgement: (j) => {
+      pending.push(j);
+      return write();
+    },
+  });
+  return {
+    graders: { llm_judge: grader },
+    note,
+    demo,
+    logTo(target: string) {
+      file = target;
+      void write();
+    },
+    flush: () => write(),
+  };
+}
