@@ -45,6 +45,12 @@ import {
   writeTrainingReport,
 } from "./training/mod.ts";
 
+/**
+ * How the user runs mappa, for usage and hints: `deno task` in the repository (deno task sets
+ * INIT_CWD), else the installed `mappa` command.
+ */
+const CMD = Deno.env.get("INIT_CWD") !== undefined ? "deno task" : "mappa";
+
 const USAGE = `mappa — declare, run, coach and train multi-agent LLM pipelines
 
 Usage:
@@ -68,6 +74,15 @@ Usage:
                                                   run a pipeline over a dataset split
 
 A spec is a YAML/JSON file, or a TS module whose default export is definePipeline({...}).`;
+
+/** The usage text as the user runs mappa: `deno task <command>`, or `mappa <command>` with columns kept. */
+function usage(): string {
+  if (CMD === "deno task") return USAGE;
+  return USAGE.replace(
+    /^  deno task (\S+(?: \S+)*?)( {2,}|$)/gm,
+    (_m, cmd, gap) => `  mappa ${cmd}${gap === "" ? "" : `${gap}    `}`,
+  );
+}
 
 const SCHEMA_DIR = "schema";
 
@@ -110,7 +125,7 @@ function specArg(positionals: string[], command: string): string {
   const spec = positionals[0];
   if (spec === undefined) {
     throw new UsageError(
-      `Cannot run "${command}" without a spec: usage: deno task ${command} <spec>`,
+      `Cannot run "${command}" without a spec: usage: ${CMD} ${command} <spec>`,
     );
   }
   if (positionals.length > 1) {
@@ -137,7 +152,7 @@ async function check(args: string[]): Promise<number> {
   }
   if (positionals.length === 0) {
     throw new UsageError(
-      'Cannot run "check" without a spec: usage: deno task check <spec>...',
+      `Cannot run "check" without a spec: usage: ${CMD} check <spec>...`,
     );
   }
   const reports: unknown[] = [];
@@ -227,7 +242,7 @@ async function schema(args: string[]): Promise<number> {
         current = undefined;
       }
       if (current !== text) {
-        console.error(`Cannot use ${file}: it is stale; run deno task schema`);
+        console.error(`Cannot use ${file}: it is stale; run ${CMD} schema`);
         stale++;
       }
       continue;
@@ -301,7 +316,7 @@ function ungradedLines(summary: RunSummary, spec: string): string[] {
     ...(summary.ungraded > shown.length
       ? [`  and ${summary.ungraded - shown.length} more (see events.jsonl)`]
       : []),
-    `mappa: fix what the reason names (a missing or unreadable answers file: build the task set and check the spec's outcome.params; a timeout: a smaller task or a faster grader), then grade them again without running the agents: deno task run ${spec} --resume ${summary.run_dir}`,
+    `mappa: fix what the reason names (a missing or unreadable answers file: build the task set and check the spec's outcome.params; a timeout: a smaller task or a faster grader), then grade them again without running the agents: ${CMD} run ${spec} --resume ${summary.run_dir}`,
   ];
 }
 
@@ -426,7 +441,7 @@ async function run(args: string[]): Promise<number> {
     });
     if (!values.json) {
       for (const line of formatSummary(summary)) console.log(line);
-      console.log(`  report: deno task report ${summary.run_dir}`);
+      console.log(`  report: ${CMD} report ${summary.run_dir}`);
     }
     if (summary.episodes_failed > 0) {
       console.error(
@@ -442,13 +457,13 @@ async function run(args: string[]): Promise<number> {
           n === 1 ? "" : "s"
         } had model calls that failed for an infrastructure reason (server down, key refused, model not served; those actions are not judged); fix the cause, then run ${
           n === 1 ? "it" : "them"
-        } again: deno task run ${spec} --resume ${summary.run_dir}`,
+        } again: ${CMD} run ${spec} --resume ${summary.run_dir}`,
       );
     }
     for (const line of ungradedLines(summary, spec)) console.error(line);
     if (summary.status === "interrupted") {
       console.error(
-        `mappa: interrupted; finish it with: deno task run ${spec} --resume ${summary.run_dir}`,
+        `mappa: interrupted; finish it with: ${CMD} run ${spec} --resume ${summary.run_dir}`,
       );
       return 130;
     }
@@ -638,7 +653,7 @@ async function train(args: string[]): Promise<number> {
     });
     if (done.status === "interrupted") {
       console.error(
-        `mappa: interrupted after ${done.steps} steps; continue with: deno task train ${spec} --resume ${done.dir}`,
+        `mappa: interrupted after ${done.steps} steps; continue with: ${CMD} train ${spec} --resume ${done.dir}`,
       );
       return 130;
     }
@@ -653,13 +668,13 @@ async function train(args: string[]): Promise<number> {
     console.log(
       `trained ${done.steps} steps: versions ${
         Object.entries(done.versions).map(([r, v]) => `${r}@${v}`).join(", ")
-      }; metrics in ${done.dir}/metrics.jsonl; curves: deno task report ${done.dir}`,
+      }; metrics in ${done.dir}/metrics.jsonl; curves: ${CMD} report ${done.dir}`,
     );
     if (ungraded.length > 0) {
       console.error(
         `mappa: episodes could not be graded for an infrastructure reason (not the agents' failure; their outcome rewards were masked): ${
           ungraded.join(", ")
-        }; fix the grader's cause (a missing or unreadable answers file, a timeout), then train on with: deno task train ${spec} --resume ${done.dir}`,
+        }; fix the grader's cause (a missing or unreadable answers file, a timeout), then train on with: ${CMD} train ${spec} --resume ${done.dir}`,
       );
       return 1;
     }
@@ -667,7 +682,7 @@ async function train(args: string[]): Promise<number> {
   } catch (e) {
     const cause = e instanceof TrainRunError ? e.cause : e;
     const where = e instanceof TrainRunError
-      ? `\n  = note: the training run is in ${e.dir}; after fixing the cause, continue it with: deno task train ${spec} --resume ${e.dir}`
+      ? `\n  = note: the training run is in ${e.dir}; after fixing the cause, continue it with: ${CMD} train ${spec} --resume ${e.dir}`
       : "";
     if (
       cause instanceof TrainerError || cause instanceof RangeError ||
@@ -692,7 +707,7 @@ async function readRunGraph(dir: string): Promise<ExecutionGraph> {
     throw new UsageError(
       `Cannot read run "${dir}": ${
         e instanceof Deno.errors.NotFound
-          ? "it has no manifest.json; pass a run directory that `deno task run` wrote, such as runs/<run_id>"
+          ? `it has no manifest.json; pass a run directory that \`${CMD} run\` wrote, such as runs/<run_id>`
           : String(e)
       }`,
     );
@@ -876,7 +891,7 @@ async function compare(args: string[]): Promise<number> {
   });
   if (positionals.length !== 3) {
     throw new UsageError(
-      "Cannot compare: usage: deno task compare <run> <layerA> <layerB> [--threshold T] [--format json]",
+      `Cannot compare: usage: ${CMD} compare <run> <layerA> <layerB> [--threshold T] [--format json]`,
     );
   }
   const [dir, a, b] = positionals as [string, string, string];
@@ -941,7 +956,7 @@ async function main(argv: string[]): Promise<number> {
   if (
     command !== undefined && (rest.includes("--help") || rest.includes("-h"))
   ) {
-    console.log(USAGE);
+    console.log(usage());
     return 0;
   }
   switch (command) {
@@ -965,11 +980,11 @@ async function main(argv: string[]): Promise<number> {
     case "help":
     case "--help":
     case "-h":
-      console.log(USAGE);
+      console.log(usage());
       return command === undefined ? 2 : 0;
     default:
       throw new UsageError(
-        `Cannot run unknown command "${command}": expected check, graph, schema, run, rescore, compare or report`,
+        `Cannot run unknown command "${command}": expected check, graph, schema, run, train, rescore, compare or report`,
       );
   }
 }
@@ -988,7 +1003,7 @@ if (import.meta.main) {
     if (option) {
       message = `Cannot use option "${
         option[1]
-      }": it is not an option of this command; see deno task ${
+      }": it is not an option of this command; see ${CMD} ${
         Deno.args[0] ?? ""
       } --help`.replace("  ", " ");
     }

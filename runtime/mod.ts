@@ -31,6 +31,7 @@ export type {
   ToolSpec,
   Usage,
 } from "./ports.ts";
+export * from "./package_files.ts";
 export * from "./preflight.ts";
 export * from "./run_pipeline.ts";
 export * from "./spec_regex.ts";

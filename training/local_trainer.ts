@@ -1,5 +1,12 @@
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { packageDir } from "../runtime/mod.ts";
+import { TRAINER_FILES } from "./trainer_files.ts";
+
+/** A base model that names a folder here (an HF checkpoint), made absolute; a model name as it is. */
+function localPath(baseModel: string): string {
+  return existsSync(baseModel) ? resolve(baseModel) : baseModel;
+}
 
 /** Options of {@linkcode startLocalTrainer}. */
 export interface LocalTrainerOptions {
@@ -31,7 +38,6 @@ export interface LocalTrainer {
 }
 
 /** The repository root, where the `trainer` package lives. */
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 function defaultPython(): string {
   const env = Deno.env.get("MAPPA_PYTHON");
@@ -67,10 +73,12 @@ async function tail(path: string, lines = 15): Promise<string> {
 export async function startLocalTrainer(
   options: LocalTrainerOptions,
 ): Promise<LocalTrainer> {
-  await Deno.mkdir(options.outDir, { recursive: true });
-  const portFile = join(options.outDir, `port.${Deno.pid}`);
+  // The trainer runs in the folder holding trainer/, so every path it gets is absolute.
+  const outDir = resolve(options.outDir);
+  await Deno.mkdir(outDir, { recursive: true });
+  const portFile = join(outDir, `port.${Deno.pid}`);
   await Deno.remove(portFile).catch(() => {});
-  const log = join(options.outDir, "trainer.log");
+  const log = join(outDir, "trainer.log");
   const logFile = await Deno.open(log, {
     create: true,
     append: true,
@@ -90,18 +98,20 @@ export async function startLocalTrainer(
     "--backend",
     options.backend,
     "--base-model",
-    options.baseModel,
+    localPath(options.baseModel),
     "--out",
-    options.outDir,
+    outDir,
     "--seed",
     String(options.seed),
     "--exit-with-parent",
   ];
+  // The folder holding trainer/: the checkout, or a copy in mappa's cache when mappa runs from a URL.
+  const root = await packageDir(new URL("../", import.meta.url), TRAINER_FILES);
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(python, {
       args,
-      cwd: ROOT,
+      cwd: root,
       stdin: "null",
       stdout: "null",
       stderr: "piped",

@@ -13,7 +13,7 @@ import {
   splitBwrapArgs,
 } from "./_jail_argv.ts";
 import { parseJailStatus, writeJailFiles } from "./_program_file.ts";
-import { seccompProgramPath } from "./_seccomp.ts";
+import { prepareSeccompPrograms, seccompProgramPath } from "./_seccomp.ts";
 import { hideMirrors } from "./_hide_mirror.ts";
 import { runProcess } from "./_run_process.ts";
 import { checkLimits } from "./_check_limits.ts";
@@ -120,6 +120,7 @@ export class BwrapSandbox implements Sandbox {
     options: BwrapSandboxOptions = {},
   ): Promise<BwrapSandbox> {
     const resolved = resolveBwrapSandboxOptions(options);
+    await prepareSeccompPrograms();
     await requireTool("bwrap", resolved.bwrapPath);
     const root = Deno.uid() === 0;
     if (root) await requireTool("setpriv", resolved.setprivPath);
