@@ -114,7 +114,10 @@ export async function prepareDeps(
       // first run ends with a score layer and a report. Never in training, never beside a real policy.
       const judgeModel = graph.coach.model;
       coach = () =>
-        new RunCoach(graph, { client: new DemoJudgeClient(model, judgeModel) });
+        new RunCoach(graph, {
+          client: new DemoJudgeClient(model, judgeModel),
+          sandbox,
+        });
       coachNote =
         `coach: demo judge (scripted verdicts, labelled as such, not a model's): models.${judgeModel} has no endpoint; set its base_url to have a model judge`;
     } else if (RunCoach.needsJudge(graph) && !configured) {
@@ -122,7 +125,8 @@ export async function prepareDeps(
         options.forceCoach ? "" : "; score the run later with deno task rescore"
       }`;
     } else {
-      coach = () => new RunCoach(graph, { client: model });
+      // The sandbox is built below, before any coach: command checks run their programs in it.
+      coach = () => new RunCoach(graph, { client: model, sandbox });
       coachNote = `coach: inline, scoring every action with ${
         Object.values(graph.coach.rubrics).map((r) => `${r.name}@${r.hash}`)
           .join(", ")

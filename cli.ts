@@ -820,6 +820,19 @@ async function rescore(args: string[]): Promise<number> {
       } (as the spec assigns rubric "${rubric.name}")`,
     );
   }
+  // Programs of `when: command` checks run in the jail, as in the run; no jail, no rescore.
+  let sandbox;
+  if (rubric.checks.some((c) => c.when === "command")) {
+    try {
+      sandbox = await BwrapSandbox.create();
+    } catch (e) {
+      if (!(e instanceof SandboxError)) throw e;
+      console.error(
+        `mappa: Cannot rescore with rubric "${rubric.name}": its command checks need the sandbox: ${e.message}`,
+      );
+      return 2;
+    }
+  }
   let done = 0;
   using stop = interruptible(
     "verdicts already written stay; run the same rescore again to finish",
@@ -827,6 +840,7 @@ async function rescore(args: string[]): Promise<number> {
   const result = await rescoreRun(dir, {
     signal: stop,
     rubric,
+    ...(sandbox ? { sandbox } : {}),
     ...(roles ? { roles } : {}),
     ...(sample !== undefined ? { sample } : {}),
     ...(values.seed !== undefined ? { seed: Number(values.seed) } : {}),
@@ -851,7 +865,7 @@ async function rescore(args: string[]): Promise<number> {
           ? "interrupted"
           : `${result.unscored} action${
             result.unscored === 1 ? "" : "s"
-          } left unscored (the judge failed or its verdict could not be read; see the layer's reasoning)`
+          } left unscored (the judge failed, its verdict could not be read, or a command check could not decide; see the layer's reasoning)`
       }; run the same rescore again to judge ${
         result.interrupted ? "the rest" : "those whose judge call failed"
       }`,

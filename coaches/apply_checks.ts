@@ -1,4 +1,5 @@
 import type { GraphRubric } from "../dsl/mod.ts";
+import type { CheckDecision } from "./check_cache.ts";
 import type { Evidence, Verdict } from "./types.ts";
 import { SpecRegex } from "../runtime/mod.ts";
 
@@ -28,7 +29,9 @@ function appliesTo(roles: readonly string[] | undefined, role: string) {
  *
  * 1. check caps: every check whose `when` fact is among the action's facts (and whose `roles`, if any,
  *    include the role) caps the score; the lowest cap binds. `reply_mismatch` holds when the action's
- *    reply does not match the check's `pattern` (promptfoo's `regex` assertion, as a cap);
+ *    reply does not match the check's `pattern` (promptfoo's `regex` assertion, as a cap); `command`
+ *    holds when its program's decision in `commands` (from `decideCommandChecks`) fires, and its note
+ *    is recorded; a command check that applies but has no decision there is a caller's mistake (throws);
  * 2. check floors: then floors raise it, so a floor beats a check cap. A floor states that a fault the
  *    runtime established upstream explains the failure the caps punish (the analyst's missing
  *    submission.csv after the data engineer never saved X_test.pkl), MAPPA's "failed because upstream
@@ -65,24 +68,52 @@ export function applyChecks(
   rubric: GraphRubric,
   evidence: Evidence,
   raw: number,
+  commands: ReadonlyMap<string, CheckDecision> = new Map(),
 ): CheckedScore {
   const role = evidence.role.id;
   const holds = new Set<string>(evidence.fact_data.map((f) => f.kind));
+  const holdsFor = (c: GraphRubric["checks"][number]) => {
+    if (c.when === "reply_mismatch") {
+      return !SpecRegex.compile(c.pattern ?? "").test(evidence.action.output);
+    }
+    if (c.when !== "command") return holds.has(c.when);
+    const decision = commands.get(c.id);
+    if (decision === undefined) {
+      throw new TypeError(
+        `Cannot apply check "${c.id}": its program's decision was not given; run decideCommandChecks first`,
+      );
+    }
+    return decision.fires;
+  };
   const fired = rubric.checks.filter((c) =>
-    (c.when === "reply_mismatch"
-      ? !SpecRegex.compile(c.pattern ?? "").test(evidence.action.output)
-      : holds.has(c.when)) && appliesTo(c.roles, role)
+    appliesTo(c.roles, role) && holdsFor(c)
   );
+  const noteOf = (c: GraphRubric["checks"][number]) => {
+    const note = commands.get(c.id)?.note;
+    return c.when === "command" && note !== undefined ? { note } : {};
+  };
   const applied: AppliedCheck[] = [];
   let score = raw;
   for (const c of fired) {
     if (c.cap === undefined) continue;
-    applied.push({ id: c.id, kind: "check", effect: "cap", value: c.cap });
+    applied.push({
+      id: c.id,
+      kind: "check",
+      effect: "cap",
+      value: c.cap,
+      ...noteOf(c),
+    });
     score = Math.min(score, c.cap);
   }
   for (const c of fired) {
     if (c.floor === undefined) continue;
-    applied.push({ id: c.id, kind: "check", effect: "floor", value: c.floor });
+    applied.push({
+      id: c.id,
+      kind: "check",
+      effect: "floor",
+      value: c.floor,
+      ...noteOf(c),
+    });
     score = Math.max(score, c.floor);
   }
   const metrics = evidence.outcome?.metrics ?? {};

@@ -174,3 +174,53 @@ Deno.test("applyChecks: reply_mismatch fires when the reply does not match its p
     },
   );
 });
+
+Deno.test("applyChecks: a command check applies its program's decision, with its note, for its roles", () => {
+  const r = rubric({
+    checks: [
+      { id: "hard", when: "command", code: "x", language: "python", cap: 2 },
+      {
+        id: "excuse",
+        when: "command",
+        code: "y",
+        language: "python",
+        floor: 4,
+      },
+      {
+        id: "theirs",
+        when: "command",
+        code: "z",
+        language: "python",
+        cap: 0,
+        roles: ["analyst"],
+      },
+    ],
+  });
+  const decisions = new Map([
+    ["hard", { fires: true, note: "returns 42 literally" }],
+    ["excuse", { fires: false }],
+  ]);
+  assert.deepEqual(applyChecks(r, evidence("modeler", []), 8, decisions), {
+    score: 2,
+    applied: [{
+      id: "hard",
+      kind: "check",
+      effect: "cap",
+      value: 2,
+      note: "returns 42 literally",
+    }],
+  });
+  assert.deepEqual(
+    applyChecks(
+      r,
+      evidence("modeler", []),
+      8,
+      new Map([["hard", { fires: true }], ["excuse", { fires: true }]]),
+    ).score,
+    4,
+  );
+  assert.throws(
+    () => applyChecks(r, evidence("analyst", []), 8, decisions),
+    /Cannot apply check "theirs": its program's decision was not given/,
+  );
+});

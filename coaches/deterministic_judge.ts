@@ -1,5 +1,6 @@
 import type { GraphRubric } from "../dsl/mod.ts";
 import { applyChecks } from "./apply_checks.ts";
+import type { CheckDecision } from "./check_cache.ts";
 import { type Evidence, type Verdict, verdictSubject } from "./types.ts";
 
 /** Options of {@linkcode judgeDeterministically}. */
@@ -9,6 +10,11 @@ export interface DeterministicJudgeOptions {
    * @default the current time
    */
   readonly now?: () => Date;
+  /**
+   * The decisions of the rubric's `when: command` checks (`decideCommandChecks`), by check id.
+   * @default none (a rubric with a command check for the role then throws)
+   */
+  readonly commands?: ReadonlyMap<string, CheckDecision>;
 }
 
 /** The `judge` record of a verdict no model produced: no call, no tokens, no cost. */
@@ -69,8 +75,15 @@ export function judgeDeterministically(
     );
   }
   const raw = rubric.default_score;
-  const { score, applied } = applyChecks(rubric, evidence, raw);
-  const fired = applied.map((a) => `${a.id} (${a.effect} ${a.value})`);
+  const { score, applied } = applyChecks(
+    rubric,
+    evidence,
+    raw,
+    options.commands,
+  );
+  const fired = applied.map((a) =>
+    `${a.id} (${a.effect} ${a.value}${a.note ? `: ${a.note}` : ""})`
+  );
   const reasoning = [
     `Deterministic rubric "${rubric.name}": default score ${raw}.`,
     evidence.fact_data.length > 0

@@ -76,11 +76,6 @@ export interface OutcomeJudgeOptions {
   readonly budget?: JudgeBudget;
   /** Called with every judgement, scored or not (the CLI appends them to the run's outcome_judge.jsonl). */
   readonly onJudgement?: (j: OutcomeJudgement) => void | Promise<void>;
-  /**
-   * Judge models the demo judge answers (labelled as scripted). @default the model of `client` when it
-   * is a {@linkcode DemoJudgeClient}
-   */
-  readonly demoModels?: ReadonlySet<string>;
   readonly signal?: AbortSignal;
 }
 
@@ -178,8 +173,7 @@ async function judge(
     { role: "user", content: prompt.text },
   ];
   const format = params.structured_output ? JUDGE_RESPONSE_FORMAT : undefined;
-  const demo = options.demoModels?.has(params.model) ??
-    (client instanceof DemoJudgeClient && client.judges(params.model));
+  const demo = client instanceof DemoJudgeClient && client.judges(params.model);
   const endpoint = judgeEndpoint(client, params.model);
   const raw: string[] = [];
   let attempts = 0, promptTokens = 0, completionTokens = 0;

@@ -5,8 +5,10 @@ import { loadTasks } from "../runtime/load_tasks.ts";
 import { outcomeFromLog } from "./outcome_evidence.ts";
 import { renderJudgePrompt } from "./render_judge_prompt.ts";
 import type { Task } from "../runtime/load_tasks.ts";
-import type { ModelClient } from "../runtime/ports.ts";
+import type { ModelClient, Sandbox } from "../runtime/ports.ts";
 import { applyChecks } from "./apply_checks.ts";
+import { CheckCache } from "./check_cache.ts";
+import { checkFailedVerdict, decideCommandChecks } from "./command_check.ts";
 import { judgeDeterministically } from "./deterministic_judge.ts";
 import { buildEvidence } from "./evidence.ts";
 import { JudgeBudget } from "./judge_budget.ts";
@@ -62,6 +64,10 @@ export interface RescoreOptions {
   readonly signal?: AbortSignal;
   /** Called with each verdict once it is written (progress). */
   readonly onVerdict?: (verdict: Verdict) => void;
+  /** Runs the programs of `when: command` checks (README.md#custom-checks). */
+  readonly sandbox?: Sandbox;
+  /** Where command checks' decisions are kept. @default `new CheckCache()` (.cache/checks) */
+  readonly checkCache?: CheckCache;
 }
 
 /** What a rescore did. */
@@ -156,6 +162,10 @@ export interface ScoreActionOptions {
   readonly signal?: AbortSignal;
   /** The run directory: the rendered judge prompt is kept in its blobs/, under the verdict's prompt_sha256. */
   readonly runDir?: string;
+  /** Runs the programs of `when: command` checks; without one such a check leaves the action unscored. */
+  readonly sandbox?: Sandbox;
+  /** Where command checks' decisions are kept. @default none */
+  readonly checkCache?: CheckCache;
 }
 
 /** Keeps a rendered judge prompt in the run's content-addressed blobs (STYLE.md §6: verdicts keep their prompt). */
@@ -195,8 +205,22 @@ export async function scoreAction(
     ...(options.outcome ? { outcome: options.outcome } : {}),
     ...(options.revealOutcome ? { revealOutcome: true } : {}),
   });
+  const decide = () =>
+    decideCommandChecks(rubric, evidence, {
+      log,
+      key,
+      runDir: options.runDir,
+      sandbox: options.sandbox,
+      cache: options.checkCache,
+      signal: options.signal,
+    });
   if (rubric.template === undefined) {
-    return judgeDeterministically(rubric, evidence);
+    const checked = await decide();
+    return checked.ok
+      ? judgeDeterministically(rubric, evidence, {
+        commands: checked.decisions,
+      })
+      : checkFailedVerdict(evidence, rubric, checked.message);
   }
   if (options.client === undefined || options.model === undefined) {
     throw new TypeError(
@@ -215,7 +239,16 @@ export async function scoreAction(
     ...(options.signal ? { signal: options.signal } : {}),
   });
   if (verdict.status !== "scored" || verdict.raw_score === null) return verdict;
-  const { score, applied } = applyChecks(rubric, evidence, verdict.raw_score);
+  const checked = await decide();
+  if (!checked.ok) {
+    return checkFailedVerdict(evidence, rubric, checked.message, verdict);
+  }
+  const { score, applied } = applyChecks(
+    rubric,
+    evidence,
+    verdict.raw_score,
+    checked.decisions,
+  );
   return { ...verdict, score, applied: [...applied] };
 }
 
@@ -275,6 +308,8 @@ export async function rescoreRun(
     ...(model !== undefined ? { model } : {}),
     ...(budget ? { budget } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.sandbox ? { sandbox: options.sandbox } : {}),
+    checkCache: options.checkCache ?? new CheckCache(),
   };
   const layer = await ScoreLayerWriter.open(runDir, rubric);
   const todo = keys.filter((k) => !layer.has(k));

@@ -7,6 +7,7 @@ import type { GraphRubric } from "../dsl/graph.ts";
 import { type EnvLookup, interpolate } from "../dsl/interpolate.ts";
 import { loadSpec, type ReadFile } from "../dsl/load_spec.ts";
 import { reservedKeys } from "../dsl/reserved_keys.ts";
+import { commandCheckProblems } from "../dsl/rules/command_checks.ts";
 import { RubricSchema } from "../dsl/schema.ts";
 import type { SourceText } from "../dsl/source_text.ts";
 import { nodeAt, type SpecNode, toValue } from "../dsl/source_tree.ts";
@@ -102,6 +103,23 @@ function semanticProblems(
     });
   }
   out.push(...templateProblems(rubric.template, root));
+  // Also resolves each command check's language from its script's file name.
+  for (const r of commandCheckProblems(rubric, [], root)) {
+    const path = [...r.path];
+    const loc = nodeAt(root, path);
+    const place = r.onKey && loc.exact && loc.keyLoc
+      ? loc.keyLoc
+      : loc.node.loc;
+    out.push({
+      code: r.code,
+      severity: r.severity ?? "error",
+      message: r.message,
+      file: place.file,
+      ...(place.start ? { position: place.start } : {}),
+      path,
+      ...(r.hint ? { hint: r.hint } : {}),
+    });
+  }
   return out;
 }
 

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { ExecutionGraph, GraphRubric } from "../dsl/mod.ts";
-import type { Coach, ModelClient, RunEvent } from "../runtime/mod.ts";
+import type { Coach, ModelClient, RunEvent, Sandbox } from "../runtime/mod.ts";
+import { CheckCache } from "./check_cache.ts";
 import { JudgeBudget } from "./judge_budget.ts";
 import { JudgeCache } from "./judge_cache.ts";
 import { type ActionKey, RunLog } from "./run_log.ts";
@@ -20,6 +21,13 @@ export interface RunCoachOptions {
   readonly cache?: JudgeCache;
   /** Called with each verdict once it is written (progress). */
   readonly onVerdict?: (verdict: Verdict) => void;
+  /** Runs the programs of `when: command` checks; without one such a check leaves its actions unscored. */
+  readonly sandbox?: Sandbox;
+  /**
+   * Where command checks' decisions are kept.
+   * @default new CheckCache() (.cache/checks)
+   */
+  readonly checkCache?: CheckCache;
 }
 
 /**
@@ -39,6 +47,7 @@ export class RunCoach implements Coach {
   readonly #writers = new Map<string, Promise<ScoreLayerWriter>>();
   readonly #pending = new Set<Promise<void>>();
   readonly #cache: JudgeCache;
+  readonly #checkCache: CheckCache;
   readonly #budget: JudgeBudget;
   #log?: RunLog;
   #dir = "";
@@ -53,6 +62,7 @@ export class RunCoach implements Coach {
     this.#graph = graph;
     this.#options = options;
     this.#cache = options.cache ?? new JudgeCache();
+    this.#checkCache = options.checkCache ?? new CheckCache();
     const limits = graph.coach.budget;
     this.#budget = new JudgeBudget({
       ...(limits?.max_usd !== undefined ? { max_usd: limits.max_usd } : {}),
@@ -186,6 +196,8 @@ export class RunCoach implements Coach {
         cache: this.#cache,
         budget: this.#budget,
         runDir: this.#dir,
+        checkCache: this.#checkCache,
+        ...(this.#options.sandbox ? { sandbox: this.#options.sandbox } : {}),
         ...(outcome ? { outcome } : {}),
         ...(reveal ? { revealOutcome: true } : {}),
         ...(this.#signal ? { signal: this.#signal } : {}),

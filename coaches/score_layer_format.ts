@@ -104,11 +104,13 @@ function parseVerdict(line: string): Verdict | string {
 
 /**
  * Whether a verdict settles its action: scored, or unscored for a reason a retry cannot change. Verdicts
- * left unscored by a judge error or the budget are retried by the next rescore, which appends a new one.
+ * left unscored by a judge error, the budget or a check program that could not decide (a timeout under
+ * load, a jail that failed) are retried by the next rescore, which appends a new one.
  */
 export function isFinalVerdict(v: Verdict): boolean {
   return v.status === "scored" ||
-    (v.reason !== "judge_error" && v.reason !== "budget");
+    (v.reason !== "judge_error" && v.reason !== "budget" &&
+      v.reason !== "check_failed");
 }
 
 /** Parses a layer file's text; throws `ScoreLayerError` for a complete line that is not a verdict. */

@@ -141,6 +141,7 @@ export const UnscoredReasonSchema = z.enum([
   "budget",
   "out_of_scale",
   "not_coached",
+  "check_failed",
 ]);
 
 /** One record of a score layer: the verdict on one action under one rubric version. */
@@ -164,6 +165,8 @@ export const VerdictSchema = z.strictObject({
     kind: z.enum(["check", "cap"]),
     effect: z.enum(["cap", "floor"]),
     value: z.number(),
+    /** What a `when: command` check's program said when it fired. */
+    note: z.string().optional(),
   })),
   judge: z.strictObject({
     kind: z.enum(["llm", "deterministic"]),

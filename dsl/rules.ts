@@ -1,6 +1,7 @@
 import type { Rule } from "./rule_context.ts";
 import { capBands } from "./rules/cap_bands.ts";
 import { capsNeedOutcome } from "./rules/caps_need_outcome.ts";
+import { commandChecks } from "./rules/command_checks.ts";
 import { conflictingValues } from "./rules/conflicting_values.ts";
 import { datasetFiles } from "./rules/dataset_files.ts";
 import { demoScript } from "./rules/demo_script.ts";
@@ -44,6 +45,7 @@ export const RULES: readonly Rule[] = [
   capsNeedOutcome,
   knownMetrics,
   validRegexes,
+  commandChecks,
   validJsonSchemas,
   scoresInScale,
   capBands,

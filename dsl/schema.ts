@@ -284,9 +284,28 @@ export const CheckSchema = z.strictObject({
     "empty_reply",
     "output_missing",
     "reply_mismatch",
+    "command",
   ]),
   pattern: z.string().optional().describe(
     "For reply_mismatch: a JavaScript regular expression; the check fires when the action's reply does not match it",
+  ),
+  script: z.string().min(1).optional().describe(
+    "For command: the check program, included with file://<path> (its extension gives the language)",
+  ),
+  code: z.string().min(1).optional().describe(
+    "For command: the check program inline (needs language)",
+  ),
+  language: z.enum(["python", "typescript"]).optional().describe(
+    "For command: the program's language; default from the script's extension (.py, .ts, .js)",
+  ),
+  timeout_s: z.number().positive().max(600).optional().describe(
+    "For command: wall-clock limit of one run, in seconds (default 20)",
+  ),
+  memory_mb: PositiveInt.max(65536).optional().describe(
+    "For command: memory of the whole jail, in MiB (default 1024)",
+  ),
+  max_processes: PositiveInt.max(4096).optional().describe(
+    "For command: processes and threads alive at once in the jail (default 64)",
   ),
   roles: z.array(z.string()).optional(),
   cap: z.number().optional(),
