@@ -17,6 +17,7 @@ import {
   type ReadFile,
 } from "./load_spec.ts";
 import { reservedKeys } from "./reserved_keys.ts";
+import { outsideScope, readScope, unionScope } from "./read_scope.ts";
 import { RuleContext } from "./rule_context.ts";
 import { RULES } from "./rules.ts";
 import type { PipelineAuthoring } from "./define_pipeline.ts";
@@ -58,6 +59,21 @@ export interface CompileOptions {
    * @default 100
    */
   maxErrors?: number;
+  /**
+   * Paths outside the spec's folder it may read (`--allow-read`): includes, extends, datasets, schemas.
+   * @default none: every file the spec names must be inside its folder (DESIGN.md decision 12)
+   */
+  allowRead?: readonly string[];
+  /** Bases fetched before compiling: pinned `extends` URL (or local bundle path) -> local spec path. */
+  fetched?: ReadonlyMap<string, string>;
+}
+
+function loadOptions(options: CompileOptions) {
+  return {
+    ...(options.readFile ? { readFile: options.readFile } : {}),
+    ...(options.allowRead ? { allowRead: options.allowRead } : {}),
+    ...(options.fetched ? { fetched: options.fetched } : {}),
+  };
 }
 
 /** What `compile` returns: the graph and warnings, or every diagnostic found. */
@@ -247,17 +263,31 @@ function finish(
   }
   const overBudget = checkBudgets(parsed.data, root);
   if (overBudget.length > 0) return fail(overBudget);
-  const readFile = options.readFile ??
+  const read = options.readFile ??
     ((p: string) => Deno.readTextFileSync(p));
+  const entryScope = loaded.scopes?.get(file) ??
+    readScope(dirname(file), options.allowRead ?? []);
+  const scope = unionScope([entryScope, ...(loaded.scopes?.values() ?? [])]);
+  const readFile = (p: string) => {
+    const why = outsideScope(p, scope);
+    if (why !== undefined) throw new Error(why);
+    return read(p);
+  };
   const ctx = new RuleContext(parsed.data, root, {
     baseDir: dirname(file),
     fileExists: options.fileExists ?? defaultExists,
     readFile,
+    readScopeOf: (f) => loaded.scopes?.get(f) ?? entryScope,
   });
   for (const rule of RULES) rule(ctx);
   const all = [...loaded.diagnostics, ...ctx.diagnostics];
   if (errorsIn(all)) return fail(all);
-  const graph = buildGraph(ctx, file, sources);
+  const built = buildGraph(ctx, file, sources);
+  // What the runtime may read for this spec (dataset rows' files, answers): the same scope.
+  const graph = {
+    ...built,
+    dataset: { ...built.dataset, read_roots: scope.roots },
+  };
   return {
     ok: true,
     graph,
@@ -284,10 +314,7 @@ export function compile(
 ): CompileResult {
   const file = normalize(options.file ?? "pipeline.yaml");
   return bounded(file, () => {
-    const loaded = loadSpec(file, {
-      text,
-      ...(options.readFile ? { readFile: options.readFile } : {}),
-    });
+    const loaded = loadSpec(file, { text, ...loadOptions(options) });
     return finish(loaded, file, options);
   });
 }
@@ -336,10 +363,7 @@ export function compileFile(
 ): CompileResult {
   const file = normalize(path);
   return bounded(file, () => {
-    const loaded = loadSpec(
-      file,
-      options.readFile ? { readFile: options.readFile } : {},
-    );
+    const loaded = loadSpec(file, loadOptions(options));
     return finish(loaded, file, { ...options, file });
   });
 }
@@ -383,11 +407,7 @@ export function compileSpec(
     };
   }
   return bounded(file, () => {
-    const loaded = loadSpecTree(
-      tree,
-      file,
-      options.readFile ? { readFile: options.readFile } : {},
-    );
+    const loaded = loadSpecTree(tree, file, loadOptions(options));
     return finish(loaded, file, { ...options, file });
   });
 }

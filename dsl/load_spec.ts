@@ -1,13 +1,4 @@
-import {
-  dirname,
-  extname,
-  isAbsolute,
-  join,
-  normalize,
-  relative,
-  resolve,
-  sep,
-} from "node:path";
+import { dirname, extname, isAbsolute, join, normalize } from "node:path";
 import { SPEC_BUDGETS } from "./budgets.ts";
 import {
   type FileCode,
@@ -25,6 +16,7 @@ import {
 } from "./parse_yaml.ts";
 import { SourceText } from "./source_text.ts";
 import type { Loc, SpecNode } from "./source_tree.ts";
+import { outsideScope, type ReadScope, readScope } from "./read_scope.ts";
 
 /** Reads a spec file's text; throws `Deno.errors.NotFound` (or any error) when it cannot. */
 export type ReadFile = (path: string) => string;
@@ -36,12 +28,24 @@ export interface LoadedSpec {
   readonly diagnostics: Diagnostic[];
   /** Where each included file was first named: follow it to show the include chain. */
   readonly includedFrom?: ReadonlyMap<string, Loc>;
+  /** The scope each file was read in (the entry's first): paths a file names must stay inside it. */
+  readonly scopes?: ReadonlyMap<string, ReadScope>;
 }
 
 const STRUCTURED = new Set([".yaml", ".yml", ".json"]);
 
-/** Resolves a path written in `from`: absolute stays absolute, relative is relative to from's folder. */
-function resolveFrom(from: string, written: string): string {
+/**
+ * Resolves a path written in the spec file `from`: absolute stays absolute, relative is relative to
+ * from's folder (a `file://` prefix is dropped). It is also the key of a fetched base in `fetched`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveFrom } from "./load_spec.ts";
+ * assert.equal(resolveFrom("specs/a.yaml", "file://prompts/p.md"), "specs/prompts/p.md");
+ * ```
+ */
+export function resolveFrom(from: string, written: string): string {
   const path = written.replace(/^file:\/\//, "");
   return normalize(isAbsolute(path) ? path : join(dirname(from), path));
 }
@@ -71,6 +75,15 @@ function hintFor(code: FileCode, what: string): string {
   }
 }
 
+/** What `Loader` needs besides the reader: the entry's scope and the bases fetched before loading. */
+interface LoaderOptions {
+  readonly allowRead?: readonly string[];
+  readonly fetched?: ReadonlyMap<string, string>;
+}
+
+/** `https://…`, `http://…` and other URL schemes but file://, which names a local path. */
+const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
+
 class Loader {
   readonly sources = new Map<string, SourceText>();
   readonly diagnostics: Diagnostic[] = [];
@@ -79,21 +92,83 @@ class Loader {
   readonly budget: ExpandBudget = newBudget();
   readonly #read: ReadFile;
   readonly #unreadable = new Set<string>();
+  /** The scope each file was read in: the files it names must stay inside it. */
+  readonly #scopes = new Map<string, ReadScope>();
+  /** The scope each file was read in, the entry's first. */
+  get scopes(): ReadonlyMap<string, ReadScope> {
+    return this.#scopes;
+  }
+  readonly #options: LoaderOptions;
   #bytes = 0;
-  #entryDir?: string;
 
-  constructor(read: ReadFile, entry?: string) {
+  constructor(read: ReadFile, options: LoaderOptions, entry?: string) {
     this.#read = read;
-    if (entry !== undefined) this.#entryDir = dirname(entry);
+    this.#options = options;
+    if (entry !== undefined) this.#enter(entry);
   }
 
-  /** Reads and registers a file; reports why at `from` (or at the file's start) when it cannot. */
+  #enter(entry: string): void {
+    this.#scopes.set(
+      entry,
+      readScope(dirname(entry), this.#options.allowRead ?? []),
+    );
+  }
+
+  /** The scope of the files `file` names (its own folder's scope for a file read outside every scope). */
+  scopeOf(file: string): ReadScope {
+    return this.#scopes.get(file) ?? readScope(dirname(file));
+  }
+
+  /** A base fetched before loading (pinned URL, local bundle): its local path, or undefined. */
+  fetched(key: string): string | undefined {
+    return this.#options.fetched?.get(key);
+  }
+
+  /** Starts a fetched base's own scope: its folder (the unpacked bundle), never the user's --allow-read. */
+  enterFetched(path: string): void {
+    if (!this.#scopes.has(path)) {
+      this.#scopes.set(path, readScope(dirname(path)));
+    }
+  }
+
+  /** Reports a read outside `scope` at `from` (and returns true), before anything is read. */
+  #refused(
+    path: string,
+    from: Loc,
+    what: string,
+    keyPath: (string | number)[],
+    scope: ReadScope,
+  ): boolean {
+    const why = outsideScope(path, scope);
+    if (why === undefined) return false;
+    this.#unreadable.add(path);
+    this.diagnostics.push({
+      code: "include_outside_folder",
+      severity: "error",
+      message: `Cannot read ${what} "${path}": ${why}`,
+      ...at(from),
+      path: keyPath,
+      hint: why.includes("never reads")
+        ? "copy what the spec needs into its folder"
+        : "copy the file into the spec's folder, or name it with --allow-read <path> to let this spec read it",
+    });
+    return true;
+  }
+
+  /**
+   * Reads and registers a file; reports why at `from` (or at the file's start) when it cannot. A file
+   * named from another (`from`) must lie in `scope`, the naming file's scope; it is checked first.
+   */
   read(
     path: string,
     from: Loc | undefined,
     what: string,
     keyPath: (string | number)[],
+    scope?: ReadScope,
   ): SourceText | undefined {
+    if (from && scope && !this.#scopes.has(path)) {
+      if (this.#refused(path, from, what, keyPath, scope)) return undefined;
+    }
     if (this.#unreadable.has(path)) return undefined;
     const cached = this.sources.get(path);
     if (cached) return cached;
@@ -177,37 +252,11 @@ class Loader {
     }
     if (from) {
       this.includedFrom.set(path, from);
-      this.#warnOutside(path, from, what, keyPath);
-    } else this.#entryDir = dirname(path);
+      if (scope && !this.#scopes.has(path)) this.#scopes.set(path, scope);
+    } else if (!this.#scopes.has(path)) this.#enter(path);
     const source = new SourceText(path, text);
     this.sources.set(path, source);
     return source;
-  }
-
-  #warnOutside(
-    path: string,
-    from: Loc,
-    what: string,
-    keyPath: (string | number)[],
-  ): void {
-    if (this.#entryDir === undefined) return;
-    let rel: string;
-    try {
-      rel = relative(resolve(this.#entryDir), resolve(path));
-    } catch {
-      return; // no permission to read the working directory: nothing to compare against
-    }
-    if (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel)) return;
-    this.diagnostics.push({
-      code: "include_outside_folder",
-      severity: "warning",
-      message:
-        `Cannot keep ${what} "${path}" within the spec's folder: it is outside "${this.#entryDir}"`,
-      ...at(from),
-      path: keyPath,
-      hint:
-        "a shared spec should read only files beside it; copy the file into the spec's folder",
-    });
   }
 
   /** Parses a YAML/JSON file and resolves its extends and includes; its keys sit at `contentPath`. */
@@ -217,6 +266,7 @@ class Loader {
     stack: string[],
     keyPath: (string | number)[],
     contentPath: (string | number)[] = keyPath,
+    scope?: ReadScope,
   ): SpecNode | undefined {
     if (stack.includes(path)) {
       const chain = [...stack.slice(stack.indexOf(path)), path].join(" -> ");
@@ -237,6 +287,7 @@ class Loader {
       from,
       stack.length === 0 ? "spec" : "included file",
       keyPath,
+      scope,
     );
     if (!source) return undefined;
     const parsed = parseYaml(source, this.budget);
@@ -278,20 +329,22 @@ class Loader {
         });
         continue;
       }
-      const target = resolveFrom(file, item.value);
+      const target = this.#base(file, item.value, item.loc, itemPath);
+      if (target === undefined) continue;
       // A base's keys merge into this spec's, so they keep this spec's key path.
       const loaded = this.loadStructured(
-        target,
+        target.path,
         item.loc,
         stack,
         itemPath,
         keyPath,
+        target.scope,
       );
       if (loaded && loaded.kind !== "map") {
         this.diagnostics.push({
           code: "invalid_include",
           severity: "error",
-          message: `Cannot extend "${target}": it holds ${
+          message: `Cannot extend "${target.path}": it holds ${
             loaded.kind === "seq"
               ? "a list"
               : loaded.value === null
@@ -307,6 +360,44 @@ class Loader {
       if (loaded) base = base ? mergeNodes(base, loaded) : loaded;
     }
     return base ? mergeNodes(base, node) : node;
+  }
+
+  /**
+   * The file an `extends` item names and the scope it is checked in: a base fetched before loading
+   * (pinned URL, local bundle) is read from the cache in its own scope; a URL nobody fetched is an error.
+   */
+  #base(
+    file: string,
+    written: string,
+    loc: Loc,
+    keyPath: (string | number)[],
+  ): { path: string; scope?: ReadScope } | undefined {
+    const isUrl = URL_LIKE.test(written) && !written.startsWith("file://");
+    const key = isUrl ? written : resolveFrom(file, written);
+    const fetched = this.fetched(key);
+    if (fetched !== undefined) {
+      if (
+        !isUrl && this.#refused(key, loc, "base", keyPath, this.scopeOf(file))
+      ) {
+        return undefined;
+      }
+      this.enterFetched(fetched);
+      return { path: fetched };
+    }
+    if (isUrl) {
+      this.diagnostics.push({
+        code: "invalid_include",
+        severity: "error",
+        message:
+          `Cannot extend "${written}": a URL base is fetched by the CLI before compiling, and this compile had none`,
+        ...at(loc),
+        path: keyPath,
+        hint:
+          "pin it (https://…#sha256=<hex>) and check the spec with deno task check, which fetches it",
+      });
+      return undefined;
+    }
+    return { path: key, scope: this.scopeOf(file) };
   }
 
   #includes(
@@ -333,12 +424,26 @@ class Loader {
     }
     const rel = node.value.slice("file://".length);
     const target = resolveFrom(node.loc.file || file, rel);
+    const scope = this.scopeOf(node.loc.file || file);
     if (STRUCTURED.has(extname(target).toLowerCase())) {
-      const loaded = this.loadStructured(target, node.loc, stack, keyPath);
+      const loaded = this.loadStructured(
+        target,
+        node.loc,
+        stack,
+        keyPath,
+        keyPath,
+        scope,
+      );
       if (!loaded) return node;
       return loaded.kind === "map" ? { ...loaded, included: true } : loaded;
     }
-    const source = this.read(target, node.loc, "included file", keyPath);
+    const source = this.read(
+      target,
+      node.loc,
+      "included file",
+      keyPath,
+      scope,
+    );
     if (!source) return node;
     if (!charge(this.budget, source.text.length, 1)) {
       if (!this.budget.reported) {
@@ -375,10 +480,28 @@ export interface LoadSpecOptions {
   readFile?: ReadFile;
   /** Text of the entry file, when the caller already has it (it is not read again). */
   text?: string;
+  /**
+   * Paths outside the entry spec's folder that its includes and extends may read (`--allow-read`);
+   * anything else outside it is an `include_outside_folder` error, symlinks resolved.
+   */
+  allowRead?: readonly string[];
+  /**
+   * Bases fetched before loading (the loader does no network I/O): a pinned `extends` URL, or the
+   * resolved path of a local bundle (`resolveFrom`), to the local path of the spec they unpacked to.
+   */
+  fetched?: ReadonlyMap<string, string>;
+}
+
+function loaderOptions(options: LoadSpecOptions): LoaderOptions {
+  return {
+    ...(options.allowRead ? { allowRead: options.allowRead } : {}),
+    ...(options.fetched ? { fetched: options.fetched } : {}),
+  };
 }
 
 /**
  * Reads a YAML or JSON spec, resolving `extends` and `file://` includes relative to the file naming them.
+ * Every file read stays inside the entry spec's folder (or `allowRead`); a fetched base inside its own.
  *
  * Every problem is a diagnostic; nothing is thrown for bad input.
  */
@@ -391,12 +514,14 @@ export function loadSpec(
   const read = options.readFile ?? readSpecFile;
   const loader = new Loader(
     text === undefined ? read : (p) => (p === entry ? text : read(p)),
+    loaderOptions(options),
   );
   const root = loader.loadStructured(entry, undefined, [], []);
   const common = {
     sources: loader.sources,
     diagnostics: loader.diagnostics,
     includedFrom: loader.includedFrom,
+    scopes: loader.scopes,
   };
   return root ? { root, ...common } : common;
 }
@@ -407,12 +532,17 @@ export function loadSpecTree(
   file: string,
   options: LoadSpecOptions = {},
 ): LoadedSpec {
-  const loader = new Loader(options.readFile ?? readSpecFile, normalize(file));
+  const loader = new Loader(
+    options.readFile ?? readSpecFile,
+    loaderOptions(options),
+    normalize(file),
+  );
   const resolved = loader.resolve(root, normalize(file), [normalize(file)], []);
   const common = {
     sources: loader.sources,
     diagnostics: loader.diagnostics,
     includedFrom: loader.includedFrom,
+    scopes: loader.scopes,
   };
   return resolved ? { root: resolved, ...common } : common;
 }

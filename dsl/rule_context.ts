@@ -2,6 +2,7 @@ import type { Diagnostic, RelatedLocation } from "./diagnostic.ts";
 import type { DiagnosticCode } from "./diagnostic_codes.ts";
 import type { Pipeline, Role, Rubric } from "./schema.ts";
 import { type Loc, nodeAt, type SpecNode } from "./source_tree.ts";
+import type { ReadScope } from "./read_scope.ts";
 
 type Path = readonly (string | number)[];
 
@@ -40,6 +41,8 @@ export class RuleContext {
   readonly readFile: (path: string) => string;
   /** Directory of the entry spec; dataset and schema paths are relative to it. */
   readonly baseDir: string;
+  /** Where paths written in a spec file may point (its read scope); undefined: anywhere. */
+  readonly readScopeOf: (file: string) => ReadScope | undefined;
   readonly roleById: ReadonlyMap<string, Role>;
   readonly roleIndex: ReadonlyMap<string, number>;
   /** JSON Schemas of artifacts, resolved by the valid_json_schemas rule, keyed `<role>:<produces index>`. */
@@ -54,6 +57,7 @@ export class RuleContext {
       baseDir: string;
       fileExists: (path: string) => boolean;
       readFile: (path: string) => string;
+      readScopeOf?: (file: string) => ReadScope | undefined;
     },
   ) {
     this.spec = spec;
@@ -61,6 +65,7 @@ export class RuleContext {
     this.baseDir = options.baseDir;
     this.fileExists = options.fileExists;
     this.readFile = options.readFile;
+    this.readScopeOf = options.readScopeOf ?? (() => undefined);
     const byId = new Map<string, Role>();
     const index = new Map<string, number>();
     spec.roles.forEach((r, i) => {

@@ -1,6 +1,7 @@
 import { dirname, isAbsolute, join, normalize } from "node:path";
 import { Liquid } from "liquidjs";
 import type { GraphDataset } from "../dsl/mod.ts";
+import { outsideScope } from "../dsl/read_scope.ts";
 
 /** One dataset row, mapped through `dataset.fields`. */
 export interface Task {
@@ -33,6 +34,52 @@ export class DatasetError extends Error {
   }
 }
 
+/**
+ * The part of a compiled dataset that confines the runtime: `read_roots`, the folders and files
+ * (symlinks resolved) it may read: the spec's folder, `--allow-read` paths, fetched bundles. `compile`
+ * sets it on every graph's dataset; absent (a graph built by hand), nothing is confined.
+ */
+export interface ReadRoots {
+  readonly read_roots?: readonly string[];
+}
+
+/**
+ * Why the runtime may not read `path` for this dataset (outside `dataset.read_roots`, the spec's folder
+ * and what --allow-read named, symlinks resolved; or under /proc, /sys, /dev), or undefined when it may.
+ * A graph without read_roots (built by hand) is not confined.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { unreadable } from "./load_tasks.ts";
+ * const dataset = { read_roots: [Deno.cwd()] } as never;
+ * assert.equal(unreadable(dataset, "README.md"), undefined);
+ * assert.match(unreadable(dataset, "/etc/passwd")!, /outside/);
+ * ```
+ */
+export function unreadable(
+  dataset: GraphDataset | ReadRoots,
+  path: string,
+): string | undefined {
+  const roots = (dataset as ReadRoots).read_roots;
+  if (roots === undefined) return undefined;
+  return outsideScope(path, { root: roots[0] ?? ".", roots });
+}
+
+/** Refuses, as a `DatasetError`, a path the runtime may not read for this dataset (see `unreadable`). */
+export function assertReadable(
+  dataset: GraphDataset | ReadRoots,
+  path: string,
+  what: string,
+): void {
+  const why = unreadable(dataset, path);
+  if (why !== undefined) {
+    throw new DatasetError(
+      `Cannot read ${what} "${path}": ${why}; copy it into the spec's folder or name it with --allow-read`,
+    );
+  }
+}
+
 /** Reads a dotted path; a string holding a JSON object is parsed on the way (DSBench's metadata). */
 export function getPath(row: unknown, path: string): unknown {
   let value = row;
@@ -48,6 +95,11 @@ export function getPath(row: unknown, path: string): unknown {
   return value;
 }
 
+/** Largest dataset file downloaded, in bytes. */
+const MAX_URL_BYTES = 256 * 1024 * 1024;
+/** Longest a dataset download may take, in milliseconds. */
+const URL_TIMEOUT_MS = 120_000;
+
 async function readSource(source: string, isUrl: boolean): Promise<string> {
   if (!isUrl) {
     try {
@@ -60,14 +112,36 @@ async function readSource(source: string, isUrl: boolean): Promise<string> {
       );
     }
   }
-  const res = await fetch(source);
+  const res = await fetch(source, {
+    signal: AbortSignal.timeout(URL_TIMEOUT_MS),
+  }).catch((e) => {
+    throw new DatasetError(`Cannot download dataset "${source}": ${e}`);
+  });
   if (!res.ok) {
     await res.body?.cancel();
     throw new DatasetError(
       `Cannot download dataset "${source}": HTTP ${res.status}`,
     );
   }
-  return await res.text();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body ?? []) {
+    size += chunk.length;
+    if (size > MAX_URL_BYTES) {
+      await res.body?.cancel().catch(() => {});
+      throw new DatasetError(
+        `Cannot download dataset "${source}": it is larger than ${MAX_URL_BYTES} bytes; split it or download it yourself`,
+      );
+    }
+    chunks.push(chunk);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  return new TextDecoder().decode(bytes);
 }
 
 /** Parses JSON (an array of rows) or JSONL (one row per line), by declared format or content. */
@@ -180,7 +254,15 @@ async function tasksOf(
         const from = getPath(row, f.field);
         if (typeof from !== "string" || from === "") {
           problems.push(`${where}: no file path at "${f.field}" for ${f.as}`);
-        } else files.push({ from, as: f.as });
+        } else {
+          // Like an answers path, a row's relative path is relative to its dataset file.
+          files.push({
+            from: isAbsolute(from) || dir === undefined
+              ? from
+              : join(dir, from),
+            as: f.as,
+          });
+        }
       } else {
         try {
           files.push({
@@ -194,6 +276,12 @@ async function tasksOf(
             }`,
           );
         }
+      }
+    }
+    for (const f of files) {
+      const why = unreadable(dataset, f.from);
+      if (why !== undefined) {
+        problems.push(`${where}: cannot read input file "${f.from}": ${why}`);
       }
     }
     const answer = fields.answer === undefined
@@ -239,6 +327,14 @@ export async function loadTasks(
         Object.keys(dataset.splits).map((s) => `"${s}"`).join(", ")
       }`,
     );
+  }
+  for (
+    const s of [
+      declared,
+      ...declared.exclude_overlap_with.map((o) => dataset.splits[o]),
+    ]
+  ) {
+    if (s && !s.is_url) assertReadable(dataset, s.source, "dataset file");
   }
   const rows = parseRows(
     await readSource(declared.source, declared.is_url),

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { compileFile } from "../dsl/mod.ts";
 import type { GraphDataset } from "../dsl/mod.ts";
-import { DatasetError, loadTasks } from "./load_tasks.ts";
+import { DatasetError, loadTasks, type ReadRoots } from "./load_tasks.ts";
 
 async function build(out: string, seed: number): Promise<void> {
   const r = await new Deno.Command("/usr/bin/python3", {
@@ -15,15 +15,20 @@ async function build(out: string, seed: number): Promise<void> {
   assert.ok(r.success, new TextDecoder().decode(r.stderr));
 }
 
-function datasetIn(dir: string): GraphDataset {
+function datasetIn(dir: string): GraphDataset & ReadRoots {
   const compiled = compileFile("pipelines/dsbench.yaml");
   assert.ok(compiled.ok);
-  const d = compiled.graph.dataset;
+  const d: GraphDataset & ReadRoots = compiled.graph.dataset;
   const split = (name: string) => ({
     ...d.splits[name]!,
     source: join(dir, `${name}.jsonl`),
   });
-  return { ...d, splits: { train: split("train"), eval: split("eval") } };
+  // The build is outside the spec's folder: let the runtime read it, as --allow-read <dir> would.
+  return {
+    ...d,
+    splits: { train: split("train"), eval: split("eval") },
+    read_roots: [...(d.read_roots ?? []), dir],
+  };
 }
 
 Deno.test("loadTasks() reads a build in another folder with its own answers and refuses mixed builds, naming both", async () => {

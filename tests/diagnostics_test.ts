@@ -282,7 +282,7 @@ const CASES: readonly Case[] = [
   {
     code: "include_outside_folder",
     name:
-      "compile() warns about an include outside the spec's folder, at the include",
+      "compile() refuses an include outside the spec's folder, at the include",
     spec: [
       ...HEAD,
       ...SOLVER.slice(0, 5),
@@ -292,8 +292,8 @@ const CASES: readonly Case[] = [
     files: { "../shared/solver.md": "Solve: {{ task.problem }}" },
     expect: [at("include_outside_folder", 10, 13)],
     also: (ds, result) => {
-      assert.equal(result.ok, true);
-      assert.equal(ds[0]!.severity, "warning");
+      assert.equal(result.ok, false);
+      assert.equal(ds[0]!.severity, "error");
     },
   },
   {

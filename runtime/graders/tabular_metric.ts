@@ -1,6 +1,6 @@
 import { dirname, isAbsolute, join } from "node:path";
 import { Liquid } from "liquidjs";
-import { getPath } from "../load_tasks.ts";
+import { assertReadable, getPath } from "../load_tasks.ts";
 import type { Grade, GradeInput, Grader } from "./grade.ts";
 import { toTable } from "./_csv.ts";
 import { readWorkspaceFile } from "../workspace/read_workspace_file.ts";
@@ -50,6 +50,8 @@ async function answersFile(
       ? rendered
       : join(dirname(input.graph.spec_file), rendered);
   }
+  // A row or template may not point outside the spec's folder (DESIGN.md decision 12).
+  assertReadable(input.graph.dataset, path, "answers file");
   const info = await Deno.stat(path).catch(() => null);
   if (info === null) {
     throw new Error(`Cannot read answers file "${path}": no such file`);

@@ -22,7 +22,12 @@ interface Expected {
 }
 
 const SMALL: readonly Expected[] = [
-  { file: "extends_passwd.yaml", code: "invalid_include", line: 1, column: 10 },
+  {
+    file: "extends_passwd.yaml",
+    code: "include_outside_folder",
+    line: 1,
+    column: 10,
+  },
   { file: "extends_list.yaml", code: "invalid_include", line: 1, column: 10 },
   { file: "extends_empty.yaml", code: "invalid_include", line: 1, column: 10 },
   {
@@ -93,7 +98,6 @@ const SMALL: readonly Expected[] = [
     code: "include_outside_folder",
     line: 11,
     column: 13,
-    warning: true,
   },
 ].map((e) => ({ ...e, file: `${HERE}/${e.file}` }));
 
