@@ -76,11 +76,16 @@ export interface OutcomeJudgeOptions {
   readonly budget?: JudgeBudget;
   /** Called with every judgement, scored or not (the CLI appends them to the run's outcome_judge.jsonl). */
   readonly onJudgement?: (j: OutcomeJudgement) => void | Promise<void>;
+  /**
+   * Judge models the demo judge answers (labelled as scripted). @default the model of `client` when it
+   * is a {@linkcode DemoJudgeClient}
+   */
+  readonly demoModels?: ReadonlySet<string>;
   readonly signal?: AbortSignal;
 }
 
 const DEMO_NOTE =
-  "Demo judge: a scripted verdict, not a model's (the outcome judge's model has no endpoint)";
+  "Demo judge: a scripted verdict, not a model's (the outcome judge's model has no endpoint), never a grade of the answer";
 
 /**
  * The `grader: llm_judge` outcome grader: renders the rubric with the episode's answers (see
@@ -141,6 +146,9 @@ export function outcomeJudgeGrader(options: OutcomeJudgeOptions): Grader {
       throw new OutcomeJudgeError(j.reason!, j.reasoning);
     }
     const score = j.score!;
+    const verdict = j.demo
+      ? `${DEMO_NOTE}: the middle of the scale, ${score} on ${min} to ${max}; set models.${params.model}.base_url to have a model judge.`
+      : `The outcome judge (${params.model}, rubric "${rubric.name}") gave ${score} on ${min} to ${max}: ${j.reasoning}`;
     return {
       valid: true,
       correct: null,
@@ -148,9 +156,7 @@ export function outcomeJudgeGrader(options: OutcomeJudgeOptions): Grader {
       fair: false,
       answer,
       expected,
-      summary: `${
-        j.demo ? `${DEMO_NOTE}: ` : ""
-      }the outcome judge (${params.model}, rubric "${rubric.name}") gave ${score} on ${min} to ${max}: ${j.reasoning}`,
+      summary: verdict,
     };
   };
 }
@@ -173,7 +179,8 @@ async function judge(
     { role: "user", content: prompt.text },
   ];
   const format = params.structured_output ? JUDGE_RESPONSE_FORMAT : undefined;
-  const demo = client instanceof DemoJudgeClient && client.judges(params.model);
+  const demo = options.demoModels?.has(params.model) ??
+    (client instanceof DemoJudgeClient && client.judges(params.model));
   const endpoint = judgeEndpoint(client, params.model);
   const raw: string[] = [];
   let attempts = 0, promptTokens = 0, completionTokens = 0;

@@ -111,6 +111,13 @@ export function headerSection(
         ? html`${graph.coach_model}${coach ? ` (${coach.model})` : ""}`
         : "none",
     ],
+    // An llm_judge outcome: who judged it, and a demo judge's scripted verdicts said loudly.
+    ...(typeof get(m, "environment", "outcome_judge") === "string"
+      ? [[
+        "Outcome judge",
+        text(get(m, "environment", "outcome_judge")),
+      ] as [string, string]]
+      : []),
     ["Sandbox", text(m.sandbox_backend)],
     ["Status", text(m.status)],
     ["Started", text(m.created_at)],
