@@ -19,13 +19,16 @@ export interface OutcomeRubric {
   readonly scale: ScoreScale;
 }
 
-type JudgeParams = Extract<
+/** The parameters of an `llm_judge` outcome, defaults filled. */
+export type OutcomeJudgeParams = Extract<
   NonNullable<ExecutionGraph["outcome"]>,
   { grader: "llm_judge" }
 >["params"];
 
 /** The `llm_judge` parameters of a graph's outcome, or a TypeError naming the grader it has. */
-export function outcomeJudgeParams(graph: ExecutionGraph): JudgeParams {
+export function outcomeJudgeParams(
+  graph: ExecutionGraph,
+): OutcomeJudgeParams {
   const outcome = graph.outcome;
   if (outcome?.grader !== "llm_judge") {
     throw new TypeError(
@@ -38,7 +41,7 @@ export function outcomeJudgeParams(graph: ExecutionGraph): JudgeParams {
 }
 
 /** The rubric of `params`: a bare template is judged on 0 to 10, as a coach rubric by default. */
-export function outcomeRubric(params: JudgeParams): OutcomeRubric {
+export function outcomeRubric(params: OutcomeJudgeParams): OutcomeRubric {
   const r = params.rubric;
   return typeof r === "string"
     ? { name: "outcome", template: r, scale: { min: 0, max: 10 } }
@@ -78,7 +81,7 @@ async function listFiles(root: string): Promise<string[]> {
 
 /** The judged answers: one (`answer`) or named (`answers`), null where the role gave none. */
 export function judgedAnswers(
-  params: JudgeParams,
+  params: OutcomeJudgeParams,
   outputs: GradeInput["outputs"],
 ): { single: boolean; answers: Record<string, string | null> } {
   const read = (ref: string) => {

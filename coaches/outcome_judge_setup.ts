@@ -5,7 +5,10 @@ import type { ModelClient } from "../runtime/ports.ts";
 import { DemoJudgeClient } from "./demo_judge.ts";
 import { JudgeCache } from "./judge_cache.ts";
 import { outcomeJudgeGrader, type OutcomeJudgement } from "./outcome_judge.ts";
-import { outcomeRubric } from "./outcome_judge_prompt.ts";
+import {
+  type OutcomeJudgeParams,
+  outcomeRubric,
+} from "./outcome_judge_prompt.ts";
 
 /** The outcome judge of a run as the CLI wires it: the grader by kind, what to say, where judgements go. */
 export interface OutcomeJudgeSetup {
@@ -49,23 +52,34 @@ export function prepareOutcomeJudge(
   graph: ExecutionGraph,
   options: PrepareOutcomeJudgeOptions,
 ): OutcomeJudgeSetup | undefined {
-  const outcome = graph.outcome;
-  if (outcome?.grader !== "llm_judge") return undefined;
-  const key = outcome.params.model;
-  const model = graph.models[key]!;
-  const configured = model.provider === "scripted"
-    ? model.script !== undefined
-    : (model.base_url ?? "") !== "";
-  const demo = !configured && options.demoAllowed;
-  const client = demo
-    ? new DemoJudgeClient(options.client, key)
-    : options.client;
-  const rubric = outcomeRubric(outcome.params);
-  const note = demo
-    ? `outcome: demo judge (scripted verdicts, labelled as such, not a model's): models.${key} has no endpoint; set its base_url to have a model judge`
-    : configured
-    ? `outcome: judged by models.${key} (${model.model}) with rubric "${rubric.name}" on ${rubric.scale.min} to ${rubric.scale.max}`
-    : `outcome: models.${key} has no endpoint: episodes stay ungraded until it has one; set its base_url, then grade them with --resume`;
+  const judges = judgeDeclarations(graph.outcome);
+  if (judges.length === 0) return undefined;
+  const demoModels = new Set<string>();
+  let client = options.client;
+  const notes: string[] = [];
+  for (const params of judges) {
+    const key = params.model;
+    const model = graph.models[key]!;
+    const configured = model.provider === "scripted"
+      ? model.script !== undefined
+      : (model.base_url ?? "") !== "";
+    const rubric = outcomeRubric(params);
+    if (!configured && options.demoAllowed) {
+      if (!demoModels.has(key)) client = new DemoJudgeClient(client, key);
+      demoModels.add(key);
+      notes.push(
+        `outcome: demo judge (scripted verdicts, labelled as such, not a model's): models.${key} has no endpoint; set its base_url to have a model judge`,
+      );
+    } else {
+      notes.push(
+        configured
+          ? `outcome: judged by models.${key} (${model.model}) with rubric "${rubric.name}" on ${rubric.scale.min} to ${rubric.scale.max}`
+          : `outcome: models.${key} has no endpoint: episodes stay ungraded until it has one; set its base_url, then grade them with --resume`,
+      );
+    }
+  }
+  const note = [...new Set(notes)].join("\n");
+  const demo = demoModels.size > 0;
   let file: string | undefined;
   const pending: OutcomeJudgement[] = [];
   let writing = Promise.resolve();
@@ -84,6 +98,7 @@ export function prepareOutcomeJudge(
   };
   const grader = outcomeJudgeGrader({
     client,
+    demoModels,
     cache: options.cache ?? new JudgeCache(),
     onJudgement: (j) => {
       pending.push(j);
@@ -100,4 +115,17 @@ export function prepareOutcomeJudge(
     },
     flush: () => write(),
   };
+}
+
+/** The `llm_judge` declarations of an outcome: itself, or the components of a composite. */
+function judgeDeclarations(
+  outcome: ExecutionGraph["outcome"],
+): OutcomeJudgeParams[] {
+  const o = outcome as { grader: string; params: unknown } | undefined;
+  if (o?.grader === "llm_judge") return [o.params as OutcomeJudgeParams];
+  if (o?.grader !== "composite") return [];
+  const parts = (o.params as { graders?: Record<string, unknown> }).graders;
+  return Object.values(parts ?? {}).flatMap((g) =>
+    judgeDeclarations(g as ExecutionGraph["outcome"])
+  );
 }
