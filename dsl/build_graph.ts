@@ -11,7 +11,9 @@ import type {
   GraphRubric,
   GraphSplit,
 } from "./graph.ts";
+import type { GraphProgram } from "./graph.ts";
 import type { RuleContext } from "./rule_context.ts";
+import { includedFrom } from "./rules/outcome_graders.ts";
 import type { Rubric } from "./schema.ts";
 import type { SourceText } from "./source_text.ts";
 
@@ -292,6 +294,11 @@ export function buildGraph(
     })()
     : spec.outcome;
 
+  const programs = outcomePrograms(ctx, specFile);
+  const graphOutcome = outcome && Object.keys(programs).length > 0
+    ? { ...outcome, programs }
+    : outcome;
+
   const { $schema: _s, extends: _e, ...meaning } = spec;
   const hashed = {
     ...meaning,
@@ -335,7 +342,7 @@ export function buildGraph(
     })),
     dataset,
     ...(coach ? { coach } : {}),
-    ...(outcome ? { outcome } : {}),
+    ...(graphOutcome ? { outcome: graphOutcome } : {}),
     ...(spec.train
       ? {
         train: {
@@ -347,4 +354,32 @@ export function buildGraph(
       : {}),
     ...(spec.demo !== undefined ? { demo: relTo(["demo"], spec.demo) } : {}),
   };
+}
+
+/**
+ * The program of each command grader of the outcome, by composite component id ("" for the outcome
+ * itself), with the file it was included from (the `outcome_graders` rule resolved its language).
+ */
+function outcomePrograms(
+  ctx: RuleContext,
+  specFile: string,
+): Record<string, GraphProgram> {
+  const outcome = ctx.spec.outcome;
+  if (!outcome) return {};
+  const parts = outcome.grader === "composite"
+    ? Object.entries(outcome.params.graders).map(([id, g]) =>
+      [id, g, ["outcome", "params", "graders", id, "params"]] as const
+    )
+    : [["", outcome, ["outcome", "params"]] as const];
+  const out: Record<string, GraphProgram> = {};
+  for (const [id, g, at] of parts) {
+    if (g.grader !== "command" || g.params.language === undefined) continue;
+    const code = g.params.script ?? g.params.code;
+    if (code === undefined) continue;
+    const source = g.params.script !== undefined
+      ? includedFrom(ctx.root, [...at, "script"]) ?? specFile
+      : `${specFile} (${[...at, "code"].join(".")})`;
+    out[id] = { language: g.params.language, code, source };
+  }
+  return out;
 }

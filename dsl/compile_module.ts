@@ -6,6 +6,7 @@ import {
   compileSpec,
 } from "./compile.ts";
 import type { Diagnostic, SourcePosition } from "./diagnostic.ts";
+import type { GraderFunction } from "./grader_function.ts";
 import { SourceText } from "./source_text.ts";
 
 function loadFailure(file: string, error: unknown): CompileResult {
@@ -82,5 +83,61 @@ export async function compileModule(
       }],
     };
   }
-  return compileSpec(spec as Record<string, unknown>, { ...options, file });
+  const result = compileSpec(spec as Record<string, unknown>, {
+    ...options,
+    file,
+  });
+  return result.ok ? withGraderFunctions(result, spec, file) : result;
+}
+
+/**
+ * Attaches the spec's grader functions to the compiled outcome (`outcome.fn`, or a composite component's
+ * `fn`): the spec and its hash hold only their source text, the runtime calls the functions themselves.
+ * A function grader whose `fn` is not a function is an `invalid_value` diagnostic.
+ */
+function withGraderFunctions(
+  result: Extract<CompileResult, { ok: true }>,
+  spec: object,
+  file: string,
+): CompileResult {
+  const outcome = result.graph.outcome;
+  if (!outcome) return result;
+  const raw = (spec as { outcome?: unknown }).outcome;
+  const decls: [string, unknown, (string | number)[]][] =
+    outcome.grader === "composite"
+      ? Object.keys(outcome.params.graders).map((id) => [
+        id,
+        (raw as { params?: { graders?: Record<string, unknown> } })?.params
+          ?.graders?.[id],
+        ["outcome", "params", "graders", id, "fn"],
+      ])
+      : [["", raw, ["outcome", "fn"]]];
+  const functions: Record<string, GraderFunction> = {};
+  const diagnostics: Diagnostic[] = [];
+  for (const [id, decl, path] of decls) {
+    if ((decl as { grader?: unknown })?.grader !== "function") continue;
+    const fn = (decl as { fn?: unknown }).fn;
+    if (typeof fn === "function") functions[id] = fn as GraderFunction;
+    else {
+      diagnostics.push({
+        code: "invalid_value",
+        severity: "error",
+        message: `Cannot grade with function grader "${
+          id || "outcome"
+        }": fn is a ${typeof fn}, not a function`,
+        file,
+        path,
+        hint:
+          "write fn: async ({ task, expected, outputs, workspace }) => ({ metrics: { ... } })",
+      });
+    }
+  }
+  if (diagnostics.length > 0) {
+    return { ok: false, diagnostics, sources: result.sources };
+  }
+  if (Object.keys(functions).length === 0) return result;
+  return {
+    ...result,
+    graph: { ...result.graph, outcome: { ...outcome, functions } },
+  };
 }

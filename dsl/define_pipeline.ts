@@ -1,5 +1,11 @@
 import type { PipelineInput } from "./schema.ts";
 
+export type {
+  GraderFunction,
+  GraderFunctionInput,
+  GraderFunctionResult,
+} from "./grader_function.ts";
+
 /** A `file://` include: a YAML/JSON file, or a text file for templates, relative to the spec. */
 export type FileRef = `file://${string}`;
 

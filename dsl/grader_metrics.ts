@@ -1,4 +1,4 @@
-import type { Outcome } from "./schema.ts";
+import type { Outcome, SingleOutcome } from "./schema.ts";
 
 /** The classification metrics `tabular_metric` can score a task by. */
 export const CLASSIFICATION_METRICS: readonly string[] = [
@@ -40,6 +40,10 @@ export const GRADER_METRICS: Readonly<
   ],
   // The judge's score on the rubric's scale, and the same mapped onto 0 to 1.
   llm_judge: ["score", "normalized_score"],
+  // Declared by the spec (`params.metrics`; `<id>.<metric>` for composites): see outcomeMetrics().
+  command: [],
+  function: [],
+  composite: [],
 };
 
 /**
@@ -56,6 +60,10 @@ export const COMPARABLE_METRICS: Readonly<
   regex: ["correct"],
   tabular_metric: ["score", "valid_submission"],
   llm_judge: ["normalized_score"],
+  // Declared by the spec (`comparable: true`): see comparableMetrics().
+  command: [],
+  function: [],
+  composite: [],
 };
 
 /** The value a comparable metric takes for a failed episode when the spec's `fair` does not name it. */
@@ -69,16 +77,29 @@ export interface AnswerUse {
   readonly path: (string | number)[];
 }
 
-/** The answers an outcome's grader reads: none, one, or several named ones. */
-export function answerUses(outcome: Outcome | undefined): AnswerUse[] {
-  if (!outcome || !("answer" in outcome.params)) return [];
+/**
+ * The answers an outcome's grader reads: none, one, or several named ones; for a composite, its
+ * components' (with their paths under `params.graders.<id>`).
+ */
+export function answerUses(
+  outcome: Outcome | SingleOutcome | undefined,
+  base: (string | number)[] = ["outcome"],
+): AnswerUse[] {
+  if (!outcome) return [];
+  if (outcome.grader === "composite") {
+    return Object.entries(outcome.params.graders).flatMap(([id, g]) =>
+      answerUses(g, [...base, "params", "graders", id])
+    );
+  }
+  if (!("answer" in outcome.params)) return [];
   const answer = outcome.params.answer;
+  if (answer === undefined) return [];
   return typeof answer === "string"
-    ? [{ name: null, ref: answer, path: ["outcome", "params", "answer"] }]
+    ? [{ name: null, ref: answer, path: [...base, "params", "answer"] }]
     : Object.entries(answer).map(([name, ref]) => ({
       name,
       ref,
-      path: ["outcome", "params", "answer", name],
+      path: [...base, "params", "answer", name],
     }));
 }
 
@@ -106,13 +127,52 @@ export function successConditions(
   return list.map((c, i) => ({ ...c, path: [...base, key, i] }));
 }
 
-/** The metrics an outcome reports: its grader's, and one per named answer of an answer grader. */
-export function outcomeMetrics(outcome: Outcome | undefined): string[] {
+/**
+ * The metrics an outcome reports: its grader's, and one per named answer of an answer grader; a command
+ * or function grader's declared ones; `<id>.<metric>` for each component of a composite.
+ */
+export function outcomeMetrics(
+  outcome: Outcome | SingleOutcome | undefined,
+): string[] {
   if (!outcome) return [];
+  if (outcome.grader === "composite") {
+    return Object.entries(outcome.params.graders).flatMap(([id, g]) =>
+      outcomeMetrics(g).map((m) => `${id}.${m}`)
+    );
+  }
+  if (outcome.grader === "command" || outcome.grader === "function") {
+    return Object.keys(outcome.params.metrics);
+  }
   // A judge scores its named answers together: the names label them in its prompt, they are not metrics.
   const named = outcome.grader === "llm_judge" ? [] : answerUses(outcome);
   return [
     ...GRADER_METRICS[outcome.grader],
     ...named.flatMap((a) => a.name === null ? [] : [a.name]),
   ];
+}
+
+/**
+ * The metrics of an outcome that are on one scale across tasks, which run-summary means average:
+ * {@linkcode COMPARABLE_METRICS} of its grader, a command or function grader's `comparable: true`
+ * metrics, and `<id>.<metric>` for those of a composite's components.
+ */
+export function comparableMetrics(
+  outcome:
+    | Pick<Outcome, "grader">
+    | Outcome
+    | SingleOutcome
+    | undefined,
+): string[] {
+  if (!outcome) return [];
+  const o = outcome as Outcome;
+  if (o.grader === "composite" && o.params) {
+    return Object.entries(o.params.graders).flatMap(([id, g]) =>
+      comparableMetrics(g).map((m) => `${id}.${m}`)
+    );
+  }
+  if ((o.grader === "command" || o.grader === "function") && o.params) {
+    return Object.entries(o.params.metrics).filter(([, m]) => m.comparable)
+      .map(([name]) => name);
+  }
+  return [...(COMPARABLE_METRICS[o.grader] ?? [])];
 }

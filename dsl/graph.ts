@@ -1,3 +1,4 @@
+import type { GraderFunction } from "./grader_function.ts";
 import type {
   Coach,
   Dataset,
@@ -125,7 +126,25 @@ export type GraphOutcome = Outcome & {
   readonly answer_refs?: Readonly<
     Record<string, { readonly role: string; readonly output: string }>
   >;
+  /**
+   * The program of each command grader, by composite component id ("" for the outcome itself): its
+   * resolved language, text, and the file it came from (for messages).
+   */
+  readonly programs?: Readonly<Record<string, GraphProgram>>;
+  /**
+   * The function of each function grader, by component id ("" for the outcome itself): set by
+   * `compileModule` for TypeScript specs (the spec and its hash hold the function's source text).
+   */
+  readonly functions?: Readonly<Record<string, GraderFunction>>;
 };
+
+/** A program a command grader runs. */
+export interface GraphProgram {
+  readonly language: "python" | "typescript";
+  readonly code: string;
+  /** The script's file, or "<spec file> (outcome.params.code)" for inline code. */
+  readonly source: string;
+}
 
 /** Training settings with the trained roles resolved. */
 export interface GraphTrain extends Omit<Train, "roles"> {

@@ -9,6 +9,7 @@ import { duplicateIds } from "./rules/duplicate_ids.ts";
 import { flowCycle } from "./rules/flow_cycle.ts";
 import { handoffUpstream } from "./rules/handoff_upstream.ts";
 import { knownMetrics } from "./rules/known_metrics.ts";
+import { outcomeGraders } from "./rules/outcome_graders.ts";
 import { rolloutEngine } from "./rules/rollout_engine.ts";
 import { scoresInScale } from "./rules/scores_in_scale.ts";
 import { selfPreference } from "./rules/self_preference.ts";
@@ -43,6 +44,7 @@ export const RULES: readonly Rule[] = [
   unknownOutputs,
   templateVariables,
   capsNeedOutcome,
+  outcomeGraders,
   knownMetrics,
   validRegexes,
   commandChecks,

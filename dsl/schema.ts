@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { SPEC_BUDGETS } from "./budgets.ts";
 import { globWithinBudget } from "./glob.ts";
+import type { GraderFunction } from "./grader_function.ts";
 
 // The authoring schema stays transform-free so `z.toJSONSchema(..., { io: "input" })` gives editors the
 // real shape (reference/judges-and-specs.md §2, promptfoo lesson). Defaults live here; cross-field
@@ -434,8 +435,70 @@ const OutcomeCommon = {
   ),
 };
 
-/** The grader of an episode (deterministic, or a model with a rubric), its parameters, the success rule and fair values for failures. */
-export const OutcomeSchema = z.discriminatedUnion("grader", [
+/** A metric a command or function grader reports: its valid range, and whether it is comparable across tasks. */
+const DeclaredMetricSchema = z.strictObject({
+  min: z.number().optional().describe("Lowest valid value"),
+  max: z.number().optional().describe("Highest valid value"),
+  comparable: z.boolean().default(false).describe(
+    "On one 0 to 1 scale across tasks, higher better: the run summary averages it",
+  ),
+  description: z.string().optional(),
+});
+
+/** The metrics a command or function grader declares; what it prints is validated against them. */
+const DeclaredMetricsSchema = z.record(IdSchema, DeclaredMetricSchema)
+  .describe(
+    "Metric name -> { min, max, comparable }: the grader must report every one, a finite number in range, and no other",
+  );
+
+/**
+ * The grader of an episode of one kind (every kind but `composite`): its parameters, the success rule
+ * and fair values for failures. The union a new grader kind joins; `composite` combines its members.
+ */
+export const SingleOutcomeSchema = z.discriminatedUnion("grader", [
+  z.strictObject({
+    grader: z.literal("command"),
+    params: z.strictObject({
+      script: z.string().min(1).optional().describe(
+        "The grader program, included with file://<path> (its extension gives the language)",
+      ),
+      code: z.string().min(1).optional().describe(
+        "The grader program inline (needs language)",
+      ),
+      language: z.enum(["python", "typescript"]).optional().describe(
+        "The program's language; default from the script's extension (.py, .ts, .js)",
+      ),
+      metrics: DeclaredMetricsSchema,
+      answer: AnswerRefs.optional().describe(
+        "Role outputs the program reads besides every role's outputs: <role>.<output>, or name -> <role>.<output>",
+      ),
+      timeout_s: z.number().positive().max(3600).default(60).describe(
+        "Wall-clock limit of one grading, in seconds",
+      ),
+      memory_mb: ToolSchema.shape.memory_mb,
+      max_processes: ToolSchema.shape.max_processes,
+      output_cap_bytes: PositiveInt.max(16 << 20).default(65536).describe(
+        "Most bytes the program may print on stdout",
+      ),
+    }),
+    ...OutcomeCommon,
+  }),
+  z.strictObject({
+    grader: z.literal("function"),
+    fn: z.union([
+      z.string(),
+      z.custom<GraderFunction>((v) => typeof v === "function"),
+    ]).describe(
+      "TS specs only: async ({ task, expected, outputs, workspace }) => ({ metrics, valid?, reason?, summary? })",
+    ),
+    params: z.strictObject({
+      metrics: DeclaredMetricsSchema,
+      timeout_s: z.number().positive().max(3600).default(60).describe(
+        "Wall-clock limit of one grading, in seconds",
+      ),
+    }),
+    ...OutcomeCommon,
+  }),
   z.strictObject({
     grader: z.literal("math_equivalence"),
     params: z.strictObject({
@@ -513,6 +576,20 @@ export const OutcomeSchema = z.discriminatedUnion("grader", [
         max_calls: PositiveInt.optional(),
       }).optional().describe(
         "Past it, episodes are ungraded (masked), never failed",
+      ),
+    }),
+    ...OutcomeCommon,
+  }),
+]);
+
+/** The grader of an episode (deterministic, a program, a model with a rubric, or several combined), its parameters, the success rule and fair values for failures. */
+export const OutcomeSchema = z.discriminatedUnion("grader", [
+  ...SingleOutcomeSchema.options,
+  z.strictObject({
+    grader: z.literal("composite"),
+    params: z.strictObject({
+      graders: z.record(IdSchema, SingleOutcomeSchema).describe(
+        "id -> a grader of any other kind, without success or fair; its metrics are reported as <id>.<metric>",
       ),
     }),
     ...OutcomeCommon,
@@ -656,6 +733,9 @@ export type Tool = z.output<typeof ToolSchema>;
 export type Rubric = z.output<typeof RubricSchema>;
 /** An outcome grader declaration after shape validation. */
 export type Outcome = z.output<typeof OutcomeSchema>;
+
+/** A grader declaration of one kind (a `composite` outcome's component, or any outcome but a composite). */
+export type SingleOutcome = z.output<typeof SingleOutcomeSchema>;
 /** A dataset declaration after shape validation. */
 export type Dataset = z.output<typeof DatasetSchema>;
 /** Training settings after shape validation. */

@@ -214,10 +214,15 @@ export const OutcomeRecordSchema = z.strictObject({
   reason: z.string().optional(),
   summary: z.string(),
   /** Set when the episode could not be graded for an infrastructure reason (not the agents' doing): the
-   * grader is missing, threw (answers file missing or unreadable) or timed out. Its outcome reward is
-   * masked, and `valid`/`success` say nothing about the agents. */
-  ungraded: z.enum(["grader_missing", "grader_error", "grader_timeout"])
-    .optional(),
+   * grader is missing, threw (answers file missing or unreadable), timed out, or (a command or function
+   * grader) returned output that is not its declared metrics. Its outcome reward is masked, and
+   * `valid`/`success` say nothing about the agents. */
+  ungraded: z.enum([
+    "grader_missing",
+    "grader_error",
+    "grader_timeout",
+    "grader_invalid_output",
+  ]).optional(),
 });
 
 export const EpisodeFinishedEventSchema = z.strictObject({

@@ -1,7 +1,10 @@
 import { dirname, join, relative, resolve } from "node:path";
 import type { ExecutionGraph } from "../dsl/mod.ts";
 import type { EpisodeFinishedEvent } from "./events.ts";
-import { gradeEpisode } from "./graders/grade_episode.ts";
+import {
+  gradeEpisode,
+  type GradeEpisodeOptions,
+} from "./graders/grade_episode.ts";
 import type { Task } from "./load_tasks.ts";
 import type { RunStore } from "./run_store.ts";
 
@@ -19,6 +22,8 @@ export async function regradeEpisode(
     readonly finished: EpisodeFinishedEvent;
     readonly store: RunStore;
     readonly scratch: string;
+    /** The sandbox, slots and extra grader kinds grading uses, as in the run. */
+    readonly grading?: GradeEpisodeOptions;
   },
 ): Promise<EpisodeFinishedEvent> {
   const { task, finished, store, scratch } = input;
@@ -46,7 +51,7 @@ export async function regradeEpisode(
       task,
       outputs: finished.outputs,
       workspace: root,
-    });
+    }, { episodeId: finished.episode_id, ...input.grading });
     const regraded = outcome && missing !== undefined &&
         outcome.ungraded === undefined && !outcome.valid
       ? {

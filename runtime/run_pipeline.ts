@@ -1,5 +1,5 @@
 import { join, resolve } from "node:path";
-import type { ExecutionGraph } from "../dsl/mod.ts";
+import { comparableMetrics, type ExecutionGraph } from "../dsl/mod.ts";
 import type { EpisodeContext } from "./episode_context.ts";
 import { loadTasks, type Task } from "./load_tasks.ts";
 import type { Coach, ModelClient, Sandbox } from "./ports.ts";
@@ -9,7 +9,11 @@ import { RunStore, RunStoreError } from "./run_store.ts";
 import { addEvent, emptySummary, type RunSummary } from "./run_summary.ts";
 import { SlotPool } from "./_slot_pool.ts";
 import { createWorkspace } from "./workspace_tracker.ts";
-import { gradeEpisode } from "./graders/grade_episode.ts";
+import {
+  gradeEpisode,
+  type GradeEpisodeOptions,
+} from "./graders/grade_episode.ts";
+import type { Grader } from "./graders/grade.ts";
 import { cappedModels, modelConcurrency } from "./model_concurrency.ts";
 import type { EpisodeFinishedEvent, RunEvent } from "./events.ts";
 import { regradeEpisode, regradeScratch } from "./regrade_episode.ts";
@@ -81,7 +85,10 @@ export interface RunOptions {
 /** The adapters a run needs (the ports of runtime/ports.ts). */
 export interface RunDeps {
   readonly model: ModelClient;
+  /** Runs tools, and command graders' programs (each in a slot of the run's pool). */
   readonly sandbox: Sandbox;
+  /** Outcome grader kinds implemented outside the runtime (e.g. `llm_judge` from coaches/), by name. */
+  readonly graders?: Readonly<Record<string, Grader>>;
 }
 
 /** `runPipeline`'s options with every default filled. */
@@ -437,7 +444,13 @@ export async function runPipeline(
     episodes.length,
     episodes.length - todo.length - regrade.length,
     graph.outcome
-      ? { outcome: { grader: graph.outcome.grader, fair: graph.outcome.fair } }
+      ? {
+        outcome: {
+          grader: graph.outcome.grader,
+          fair: graph.outcome.fair,
+          comparable: comparableMetrics(graph.outcome),
+        },
+      }
       : {},
   );
   if (opts.resume !== undefined) {
@@ -503,6 +516,13 @@ export async function runPipeline(
     prefix: `mappa-${store.runId.slice(0, 40)}-`,
   });
   await Deno.chmod(workRoot, 0o711);
+  // Grading runs command graders in the sandbox, in slots of the same pool as the tools.
+  const grading = (episodeId: string): GradeEpisodeOptions => ({
+    sandbox: deps.sandbox,
+    withSlot: (fn) => slots.use(fn),
+    episodeId,
+    ...(deps.graders ? { graders: deps.graders } : {}),
+  });
   for (const slot of regrade) {
     if (options.signal?.aborted) break;
     const id = episodeIdOf(slot);
@@ -511,6 +531,7 @@ export async function runPipeline(
       finished: ungraded.get(id)!,
       store,
       scratch: regradeScratch(workRoot, id),
+      grading: grading(id),
     });
   }
   let actionCounter = 0;
@@ -588,7 +609,10 @@ export async function runPipeline(
       for (const [role, r] of ctx.results) outputs[role] = { ...r.outputs };
       // A runtime failure is not graded: --resume runs the episode again.
       const outcome = error === undefined && workspace
-        ? await gradeEpisode({ graph, task, outputs, workspace: workspaceDir })
+        ? await gradeEpisode(
+          { graph, task, outputs, workspace: workspaceDir },
+          grading(episodeId),
+        )
         : undefined;
       await store.append({
         kind: "episode_finished",

@@ -106,7 +106,10 @@ export function emptySummary(
 /** What the summary needs of the spec to count failed episodes at their fair values. */
 export interface EmptySummaryOptions {
   /** The spec's outcome grader and fair values; without it, failed episodes are counted but not averaged. */
-  readonly outcome?: Pick<Outcome, "grader" | "fair">;
+  readonly outcome?: Pick<Outcome, "grader" | "fair"> & {
+    /** The metrics the means average (`comparableMetrics(outcome)`); default the grader's `COMPARABLE_METRICS`. */
+    readonly comparable?: readonly string[];
+  };
 }
 
 // Per-summary bookkeeping that is not part of the summary's JSON.
@@ -135,7 +138,7 @@ function addMeans(
   grader: string,
   values: (metric: string) => number | undefined,
 ): void {
-  const comparable =
+  const comparable = own.outcome?.comparable ??
     COMPARABLE_METRICS[grader as keyof typeof COMPARABLE_METRICS] ?? [];
   for (const k of comparable) {
     const v = values(k);

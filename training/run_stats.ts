@@ -1,6 +1,7 @@
 import {
   COMPARABLE_FAIR_DEFAULT,
   COMPARABLE_METRICS,
+  comparableMetrics,
   type ExecutionGraph,
   type Outcome,
 } from "../dsl/mod.ts";
@@ -88,7 +89,10 @@ export function outcomeStats(
     : [];
   const sums: Record<string, number[]> = {};
   const add = (grader: string, value: (k: string) => number | undefined) => {
-    for (const k of COMPARABLE_METRICS[grader as Outcome["grader"]] ?? []) {
+    const comparable = spec
+      ? comparableMetrics(spec)
+      : COMPARABLE_METRICS[grader as Outcome["grader"]] ?? [];
+    for (const k of comparable) {
       const v = value(k);
       if (v !== undefined && Number.isFinite(v)) (sums[k] ??= []).push(v);
     }

@@ -1,5 +1,6 @@
 import type { ExecutionGraph } from "../../dsl/mod.ts";
 import type { Task } from "../load_tasks.ts";
+import type { Sandbox } from "../ports.ts";
 
 /** What a grader reads at the end of an episode. */
 export interface GradeInput {
@@ -11,6 +12,16 @@ export interface GradeInput {
   >;
   /** The episode's workspace directory, still on disk (read files with lstat checks; never unpickle). */
   readonly workspace: string;
+  /** The episode's id, as the run log has it (shown to command and function graders). */
+  readonly episode_id?: string;
+  /** Runs command graders' programs; without it, a command grader leaves the episode ungraded. */
+  readonly sandbox?: Sandbox;
+  /** Runs `fn` with a free sandbox slot (the run's pool, so a grader never shares a busy uid). @default slot 0 */
+  readonly withSlot?: <T>(fn: (slot: number) => Promise<T>) => Promise<T>;
+  /** Aborted when the grading's time is up: a grader stops its program. */
+  readonly signal?: AbortSignal;
+  /** Every grader kind by name (built-in and the caller's): what a composite's components run with. */
+  readonly graders?: Readonly<Record<string, Grader>>;
 }
 
 /** An episode's grade: what the run records in `outcomes.jsonl` and the coach shows as outcome facts. */

@@ -1,7 +1,13 @@
 import type { OutcomeRecord } from "../events.ts";
 import type { Grade, GradeInput, Grader } from "./grade.ts";
 import { GRADERS } from "./registry.ts";
-import type { SuccessCondition } from "../../dsl/mod.ts";
+import type {
+  Outcome,
+  SingleOutcome,
+  SuccessCondition,
+} from "../../dsl/mod.ts";
+import type { Sandbox } from "../ports.ts";
+import { UngradedError } from "./ungraded_error.ts";
 
 function text(value: unknown): string {
   return value === null || value === undefined
@@ -13,11 +19,44 @@ function text(value: unknown): string {
 
 /** Options of {@linkcode gradeEpisode}. */
 export interface GradeEpisodeOptions {
-  /** Wall-clock limit of one grading, in milliseconds; past it the episode is ungraded. @default 120000 */
+  /**
+   * Wall-clock limit of one grading, in milliseconds; past it the episode is ungraded. A command or
+   * function grader's own `timeout_s` (summed over a composite's components) plus 30 s raises it.
+   * @default 120000
+   */
   readonly timeoutMs?: number;
+  /**
+   * Grader kinds by name on top of the built-in ones (`GRADERS`), e.g. `llm_judge` from coaches/: the
+   * outcome's grader and a composite's components are looked up here first.
+   */
+  readonly graders?: Readonly<Record<string, Grader>>;
+  /** Runs command graders' programs; without it they leave episodes ungraded. */
+  readonly sandbox?: Sandbox;
+  /** Runs `fn` with a free sandbox slot of the run's pool. @default slot 0 */
+  readonly withSlot?: <T>(fn: (slot: number) => Promise<T>) => Promise<T>;
+  /** Stops grading (the episode is then ungraded). */
+  readonly signal?: AbortSignal;
+  /** The episode's id, shown to command and function graders. */
+  readonly episodeId?: string;
 }
 
 type Ungraded = NonNullable<OutcomeRecord["ungraded"]>;
+
+/** Slack past a program grader's own time limit: copying the workspace, starting the jail. */
+const PROGRAM_SLACK_MS = 30_000;
+
+/** What a command or function grader may take (a composite: its components' sum), in milliseconds. */
+function programTimeMs(outcome: Outcome | SingleOutcome): number {
+  if (outcome.grader === "composite") {
+    return Object.values(outcome.params.graders).reduce(
+      (sum, g) => sum + programTimeMs(g),
+      0,
+    );
+  }
+  return outcome.grader === "command" || outcome.grader === "function"
+    ? outcome.params.timeout_s * 1000 + PROGRAM_SLACK_MS
+    : 0;
+}
 
 /** Runs the grader under a wall-clock limit; a throw or a timeout is the infrastructure's, not the agents'. */
 async function runGrader(
@@ -26,25 +65,33 @@ async function runGrader(
   timeoutMs: number,
 ): Promise<Grade | { ungraded: Ungraded; message: string }> {
   let timer: ReturnType<typeof setTimeout> | undefined;
+  const stop = new AbortController();
+  const outer = input.signal;
+  const onAbort = () => stop.abort();
+  outer?.addEventListener("abort", onAbort, { once: true });
+  if (outer?.aborted) stop.abort();
   const timeout = new Promise<{ ungraded: Ungraded; message: string }>(
     (resolve) => {
-      timer = setTimeout(() =>
+      timer = setTimeout(() => {
+        stop.abort();
         resolve({
           ungraded: "grader_timeout",
           message: `it took longer than ${timeoutMs} ms`,
-        }), timeoutMs);
+        });
+      }, timeoutMs);
     },
   );
   try {
     return await Promise.race([
-      grader(input).catch((e: unknown) => ({
-        ungraded: "grader_error" as const,
+      grader({ ...input, signal: stop.signal }).catch((e: unknown) => ({
+        ungraded: e instanceof UngradedError ? e.kind : "grader_error",
         message: e instanceof Error ? e.message : String(e),
       })),
       timeout,
     ]);
   } finally {
     clearTimeout(timer);
+    outer?.removeEventListener("abort", onAbort);
   }
 }
 
@@ -62,7 +109,11 @@ export async function gradeEpisode(
   const outcome = input.graph.outcome;
   if (!outcome) return undefined;
   const fair = { ...outcome.fair };
-  const grader = GRADERS[outcome.grader];
+  const graders: Record<string, Grader> = {
+    ...GRADERS,
+    ...options.graders,
+  };
+  const grader = graders[outcome.grader];
   // No grade, through no fault of the actors: the episode keeps the outcome's fair metrics.
   let why: Ungraded | undefined;
   const ungraded = (
@@ -94,14 +145,27 @@ export async function gradeEpisode(
   } else {
     const got = await runGrader(
       grader,
-      input,
-      options.timeoutMs ?? 120_000,
+      {
+        ...input,
+        graders,
+        ...(options.sandbox ? { sandbox: options.sandbox } : {}),
+        ...(options.withSlot ? { withSlot: options.withSlot } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.episodeId ? { episode_id: options.episodeId } : {}),
+      },
+      Math.max(options.timeoutMs ?? 120_000, programTimeMs(outcome)),
     );
     grade = "ungraded" in got
       ? ungraded(
         got.ungraded,
         `the grader ${
-          got.ungraded === "grader_timeout" ? "timed out" : "failed"
+          got.ungraded === "grader_timeout"
+            ? "timed out"
+            : got.ungraded === "grader_invalid_output"
+            ? "gave invalid output"
+            : got.ungraded === "grader_missing"
+            ? "could not run"
+            : "failed"
         }: ${got.message}`,
         `Not graded: the "${outcome.grader}" grader failed.`,
       )

@@ -1,0 +1,51 @@
+import type { GraderFunctionResult } from "../../dsl/mod.ts";
+import { copyWorkspace } from "./_workspace_copy.ts";
+import { graderPayload } from "./_grader_input.ts";
+import { checkDeclaredResult, gradeOfResult } from "./_declared_result.ts";
+import type { Grader } from "./grade.ts";
+import { UngradedError } from "./ungraded_error.ts";
+
+/**
+ * `grader: function` (TypeScript specs): calls the spec's own function in-process with the task, the
+ * expected answer, the outputs and a snapshot copy of the workspace (no symlinks), and checks what it
+ * returns exactly like a command grader's output. A throw, a missing function or a result that is not the
+ * declared metrics leaves the episode ungraded (`UngradedError`); `gradeEpisode`'s timeout bounds it.
+ */
+export const functionGrader: Grader = async (input) => {
+  const outcome = input.graph.outcome;
+  if (outcome?.grader !== "function") {
+    throw new TypeError(
+      `Cannot grade with the function grader: the outcome's grader is "${
+        outcome?.grader ?? "none"
+      }"`,
+    );
+  }
+  const fn = outcome.functions?.[""];
+  if (fn === undefined) {
+    throw new UngradedError(
+      "grader_missing",
+      "the function grader's function is not loaded: compile the TypeScript spec with compileModule (a spec read back from JSON holds only its source)",
+    );
+  }
+  const source = `the grader function of ${input.graph.spec_file}`;
+  const copy = await copyWorkspace(input.workspace);
+  let value: GraderFunctionResult;
+  try {
+    const payload = graderPayload(input);
+    value = await fn({
+      ...(payload as Omit<Parameters<typeof fn>[0], "workspace" | "signal">),
+      workspace: copy.dir,
+      signal: input.signal ?? new AbortController().signal,
+    });
+  } catch (e) {
+    throw new UngradedError(
+      "grader_error",
+      `${source} threw: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
+  } finally {
+    await copy.dispose();
+  }
+  checkDeclaredResult(value, outcome.params.metrics, source);
+  return gradeOfResult(value, outcome, input);
+};
