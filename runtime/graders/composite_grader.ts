@@ -1,5 +1,5 @@
 import type { GraphOutcome, SingleOutcome } from "../../dsl/mod.ts";
-import type { Grade, GradeInput, Grader } from "./grade.ts";
+import type { Grade, Grader } from "./grade.ts";
 import { UngradedError } from "./ungraded_error.ts";
 
 function split(ref: string): { role: string; output: string } {
