@@ -1,10 +1,11 @@
 import { dirname, join, relative, resolve } from "node:path";
 import type { ActionKey, RunLog } from "./run_log.ts";
 
+// Both equal the budgets of the copy runJsonProgram makes of the folder, so that copy never drops a file.
 /** Bytes a check's restored workspace may hold in all; past it the remaining files are left out. */
 export const CHECK_WORKSPACE_BYTES = 256 * 1024 * 1024;
-/** Files a check's restored workspace may hold. */
-export const CHECK_WORKSPACE_FILES = 10_000;
+/** Entries (files and folders) a check's restored workspace may hold. */
+export const CHECK_WORKSPACE_ENTRIES = 10_000;
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -59,7 +60,7 @@ export interface RestoredWorkspace {
 
 /**
  * Writes `files` (path -> sha256) from the run's content-addressed blobs into `into` as fresh regular
- * files (never links), within {@linkcode CHECK_WORKSPACE_BYTES} and {@linkcode CHECK_WORKSPACE_FILES}.
+ * files (never links), within {@linkcode CHECK_WORKSPACE_BYTES} and {@linkcode CHECK_WORKSPACE_ENTRIES}.
  * Paths that leave `into`, hashes that are not sha256, blobs that are missing or not regular files are
  * skipped, with the reason. Blobs are opened only after `lstat` says they are regular files.
  *
@@ -77,6 +78,7 @@ export async function restoreWorkspace(
   const root = resolve(into);
   const skipped: string[] = [];
   let restored = 0, bytes = 0;
+  const folders = new Set<string>();
   for (const [path, sha] of files) {
     const target = resolve(root, path);
     const rel = relative(root, target);
@@ -84,8 +86,16 @@ export async function restoreWorkspace(
       skipped.push(`${path} (not a workspace path)`);
       continue;
     }
-    if (restored >= CHECK_WORKSPACE_FILES) {
-      skipped.push(`${path} (over the ${CHECK_WORKSPACE_FILES} file budget)`);
+    const parents: string[] = [];
+    for (let d = dirname(rel); d !== "." && !folders.has(d); d = dirname(d)) {
+      parents.push(d);
+    }
+    if (
+      restored + folders.size + parents.length + 1 > CHECK_WORKSPACE_ENTRIES
+    ) {
+      skipped.push(
+        `${path} (over the ${CHECK_WORKSPACE_ENTRIES} entry budget)`,
+      );
       continue;
     }
     const blob = join(runDir, "blobs", sha.slice(0, 2), sha);
@@ -110,6 +120,7 @@ export async function restoreWorkspace(
     }
     restored++;
     bytes += info.size;
+    for (const d of parents) folders.add(d);
   }
   return { restored, bytes, skipped };
 }

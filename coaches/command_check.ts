@@ -175,7 +175,8 @@ export async function decideCommandChecks(
       if (!result.ok) return failed(` (${result.failure}): ${result.message}`);
       const decision = CheckDecisionSchema.parse(result.value);
       decisions.set(c.id, decision);
-      await options.cache?.set(key, decision);
+      // A cache that cannot be written only costs a rerun next time.
+      await options.cache?.set(key, decision).catch(() => {});
     }
   } finally {
     if (workspace !== undefined) {

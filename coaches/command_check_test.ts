@@ -3,8 +3,10 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { GraphRubric } from "../dsl/mod.ts";
 import type { ExecRequest, Sandbox } from "../runtime/ports.ts";
+import { ScriptedModelClient } from "../runtime/llm/scripted_client.ts";
 import { BwrapSandbox } from "../runtime/sandbox/bwrap_sandbox.ts";
 import { CheckCache } from "./check_cache.ts";
+import { restoreWorkspace } from "./check_workspace.ts";
 import { scoreAction } from "./rescore.ts";
 import { fixtureExecution, FixtureRun } from "./run_log_fixture.ts";
 
@@ -261,5 +263,88 @@ Deno.test("command checks run only for their roles, and their decisions are cach
     assert.equal(sandbox.runs, 2);
   } finally {
     await Deno.remove(cacheDir, { recursive: true });
+  }
+});
+
+Deno.test("with an LLM judge, command checks run after a scored verdict only, and a failure keeps the judge's record", async () => {
+  await using run = await runWithSolution();
+  const judged = (reply: string) => ({
+    judge: {
+      temperature: 0,
+      seed: 0,
+      max_retries: 0,
+      structured_output: true,
+    },
+    model: "judge",
+    client: new ScriptedModelClient({
+      after_last: "repeat_last",
+      roles: { data_engineer: [reply] },
+      tasks: {},
+    }),
+    runDir: run.dir,
+  });
+  const template = { template: "Score {{ role.name }}: {{ action.output }}" };
+  const seven = '{"reasoning": "Looks fine.", "score": 7, "blame": null}';
+  const capped = await scoreAction(
+    run.log,
+    run.key,
+    { ...rubric([python("hardcoded", READS_SOLUTION)]), ...template },
+    { ...judged(seven), sandbox: jail },
+  );
+  assert.equal(capped.judge.kind, "llm");
+  assert.equal(capped.raw_score, 7);
+  assert.equal(capped.score, 2);
+  assert.equal(capped.applied[0]?.note, "hard-coded answer in solution.py");
+  const crashed = await scoreAction(
+    run.log,
+    run.key,
+    { ...rubric([python("crash", "raise SystemExit(1)")]), ...template },
+    { ...judged(seven), sandbox: jail },
+  );
+  assert.equal(crashed.status, "unscored");
+  assert.equal(crashed.reason, "check_failed");
+  assert.equal(crashed.raw_score, 7);
+  assert.equal(crashed.judge.kind, "llm");
+  assert.match(crashed.reasoning, /^Unscored: check "crash" could not decide/);
+  assert.match(crashed.reasoning, /The judge said: Looks fine\.$/);
+  const sandbox = counted();
+  const unread = await scoreAction(
+    run.log,
+    run.key,
+    { ...rubric([python("hardcoded", READS_SOLUTION)]), ...template },
+    { ...judged("no score here"), sandbox },
+  );
+  assert.equal(unread.status, "unscored");
+  assert.equal(unread.reason, "verdict_parse_failure");
+  assert.equal(sandbox.runs, 0);
+});
+
+Deno.test("restoreWorkspace() writes only inside its folder", async () => {
+  await using run = await runWithSolution();
+  const into = await Deno.makeTempDir();
+  try {
+    const outside = join(run.dir, "escaped.py");
+    const restored = await restoreWorkspace(
+      run.dir,
+      new Map([
+        ["../escaped.py", run.sha],
+        ["/abs.py", run.sha],
+        ["sub/ok.py", run.sha],
+        ["bad.py", "not-a-sha"],
+      ]),
+      into,
+    );
+    assert.equal(restored.restored, 1);
+    assert.deepEqual(restored.skipped, [
+      "../escaped.py (not a workspace path)",
+      "/abs.py (not a workspace path)",
+      "bad.py (not a workspace path)",
+    ]);
+    assert.equal(await Deno.readTextFile(join(into, "sub/ok.py")), SOLUTION);
+    await assert.rejects(() => Deno.lstat(outside), Deno.errors.NotFound);
+    await assert.rejects(() => Deno.lstat("/abs.py"), Deno.errors.NotFound);
+    assert.ok((await Deno.lstat(join(into, "sub/ok.py"))).isFile);
+  } finally {
+    await Deno.remove(into, { recursive: true });
   }
 });
