@@ -21,9 +21,9 @@ const SHA256 = /^[0-9a-f]{64}$/;
  * import { FixtureRun } from "./run_log_fixture.ts";
  * import { workspaceAfter } from "./check_workspace.ts";
  * const run = new FixtureRun();
- * run.started();
+ * run.started(1, "eval:t1", { files: { "train.csv": "a".repeat(64) } });
  * const key = run.action("modeler", { reply: "done" });
- * assert.deepEqual([...workspaceAfter(run.log, key).keys()], ["train.csv"]);
+ * assert.deepEqual([...workspaceAfter(run.log, key)], [["train.csv", "a".repeat(64)]]);
  * ```
  */
 export function workspaceAfter(
