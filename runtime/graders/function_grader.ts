@@ -9,7 +9,7 @@ import { UngradedError } from "./ungraded_error.ts";
  * `grader: function` (TypeScript specs): calls the spec's own function in-process with the task, the
  * expected answer, the outputs and a snapshot copy of the workspace (no symlinks), and checks what it
  * returns exactly like a command grader's output. A throw, a missing function or a result that is not the
- * declared metrics leaves the episode ungraded (`UngradedError`); `gradeEpisode`'s timeout bounds it.
+ * declared metrics leaves the episode ungraded (`UngradedError`), and so does running past `timeout_s`.
  */
 export const functionGrader: Grader = async (input) => {
   const outcome = input.graph.outcome;
@@ -30,20 +30,42 @@ export const functionGrader: Grader = async (input) => {
   const source = `the grader function of ${input.graph.spec_file}`;
   const copy = await copyWorkspace(input.workspace);
   let value: GraderFunctionResult;
+  const limitMs = Math.round(outcome.params.timeout_s * 1000);
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  input.signal?.addEventListener("abort", onAbort, { once: true });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      stop.abort();
+      reject(
+        new UngradedError(
+          "grader_timeout",
+          `${source} ran past its timeout_s (${outcome.params.timeout_s} s)`,
+        ),
+      );
+    }, limitMs);
+  });
   try {
     const payload = graderPayload(input);
-    value = await fn({
-      ...(payload as Omit<Parameters<typeof fn>[0], "workspace" | "signal">),
-      workspace: copy.dir,
-      signal: input.signal ?? new AbortController().signal,
-    });
+    value = await Promise.race([
+      Promise.resolve(fn({
+        ...(payload as Omit<Parameters<typeof fn>[0], "workspace" | "signal">),
+        workspace: copy.dir,
+        signal: stop.signal,
+      })),
+      late,
+    ]);
   } catch (e) {
+    if (e instanceof UngradedError) throw e;
     throw new UngradedError(
       "grader_error",
       `${source} threw: ${e instanceof Error ? e.message : String(e)}`,
       { cause: e },
     );
   } finally {
+    clearTimeout(timer);
+    input.signal?.removeEventListener("abort", onAbort);
     await copy.dispose();
   }
   checkDeclaredResult(value, outcome.params.metrics, source);
