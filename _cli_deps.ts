@@ -11,7 +11,12 @@ import {
   ScriptedModelClient,
   UnsafeSandbox,
 } from "./runtime/mod.ts";
-import { DemoJudgeClient, RunCoach } from "./coaches/mod.ts";
+import {
+  DemoJudgeClient,
+  type OutcomeJudgeSetup,
+  prepareOutcomeJudge,
+  RunCoach,
+} from "./coaches/mod.ts";
 
 /** What `run` and `train` wire into the ports, and what the CLI says about it. */
 export interface CliDeps {
@@ -19,6 +24,8 @@ export interface CliDeps {
   /** A fresh inline coach, or undefined when the run is not coached. */
   readonly coach?: () => RunCoach;
   readonly coachNote?: string;
+  /** The `llm_judge` outcome grader (its `graders`, note and judgement log), when the outcome has one. */
+  readonly outcomeJudge?: OutcomeJudgeSetup;
   readonly sandbox: Sandbox;
   readonly policy: "model" | "demo";
   /** Models with no endpoint that the demo policy answers. */
@@ -137,6 +144,14 @@ export async function prepareDeps(
       options.noCoach ? "--no-coach" : `coach.when: ${graph.coach.when}`
     }); score with deno task rescore`;
   }
+  // The demo judge answers an llm_judge outcome only where it would answer the coach: offline, not training.
+  const outcomeJudge = prepareOutcomeJudge(graph, {
+    client: model,
+    demoAllowed: !options.forceCoach &&
+      roleModels.every((m) =>
+        unconfigured.includes(m) || scriptedModels.includes(m)
+      ),
+  });
   let sandbox: Sandbox;
   let warning: string | undefined;
   if (options.unsafeNoSandbox) {
@@ -170,6 +185,7 @@ export async function prepareDeps(
       model,
       ...(coach ? { coach } : {}),
       ...(coachNote ? { coachNote } : {}),
+      ...(outcomeJudge ? { outcomeJudge } : {}),
       sandbox,
       policy,
       unconfigured,

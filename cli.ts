@@ -1,5 +1,5 @@
 // deno-lint-ignore-file no-console -- the CLI is the one place that prints (STYLE.md §9)
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { prepareDeps } from "./_cli_deps.ts";
 import {
@@ -386,7 +386,13 @@ async function run(args: string[]): Promise<number> {
       values["sandbox-concurrency"],
     );
     if (coachNote) console.error(coachNote);
-    const summary = await runPipeline(graph, { model, sandbox }, {
+    const judge = prepared.deps.outcomeJudge;
+    if (judge) console.error(judge.note);
+    const summary = await runPipeline(graph, {
+      model,
+      sandbox,
+      ...(judge ? { graders: judge.graders } : {}),
+    }, {
       policy,
       ...(coach ? { coach } : {}),
       outDir: values.out!,
@@ -400,6 +406,7 @@ async function run(args: string[]): Promise<number> {
           ? sandbox.guarantees
           : { isolation: "none: --unsafe-no-sandbox" },
         models: model.routes,
+        ...(judge ? { outcome_judge: judge.note } : {}),
       },
       ...(values.split !== undefined ? { split: values.split } : {}),
       ...(limit !== undefined ? { limit } : {}),
@@ -409,6 +416,7 @@ async function run(args: string[]): Promise<number> {
       onNote: (note) => console.error(note),
       onStart: (info) => {
         runId = info.runId;
+        judge?.logTo(join(info.runDir, "outcome_judge.jsonl"));
         console.error(
           `run ${info.runId}: ${info.tasks} task${info.tasks === 1 ? "" : "s"}${
             info.skipped > 0 ? `, ${info.skipped} already done` : ""
@@ -439,6 +447,7 @@ async function run(args: string[]): Promise<number> {
         }
       },
     });
+    await judge?.flush();
     if (!values.json) {
       for (const line of formatSummary(summary)) console.log(line);
       console.log(`  report: ${CMD} report ${summary.run_dir}`);
