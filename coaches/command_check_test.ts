@@ -348,3 +348,23 @@ Deno.test("restoreWorkspace() writes only inside its folder", async () => {
     await Deno.remove(into, { recursive: true });
   }
 });
+
+Deno.test("a TypeScript check program reads the evidence and the workspace in the jail", async () => {
+  await using run = await runWithSolution();
+  const code = `const evidence = await new Response(Deno.stdin.readable).json();
+const text = await Deno.readTextFile("/workspace/solution.py");
+console.log(JSON.stringify({
+  fires: evidence.role.id === "data_engineer" && text.includes("return 42"),
+  note: "ts saw " + evidence.files.produced.join(","),
+}));
+`;
+  const verdict = await scoreAction(
+    run.log,
+    run.key,
+    rubric([{ ...python("ts", code), language: "typescript" as const }]),
+    { judge: undefined!, runDir: run.dir, sandbox: jail },
+  );
+  assert.equal(verdict.status, "scored", verdict.reasoning);
+  assert.equal(verdict.score, 2);
+  assert.equal(verdict.applied[0]?.note, "ts saw solution.py");
+});

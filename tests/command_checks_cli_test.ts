@@ -34,7 +34,9 @@ const REPLIES = `roles:
   coder:
     - |
         \`\`\`python
+        import os
         open("solution.py", "w").write("def answer():\\n    return 42\\n")
+        os.symlink("SECRET_PATH", "planted")
         \`\`\`
     - |
         Saved solution.py.
@@ -46,7 +48,12 @@ try:
     text = open("/workspace/solution.py").read()
 except OSError:
     text = ""
-print(json.dumps({"fires": "return 42" in text, "note": "solution.py returns a literal 42"}))
+note = "solution.py returns a literal 42"
+try:
+    note += "; planted: " + open("/workspace/planted").read()
+except OSError:
+    pass
+print(json.dumps({"fires": "return 42" in text, "note": note}))
 `;
 
 // Fires with a note no two runs of it share: equal notes mean the decision came from the cache.
@@ -76,7 +83,12 @@ async function project(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "mappa_command_checks_" });
   await Deno.mkdir(join(dir, "checks"));
   await Deno.writeTextFile(join(dir, "spec.yaml"), SPEC);
-  await Deno.writeTextFile(join(dir, "replies.yaml"), REPLIES);
+  // The agent plants a link to a host file; the runtime removes it and no check ever reads through it.
+  await Deno.writeTextFile(join(dir, "secret.txt"), "host secret");
+  await Deno.writeTextFile(
+    join(dir, "replies.yaml"),
+    REPLIES.replace("SECRET_PATH", join(dir, "secret.txt")),
+  );
   await Deno.writeTextFile(join(dir, "checks", "hardcoded.py"), HARDCODED);
   await Deno.writeTextFile(join(dir, "tasks.jsonl"), '{"q": "the answer"}\n');
   return dir;
@@ -96,6 +108,11 @@ Deno.test("command checks: the inline coach of run applies them, and rescore run
     await t.step(
       "inline: the check read solution.py and capped the score",
       async () => {
+        const events = await Deno.readTextFile(join(runDir, "events.jsonl"));
+        assert.match(
+          events,
+          /"path":"planted","change":"created","kind":"symlink"/,
+        );
         const verdicts = await layer(runDir, "code");
         assert.equal(verdicts.length, 2);
         for (const v of verdicts) {
