@@ -1,4 +1,5 @@
 import type { Grade, GradeInput, Grader } from "../runtime/graders/grade.ts";
+import { UngradedError } from "../runtime/graders/ungraded_error.ts";
 import { ModelRouter } from "../runtime/llm/model_router.ts";
 import type { ChatMessage, ModelClient } from "../runtime/ports.ts";
 import { DemoJudgeClient } from "./demo_judge.ts";
@@ -31,6 +32,8 @@ export type OutcomeUnscoredReason =
 /** One outcome judgement as `onJudgement` receives it: the verdict or why there is none, and what it cost. */
 export interface OutcomeJudgement {
   readonly task_id: string;
+  /** The episode's id, when the runtime gives it. */
+  readonly episode_id?: string;
   readonly status: "scored" | "unscored";
   readonly reason?: OutcomeUnscoredReason;
   /** The judge's score on the rubric's scale; null when unscored. */
@@ -56,11 +59,14 @@ export interface OutcomeJudgement {
   readonly ts: string;
 }
 
-/** A judge that could not give a verdict; `gradeEpisode` records its message and leaves the episode ungraded. */
-export class OutcomeJudgeError extends Error {
+/**
+ * A judge that could not give a verdict: `gradeEpisode` records the episode as ungraded (`grader_error`)
+ * with this message, and its outcome reward is masked; `reason` says why.
+ */
+export class OutcomeJudgeError extends UngradedError {
   readonly reason: OutcomeUnscoredReason;
   constructor(reason: OutcomeUnscoredReason, message: string) {
-    super(message);
+    super("grader_error", message);
     this.name = "OutcomeJudgeError";
     this.reason = reason;
   }
@@ -172,6 +178,11 @@ async function judge(
   options: OutcomeJudgeOptions,
 ): Promise<OutcomeJudgement> {
   const { client } = options;
+  // The grading's own deadline (gradeEpisode aborts it) stops a call in flight, as does the caller's.
+  const signals = [options.signal, input.signal].filter((
+    s,
+  ): s is AbortSignal => s !== undefined);
+  const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
   const scale = rubric.scale;
   const prompt = await renderOutcomeJudgePrompt(input, rubric);
   const first: ChatMessage[] = [
@@ -194,6 +205,7 @@ async function judge(
     },
   ): OutcomeJudgement => ({
     task_id: input.task.id,
+    ...(input.episode_id !== undefined ? { episode_id: input.episode_id } : {}),
     ...("reply" in v
       ? {
         status: "scored" as const,
@@ -271,7 +283,7 @@ async function judge(
       messages,
       role: "outcome",
       purpose: "judge",
-      episode: input.task.id,
+      episode: input.episode_id ?? input.task.id,
       task: input.task.id,
       turn: attempt,
       ...(format !== undefined ? { response_format: format } : {}),
@@ -282,7 +294,7 @@ async function judge(
           ? { max_tokens: params.max_tokens }
           : {}),
       },
-      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      ...(signal !== undefined ? { signal } : {}),
     });
     attempts += Math.max(1, response.attempts);
     budget.record(response.ok ? response.cost_usd : 0);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { compile, type ExecutionGraph, ModelSchema } from "../dsl/mod.ts";
 import type { GradeInput } from "../runtime/graders/grade.ts";
+import { gradeEpisode } from "../runtime/graders/grade_episode.ts";
 import { OpenAIModelClient } from "../runtime/llm/openai_client.ts";
 import { ScriptedModelClient } from "../runtime/llm/scripted_client.ts";
 import type { Task } from "../runtime/load_tasks.ts";
@@ -382,4 +383,52 @@ Deno.test("outcomeJudgeGrader() never takes a score the agent wrote and the judg
     /no valid verdict in 3 replies/,
   );
   assert.equal(server.requests.length, 3);
+});
+
+Deno.test("outcomeJudgeGrader() stops a call in flight when the grading is aborted (its deadline)", async () => {
+  const stop = new AbortController();
+  // The server hangs once the request is in: only the abort can end the call.
+  await using server = await startOpenAIServer({
+    respond: () => {
+      stop.abort();
+      return { kind: "hang" };
+    },
+  });
+  const client = new OpenAIModelClient(
+    "judge",
+    ModelSchema.parse({ model: "j", base_url: server.url, timeout_s: 600 }),
+    { env: () => undefined },
+  );
+  await rejects(
+    outcomeJudgeGrader({ client })({
+      ...input(graph(), "42"),
+      signal: stop.signal,
+    }),
+    "judge_error",
+    /^Cannot judge the outcome of task "t1": /,
+  );
+  assert.equal(server.requests.length, 1);
+});
+
+Deno.test("gradeEpisode() records an unscored outcome judge as ungraded (grader_error) with the reason, never failed", async () => {
+  const down: FakeAction = { kind: "status", status: 500, message: "boom" };
+  await withJudge([down, down], async ({ options }) => {
+    const record = await gradeEpisode(input(graph(), "42"), {
+      graders: { llm_judge: outcomeJudgeGrader(options) },
+    });
+    assert.deepEqual(
+      [record?.ungraded, record?.success, record?.valid, record?.metrics],
+      ["grader_error", false, false, { score: 0, normalized_score: 0 }],
+    );
+    assert.match(record?.reason ?? "", /Cannot judge the outcome of task "t1"/);
+  });
+  await withJudge([verdict(7)], async ({ options }) => {
+    const record = await gradeEpisode(input(graph(), "42"), {
+      graders: { llm_judge: outcomeJudgeGrader(options) },
+    });
+    assert.deepEqual(
+      [record?.ungraded, record?.success, record?.metrics],
+      [undefined, true, { score: 7, normalized_score: 0.7 }],
+    );
+  });
 });
