@@ -53,7 +53,7 @@ export type CommandCheckResult =
   | { readonly ok: false; readonly check: string; readonly message: string };
 
 /** The resolved limits of a command check: its keys, else the defaults documented in the schema. */
-export function checkLimits(check: CommandCheck): ExecLimits {
+export function commandCheckLimits(check: CommandCheck): ExecLimits {
   const timeout = check.timeout_s ?? 20;
   return {
     wall_ms: Math.round(timeout * 1000),
@@ -110,7 +110,7 @@ export async function decideCommandChecks(
       "mappa-check-v1",
       c.language ?? null,
       c.script ?? c.code ?? "",
-      checkLimits(c),
+      commandCheckLimits(c),
       inputHash,
     ]));
   let workspace: string | undefined;
@@ -167,7 +167,7 @@ export async function decideCommandChecks(
           },
           input: evidence,
           workspace: dir,
-          limits: checkLimits(c),
+          limits: commandCheckLimits(c),
           outputSchema: CHECK_OUTPUT_SCHEMA,
           slot: options.slot ?? CHECK_SLOT,
           ...(options.signal ? { signal: options.signal } : {}),

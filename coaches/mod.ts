@@ -6,6 +6,8 @@
  * @module
  */
 export * from "./apply_checks.ts";
+export * from "./check_cache.ts";
+export * from "./command_check.ts";
 export * from "./compare.ts";
 export * from "./compare_format.ts";
 export * from "./compare_run.ts";
