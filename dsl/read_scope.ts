@@ -72,7 +72,7 @@ export function outsideScope(
   const via = real === resolve(path) ? "" : ` (it resolves to "${real}")`;
   const pseudo = NEVER.find((p) => within(real, p));
   if (pseudo !== undefined) {
-    return `it is under ${pseudo}${via}, which a spec never reads, whatever --allow-read says`;
+    return `it is under ${pseudo}, which a spec never reads, whatever --allow-read says${via}`;
   }
   if (scope.roots.some((r) => within(real, r))) return undefined;
   return `it is outside the spec's folder "${scope.root}"${via}`;

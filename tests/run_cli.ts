@@ -8,7 +8,7 @@ export interface Ran {
 /**
  * Runs `cli.ts` as a user would, in a fresh Deno process with colour off. Permissions are those of
  * deno.json's tasks: `run`, `rescore`, `compare`, `report` and `train` get all; the others read and write
- * files. `env` adds variables to the parent's environment.
+ * files and fetch (a spec URL). `env` adds variables to the parent's environment.
  */
 export async function runCli(
   args: string[],
@@ -23,7 +23,7 @@ export async function runCli(
       "run",
       ...(everything
         ? ["-A"]
-        : ["--allow-read", "--allow-env", "--allow-write"]),
+        : ["--allow-read", "--allow-env", "--allow-write", "--allow-net"]),
       `${Deno.cwd()}/cli.ts`,
       ...args,
     ],
