@@ -8,6 +8,7 @@ import {
   type RunSummary,
   type Sandbox,
 } from "../runtime/mod.ts";
+import type { Grader } from "../runtime/graders/grade.ts";
 import { loadTasks } from "../runtime/load_tasks.ts";
 import { startLocalTrainer } from "./local_trainer.ts";
 import { longest, openRolloutEngine } from "./_rollout_engine.ts";
@@ -67,6 +68,8 @@ export interface TrainDeps {
   readonly sandbox: Sandbox;
   /** A fresh coach for each rollout run, or undefined when the spec has none. */
   readonly coach?: () => Coach;
+  /** Grader kinds beyond the built-in ones (e.g. `llm_judge`), as `runPipeline` takes them. */
+  readonly graders?: Readonly<Record<string, Grader>>;
 }
 
 /** How a training run ended. */
@@ -313,6 +316,7 @@ export async function trainPipeline(
       const summary = await runPipeline(graph, {
         model,
         sandbox: deps.sandbox,
+        ...(deps.graders ? { graders: deps.graders } : {}),
       }, {
         policy: "model",
         outDir: dir,
