@@ -188,14 +188,23 @@ Deno.test("the code_tests grader passes no hostile solution", async (t) => {
     ]);
   });
   await t.step(
-    "a solution that kills its grader is ungraded, never a pass",
+    "a solution that tries to kill its grader (to be ungraded, not failed)",
     async () => {
       const o = await grade({
-        "solution.py":
-          `import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n`,
+        "solution.py": [
+          "import os, signal",
+          "for pid in [int(p) for p in os.listdir('/proc') if p.isdigit()]:",
+          "    if pid != os.getpid():",
+          "        try: os.kill(pid, signal.SIGKILL)",
+          "        except OSError: pass",
+          "try: os.kill(-1, signal.SIGKILL)",
+          "except OSError: pass",
+          "def secret(i):",
+          "    return 'x'",
+        ].join("\n"),
       });
-      assert.equal(o?.success, false);
-      assert.equal(o?.ungraded, "grader_error");
+      assert.equal(o?.ungraded, undefined, o?.reason);
+      assert.deepEqual([o?.success, o?.metrics.tests_passed], [false, 0]);
     },
   );
 });

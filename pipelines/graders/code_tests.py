@@ -9,8 +9,10 @@ stdin, which is then empty). The solution runs in a child `python3 -I` process, 
 private folder holding only solution.py and the harness, with the test *inputs* on its stdin, its
 output discarded, rlimits and a timeout; it writes what the function returned to a result file that
 this process reads (capped) and compares here. This process is made non-dumpable first, so the child
-(same uid) cannot read its memory through /proc. Whatever the solution prints, wherever it exits, it
-can only pass a test by returning the expected value.
+(same uid) cannot read its memory through /proc. A seccomp filter stops the child from signalling or
+tracing any process, so it cannot kill this grader to dodge a failing grade (which would leave the
+episode ungraded). Whatever the solution prints, wherever it exits, it can only pass a test by
+returning the expected value.
 """
 
 import ctypes
@@ -78,8 +80,48 @@ def same(got, want):
     return type(got) is type(want) and got == want
 
 
+# Syscalls the solution's process may not make: signalling or tracing another process (it could kill
+# this grader, whose death would leave the episode ungraded instead of failed) or reading its memory.
+NO_SIGNALS = {
+    # kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo, pidfd_send_signal, ptrace,
+    # process_vm_readv, process_vm_writev
+    "x86_64": (0xC000003E, [62, 200, 234, 129, 297, 424, 101, 310, 311]),
+    "aarch64": (0xC00000B7, [129, 130, 131, 138, 240, 424, 117, 270, 271]),
+}
+
+
+def deny_signals():
+    """Loads a seccomp filter (stacked on the jail's) that makes NO_SIGNALS fail with EPERM."""
+    arch, numbers = NO_SIGNALS[os.uname().machine]
+    ret_allow, ret_eperm, ret_kill = 0x7FFF0000, 0x00050000 | 1, 0x80000000
+
+    def stmt(code, k):
+        return (code, 0, 0, k)
+
+    def jeq(k, jt, jf):
+        return (0x15, jt, jf, k)
+
+    prog = [stmt(0x20, 4), jeq(arch, 1, 0), stmt(0x06, ret_kill), stmt(0x20, 0)]
+    for i, nr in enumerate(numbers):
+        prog.append(jeq(nr, len(numbers) - i, 0))
+    prog += [stmt(0x06, ret_allow), stmt(0x06, ret_eperm)]
+
+    class Filter(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint)]
+
+    class Prog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Filter))]
+
+    filters = (Filter * len(prog))(*[Filter(*f) for f in prog])
+    libc = ctypes.CDLL(None, use_errno=True)
+    # PR_SET_NO_NEW_PRIVS, then PR_SET_SECCOMP with SECCOMP_MODE_FILTER.
+    if libc.prctl(38, 1, 0, 0, 0) != 0 or libc.prctl(22, 2, ctypes.byref(Prog(len(prog), filters)), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "cannot load the seccomp filter")
+
+
 def limit_child():
     os.setsid()
+    deny_signals()
     resource.setrlimit(resource.RLIMIT_CPU, (PER_RUN_TIMEOUT_S, PER_RUN_TIMEOUT_S + 1))
     resource.setrlimit(resource.RLIMIT_AS, (512 << 20, 512 << 20))
     resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_RESULT_BYTES * 4, MAX_RESULT_BYTES * 4))
