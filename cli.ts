@@ -2,6 +2,7 @@
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { prepareDeps } from "./_cli_deps.ts";
+import { bundleSpecArg, compileSpecArg, SpecArgError } from "./_cli_spec.ts";
 import {
   compileFile,
   compileModule,
@@ -73,7 +74,11 @@ Usage:
                        [--sandbox-uid-base N] [--unsafe-no-sandbox]
                                                   run a pipeline over a dataset split
 
-A spec is a YAML/JSON file, or a TS module whose default export is definePipeline({...}).`;
+  deno task bundle <spec> [-o FILE] [--no-data]   write the spec and every file it reads as one file
+
+A spec is a YAML/JSON file, or a TS module whose default export is definePipeline({...}); check, graph,
+run, train and bundle also take a bundle or an https:// URL of one (or of a YAML spec), pinned with
+#sha256=<hex>, and --allow-read PATH (repeatable) to let a local spec read PATH outside its folder.`;
 
 /** The usage text as the user runs mappa: `deno task <command>`, or `mappa <command>` with columns kept. */
 function usage(): string {
@@ -94,10 +99,24 @@ class UsageError extends Error {
   }
 }
 
-function compileAny(path: string): Promise<CompileResult> {
-  return /\.(ts|mts|js|mjs)$/.test(path)
-    ? compileModule(path)
-    : Promise.resolve(compileFile(path));
+/** The `--allow-read` option every command taking a spec accepts (repeatable). */
+const ALLOW_READ = {
+  "allow-read": { type: "string", multiple: true },
+} as const;
+
+async function compileAny(
+  path: string,
+  allowRead: readonly string[] = [],
+): Promise<CompileResult> {
+  try {
+    return await compileSpecArg(path, {
+      allowRead,
+      warn: (line) => console.error(line),
+    });
+  } catch (e) {
+    if (e instanceof SpecArgError) throw new UsageError(e.message);
+    throw e;
+  }
 }
 
 function jsonDiagnostics(ds: readonly Diagnostic[]): unknown[] {
@@ -142,7 +161,7 @@ async function check(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { format: { type: "string", default: "text" } },
+    options: { format: { type: "string", default: "text" }, ...ALLOW_READ },
   });
   const format = values.format;
   if (format !== "text" && format !== "json") {
@@ -158,7 +177,7 @@ async function check(args: string[]): Promise<number> {
   const reports: unknown[] = [];
   let failed = 0;
   for (const spec of positionals) {
-    const result = await compileAny(spec);
+    const result = await compileAny(spec, values["allow-read"]);
     if (!result.ok) failed++;
     const ds = result.ok ? result.warnings : result.diagnostics;
     if (format === "json") {
@@ -195,7 +214,7 @@ async function graph(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { format: { type: "string", default: "mermaid" } },
+    options: { format: { type: "string", default: "mermaid" }, ...ALLOW_READ },
   });
   const format = values.format;
   if (format !== "mermaid" && format !== "dot" && format !== "json") {
@@ -203,7 +222,10 @@ async function graph(args: string[]): Promise<number> {
       `Cannot use --format "${format}": expected mermaid, dot or json`,
     );
   }
-  const compiled = await compileReported(specArg(positionals, "graph"));
+  const compiled = await compileReported(
+    specArg(positionals, "graph"),
+    values["allow-read"],
+  );
   if (compiled === null) return 1;
   const result = { graph: compiled };
   const text = format === "mermaid"
@@ -256,8 +278,11 @@ async function schema(args: string[]): Promise<number> {
 }
 
 /** Compiles a spec, printing its warnings; null (diagnostics printed) when it is invalid. */
-async function compileReported(spec: string): Promise<ExecutionGraph | null> {
-  const result = await compileAny(spec);
+async function compileReported(
+  spec: string,
+  allowRead?: readonly string[],
+): Promise<ExecutionGraph | null> {
+  const result = await compileAny(spec, allowRead);
   if (!result.ok) {
     console.error(renderDiagnostics(result.diagnostics, result.sources));
     return null;
@@ -335,11 +360,12 @@ async function run(args: string[]): Promise<number> {
       "unsafe-no-sandbox": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       "no-coach": { type: "boolean", default: false },
+      ...ALLOW_READ,
       "sandbox-uid-base": { type: "string" },
     },
   });
   const spec = specArg(positionals, "run");
-  const graph = await compileReported(spec);
+  const graph = await compileReported(spec, values["allow-read"]);
   if (graph === null) return 1;
   const prepared = await prepareDeps(graph, {
     command: "run",
@@ -543,10 +569,11 @@ async function train(args: string[]): Promise<number> {
       concurrency: { type: "string" },
       "sandbox-uid-base": { type: "string" },
       "unsafe-no-sandbox": { type: "boolean", default: false },
+      ...ALLOW_READ,
     },
   });
   const spec = specArg(positionals, "train");
-  const graph = await compileReported(spec);
+  const graph = await compileReported(spec, values["allow-read"]);
   if (graph === null) return 1;
   if (graph.train === undefined) {
     throw new UsageError(
@@ -965,6 +992,59 @@ async function report(args: string[]): Promise<number> {
 
 /** Runs a command on saved runs, reporting the mistakes users make (a wrong layer name, a missing run, a
  * rubric that does not render) as what they are, not as internal errors. */
+async function bundle(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      o: { type: "string", short: "o" },
+      out: { type: "string" },
+      "no-data": { type: "boolean", default: false },
+      ...ALLOW_READ,
+    },
+  });
+  const spec = specArg(positionals, "bundle");
+  let made;
+  try {
+    made = await bundleSpecArg(spec, {
+      warn: (line) => console.error(line),
+      noData: values["no-data"]!,
+      ...(values["allow-read"] ? { allowRead: values["allow-read"] } : {}),
+    });
+  } catch (e) {
+    if (e instanceof SpecArgError) throw new UsageError(e.message);
+    throw e;
+  }
+  if (!made.ok) {
+    const c = made.compiled;
+    console.error(renderDiagnostics(c.diagnostics, c.sources));
+    return 1;
+  }
+  const out = values.o ?? values.out;
+  if (out === undefined) {
+    await Deno.stdout.write(new TextEncoder().encode(made.text));
+  } else {
+    await Deno.writeTextFile(out, made.text);
+  }
+  console.error(
+    `${spec}: bundled ${made.files.length} file${
+      made.files.length === 1 ? "" : "s"
+    } (${made.bytes} bytes)${
+      out === undefined ? "" : ` into ${out}`
+    }; pin it: #sha256=${await sha256OfText(made.text)}`,
+  );
+  return 0;
+}
+
+async function sha256OfText(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(text),
+  );
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
+}
+
 async function asUsage(fn: () => Promise<number>): Promise<number> {
   try {
     return await fn();
@@ -998,6 +1078,8 @@ async function main(argv: string[]): Promise<number> {
       return await run(rest);
     case "train":
       return await train(rest);
+    case "bundle":
+      return await bundle(rest);
     case "rescore":
       return await asUsage(() => rescore(rest));
     case "compare":
@@ -1012,7 +1094,7 @@ async function main(argv: string[]): Promise<number> {
       return command === undefined ? 2 : 0;
     default:
       throw new UsageError(
-        `Cannot run unknown command "${command}": expected check, graph, schema, run, train, rescore, compare or report`,
+        `Cannot run unknown command "${command}": expected check, graph, schema, run, train, bundle, rescore, compare or report`,
       );
   }
 }
