@@ -41,7 +41,17 @@ async function sh(
   const o = await new Deno.Command(cmd, {
     args,
     cwd,
-    env: { NO_COLOR: "1", ...env },
+    // Only what a user's shell has: no INIT_CWD from a `deno task test` run, so mappa names itself.
+    clearEnv: true,
+    env: {
+      NO_COLOR: "1",
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: Deno.env.get("HOME") ?? "/root",
+      ...(Deno.env.get("DENO_DIR")
+        ? { DENO_DIR: Deno.env.get("DENO_DIR")! }
+        : {}),
+      ...env,
+    },
     stdout: "piped",
     stderr: "piped",
   }).output();

@@ -30,7 +30,8 @@ export async function runCli(
     cwd,
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1", ...env },
+    // As under `deno task` (which sets INIT_CWD), so hints name `deno task` however the tests run.
+    env: { NO_COLOR: "1", INIT_CWD: cwd, ...env },
   }).output();
   const dec = new TextDecoder();
   return {
