@@ -1,14 +1,12 @@
 import { dirname } from "node:path";
 import type { ExecutionGraph } from "../dsl/mod.ts";
+import { outcomeJudgeUses } from "../dsl/outcome_judges.ts";
 import type { Grader } from "../runtime/graders/grade.ts";
 import type { ModelClient } from "../runtime/ports.ts";
 import { DemoJudgeClient } from "./demo_judge.ts";
 import { JudgeCache } from "./judge_cache.ts";
 import { outcomeJudgeGrader, type OutcomeJudgement } from "./outcome_judge.ts";
-import {
-  type OutcomeJudgeParams,
-  outcomeRubric,
-} from "./outcome_judge_prompt.ts";
+import { outcomeRubric } from "./outcome_judge_prompt.ts";
 
 /** The outcome judge of a run as the CLI wires it: the grader by kind, what to say, where judgements go. */
 export interface OutcomeJudgeSetup {
@@ -52,7 +50,7 @@ export function prepareOutcomeJudge(
   graph: ExecutionGraph,
   options: PrepareOutcomeJudgeOptions,
 ): OutcomeJudgeSetup | undefined {
-  const judges = judgeDeclarations(graph.outcome);
+  const judges = outcomeJudgeUses(graph.outcome).map((u) => u.judge.params);
   if (judges.length === 0) return undefined;
   const demoModels = new Set<string>();
   let client = options.client;
@@ -115,17 +113,4 @@ export function prepareOutcomeJudge(
     },
     flush: () => write(),
   };
-}
-
-/** The `llm_judge` declarations of an outcome: itself, or the components of a composite. */
-function judgeDeclarations(
-  outcome: ExecutionGraph["outcome"],
-): OutcomeJudgeParams[] {
-  const o = outcome as { grader: string; params: unknown } | undefined;
-  if (o?.grader === "llm_judge") return [o.params as OutcomeJudgeParams];
-  if (o?.grader !== "composite") return [];
-  const parts = (o.params as { graders?: Record<string, unknown> }).graders;
-  return Object.values(parts ?? {}).flatMap((g) =>
-    judgeDeclarations(g as ExecutionGraph["outcome"])
-  );
 }

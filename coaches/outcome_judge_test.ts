@@ -432,3 +432,37 @@ Deno.test("gradeEpisode() records an unscored outcome judge as ungraded (grader_
     );
   });
 });
+
+Deno.test("gradeEpisode() runs an llm_judge component of a composite with its own params, metrics under its id", async () => {
+  const result = compile(
+    [
+      "version: 1",
+      "name: g",
+      "models: { m: { model: x }, judge: { model: judge-model } }",
+      "roles:",
+      "  - { id: analyst, description: d, model: m, prompts: { user: hi }, outputs: { report: { extract: final_text } } }",
+      'dataset: { splits: { eval: "https://x/y" }, fields: { inputs: { question: q } } }',
+      "outcome:",
+      "  grader: composite",
+      "  params:",
+      "    graders:",
+      "      exact: { grader: exact_match, params: { answer: analyst.report } }",
+      "      quality: { grader: llm_judge, params: { model: judge, answer: analyst.report, rubric: { scale: { min: 1, max: 5 }, template: 'A {{ answer }}' } } }",
+      "  success: { all: [{ metric: exact.correct, at_least: 1 }, { metric: quality.score, at_least: 4 }] }",
+    ].join("\n"),
+    { file: "g.yaml" },
+  );
+  assert.ok(result.ok, JSON.stringify(!result.ok && result.diagnostics));
+  await withJudge([verdict(5)], async ({ server, options }) => {
+    const record = await gradeEpisode(input(result.graph, "42"), {
+      graders: { llm_judge: outcomeJudgeGrader(options) },
+    });
+    assert.deepEqual(record?.metrics, {
+      "exact.correct": 1,
+      "quality.score": 5,
+      "quality.normalized_score": 1,
+    });
+    assert.equal(record?.success, true);
+    assert.match(messagesOf(server, 0)[0]!.content as string, /from 1 to 5/);
+  });
+});

@@ -1,3 +1,4 @@
+import type { OutcomeJudgeDecl } from "./outcome_judges.ts";
 import type { Pipeline, Role } from "./schema.ts";
 
 /** What a template may read: `"leaf"` allows any deeper access (lists, text); a record lists its keys. */
@@ -145,10 +146,9 @@ export function rubricContext(
  */
 export function outcomeJudgeContext(
   spec: Pipeline,
+  judge: OutcomeJudgeDecl,
 ): Record<string, ContextShape> {
-  const outcome = spec.outcome;
-  if (outcome?.grader !== "llm_judge") return {};
-  const answer = outcome.params.answer;
+  const answer = judge.params.answer;
   return {
     pipeline: leaves(["name", "description", "roles"]),
     task: taskShape(spec),
@@ -160,6 +160,6 @@ export function outcomeJudgeContext(
       spec.roles.map((r) => [r.id, leaves(Object.keys(r.outputs ?? {}))]),
     ),
     scale: leaves(["min", "max"]),
-    ...(outcome.params.files ? { files: "leaf" as const } : {}),
+    ...(judge.params.files ? { files: "leaf" as const } : {}),
   };
 }

@@ -159,3 +159,38 @@ Deno.test("compile() rejects unknown outcome judge params and a rubric with chec
     ["unrecognized_keys"],
   );
 });
+
+Deno.test("compile() checks an llm_judge component of a composite: its model, its template, its <id>.score metric", () => {
+  const composite = (judge: string, success: string) =>
+    [
+      "version: 1",
+      "name: judged",
+      "models: { m: { model: x }, judge: { model: j } }",
+      "roles:",
+      "  - { id: analyst, description: d, model: m, prompts: { user: hi }, outputs: { report: { extract: final_text } } }",
+      'dataset: { splits: { eval: "https://x/y" }, fields: { inputs: { question: q } } }',
+      "outcome:",
+      "  grader: composite",
+      "  params:",
+      "    graders:",
+      "      exact: { grader: exact_match, params: { answer: analyst.report } }",
+      `      quality: { grader: llm_judge, params: ${judge} }`,
+      `  success: ${success}`,
+    ].join("\n");
+  const ok = compile(
+    composite(
+      "{ model: judge, answer: analyst.report, rubric: 'Q {{ task.question }} A {{ answer }}' }",
+      "{ all: [{ metric: exact.correct, at_least: 1 }, { metric: quality.normalized_score, at_least: 0.5 }] }",
+    ),
+    { file: "judged.yaml" },
+  );
+  assert.ok(ok.ok, JSON.stringify(!ok.ok && ok.diagnostics));
+  const bad = codes(composite(
+    "{ model: juge, answer: analyst.report, rubric: 'A {{ answr }}' }",
+    "{ metric: quality.score, at_least: 7 }",
+  ));
+  assert.deepEqual(bad.map((d) => [d.code, d.line]), [
+    ["unknown_model", 12],
+    ["unknown_template_variable", 12],
+  ]);
+});

@@ -1,6 +1,7 @@
 import { Liquid, type Template } from "liquidjs";
 import { didYouMean } from "../_levenshtein.ts";
 import { SPEC_BUDGETS } from "../budgets.ts";
+import { outcomeJudgeUses } from "../outcome_judges.ts";
 import type { RuleContext } from "../rule_context.ts";
 import type { Role } from "../schema.ts";
 import { type Loc, nodeAt } from "../source_tree.ts";
@@ -369,16 +370,14 @@ export function templateVariables(ctx: RuleContext): void {
       (r) => `rubric "${use.rubric.name}" (scoring role "${r.id}")`,
     );
   }
-  const outcome = ctx.spec.outcome;
-  if (outcome?.grader === "llm_judge") {
-    const inline = typeof outcome.params.rubric === "string";
-    const where = () => "the outcome judge's rubric";
+  for (const { judge, path } of outcomeJudgeUses(ctx.spec.outcome)) {
+    const inline = typeof judge.params.rubric === "string";
     check(
-      ["outcome", "params", "rubric", ...(inline ? [] : ["template"])],
+      [...path, "params", "rubric", ...(inline ? [] : ["template"])],
       [],
       true,
-      where,
-      outcomeJudgeContext(ctx.spec),
+      () => "the outcome judge's rubric",
+      outcomeJudgeContext(ctx.spec, judge),
     );
   }
   taskFilePaths(ctx);

@@ -1,4 +1,5 @@
 import { didYouMean } from "../_levenshtein.ts";
+import { outcomeJudgeUses } from "../outcome_judges.ts";
 import type { RuleContext } from "../rule_context.ts";
 
 /** Every `model` of a role, of the coach and of an `llm_judge` outcome names a key of `models`. See README.md#models. */
@@ -21,11 +22,10 @@ export function unknownModels(ctx: RuleContext): void {
   if (ctx.spec.coach) {
     check(ctx.spec.coach.model, ["coach", "model"], "the coach");
   }
-  const outcome = ctx.spec.outcome;
-  if (outcome?.grader === "llm_judge") {
+  for (const { judge, path } of outcomeJudgeUses(ctx.spec.outcome)) {
     check(
-      outcome.params.model,
-      ["outcome", "params", "model"],
+      judge.params.model,
+      [...path, "params", "model"],
       "the outcome judge",
     );
   }
