@@ -176,3 +176,27 @@ export function comparableMetrics(
   }
   return [...(COMPARABLE_METRICS[o.grader] ?? [])];
 }
+
+/** One grader of an outcome, with its path in the spec. */
+export interface OutcomePart {
+  /** The composite component's id, or null for the outcome itself. */
+  readonly id: string | null;
+  readonly decl: SingleOutcome;
+  readonly path: (string | number)[];
+}
+
+/**
+ * The graders an outcome runs: the outcome itself, or each component of a composite (at
+ * `outcome.params.graders.<id>`), so rules that check a grader's params check them wherever it appears.
+ */
+export function outcomeParts(outcome: Outcome | undefined): OutcomePart[] {
+  if (!outcome) return [];
+  if (outcome.grader !== "composite") {
+    return [{ id: null, decl: outcome, path: ["outcome"] }];
+  }
+  return Object.entries(outcome.params.graders).map(([id, decl]) => ({
+    id,
+    decl,
+    path: ["outcome", "params", "graders", id],
+  }));
+}

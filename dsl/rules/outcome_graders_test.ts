@@ -132,3 +132,18 @@ Deno.test("a composite's metrics and comparable metrics are namespaced by compon
   ]);
   assert.deepEqual(comparableMetrics(r.graph.outcome), ["t.r", "e.correct"]);
 });
+
+Deno.test("a composite's components get their grader's own checks (regex patterns, submissions)", async () => {
+  const r = await diagnose([
+    "outcome:",
+    "  grader: composite",
+    "  params:",
+    "    graders:",
+    "      re: { grader: regex, params: { answer: coder.solution, pattern: '(a' } }",
+    "      tab: { grader: tabular_metric, params: { submission: sub.csv, answers: answers } }",
+  ]);
+  assert.deepEqual(r.found.sort(), [
+    "invalid_regex outcome.params.graders.re.params.pattern 11",
+    "unproduced_input outcome.params.graders.tab.params.submission 12",
+  ]);
+});

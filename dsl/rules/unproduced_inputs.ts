@@ -1,4 +1,5 @@
 import { globsOverlap, isGlob } from "../glob.ts";
+import { outcomeParts } from "../grader_metrics.ts";
 import type { RuleContext } from "../rule_context.ts";
 
 /**
@@ -57,8 +58,9 @@ export function unproducedInputs(ctx: RuleContext): void {
       });
     });
   });
-  const outcome = ctx.spec.outcome;
-  if (outcome?.grader === "tabular_metric") {
+  for (const part of outcomeParts(ctx.spec.outcome)) {
+    const outcome = part.decl;
+    if (outcome.grader !== "tabular_metric") continue;
     const submission = outcome.params.submission;
     if (
       producers(submission).length === 0 &&
@@ -66,7 +68,7 @@ export function unproducedInputs(ctx: RuleContext): void {
     ) {
       ctx.report({
         code: "unproduced_input",
-        path: ["outcome", "params", "submission"],
+        path: [...part.path, "params", "submission"],
         message: `Cannot grade file "${submission}": no role produces it`,
         hint: "add it to the produces of the role that writes it",
       });

@@ -1,6 +1,6 @@
 import { RE2 } from "re2-wasm";
 import { nestedQuantifier } from "../_slow_regex.ts";
-import { answerUses } from "../grader_metrics.ts";
+import { answerUses, outcomeParts } from "../grader_metrics.ts";
 import type { RuleContext } from "../rule_context.ts";
 
 /**
@@ -135,24 +135,26 @@ export function validRegexes(ctx: RuleContext): void {
       });
     }
   }
-  const outcome = ctx.spec.outcome;
-  if (outcome?.grader === "regex") {
+  for (const part of outcomeParts(ctx.spec.outcome)) {
+    const outcome = part.decl;
+    if (outcome.grader !== "regex") continue;
+    const at = part.path;
     const pattern = outcome.params.pattern;
     if (typeof pattern === "string") {
-      check(pattern, ["outcome", "params", "pattern"]);
+      check(pattern, [...at, "params", "pattern"]);
     } else {
       for (const [name, p] of Object.entries(pattern)) {
-        check(p, ["outcome", "params", "pattern", name]);
+        check(p, [...at, "params", "pattern", name]);
       }
       // A pattern per named answer: every answer needs one, and no pattern may name none.
-      const names = answerUses(outcome).flatMap((a) =>
+      const names = answerUses(outcome, at).flatMap((a) =>
         a.name === null ? [] : [a.name]
       );
       for (const name of names) {
         if (Object.hasOwn(pattern, name)) continue;
         ctx.report({
           code: "invalid_value",
-          path: ["outcome", "params", "pattern"],
+          path: [...at, "params", "pattern"],
           message:
             `Cannot grade answer "${name}" with the regex grader: outcome.params.pattern names no pattern for it`,
           hint:
@@ -163,7 +165,7 @@ export function validRegexes(ctx: RuleContext): void {
         if (names.includes(name)) continue;
         ctx.report({
           code: "invalid_value",
-          path: ["outcome", "params", "pattern", name],
+          path: [...at, "params", "pattern", name],
           onKey: true,
           message:
             `Cannot use the pattern for "${name}": outcome.params.answer names no answer "${name}"`,
