@@ -96,7 +96,14 @@ function commandProblems(
 
 function metricProblems(
   metrics: Readonly<
-    Record<string, { min?: number | undefined; max?: number | undefined }>
+    Record<
+      string,
+      {
+        min?: number | undefined;
+        max?: number | undefined;
+        comparable?: boolean | undefined;
+      }
+    >
   >,
   at: Path,
   kind: string,
@@ -123,6 +130,21 @@ function metricProblems(
     });
   }
   for (const [name, m] of Object.entries(metrics)) {
+    // Run-summary means average comparable metrics across tasks: only a 0 to 1 scale makes that sound.
+    if (
+      m.comparable &&
+      (m.min === undefined || m.max === undefined || m.min < 0 || m.max > 1)
+    ) {
+      out.push({
+        code: "invalid_value",
+        path: [...at, "params", "metrics", name, "comparable"],
+        message:
+          `Cannot average metric "${name}" across tasks: a comparable metric must declare a range within 0 to 1 (min ${
+            m.min ?? "unset"
+          }, max ${m.max ?? "unset"})`,
+        hint: "declare min: 0 and max: 1, or drop comparable",
+      });
+    }
     if (m.min !== undefined && m.max !== undefined && m.min > m.max) {
       out.push({
         code: "invalid_value",
@@ -164,7 +186,7 @@ function singleProblems(
 /**
  * The problems of an outcome's program graders and composites: a command grader names one program in a
  * known language (a `file://` script, whose extension gives the language, or inline `code` with
- * `language`); command and function graders declare 1 to 64 metrics, each with min <= max; a function
+ * `language`); command and function graders declare 1 to 64 metrics, each with min <= max, and a `comparable` one a range within 0 to 1; a function
  * grader appears only in a TypeScript spec; a composite has components, none with its own `success` or
  * `fair` (those are the composite's, over `<id>.<metric>`). See README.md#custom-graders.
  *

@@ -61,6 +61,9 @@ Deno.test("the compiler reports a bad command grader declaration precisely", asy
     ["no metrics", [
       "outcome: { grader: command, params: { code: x, language: python, metrics: {} } }",
     ], ["too_small outcome.params.metrics 7"]],
+    ["a comparable metric without a 0 to 1 range", [
+      "outcome: { grader: command, params: { code: x, language: python, metrics: { r: { min: 0, max: 10, comparable: true } } } }",
+    ], ["invalid_value outcome.params.metrics.r.comparable 7"]],
     ["min above max", [
       "outcome: { grader: command, params: { code: x, language: python, metrics: { r: { min: 2, max: 1 } } } }",
     ], ["invalid_value outcome.params.metrics.r.max 7"]],
@@ -120,7 +123,7 @@ Deno.test("a composite's metrics and comparable metrics are namespaced by compon
     "  grader: composite",
     "  params:",
     "    graders:",
-    "      t: { grader: command, params: { code: x, language: python, metrics: { r: { comparable: true }, n: {} } } }",
+    "      t: { grader: command, params: { code: x, language: python, metrics: { r: { min: 0, max: 1, comparable: true }, n: {} } } }",
     "      e: { grader: exact_match, params: { answer: coder.solution } }",
     "  success: { all: [{ metric: t.r, at_least: 1 }, { metric: e.correct, at_least: 1 }] }",
   ]);
