@@ -186,9 +186,10 @@ function singleProblems(
 /**
  * The problems of an outcome's program graders and composites: a command grader names one program in a
  * known language (a `file://` script, whose extension gives the language, or inline `code` with
- * `language`); command and function graders declare 1 to 64 metrics, each with min <= max, and a `comparable` one a range within 0 to 1; a function
- * grader appears only in a TypeScript spec; a composite has components, none with its own `success` or
- * `fair` (those are the composite's, over `<id>.<metric>`). See README.md#custom-graders.
+ * `language`); command and function graders declare 1 to 64 metrics, each with min <= max, a
+ * `comparable` one within 0 to 1; a function grader appears only in a TypeScript spec; a composite has
+ * components, none with its own `success` or `fair` (those are the composite's, over `<id>.<metric>`).
+ * See README.md#custom-graders.
  *
  * @example
  * ```ts
