@@ -194,3 +194,21 @@ Deno.test("compile() checks an llm_judge component of a composite: its model, it
     ["unknown_template_variable", 12],
   ]);
 });
+
+Deno.test("compile() warns when the outcome judge is served by the model family of the role it judges", () => {
+  const text = (judgeFamily: string) =>
+    spec("{ model: judge, answer: analyst.report, rubric: 'A {{ answer }}' }")
+      .replace(
+        "models: { m: { model: x }, judge: { model: j } }",
+        `models: { m: { model: x, family: qwen }, judge: { model: j, family: ${judgeFamily} } }`,
+      );
+  const same = compile(text("qwen"), { file: "judged.yaml" });
+  assert.ok(same.ok);
+  assert.deepEqual(
+    same.warnings.map((w) => [w.code, w.path.join(".")]),
+    [["self_preference", "outcome.params.model"]],
+  );
+  const other = compile(text("gemini"), { file: "judged.yaml" });
+  assert.ok(other.ok);
+  assert.deepEqual(other.warnings, []);
+});
