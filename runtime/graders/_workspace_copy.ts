@@ -29,7 +29,7 @@ export interface WorkspaceCopy {
  * Copies the regular files and folders of `source` into a fresh temp folder, reading each file
  * through `readWorkspaceFile` (no symlink followed in any component, no FIFO or device opened) and
  * within the budgets: a symlink the agent planted (`answer.txt -> /somewhere`) is not copied, nor is
- * anything past the entry or byte budget. Without `source`, the copy is an empty folder.
+ * anything past the entry or byte budget. Without `source` (or with ""), the copy is an empty folder.
  */
 export async function copyWorkspace(
   source: string | undefined,
@@ -43,7 +43,8 @@ export async function copyWorkspace(
   };
   try {
     await Deno.chmod(dir, 0o755);
-    if (source !== undefined) {
+    // "" is no workspace (a grading without one), never the working directory.
+    if (source !== undefined && source !== "") {
       const snap = await snapshot(source, { maxEntries: limits.maxEntries });
       if (snap.truncated) {
         skip("*", `more than ${limits.maxEntries} entries`);

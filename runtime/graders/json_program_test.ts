@@ -217,3 +217,17 @@ Deno.test("runJsonProgram() reports a sandbox that cannot run as sandbox_error",
   assert.equal(!r.ok && r.failure, "sandbox_error");
   assert.match(!r.ok ? r.message : "", /could not run graders\/check\.py/);
 });
+
+Deno.test('runJsonProgram() with no workspace (or "") shows an empty /workspace, never the working directory', async () => {
+  for (const workspace of [undefined, ""]) {
+    const r = await runJsonProgram({
+      ...base,
+      ...(workspace === undefined ? {} : { workspace }),
+      program: py(
+        "import json, os\nprint(json.dumps(os.listdir('/workspace')))",
+      ),
+      input: {},
+    });
+    assert.deepEqual(r, { ok: true, value: [], stderr: "" });
+  }
+});
