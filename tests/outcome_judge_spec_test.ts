@@ -212,3 +212,26 @@ Deno.test("compile() warns when the outcome judge is served by the model family 
   assert.ok(other.ok);
   assert.deepEqual(other.warnings, []);
 });
+
+Deno.test("compile() refuses an empty judge scale and a success threshold off the judge's scale", () => {
+  assert.deepEqual(
+    codes(spec(
+      "{ model: judge, answer: analyst.report, rubric: { scale: { min: 5, max: 5 }, template: 'A {{ answer }}' } }",
+    )).map((d) => [d.code, d.line]),
+    [["score_out_of_scale", 9]],
+  );
+  assert.deepEqual(
+    codes(spec(
+      "{ model: judge, answer: analyst.report, rubric: 'A {{ answer }}' }",
+      ["  success: { all: [{ metric: score, at_least: 70 }, { metric: normalized_score, at_most: 2 }] }"],
+    )).map((d) => [d.code, d.line]),
+    [["score_out_of_scale", 10], ["score_out_of_scale", 10]],
+  );
+  assert.deepEqual(
+    codes(spec(
+      "{ model: judge, answer: analyst.report, rubric: 'A {{ answer }}' }",
+      ["  success: { metric: score, at_least: 7 }"],
+    )),
+    [],
+  );
+});

@@ -1,10 +1,14 @@
+import { successConditions } from "../grader_metrics.ts";
+import { outcomeJudgeUses } from "../outcome_judges.ts";
 import type { RuleContext } from "../rule_context.ts";
 
 /**
  * A rubric's scale is non-empty, every cap, floor and band score lies on it, and no check caps below its
- * own floor. See README.md#coach.
+ * own floor. The same for an `llm_judge` outcome: its scale is non-empty, and a success condition on its
+ * `score` (or `normalized_score`, 0 to 1) lies on it. See README.md#coach.
  */
 export function scoresInScale(ctx: RuleContext): void {
+  outcomeJudgeScales(ctx);
   for (const use of ctx.rubricUses) {
     const { min, max } = use.rubric.scale;
     if (!(min < max)) {
@@ -80,5 +84,48 @@ export function scoresInScale(ctx: RuleContext): void {
         )
       )
     );
+  }
+}
+
+function outcomeJudgeScales(ctx: RuleContext): void {
+  const conditions = successConditions(ctx.spec.outcome);
+  for (const { judge, path } of outcomeJudgeUses(ctx.spec.outcome)) {
+    const rubric = judge.params.rubric;
+    const { min, max } = typeof rubric === "string"
+      ? { min: 0, max: 10 }
+      : rubric.scale;
+    if (!(min < max)) {
+      ctx.report({
+        code: "score_out_of_scale",
+        path: [...path, "params", "rubric", "scale"],
+        message:
+          `Cannot use scale ${min}..${max} of the outcome judge's rubric: min must be below max`,
+        hint: "the usual scale is { min: 0, max: 10 }",
+      });
+      continue;
+    }
+    // A composite's component reports its metrics as <id>.<metric>.
+    const prefix = path.length > 1 ? `${String(path.at(-1))}.` : "";
+    const scales: Record<string, [number, number]> = {
+      [`${prefix}score`]: [min, max],
+      [`${prefix}normalized_score`]: [0, 1],
+    };
+    for (const c of conditions) {
+      const range = scales[c.metric];
+      if (!range) continue;
+      for (const bound of ["at_least", "at_most"] as const) {
+        const v = c[bound];
+        if (v === undefined || (v >= range[0] && v <= range[1])) continue;
+        ctx.report({
+          code: "score_out_of_scale",
+          path: [...c.path, bound],
+          message:
+            `Cannot apply ${bound} ${v} to "${c.metric}": the outcome judge gives it from ${
+              range[0]
+            } to ${range[1]}`,
+          hint: `use a value between ${range[0]} and ${range[1]}`,
+        });
+      }
+    }
   }
 }
