@@ -58,7 +58,10 @@ function programTimeMs(outcome: Outcome | SingleOutcome): number {
     : 0;
 }
 
-/** Runs the grader under a wall-clock limit; a throw or a timeout is the infrastructure's, not the agents'. */
+/**
+ * Runs the grader under a wall-clock limit, not counting time spent waiting for a sandbox slot; a throw
+ * or a timeout is the infrastructure's, not the agents'.
+ */
 async function runGrader(
   grader: Grader,
   input: GradeInput,
@@ -70,20 +73,46 @@ async function runGrader(
   const onAbort = () => stop.abort();
   outer?.addEventListener("abort", onAbort, { once: true });
   if (outer?.aborted) stop.abort();
+  // Time spent waiting for a sandbox slot (other episodes' tools hold them) is not the grader's.
+  let waited = 0;
+  let waitingSince: number | null = null;
+  const slotted = input.withSlot;
+  const withSlot = slotted &&
+    (<T>(fn: (slot: number) => Promise<T>): Promise<T> => {
+      waitingSince = performance.now();
+      return slotted((slot) => {
+        waited += performance.now() - waitingSince!;
+        waitingSince = null;
+        return fn(slot);
+      });
+    });
+  const started = performance.now();
   const timeout = new Promise<{ ungraded: Ungraded; message: string }>(
     (resolve) => {
-      timer = setTimeout(() => {
+      const fire = () => {
+        const now = performance.now();
+        const due = started + timeoutMs + waited +
+          (waitingSince === null ? 0 : now - waitingSince);
+        if (now < due) {
+          timer = setTimeout(fire, Math.max(1, due - now));
+          return;
+        }
         stop.abort();
         resolve({
           ungraded: "grader_timeout",
           message: `it took longer than ${timeoutMs} ms`,
         });
-      }, timeoutMs);
+      };
+      timer = setTimeout(fire, timeoutMs);
     },
   );
   try {
     return await Promise.race([
-      grader({ ...input, signal: stop.signal }).catch((e: unknown) => ({
+      grader({
+        ...input,
+        signal: stop.signal,
+        ...(withSlot ? { withSlot } : {}),
+      }).catch((e: unknown) => ({
         ungraded: e instanceof UngradedError ? e.kind : "grader_error",
         message: e instanceof Error ? e.message : String(e),
       })),

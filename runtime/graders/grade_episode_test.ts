@@ -222,3 +222,44 @@ Deno.test("the regex grader runs the spec's pattern in linear time on a hostile 
   // JS's backtracking RegExp takes seconds on 30 characters of this; RE2 is linear.
   assert.ok(performance.now() - started < 5_000);
 });
+
+Deno.test("gradeEpisode() does not count time spent waiting for a sandbox slot against the grader", async () => {
+  const g = graph(
+    "outcome: { grader: exact_match, params: { answer: judge.v } }",
+  );
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const grade = {
+    valid: true,
+    correct: true,
+    metrics: { correct: 1 },
+    fair: false,
+    answer: "a",
+    expected: "a",
+    summary: "ok",
+  };
+  // The caller's grader (it replaces the built-in of that name) runs its work in a slot.
+  const run = (workMs: number) =>
+    gradeEpisode({
+      graph: g,
+      task: task("a"),
+      outputs: { judge: { v: "a" } },
+      workspace: "",
+    }, {
+      timeoutMs: 300,
+      withSlot: async (fn) => {
+        await sleep(1000); // the pool is busy, far past the limit
+        return fn(0);
+      },
+      graders: {
+        exact_match: (input) =>
+          input.withSlot!(async () => {
+            await sleep(workMs);
+            return grade;
+          }),
+      },
+    });
+  const waited = await run(0);
+  assert.deepEqual([waited?.ungraded, waited?.success], [undefined, true]);
+  const slow = await run(1000);
+  assert.equal(slow?.ungraded, "grader_timeout");
+});
