@@ -155,6 +155,19 @@ export function outcomeMetrics(
  * The metrics of an outcome that are on one scale across tasks, which run-summary means average:
  * {@linkcode COMPARABLE_METRICS} of its grader, a command or function grader's `comparable: true`
  * metrics, and `<id>.<metric>` for those of a composite's components.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { comparableMetrics } from "./grader_metrics.ts";
+ * import { OutcomeSchema } from "./schema.ts";
+ * const outcome = OutcomeSchema.parse({
+ *   grader: "command",
+ *   params: { code: "…", metrics: { pass_rate: { min: 0, max: 1, comparable: true }, n: {} } },
+ * });
+ * assert.deepEqual(comparableMetrics(outcome), ["pass_rate"]);
+ * assert.deepEqual(comparableMetrics({ grader: "exact_match" }), ["correct"]);
+ * ```
  */
 export function comparableMetrics(
   outcome:
@@ -188,6 +201,18 @@ export interface OutcomePart {
 /**
  * The graders an outcome runs: the outcome itself, or each component of a composite (at
  * `outcome.params.graders.<id>`), so rules that check a grader's params check them wherever it appears.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { outcomeParts } from "./grader_metrics.ts";
+ * import { OutcomeSchema } from "./schema.ts";
+ * const outcome = OutcomeSchema.parse({
+ *   grader: "composite",
+ *   params: { graders: { a: { grader: "exact_match", params: { answer: "r.o" } } } },
+ * });
+ * assert.deepEqual(outcomeParts(outcome).map((p) => p.path), [["outcome", "params", "graders", "a"]]);
+ * ```
  */
 export function outcomeParts(outcome: Outcome | undefined): OutcomePart[] {
   if (!outcome) return [];

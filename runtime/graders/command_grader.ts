@@ -5,7 +5,17 @@ import type { Grader } from "./grade.ts";
 import { runJsonProgram } from "./json_program.ts";
 import { UngradedError } from "./ungraded_error.ts";
 
-/** The sandbox limits of a command grader's program, from its `params`. */
+/**
+ * The sandbox limits of a command grader's program, from its `params`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { commandLimits } from "./command_grader.ts";
+ * const limits = commandLimits({ timeout_s: 60, memory_mb: 2048, max_processes: 64, output_cap_bytes: 65536 });
+ * assert.equal(limits.wall_ms, 60_000);
+ * ```
+ */
 export function commandLimits(params: {
   readonly timeout_s: number;
   readonly memory_mb: number;
