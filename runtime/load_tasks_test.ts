@@ -85,3 +85,80 @@ Deno.test("loadTasks() refuses a manifest entry outside its folder", async () =>
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** A dataset of one split in `dir`, confined to `dir`, whose rows name an input file in field `f`. */
+async function confinedIn(dir: string, source: string): Promise<GraphDataset> {
+  return {
+    splits: {
+      eval: {
+        name: "eval",
+        source,
+        is_url: false,
+        format: "jsonl",
+        exclude_overlap_with: [],
+      },
+    },
+    default_split: "eval",
+    fields: { inputs: { q: "q" } },
+    files: [{ field: "f", as: "in.txt" }],
+    read_roots: [await Deno.realPath(dir)],
+  } as GraphDataset & ReadRoots;
+}
+
+Deno.test("loadTasks() refuses rows and splits that lead outside the spec's folder, symlinks resolved", async () => {
+  const root = await Deno.makeTempDir({ prefix: "mappa_rows_" });
+  const dir = join(root, "spec");
+  try {
+    await Deno.mkdir(dir);
+    await Deno.writeTextFile(join(root, "outside.txt"), "SECRET");
+    await Deno.writeTextFile(join(dir, "ok.txt"), "fine");
+    await Deno.symlink(join(root, "outside.txt"), join(dir, "link.txt"));
+    const rows = [
+      { q: "1", f: "ok.txt" },
+      { q: "2", f: "/etc/passwd" },
+      { q: "3", f: "../outside.txt" },
+      { q: "4", f: "link.txt" },
+      { q: "5", f: "/proc/self/environ" },
+    ];
+    const split = join(dir, "eval.jsonl");
+    await Deno.writeTextFile(
+      split,
+      rows.map((r) => JSON.stringify(r)).join("\n") + "\n",
+    );
+    const err = await loadTasks(await confinedIn(dir, split), "eval").then(
+      () => null,
+      (e) => e,
+    );
+    assert.ok(err instanceof DatasetError, String(err));
+    assert.deepEqual(
+      err.problems.map((p) => /row (\d+)/.exec(p)?.[1]),
+      ["2", "3", "4", "5"],
+    );
+    assert.match(
+      err.problems[0]!,
+      /cannot read input file "\/etc\/passwd": it is outside the spec's folder/,
+    );
+    assert.match(err.problems[2]!, /resolves to ".*outside\.txt"/);
+    assert.match(err.problems[3]!, /under \/proc/);
+    // Only the good row: it loads, with its path relative to the split file.
+    await Deno.writeTextFile(split, JSON.stringify(rows[0]) + "\n");
+    const { tasks } = await loadTasks(await confinedIn(dir, split), "eval");
+    assert.deepEqual(tasks[0]!.files, [{
+      from: join(dir, "ok.txt"),
+      as: "in.txt",
+    }]);
+    // A split that is a link out of the folder is refused before it is read.
+    await Deno.writeTextFile(
+      join(root, "rows.jsonl"),
+      JSON.stringify(rows[0]) + "\n",
+    );
+    await Deno.symlink(join(root, "rows.jsonl"), join(dir, "linked.jsonl"));
+    await assert.rejects(
+      async () =>
+        loadTasks(await confinedIn(dir, join(dir, "linked.jsonl")), "eval"),
+      /Cannot read dataset file ".*linked\.jsonl": it is outside the spec's folder .*resolves to/,
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

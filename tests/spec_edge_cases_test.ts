@@ -109,7 +109,7 @@ Deno.test("compile() needs at least one dataset split", () => {
   assert.deepEqual(ds.map(where), [["invalid_value", 6, 20]]);
 });
 
-Deno.test("compile() follows absolute file:// includes and rejects files that are not text", async () => {
+Deno.test("compile() follows absolute file:// includes that allowRead names, rejects files that are not text and never reads /dev", async () => {
   const dir = await Deno.makeTempDir();
   await Deno.writeTextFile(`${dir}/ok.md`, "Solve {{ task.q }}");
   await Deno.writeFile(
@@ -123,7 +123,7 @@ Deno.test("compile() follows absolute file:// includes and rejects files that ar
     "roles:",
     role("", `"file://${dir}/ok.md"`),
     DATASET,
-  ]);
+  ], { allowRead: [dir] });
   assert.ok(ok.ok, JSON.stringify(!ok.ok && ok.diagnostics));
   const bad = problems(
     run([
@@ -133,7 +133,7 @@ Deno.test("compile() follows absolute file:// includes and rejects files that ar
       "roles:",
       role("", `"file://${dir}/bin.md"`),
       DATASET,
-    ]),
+    ], { allowRead: [dir] }),
   );
   // The bad byte is located in the file itself, with the include as a note.
   assert.deepEqual(bad.map(where), [["file_not_text", 1, 1]]);
@@ -148,9 +148,12 @@ Deno.test("compile() follows absolute file:// includes and rejects files that ar
       "roles:",
       role("", `"file:///dev/zero"`),
       DATASET,
-    ]),
+    ], { allowRead: ["/"] }),
   );
-  assert.match(dev[0]!.message, /it is not a regular file$/);
+  assert.match(
+    dev[0]!.message,
+    /"\/dev\/zero": it is under \/dev, which a spec never reads/,
+  );
 });
 
 Deno.test("compileSpec() reports a spec object that contains itself", () => {

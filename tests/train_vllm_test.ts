@@ -35,7 +35,6 @@ async function writeSpec(
   );
   text = text
     .replace("name: relay_attribution", `name: ${name}`)
-    .replaceAll("../../pipelines/", `${ROOT}/pipelines/`)
     .replace("  steps: 4", `  steps: ${fields.steps ?? 3}`);
   if (fields.system) {
     text = text.replace(
@@ -52,6 +51,14 @@ async function writeSpec(
 `;
   const spec = join(dir, "spec.yaml");
   await Deno.writeTextFile(spec, text);
+  // The spec reads its data beside it (a spec reads only inside its folder).
+  await Deno.mkdir(join(dir, "data", "relay"), { recursive: true });
+  for (const split of ["train", "eval"]) {
+    await Deno.copyFile(
+      join(ROOT, `tests/specs/data/relay/${split}.jsonl`),
+      join(dir, `data/relay/${split}.jsonl`),
+    );
+  }
   return { spec, dir, adapters };
 }
 
