@@ -56,15 +56,26 @@ function cut(text: string): string {
     } more characters not shown]`;
 }
 
+/** Folder entries read to list the workspace; past it the listing stops (an agent can make millions). */
+const MAX_READ_ENTRIES = 10_000;
+
 /** Workspace paths, depth first, never following a link; at most MAX_LISTED_FILES. */
 async function listFiles(root: string): Promise<string[]> {
   const out: string[] = [];
+  let read = 0;
+  let stopped = false;
   const walk = async (rel: string): Promise<void> => {
     const entries: Deno.DirEntry[] = [];
-    for await (const e of Deno.readDir(join(root, rel))) entries.push(e);
+    for await (const e of Deno.readDir(join(root, rel))) {
+      if (++read > MAX_READ_ENTRIES) {
+        stopped = true;
+        break;
+      }
+      entries.push(e);
+    }
     entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
     for (const e of entries) {
-      if (out.length > MAX_LISTED_FILES) return;
+      if (out.length > MAX_LISTED_FILES || stopped) return;
       const path = rel === "" ? e.name : `${rel}/${e.name}`;
       // readDir reports links as links: a link to a folder is listed, never entered.
       if (e.isDirectory && !e.isSymlink) await walk(path);
@@ -75,6 +86,10 @@ async function listFiles(root: string): Promise<string[]> {
   if (out.length > MAX_LISTED_FILES) {
     out.length = MAX_LISTED_FILES;
     out.push(`(more files not listed: only the first ${MAX_LISTED_FILES})`);
+  } else if (stopped) {
+    out.push(
+      `(more files not listed: the listing stops after ${MAX_READ_ENTRIES} entries)`,
+    );
   }
   return out;
 }

@@ -466,3 +466,43 @@ Deno.test("gradeEpisode() runs an llm_judge component of a composite with its ow
     assert.match(messagesOf(server, 0)[0]!.content as string, /from 1 to 5/);
   });
 });
+
+Deno.test("outcomeJudgeGrader() lists at most 500 workspace files and stops reading a workspace of countless folders", async () => {
+  const ws = await Deno.makeTempDir({ prefix: "outcome_judge_many_" });
+  try {
+    const judged = compile(
+      [
+        "version: 1",
+        "name: g",
+        "models: { m: { model: x }, judge: { model: j } }",
+        "roles:",
+        "  - { id: analyst, description: d, model: m, prompts: { user: hi }, outputs: { report: { extract: final_text } } }",
+        'dataset: { splits: { eval: "https://x/y" }, fields: { inputs: {} } }',
+        "outcome:",
+        "  grader: llm_judge",
+        "  params: { model: judge, answer: analyst.report, files: true, rubric: 'N={{ files | size }} L={{ files | last }}' }",
+      ].join("\n"),
+      { file: "g.yaml" },
+    );
+    assert.ok(judged.ok);
+    for (let i = 0; i < 600; i++) {
+      await Deno.writeTextFile(join(ws, `f${String(i).padStart(4, "0")}`), "");
+    }
+    await withJudge([verdict(5), verdict(5)], async ({ server, options }) => {
+      await outcomeJudgeGrader(options)(input(judged.graph, "42", ws));
+      assert.match(
+        messagesOf(server, 0)[1]!.content as string,
+        /N=501 L=<data-[0-9a-f]+>\(more files not listed: only the first 500\)</,
+      );
+      for (const e of Deno.readDirSync(ws)) await Deno.remove(join(ws, e.name));
+      for (let i = 0; i < 10_050; i++) await Deno.mkdir(join(ws, `d${i}`));
+      await outcomeJudgeGrader(options)(input(judged.graph, "42", ws));
+      assert.match(
+        messagesOf(server, 1)[1]!.content as string,
+        /N=1 L=<data-[0-9a-f]+>\(more files not listed: the listing stops after 10000 entries\)</,
+      );
+    });
+  } finally {
+    await Deno.remove(ws, { recursive: true });
+  }
+});
