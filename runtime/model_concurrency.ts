@@ -1,4 +1,5 @@
 import type { ExecutionGraph } from "../dsl/mod.ts";
+import { outcomeJudgeUses } from "../dsl/outcome_judges.ts";
 import type { ModelCap } from "./events.ts";
 import { planUnits } from "./run_episode.ts";
 
@@ -27,7 +28,7 @@ export interface ModelConcurrencyOptions {
  * A model's users at once are the most units (a role, or a loop group, whose roles run one after another)
  * that use it and have no path between them in the flow, i.e. that can run at the same time in one
  * episode; the coach's model adds one per coached role, the judge calls a role's finished rounds may have
- * in flight. `demand` is episodes x users. A model without `max_concurrency` gets `limit = demand`; one
+ * in flight, and an `llm_judge` outcome's model one, the episode's grading. `demand` is episodes x users. A model without `max_concurrency` gets `limit = demand`; one
  * whose `max_concurrency` is lower is a cap the run reports (see {@linkcode cappedModels}).
  *
  * @example
@@ -62,7 +63,14 @@ export function modelConcurrency(
       ),
     ];
     const judges = graph.coach?.model === model ? coached : 0;
-    const demand = episodes * (widestAntichain(used, reach) + judges);
+    // An llm_judge outcome grades each episode once, at its end: one call in flight per episode.
+    const grading = outcomeJudgeUses(graph.outcome).some((u) =>
+        u.judge.params.model === model
+      )
+      ? 1
+      : 0;
+    const demand = episodes *
+      (widestAntichain(used, reach) + judges + grading);
     return {
       model,
       demand,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { compile } from "../dsl/mod.ts";
+import { modelConcurrency } from "../runtime/model_concurrency.ts";
 
 function spec(params: string, extra: string[] = []): string {
   return [
@@ -233,5 +234,21 @@ Deno.test("compile() refuses an empty judge scale and a success threshold off th
       ["  success: { metric: score, at_least: 7 }"],
     )),
     [],
+  );
+});
+
+Deno.test("modelConcurrency() gives an outcome judge's model one request per episode in flight", () => {
+  const compiled = compile(
+    spec("{ model: judge, answer: analyst.report, rubric: 'A {{ answer }}' }"),
+    { file: "judged.yaml" },
+  );
+  assert.ok(compiled.ok);
+  const sized = modelConcurrency(compiled.graph, {
+    episodes: 8,
+    coached: false,
+  });
+  assert.deepEqual(
+    sized.map((m) => [m.model, m.demand, m.limit]),
+    [["m", 8, 8], ["judge", 8, 8]],
   );
 });
