@@ -5,6 +5,9 @@ import { checkDeclaredResult, gradeOfResult } from "./_declared_result.ts";
 import type { Grader } from "./grade.ts";
 import { UngradedError } from "./ungraded_error.ts";
 
+/** Most characters of a function grader's result as JSON (a command grader's stdout has its cap). */
+const MAX_RESULT_CHARS = 1 << 20;
+
 /**
  * `grader: function` (TypeScript specs): calls the spec's own function in-process with the task, the
  * expected answer, the outputs and a snapshot copy of the workspace (no symlinks), and checks what it
@@ -69,5 +72,25 @@ export const functionGrader: Grader = async (input) => {
     await copy.dispose();
   }
   checkDeclaredResult(value, outcome.params.metrics, source);
-  return gradeOfResult(value, outcome, input);
+  // What the run log records must be plain JSON of bounded size, like a command grader's stdout.
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (e) {
+    throw new UngradedError(
+      "grader_invalid_output",
+      `${source} returned a value that is not JSON: ${
+        e instanceof Error ? e.message : String(e)
+      }`,
+    );
+  }
+  if (text === undefined || text.length > MAX_RESULT_CHARS) {
+    throw new UngradedError(
+      "grader_invalid_output",
+      `${source} returned ${
+        text === undefined ? "no value" : `${text.length} characters of JSON`
+      }; it must return a JSON object of at most ${MAX_RESULT_CHARS} characters`,
+    );
+  }
+  return gradeOfResult(JSON.parse(text), outcome, input);
 };

@@ -115,6 +115,18 @@ Deno.test("a function grader that throws, hangs or returns the wrong metrics lea
       /"correct" = NaN: metrics must be finite/,
     ],
     [
+      "a circular answer",
+      `() => { const a: Record<string, unknown> = {}; a.self = a; return { metrics: { correct: 1 }, answer: a }; }`,
+      "grader_invalid_output",
+      /returned a value that is not JSON/,
+    ],
+    [
+      "a huge answer",
+      `() => ({ metrics: { correct: 1 }, answer: "x".repeat(2_000_000) })`,
+      "grader_invalid_output",
+      /it must return a JSON object of at most 1048576 characters/,
+    ],
+    [
       "an undeclared metric",
       `() => ({ metrics: { correct: 1, extra: 1 } })`,
       "grader_invalid_output",
