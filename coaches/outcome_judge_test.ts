@@ -32,7 +32,7 @@ function graph(params = "", outcomeExtra = ""): ExecutionGraph {
       "models: { m: { model: x }, judge: { model: judge-model } }",
       "roles:",
       "  - { id: analyst, description: d, model: m, prompts: { user: hi }, outputs: { report: { extract: final_text } } }",
-      'dataset: { splits: { eval: "https://x/y" }, fields: { inputs: { question: q } } }',
+      'dataset: { splits: { eval: "https://x/y" }, fields: { answer: a, inputs: { question: q } } }',
       "outcome:",
       "  grader: llm_judge",
       `  params: { model: judge, answer: analyst.report, rubric: ${

@@ -152,7 +152,10 @@ export function outcomeJudgeContext(
   return {
     pipeline: leaves(["name", "description", "roles"]),
     task: taskShape(spec),
-    expected: "leaf",
+    // Without dataset.fields.answer no row has an expected answer to show.
+    ...(spec.dataset.fields.answer !== undefined
+      ? { expected: "leaf" as const }
+      : {}),
     ...(typeof answer === "string"
       ? { answer: "leaf" as const }
       : { answers: leaves(Object.keys(answer)) }),

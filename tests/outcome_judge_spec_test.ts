@@ -10,7 +10,7 @@ function spec(params: string, extra: string[] = []): string {
     "models: { m: { model: x }, judge: { model: j } }",
     "roles:",
     "  - { id: analyst, description: d, model: m, prompts: { user: hi }, outputs: { report: { extract: final_text } } }",
-    'dataset: { splits: { eval: "https://x/y" }, fields: { inputs: { question: q } } }',
+    'dataset: { splits: { eval: "https://x/y" }, fields: { answer: a, inputs: { question: q } } }',
     "outcome:",
     "  grader: llm_judge",
     `  params: ${params}`,
@@ -250,5 +250,20 @@ Deno.test("modelConcurrency() gives an outcome judge's model one request per epi
   assert.deepEqual(
     sized.map((m) => [m.model, m.demand, m.limit]),
     [["m", 8, 8], ["judge", 8, 8]],
+  );
+});
+
+Deno.test("compile() refuses {{ expected }} in the outcome judge's rubric when the dataset declares no answer field", () => {
+  const text = spec(
+    "{ model: judge, answer: analyst.report, rubric: 'E {{ expected }} A {{ answer }}' }",
+  ).replace("fields: { answer: a, inputs:", "fields: { inputs:");
+  const result = compile(text, { file: "judged.yaml" });
+  assert.ok(!result.ok);
+  assert.deepEqual(
+    result.diagnostics.map((d) => [d.code, d.hint]),
+    [[
+      "unknown_template_variable",
+      "declare dataset.fields.answer: the row field holding the expected answer",
+    ]],
   );
 });

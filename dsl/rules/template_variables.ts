@@ -403,6 +403,8 @@ function judgeVariable(
     const parent = segments.slice(0, i).join(".");
     const hint = i === 0 && seg === "files"
       ? "set outcome.params.files: true to show the judge the workspace's files"
+      : i === 0 && seg === "expected"
+      ? "declare dataset.fields.answer: the row field holding the expected answer"
       : i === 0 && (seg === "answer" || seg === "answers")
       ? `outcome.params.answer is ${
         "answer" in shape
