@@ -158,6 +158,12 @@ export async function renderOutcomeJudgePrompt(
     : typeof task.answer === "string"
     ? task.answer
     : JSON.stringify(task.answer);
+  // A rubric that compares with the expected answer cannot judge a row that has none: ungraded, not 0.
+  if (expected === null && READS_EXPECTED.test(rubric.template)) {
+    throw new TypeError(
+      `Cannot judge the outcome of task "${task.id}": its row has no expected answer and the rubric reads {{ expected }}; fill in the row's answer field (dataset.fields.answer)`,
+    );
+  }
   const vars: Record<string, unknown> = {
     pipeline: {
       name: graph.name,
@@ -192,6 +198,9 @@ export async function renderOutcomeJudgePrompt(
     sha256: createHash("sha256").update(text, "utf8").digest("hex"),
   };
 }
+
+/** A `{{ ... expected ... }}` or `{% ... expected ... %}` block. */
+const READS_EXPECTED = /\{[{%][^}%]*\bexpected\b/;
 
 const REPLY_SHAPE = (scale: ScoreScale) =>
   `{"reasoning": "<the evidence, then your judgement>", "score": <a number from ${scale.min} to ${scale.max}>, "blame": "<id of the role most responsible for a poor result>" or null}`;

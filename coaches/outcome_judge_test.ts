@@ -506,3 +506,16 @@ Deno.test("outcomeJudgeGrader() lists at most 500 workspace files and stops read
     await Deno.remove(ws, { recursive: true });
   }
 });
+
+Deno.test("outcomeJudgeGrader() leaves a row without its expected answer ungraded when the rubric compares with it, no call", async () => {
+  await withJudge([verdict(9)], async ({ server, options }) => {
+    await assert.rejects(
+      outcomeJudgeGrader(options)({
+        ...input(graph(), "42"),
+        task: { ...TASK, answer: null },
+      }),
+      /^TypeError: Cannot judge the outcome of task "t1": its row has no expected answer/,
+    );
+    assert.equal(server.requests.length, 0);
+  });
+});
