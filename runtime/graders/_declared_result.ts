@@ -14,8 +14,8 @@ const MAX_TEXT = 4000;
 
 /**
  * The JSON Schema a command or function grader's result must satisfy: `metrics` with every declared
- * metric, a number within its declared range, and no other; optional `valid`, `reason`, `summary`,
- * `answer`; nothing else.
+ * metric, a number within its declared range, and no other (with `valid: false`, not read); optional
+ * `valid`, `reason`, `summary`, `answer`; nothing else.
  */
 export function declaredResultSchema(
   metrics: Readonly<Record<string, MetricDecl>>,
@@ -28,17 +28,21 @@ export function declaredResultSchema(
       ...(m.max !== undefined ? { maximum: m.max } : {}),
     };
   }
+  const strict = {
+    type: "object",
+    required: Object.keys(metrics),
+    additionalProperties: false,
+    properties,
+  };
   return {
     type: "object",
-    required: ["metrics"],
+    // A result that says it is invalid gets the fair values: its metrics are not read, nor required.
+    if: { properties: { valid: { const: false } }, required: ["valid"] },
+    then: { properties: { metrics: { type: "object" } } },
+    else: { required: ["metrics"], properties: { metrics: strict } },
     additionalProperties: false,
     properties: {
-      metrics: {
-        type: "object",
-        required: Object.keys(metrics),
-        additionalProperties: false,
-        properties,
-      },
+      metrics: {},
       valid: { type: "boolean" },
       reason: { type: "string" },
       summary: { type: "string" },
@@ -57,7 +61,8 @@ export function checkDeclaredResult(
   source: string,
 ): void {
   const raw = (value as { metrics?: unknown } | null)?.metrics;
-  if (raw !== null && typeof raw === "object") {
+  const invalid = (value as { valid?: unknown } | null)?.valid === false;
+  if (!invalid && raw !== null && typeof raw === "object") {
     for (const [name, v] of Object.entries(raw)) {
       if (typeof v === "number" && !Number.isFinite(v)) {
         throw new UngradedError(
@@ -96,7 +101,7 @@ function clip(text: string): string {
  */
 export function gradeOfResult(
   value: {
-    readonly metrics: Readonly<Record<string, number>>;
+    readonly metrics?: Readonly<Record<string, number>>;
     readonly valid?: boolean;
     readonly reason?: string;
     readonly summary?: string;
@@ -106,12 +111,13 @@ export function gradeOfResult(
   input: GradeInput,
 ): Grade {
   const valid = value.valid ?? true;
-  const shown = Object.entries(value.metrics).map(([k, v]) => `${k}=${v}`)
+  const shown = Object.entries(value.metrics ?? {}).map(([k, v]) => `${k}=${v}`)
     .join(", ");
   return {
     valid,
     correct: null,
     metrics: valid ? { ...value.metrics } : { ...outcome.fair },
+    // (a valid result always has its metrics: the schema requires them)
     fair: !valid,
     answer: value.answer ?? null,
     expected: input.task.answer ?? null,

@@ -227,6 +227,33 @@ Deno.test("valid: false from a command grader is the agents' failure, at the spe
   );
 });
 
+Deno.test("valid: false needs no metrics (any are not read); a valid result without them is invalid output", async () => {
+  const g = await graph(commandOutcome([
+    `print('{"valid": false, "reason": "empty", "metrics": {"pass_rate": -1}}')`,
+  ], ["  fair: { pass_rate: 0 }"]));
+  const o = await gradeEpisode({
+    graph: g,
+    task,
+    outputs: { coder: { solution: null } },
+    workspace: "",
+  }, grading);
+  assert.deepEqual([o?.ungraded, o?.valid, o?.metrics, o?.reason], [
+    undefined,
+    false,
+    { pass_rate: 0 },
+    "empty",
+  ]);
+  const h = await graph(commandOutcome([`print('{"valid": true}')`]));
+  const bad = await gradeEpisode({
+    graph: h,
+    task,
+    outputs: { coder: { solution: null } },
+    workspace: "",
+  }, grading);
+  assert.equal(bad?.ungraded, "grader_invalid_output");
+  assert.match(bad?.reason ?? "", /must have required property 'metrics'/);
+});
+
 Deno.test("a command grader without a sandbox leaves the episode ungraded", async () => {
   const g = await graph(commandOutcome(["print(1)"]));
   const o = await gradeEpisode({
