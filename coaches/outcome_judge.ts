@@ -56,6 +56,8 @@ export interface OutcomeJudgement {
   readonly cache_hit: boolean;
   /** True when the demo judge answered: a scripted verdict, not a model's. */
   readonly demo: boolean;
+  /** True when the replies came from a scripted provider (the demo judge, or a `scripted` judge model). */
+  readonly scripted: boolean;
   readonly ts: string;
 }
 
@@ -154,6 +156,8 @@ export function outcomeJudgeGrader(options: OutcomeJudgeOptions): Grader {
     const score = j.score!;
     const verdict = j.demo
       ? `${DEMO_NOTE}: the middle of the scale, ${score} on ${min} to ${max}; set models.${params.model}.base_url to have a model judge.`
+      : j.scripted
+      ? `Scripted judge reply (models.${params.model} is a scripted provider, not a model): ${score} on ${min} to ${max}: ${j.reasoning}`
       : `The outcome judge (${params.model}, rubric "${rubric.name}") gave ${score} on ${min} to ${max}: ${j.reasoning}`;
     return {
       valid: true,
@@ -197,6 +201,7 @@ async function judge(
   let attempts = 0, promptTokens = 0, completionTokens = 0;
   let cost: number | null = 0;
   let modelName: string | null = endpoint.model_name;
+  let scripted = false;
   const where = `the outcome of task "${input.task.id}"`;
   const done = (
     v: { reply: JudgeReply; cache_hit: boolean } | {
@@ -232,6 +237,7 @@ async function judge(
     cost_usd: cost,
     cache_hit: "reply" in v && v.cache_hit,
     demo,
+    scripted: demo || scripted,
     ts: new Date().toISOString(),
   });
   const route = client instanceof ModelRouter
@@ -307,6 +313,7 @@ async function judge(
     const text = wholeReply(response);
     raw.push(text);
     modelName = response.model_name;
+    scripted ||= response.provider !== "openai";
     promptTokens += response.usage.prompt_tokens;
     completionTokens += response.usage.completion_tokens;
     cost = cost === null || response.cost_usd === null

@@ -70,7 +70,9 @@ export function prepareOutcomeJudge(
       );
     } else {
       notes.push(
-        configured
+        configured && model.provider === "scripted"
+          ? `outcome: judged by the scripted replies of models.${key} (${model.script}), not a model's`
+          : configured
           ? `outcome: judged by models.${key} (${model.model}) with rubric "${rubric.name}" on ${rubric.scale.min} to ${rubric.scale.max}`
           : `outcome: models.${key} has no endpoint: episodes stay ungraded until it has one; set its base_url, then grade them with --resume`,
       );

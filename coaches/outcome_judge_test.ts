@@ -519,3 +519,25 @@ Deno.test("outcomeJudgeGrader() leaves a row without its expected answer ungrade
     assert.equal(server.requests.length, 0);
   });
 });
+
+Deno.test("outcomeJudgeGrader() labels the replies of a scripted judge model, by the role 'outcome'", async () => {
+  const scripted = new ScriptedModelClient({
+    after_last: "repeat_last",
+    roles: { outcome: ['{"reasoning": "fine", "score": 6, "blame": null}'] },
+    tasks: {},
+  });
+  const judgements: OutcomeJudgement[] = [];
+  const grade = await outcomeJudgeGrader({
+    client: scripted,
+    onJudgement: (j) => void judgements.push(j),
+  })(input(graph(), "42"));
+  assert.deepEqual(grade.metrics, { score: 6, normalized_score: 0.6 });
+  assert.match(
+    grade.summary,
+    /^Scripted judge reply \(models\.judge is a scripted provider, not a model\)/,
+  );
+  assert.deepEqual([judgements[0]?.scripted, judgements[0]?.demo], [
+    true,
+    false,
+  ]);
+});
