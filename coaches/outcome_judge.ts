@@ -112,14 +112,19 @@ const DEMO_NOTE =
  * ```
  */
 export function outcomeJudgeGrader(options: OutcomeJudgeOptions): Grader {
-  let budget = options.budget;
+  // One budget per judge declaration (a composite may hold several), for the whole run.
+  const budgets = new WeakMap<object, JudgeBudget>();
   return async (input: GradeInput): Promise<Grade> => {
     const params = outcomeJudgeParams(input.graph);
-    const b = params.budget;
-    budget ??= new JudgeBudget({
-      ...(b?.max_usd !== undefined ? { max_usd: b.max_usd } : {}),
-      ...(b?.max_calls !== undefined ? { max_calls: b.max_calls } : {}),
-    });
+    let budget = options.budget ?? budgets.get(params);
+    if (budget === undefined) {
+      const b = params.budget;
+      budget = new JudgeBudget({
+        ...(b?.max_usd !== undefined ? { max_usd: b.max_usd } : {}),
+        ...(b?.max_calls !== undefined ? { max_calls: b.max_calls } : {}),
+      });
+      budgets.set(params, budget);
+    }
     const rubric = outcomeRubric(params);
     const { min, max } = rubric.scale;
     const { single, answers } = judgedAnswers(params, input.outputs);
