@@ -20,6 +20,20 @@ const MAX_TEXT = 4000;
 export function declaredResultSchema(
   metrics: Readonly<Record<string, MetricDecl>>,
 ): Record<string, unknown> {
+  // One object per declaration, so the validator compiled for it (keyed by the schema) is reused.
+  let schema = schemas.get(metrics);
+  if (schema === undefined) {
+    schema = buildSchema(metrics);
+    schemas.set(metrics, schema);
+  }
+  return schema;
+}
+
+const schemas = new WeakMap<object, Record<string, unknown>>();
+
+function buildSchema(
+  metrics: Readonly<Record<string, MetricDecl>>,
+): Record<string, unknown> {
   const properties: Record<string, unknown> = {};
   for (const [name, m] of Object.entries(metrics)) {
     properties[name] = {
