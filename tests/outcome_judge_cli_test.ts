@@ -84,6 +84,12 @@ Deno.test("run: offline, the demo judge grades an llm_judge outcome, labelled in
       (await judgements(dir)).map((j) => [j.status, j.demo]),
       [["scored", true], ["scored", true]],
     );
+    const report = await runCli(["report", dir]);
+    assert.equal(report.code, 0, report.stderr);
+    assert.match(
+      await Deno.readTextFile(join(dir, "report.html")),
+      /<th>Outcome judge<\/th>\s*<td>outcome: demo judge \(scripted verdicts/,
+    );
   } finally {
     await Deno.remove(out, { recursive: true });
   }
