@@ -2,6 +2,7 @@ import { dirname, extname, isAbsolute, join, normalize } from "node:path";
 import { SPEC_BUDGETS } from "./budgets.ts";
 import {
   type FileCode,
+  fileHint,
   readSpecFile,
   SpecFileError,
   tooLarge,
@@ -16,7 +17,8 @@ import {
 } from "./parse_yaml.ts";
 import { SourceText } from "./source_text.ts";
 import type { Loc, SpecNode } from "./source_tree.ts";
-import { outsideScope, type ReadScope, readScope } from "./read_scope.ts";
+import { outsideHint, outsideScope, type ReadScope } from "./read_scope.ts";
+import { FileScopes } from "./_file_scopes.ts";
 
 /** Reads a spec file's text; throws `Deno.errors.NotFound` (or any error) when it cannot. */
 export type ReadFile = (path: string) => string;
@@ -60,27 +62,6 @@ function at(loc: Loc): Pick<Diagnostic, "file" | "position" | "end"> {
 
 const START: SourcePosition = { line: 1, column: 1, offset: 0 };
 
-function hintFor(code: FileCode, what: string): string {
-  switch (code) {
-    case "file_is_directory":
-      return "name a file inside it";
-    case "file_too_large":
-      return `split it: a spec file holds at most ${SPEC_BUDGETS.fileBytes} bytes`;
-    case "file_not_text":
-      return "save the file as UTF-8 text";
-    default:
-      return what === "spec"
-        ? "check the path: it is relative to the current directory"
-        : "paths are relative to the file that names them";
-  }
-}
-
-/** What `Loader` needs besides the reader: the entry's scope and the bases fetched before loading. */
-interface LoaderOptions {
-  readonly allowRead?: readonly string[];
-  readonly fetched?: ReadonlyMap<string, string>;
-}
-
 /** `https://…`, `http://…` and other URL schemes but file://, which names a local path. */
 const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
 
@@ -93,42 +74,15 @@ class Loader {
   readonly #read: ReadFile;
   readonly #unreadable = new Set<string>();
   /** The scope each file was read in: the files it names must stay inside it. */
-  readonly #scopes = new Map<string, ReadScope>();
-  /** The scope each file was read in, the entry's first. */
-  get scopes(): ReadonlyMap<string, ReadScope> {
-    return this.#scopes;
-  }
-  readonly #options: LoaderOptions;
+  readonly scopes: FileScopes;
+  readonly #fetched?: ReadonlyMap<string, string>;
   #bytes = 0;
 
-  constructor(read: ReadFile, options: LoaderOptions, entry?: string) {
+  constructor(read: ReadFile, options: LoadSpecOptions, entry?: string) {
     this.#read = read;
-    this.#options = options;
-    if (entry !== undefined) this.#enter(entry);
-  }
-
-  #enter(entry: string): void {
-    this.#scopes.set(
-      entry,
-      readScope(dirname(entry), this.#options.allowRead ?? []),
-    );
-  }
-
-  /** The scope of the files `file` names (its own folder's scope for a file read outside every scope). */
-  scopeOf(file: string): ReadScope {
-    return this.#scopes.get(file) ?? readScope(dirname(file));
-  }
-
-  /** A base fetched before loading (pinned URL, local bundle): its local path, or undefined. */
-  fetched(key: string): string | undefined {
-    return this.#options.fetched?.get(key);
-  }
-
-  /** Starts a fetched base's own scope: its folder (the unpacked bundle), never the user's --allow-read. */
-  enterFetched(path: string): void {
-    if (!this.#scopes.has(path)) {
-      this.#scopes.set(path, readScope(dirname(path)));
-    }
+    this.scopes = new FileScopes(options.allowRead);
+    if (options.fetched) this.#fetched = options.fetched;
+    if (entry !== undefined) this.scopes.enter(entry);
   }
 
   /** Reports a read outside `scope` at `from` (and returns true), before anything is read. */
@@ -148,9 +102,7 @@ class Loader {
       message: `Cannot read ${what} "${path}": ${why}`,
       ...at(from),
       path: keyPath,
-      hint: why.includes("never reads")
-        ? "copy what the spec needs into its folder"
-        : "copy the file into the spec's folder, or name it with --allow-read <path> to let this spec read it",
+      hint: outsideHint(why),
     });
     return true;
   }
@@ -166,7 +118,7 @@ class Loader {
     keyPath: (string | number)[],
     scope?: ReadScope,
   ): SourceText | undefined {
-    if (from && scope && !this.#scopes.has(path)) {
+    if (from && scope && !this.scopes.has(path)) {
       if (this.#refused(path, from, what, keyPath, scope)) return undefined;
     }
     if (this.#unreadable.has(path)) return undefined;
@@ -215,7 +167,7 @@ class Loader {
               }],
             }
             : {}),
-          hint: hintFor(e.code, what),
+          hint: fileHint(e.code, what),
         });
         this.sources.set(path, source);
         this.#unreadable.add(path);
@@ -233,13 +185,13 @@ class Loader {
         : e instanceof Error
         ? e.message
         : String(e);
-      return fail(code, state, hintFor(code, what));
+      return fail(code, state, fileHint(code, what));
     }
     if (text.length > SPEC_BUDGETS.fileBytes) {
       return fail(
         "file_too_large",
         tooLarge(text.length),
-        hintFor("file_too_large", what),
+        fileHint("file_too_large", what),
       );
     }
     this.#bytes += text.length;
@@ -252,8 +204,8 @@ class Loader {
     }
     if (from) {
       this.includedFrom.set(path, from);
-      if (scope && !this.#scopes.has(path)) this.#scopes.set(path, scope);
-    } else if (!this.#scopes.has(path)) this.#enter(path);
+      if (scope) this.scopes.set(path, scope);
+    } else this.scopes.enter(path);
     const source = new SourceText(path, text);
     this.sources.set(path, source);
     return source;
@@ -374,14 +326,14 @@ class Loader {
   ): { path: string; scope?: ReadScope } | undefined {
     const isUrl = URL_LIKE.test(written) && !written.startsWith("file://");
     const key = isUrl ? written : resolveFrom(file, written);
-    const fetched = this.fetched(key);
+    const fetched = this.#fetched?.get(key);
     if (fetched !== undefined) {
       if (
-        !isUrl && this.#refused(key, loc, "base", keyPath, this.scopeOf(file))
+        !isUrl && this.#refused(key, loc, "base", keyPath, this.scopes.of(file))
       ) {
         return undefined;
       }
-      this.enterFetched(fetched);
+      this.scopes.enterFetched(fetched);
       return { path: fetched };
     }
     if (isUrl) {
@@ -397,7 +349,7 @@ class Loader {
       });
       return undefined;
     }
-    return { path: key, scope: this.scopeOf(file) };
+    return { path: key, scope: this.scopes.of(file) };
   }
 
   #includes(
@@ -424,7 +376,7 @@ class Loader {
     }
     const rel = node.value.slice("file://".length);
     const target = resolveFrom(node.loc.file || file, rel);
-    const scope = this.scopeOf(node.loc.file || file);
+    const scope = this.scopes.of(node.loc.file || file);
     if (STRUCTURED.has(extname(target).toLowerCase())) {
       const loaded = this.loadStructured(
         target,
@@ -492,13 +444,6 @@ export interface LoadSpecOptions {
   fetched?: ReadonlyMap<string, string>;
 }
 
-function loaderOptions(options: LoadSpecOptions): LoaderOptions {
-  return {
-    ...(options.allowRead ? { allowRead: options.allowRead } : {}),
-    ...(options.fetched ? { fetched: options.fetched } : {}),
-  };
-}
-
 /**
  * Reads a YAML or JSON spec, resolving `extends` and `file://` includes relative to the file naming them.
  * Every file read stays inside the entry spec's folder (or `allowRead`); a fetched base inside its own.
@@ -514,14 +459,14 @@ export function loadSpec(
   const read = options.readFile ?? readSpecFile;
   const loader = new Loader(
     text === undefined ? read : (p) => (p === entry ? text : read(p)),
-    loaderOptions(options),
+    options,
   );
   const root = loader.loadStructured(entry, undefined, [], []);
   const common = {
     sources: loader.sources,
     diagnostics: loader.diagnostics,
     includedFrom: loader.includedFrom,
-    scopes: loader.scopes,
+    scopes: loader.scopes.all,
   };
   return root ? { root, ...common } : common;
 }
@@ -534,7 +479,7 @@ export function loadSpecTree(
 ): LoadedSpec {
   const loader = new Loader(
     options.readFile ?? readSpecFile,
-    loaderOptions(options),
+    options,
     normalize(file),
   );
   const resolved = loader.resolve(root, normalize(file), [normalize(file)], []);
@@ -542,7 +487,7 @@ export function loadSpecTree(
     sources: loader.sources,
     diagnostics: loader.diagnostics,
     includedFrom: loader.includedFrom,
-    scopes: loader.scopes,
+    scopes: loader.scopes.all,
   };
   return resolved ? { root: resolved, ...common } : common;
 }

@@ -87,3 +87,10 @@ export function unionScope(scopes: Iterable<ReadScope>): ReadScope {
   const roots = [...new Set(all.flatMap((s) => s.roots))];
   return { root: all[0]?.root ?? ".", roots };
 }
+
+/** The hint for a path `outsideScope` refused for reason `why`. */
+export function outsideHint(why: string): string {
+  return why.includes("never reads")
+    ? "copy what the spec needs into its folder"
+    : "copy it into the spec's folder, or name it with --allow-read <path> to let this spec read it";
+}

@@ -102,3 +102,19 @@ export function readSpecFile(path: string): string {
 export function tooLarge(size: number): string {
   return `it is ${size} bytes, more than a spec file may hold (${SPEC_BUDGETS.fileBytes})`;
 }
+
+/** How to fix a file (the spec, or an included file: `what`) that cannot be read for reason `code`. */
+export function fileHint(code: FileCode, what: string): string {
+  switch (code) {
+    case "file_is_directory":
+      return "name a file inside it";
+    case "file_too_large":
+      return `split it: a spec file holds at most ${SPEC_BUDGETS.fileBytes} bytes`;
+    case "file_not_text":
+      return "save the file as UTF-8 text";
+    default:
+      return what === "spec"
+        ? "check the path: it is relative to the current directory"
+        : "paths are relative to the file that names them";
+  }
+}

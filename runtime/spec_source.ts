@@ -232,6 +232,14 @@ async function fromUrl(
   return await localize(cache, bytes, url, name);
 }
 
+/** The first 4 KiB of a file, as text: enough to tell a bundle. */
+async function headOf(path: string): Promise<string> {
+  using file = await Deno.open(path);
+  const buf = new Uint8Array(4096);
+  const n = await file.read(buf);
+  return new TextDecoder().decode(buf.subarray(0, n ?? 0));
+}
+
 /** A local file: a bundle unpacks into the cache; a plain spec stays where it is. */
 async function fromFile(
   path: string,
@@ -252,6 +260,7 @@ async function fromFile(
       `Cannot use "${path}": it is ${info.size} bytes, more than a spec or bundle may be (${BUNDLE_LIMITS.textBytes})`,
     );
   }
+  if (pin === undefined && !isBundleText(await headOf(path))) return path;
   const bytes = await Deno.readFile(path);
   checkPin(path, pin, sha256Hex(bytes));
   const head = new TextDecoder().decode(bytes.subarray(0, 4096));
@@ -270,6 +279,8 @@ function extendsOf(path: string): string[] {
   } catch {
     return [];
   }
+  // Most specs extend nothing: only one that names the key (YAML at the top, or JSON) is parsed again.
+  if (!/^extends\s*:|"extends"\s*:/m.test(text)) return [];
   let doc: unknown;
   try {
     doc = parse(text, { maxAliasCount: 0 });

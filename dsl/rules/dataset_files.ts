@@ -1,5 +1,5 @@
 import { dirname, isAbsolute, join, normalize } from "node:path";
-import { outsideScope } from "../read_scope.ts";
+import { outsideHint, outsideScope } from "../read_scope.ts";
 import type { RuleContext } from "../rule_context.ts";
 
 type Path = (string | number)[];
@@ -25,9 +25,7 @@ function outside(
     code: "include_outside_folder",
     path,
     message: `Cannot read ${what} "${file}": ${why}`,
-    hint: why.includes("never reads")
-      ? "copy what the spec needs into its folder"
-      : "copy it into the spec's folder, or name it with --allow-read <path> to let this spec read it",
+    hint: outsideHint(why),
   });
   return true;
 }
