@@ -212,3 +212,29 @@ Deno.test("a YAML spec cannot hold a function grader", () => {
   );
   assert.match(r.diagnostics[0]!.message, /function grader in a YAML spec/);
 });
+
+Deno.test("a function grader works as a composite's component", async () => {
+  const g = graphOf(
+    await tsSpec(`{
+    grader: "composite",
+    params: {
+      graders: {
+        fn: { grader: "function", fn: ({ outputs }) => ({ metrics: { correct: outputs.solver.answer === "42" ? 1 : 0 } }), ${METRICS} },
+        exact: { grader: "exact_match", params: { answer: "solver.answer" } },
+      },
+    },
+    success: { all: [{ metric: "fn.correct", at_least: 1 }, { metric: "exact.correct", at_least: 1 }] },
+  }`),
+  );
+  assert.equal(typeof g.outcome?.functions?.fn, "function");
+  const o = await gradeEpisode({
+    graph: g,
+    task,
+    outputs: { solver: { answer: "42" } },
+    workspace: "",
+  });
+  assert.deepEqual([o?.success, o?.metrics], [true, {
+    "fn.correct": 1,
+    "exact.correct": 1,
+  }]);
+});
