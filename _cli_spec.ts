@@ -49,9 +49,20 @@ export function compileSpecArg(
       allowRead: source.allowRead,
       fetched: source.fetched,
     };
-    return /\.(ts|mts|js|mjs)$/.test(source.file)
+    const result = /\.(ts|mts|js|mjs)$/.test(source.file)
       ? await compileModule(source.file, compileOptions)
       : compileFile(source.file, compileOptions);
+    if (source.remote && result.ok) {
+      // A spec from a URL takes its data from its bundle or over https, never plain http.
+      for (const [name, split] of Object.entries(result.graph.dataset.splits)) {
+        if (split.is_url && !/^https:\/\//i.test(split.source)) {
+          throw new SpecArgError(
+            `Cannot use the spec "${arg}": its split "${name}" is fetched from "${split.source}", not over https; a spec from a URL takes its data from its bundle or an https URL`,
+          );
+        }
+      }
+    }
+    return result;
   });
 }
 

@@ -202,3 +202,50 @@ dataset:
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("check refuses a spec from a URL whose data comes over plain http, and one that includes a local file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mappa_url_data_" });
+  const env = { MAPPA_CACHE: join(dir, "cache") };
+  const spec = (prompt: string, split: string) =>
+    `version: 1
+name: fetched
+models:
+  m: { model: m }
+roles:
+  - { id: solver, description: Solves, model: m, prompts: { user: "${prompt}" } }
+dataset:
+  splits: { eval: "${split}" }
+  fields: { inputs: { q: q } }
+`;
+  const files: Record<string, string> = {
+    "/http.yaml": spec("Solve {{ task.q }}", "http://example.com/t.jsonl"),
+    "/passwd.yaml": spec("file:///etc/passwd", "https://example.com/t.jsonl"),
+  };
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (req) => new Response(files[new URL(req.url).pathname] ?? ""),
+  );
+  const url = (p: string) => `http://127.0.0.1:${server.addr.port}${p}`;
+  try {
+    const http = await runCli(["check", url("/http.yaml")], dir, env);
+    assert.equal(http.code, 2, http.stderr);
+    assert.match(
+      http.stderr,
+      /its split "eval" is fetched from "http:\/\/example\.com\/t\.jsonl", not over https/,
+    );
+    assert.match(
+      http.stderr,
+      /warning: spec ".*" is not pinned: .*#sha256=[0-9a-f]{64}/,
+    );
+    const passwd = await runCli(["check", url("/passwd.yaml")], dir, env);
+    assert.equal(passwd.code, 1, passwd.stderr);
+    assert.match(
+      passwd.stderr,
+      /error\[include_outside_folder\]: Cannot read included file "\/etc\/passwd": it is outside the spec's folder/,
+    );
+    assert.ok(!passwd.stderr.includes("root:x:0"), "the file was read");
+  } finally {
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
