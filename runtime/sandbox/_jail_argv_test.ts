@@ -252,3 +252,23 @@ Deno.test("jailCommand() sets every rlimit with the shell's ulimit builtins, in 
     /cannot set the jail rlimits/,
   );
 });
+
+Deno.test("bwrapArgs() binds the workspace read-only when asked, and read-write by default", () => {
+  const bind = (args: string[]) => {
+    const i = args.indexOf("/workspace");
+    return args.slice(i - 2, i + 1);
+  };
+  assert.deepEqual(bind(bwrapArgs(params())), [
+    "--bind",
+    "/tmp/ws",
+    "/workspace",
+  ]);
+  assert.deepEqual(bind(bwrapArgs(params({ readonlyWorkspace: true }))), [
+    "--ro-bind",
+    "/tmp/ws",
+    "/workspace",
+  ]);
+  // Python is always isolated (-I): the workspace is never on sys.path.
+  const py = bwrapArgs(params({ language: "python" }));
+  assert.deepEqual(py.slice(-3), ["/usr/bin/python3", "-I", "/run/main.py"]);
+});
