@@ -277,3 +277,35 @@ Deno.test("a local file pinned with #sha256= is checked; a tampered bundle is re
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a URL that never stops sending is cut at the size budget, and nothing is cached", async () => {
+  const chunk = new Uint8Array(1024 * 1024).fill(0x61);
+  let sent = 0;
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () =>
+      new Response(
+        new ReadableStream({
+          pull(c) {
+            sent += chunk.length;
+            c.enqueue(chunk);
+          },
+        }),
+      ),
+  );
+  const cache = await tempCache();
+  try {
+    await refused(
+      resolveSpecSource(`http://127.0.0.1:${server.addr.port}/x.yaml`, {
+        cache,
+      }),
+      /it is larger than 100663296 bytes, more than a spec or bundle may be/,
+    );
+    assert.ok(sent < 200 * chunk.length, `the server sent ${sent} bytes`);
+    const left = [...Deno.readDirSync(cache)];
+    assert.deepEqual(left, []);
+  } finally {
+    await server.shutdown();
+    await Deno.remove(cache, { recursive: true });
+  }
+});
