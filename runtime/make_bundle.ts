@@ -16,6 +16,8 @@ import {
 import { compileFile, type CompileResult } from "../dsl/compile.ts";
 import { readSpecFile } from "../dsl/read_spec_file.ts";
 import { outsideScope, readScope } from "../dsl/read_scope.ts";
+import type { ExecutionGraph } from "../dsl/graph.ts";
+import { DatasetError, loadTasks } from "./load_tasks.ts";
 
 /** Options for `makeBundle`. */
 export interface MakeBundleOptions {
@@ -100,6 +102,31 @@ async function addData(
   }
 }
 
+/** Every task's input file, as the runtime would seed it (a row's own path, a rendered template). */
+async function addTaskFiles(
+  graph: ExecutionGraph,
+  add: (path: string) => void,
+): Promise<void> {
+  if (graph.dataset.files.length === 0) return;
+  for (const [name, split] of Object.entries(graph.dataset.splits)) {
+    // A missing split is named below, with the other files.
+    if (split.is_url || !(await Deno.stat(split.source).catch(() => null))) {
+      continue;
+    }
+    try {
+      const { tasks } = await loadTasks(graph.dataset, name);
+      for (const task of tasks) for (const f of task.files) add(f.from);
+    } catch (e) {
+      if (!(e instanceof DatasetError)) throw e;
+      throw new BundleError(
+        `Cannot bundle the tasks of split "${name}": ${
+          e.message.split("\n")[0]
+        }; fix the data or leave it out with --no-data`,
+      );
+    }
+  }
+}
+
 /**
  * Makes one self-contained file of a YAML/JSON spec: the spec, its extends bases, every file:// include,
  * JSON Schemas, the demo policy and model scripts, and (unless `noData`) its local dataset (each split's
@@ -163,7 +190,10 @@ export async function makeBundle(
       : join(root, model.script);
     if (await Deno.stat(path).then((i) => i.isFile, () => false)) add(path);
   }
-  if (!options.noData) await addData(graph.dataset, root, add);
+  if (!options.noData) {
+    await addData(graph.dataset, root, add);
+    await addTaskFiles(graph, add);
+  }
   const files = new Map<string, Uint8Array>();
   for (const rel of [...paths].sort()) {
     const path = join(root, rel);

@@ -20,6 +20,7 @@ dataset:
   fields: { inputs: { q: q } }
   files:
     - { path: "inputs/{{ task.id }}.txt", as: in.txt }
+    - { path: "{{ task.id }}.in", as: extra.txt }
 `;
 
 async function folder(): Promise<string> {
@@ -35,6 +36,8 @@ async function folder(): Promise<string> {
   await write("data/answers/1.csv", "id,y\n1,2\n");
   await write("top.jsonl", '{"q": "2"}\n');
   await write("inputs/0.txt", "input");
+  // A task file in the spec's own folder: taken as the task names it, not with the folder.
+  await write("0.in", "extra");
   // Beside the spec but named by nothing: a bundle never sweeps the spec's own folder.
   await write(".env", "OPENAI_API_KEY=sk-secret");
   await write("notes/private.md", "not for sharing");
@@ -47,6 +50,7 @@ Deno.test("makeBundle takes the spec, its includes, schemas and data folders, an
     const made = await makeBundle(join(dir, "spec.yaml"));
     assert.ok(made.ok);
     assert.deepEqual([...made.files].sort(), [
+      "0.in",
       "data/answers/1.csv",
       "data/tasks.jsonl",
       "inputs/0.txt",
