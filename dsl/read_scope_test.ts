@@ -121,6 +121,35 @@ Deno.test("includes and extends that leave the spec's folder are errors, read ne
       assert.match(d.hint!, /copy what the spec needs into its folder/);
     });
     await t.step(
+      "the demo policy, a model script and a task file template outside",
+      async () => {
+        refusal(
+          await compileIn(spec, specText("x") + "demo: ../demo.yaml\n"),
+          /Cannot read the demo policy ".*demo\.yaml": it is outside/,
+        );
+        refusal(
+          await compileIn(
+            spec,
+            specText("x").replace(
+              "m: { model: m }",
+              "m: { model: m, provider: scripted, script: /etc/passwd }",
+            ),
+          ),
+          /Cannot read the model script "\/etc\/passwd": it is outside/,
+        );
+        refusal(
+          await compileIn(
+            spec,
+            specText("x").replace(
+              "  fields:",
+              '  files: [{ path: "../{{ task.q }}.txt", as: in.txt }]\n  fields:',
+            ),
+          ),
+          /Cannot read the task input file ".*": it is outside/,
+        );
+      },
+    );
+    await t.step(
       "dataset splits outside, directly or through a link",
       async () => {
         refusal(
