@@ -62,6 +62,10 @@ async function answersFile(
   if (!info.isDirectory) return path;
   for (const name of ANSWER_FILES) {
     if (await Deno.stat(join(path, name)).then((s) => s.isFile, () => false)) {
+      // The file in the folder may itself be a link out.
+      if (input.graph.dataset !== undefined) {
+        assertReadable(input.graph.dataset, join(path, name), "answers file");
+      }
       return join(path, name);
     }
   }
