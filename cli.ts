@@ -27,13 +27,10 @@ import {
   SandboxError,
 } from "./runtime/mod.ts";
 import {
-  compareRun,
-  formatComparison,
   loadRubricFile,
   rescoreRun,
   RubricFileError,
   ScoreLayerError,
-  writeReport,
 } from "./coaches/mod.ts";
 import {
   formatMetricsLine,
@@ -42,8 +39,13 @@ import {
   trainPipeline,
   type TrainProgress,
   TrainRunError,
-  writeTrainingReport,
 } from "./training/mod.ts";
+import {
+  compareRun,
+  formatComparison,
+  writeReport,
+  writeTrainingReport,
+} from "./report/mod.ts";
 
 /**
  * How the user runs mappa, for usage and hints: `deno task` in the repository (deno task sets

@@ -6,10 +6,10 @@ import {
   MetricsLineSchema,
   type RoleStep,
   type StepLine,
-} from "./metrics.ts";
+} from "../training/metrics.ts";
 import { TrainSchema } from "../dsl/schema.ts";
-import { writeTrainingReport } from "./report.ts";
-import type { TrainManifest } from "./train_run.ts";
+import { writeTrainingReport } from "./training_report.ts";
+import type { TrainManifest } from "../training/train_run.ts";
 
 const HOSTILE_ROLE = "<script>alert(1)</script>";
 const HOSTILE_CATEGORY = "<img src=x onerror=alert(2)>";
