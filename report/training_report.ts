@@ -19,7 +19,7 @@ import {
 } from "./_training_sections.ts";
 
 // `deno task report <training run> [--against <run>]`: the training curves as one self-contained HTML
-// file, built like the run report (coaches/report.ts): inline SVG and CSS, no scripts, nothing fetched.
+// file, built like the run report (report/run_report.ts): inline SVG and CSS, no scripts, nothing fetched.
 
 /** Options of `buildTrainingReport` and `writeTrainingReport`. */
 export interface TrainingReportOptions {
