@@ -12,3 +12,5 @@ export * from "./plots.ts";
 export * from "./run_report.ts";
 export * from "./stats.ts";
 export * from "./training_report.ts";
+export * from "./plots_distribution.ts";
+export * from "./plot_render.ts";

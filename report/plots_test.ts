@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
-import { lineChart } from "./plots.ts";
+import { svgMarks } from "../tests/fixtures/svg_marks.ts";
+import { renderPlots } from "./plot_render.ts";
+import { lineChart, type LineChartOptions } from "./plots.ts";
 
-function count(svg: string, pattern: RegExp): number {
-  return svg.match(pattern)?.length ?? 0;
+function draw(o: LineChartOptions): Promise<string> {
+  return renderPlots(lineChart(o));
 }
 
-Deno.test("lineChart() draws one polyline per series and a dot per point", () => {
-  const svg = lineChart({
+Deno.test("lineChart() draws one line per series and a dot per point", async () => {
+  const svg = await draw({
     title: "Mean reward",
     yLabel: "reward",
     series: [
@@ -14,64 +16,62 @@ Deno.test("lineChart() draws one polyline per series and a dot per point", () =>
       { name: "finisher", points: [[1, 0.4], [2, 0.5], [3, 0.6]] },
     ],
   });
-  assert.equal(count(svg, /<polyline /g), 2);
-  assert.equal(count(svg, /<circle /g), 6);
-  assert.match(svg, /class="lg">drafter</);
-  assert.match(svg, /class="lg">finisher</);
-  assert.match(svg, /<title>finisher, step 3: 0\.60<\/title>/);
+  const m = svgMarks(svg);
+  assert.deepEqual(m.segments, [3, 3]);
+  assert.equal(m.points, 6);
+  assert.deepEqual(m.legend, ["drafter", "finisher"]);
+  assert.match(svg, /aria-label="finisher, step 3: 0\.60"/);
 });
 
-Deno.test("lineChart() leaves a gap at a null and draws a lone point as a dot only", () => {
-  const svg = lineChart({
-    title: "Loss",
-    yLabel: "loss",
-    series: [{
-      name: "solver",
-      points: [[1, 1], [2, 2], [3, null], [4, 3], [5, 4], [6, NaN], [7, 5]],
-    }],
-  });
-  assert.equal(count(svg, /<polyline /g), 2);
-  assert.equal(count(svg, /<circle /g), 5);
-  const lines = [...svg.matchAll(/<polyline points="([^"]*)"/g)].map((m) =>
-    m[1]!.split(" ").length
+Deno.test("lineChart() leaves a gap at a null and draws a lone point as a dot only", async () => {
+  const m = svgMarks(
+    await draw({
+      title: "Loss",
+      yLabel: "loss",
+      series: [{
+        name: "solver",
+        points: [[1, 1], [2, 2], [3, null], [4, 3], [5, 4], [6, NaN], [7, 5]],
+      }],
+    }),
   );
-  assert.deepEqual(lines, [2, 2]);
+  assert.deepEqual(m.segments, [2, 2]);
+  assert.equal(m.points, 5);
 });
 
-Deno.test("lineChart() keeps a fixed y domain, whole-number step ticks and dashed series", () => {
-  const svg = lineChart({
-    title: "Success",
-    yLabel: "rate",
-    yDomain: [0, 1],
-    series: [
-      { name: "eval", points: [[0, 0.2], [1, 0.3]] },
-      {
-        name: "eval (B)",
-        points: [[0, 0.1], [1, 0.4]],
-        dashed: true,
-        color: 0,
-      },
-    ],
-  });
-  assert.match(svg, /class="tk">1<\/text>/);
-  assert.match(svg, /class="tk">0<\/text>/);
-  const xTicks = [...svg.matchAll(/text-anchor="middle" class="tk">([^<]*)</g)]
-    .map((m) => m[1]);
-  assert.deepEqual(xTicks, ["0", "1"]);
-  assert.equal(count(svg, /<polyline [^>]*stroke-dasharray/g), 1);
+Deno.test("lineChart() keeps a fixed y domain, whole-number step ticks and dashed series", async () => {
+  const m = svgMarks(
+    await draw({
+      title: "Success",
+      yLabel: "rate",
+      yDomain: [0, 1],
+      series: [
+        { name: "eval", points: [[0, 0.2], [1, 0.3]] },
+        {
+          name: "eval (B)",
+          points: [[0, 0.1], [1, 0.4]],
+          dashed: true,
+          color: 0,
+        },
+      ],
+    }),
+  );
+  // x ticks 0 and 1 only (no 0.5), then the fixed y domain's 0.0 … 1.0.
+  assert.deepEqual(m.tickLabels.slice(0, 2), ["0", "1"]);
+  assert.equal(m.tickLabels.at(-1), "1.0");
+  assert.equal(m.dashedLines, 1);
   // The dashed series shares the first series' colour.
-  assert.equal(count(svg, /stroke="#0072B2" stroke-width="2"/g), 4);
+  assert.deepEqual(m.lineColors, ["#0072B2", "#0072B2"]);
 });
 
-Deno.test("lineChart() escapes series names and says when it has no data", () => {
-  const svg = lineChart({
+Deno.test("lineChart() escapes series names and says when it has no data", async () => {
+  const svg = await draw({
     title: "<b>t</b>",
     yLabel: "y",
     series: [{ name: "<script>alert(1)</script>", points: [[1, null]] }],
   });
   assert.ok(!svg.includes("<script"));
   assert.ok(!svg.includes("<b>"));
-  assert.match(svg, /&#60;script&#62;/);
+  assert.match(svg, /&lt;script&gt;/);
   assert.match(svg, />no data</);
-  assert.equal(count(svg, /<circle /g), 0);
+  assert.equal(svgMarks(svg).points, 0);
 });
