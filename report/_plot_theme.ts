@@ -1,5 +1,6 @@
-// What every plot shares: the palette, the Vega-Lite config, the frame size, and point thinning.
-import type { TopLevelSpec } from "vega-lite";
+// What every plot shares: the palette, the DOM Observable Plot draws into, the frame, point thinning.
+import * as Plot from "@observablehq/plot";
+import { parseHTML } from "linkedom";
 
 /** Okabe–Ito palette: distinguishable with the common colour-vision deficiencies. */
 export const PALETTE = [
@@ -16,13 +17,19 @@ export const PALETTE = [
 /** Most points a strip, scatter or line plot draws per series; the rest are sampled out evenly. */
 const MAX_POINTS = 600;
 
+// Plot needs a DOM only to build elements; linkedom's is enough and serializes them escaped.
+const DOCUMENT =
+  (parseHTML("<!DOCTYPE html><html><body></body></html>") as unknown as {
+    document: Plot.PlotOptions["document"];
+  }).document;
+
 export function color(i: number): string {
   return PALETTE[i % PALETTE.length]!;
 }
 
-/** Every MAX_POINTS-th share of `items`, so a long run keeps the page small; deterministic. */
-export function sample<T>(items: readonly T[]): readonly T[] {
-  if (items.length <= MAX_POINTS) return items;
+/** At most MAX_POINTS of `items`, evenly spaced, so a long run keeps the page small; deterministic. */
+export function sample<T>(items: readonly T[]): T[] {
+  if (items.length <= MAX_POINTS) return [...items];
   const step = items.length / MAX_POINTS;
   return Array.from(
     { length: MAX_POINTS },
@@ -43,38 +50,29 @@ export function fmt(v: number): string {
   return a >= 100 ? v.toFixed(0) : a >= 1 ? v.toFixed(2) : v.toPrecision(2);
 }
 
-type Framing = "$schema" | "config" | "width" | "height" | "title" | "autosize";
-/** A spec without what `framed` fills in, kept a union (a plain Omit would collapse it). */
-type Body = TopLevelSpec extends infer S ? S extends unknown ? Omit<S, Framing>
-  : never
-  : never;
-
-/** A plot's spec with the shared size (580 × 320 in all, legend included), title style and fonts. */
-export function framed(
-  title: string,
-  body: Body,
-  subtitle?: string,
-): TopLevelSpec {
+/** A colour legend of named series, or none for a single series. */
+export function seriesColor(
+  names: readonly string[],
+  colors: readonly string[] = names.map((_, i) => color(i)),
+): Plot.ScaleOptions {
   return {
+    domain: [...names],
+    range: [...colors],
+    legend: names.length > 1 ? "swatches" : false,
+  };
+}
+
+/** One plot as markup: a `<figure>` with its title, legend and SVG, 580 × 320, in the report's fonts. */
+export function figure(options: Plot.PlotOptions): string {
+  const el = Plot.plot({
+    document: DOCUMENT,
+    className: "mp",
     width: 580,
     height: 320,
-    autosize: { type: "fit", contains: "padding" },
-    title: subtitle === undefined ? { text: title } : { text: title, subtitle },
-    ...body,
-    config: {
-      font: "system-ui, sans-serif",
-      // No aria-label on every mark: it tripled the page; the tables carry the numbers for screen readers.
-      aria: false,
-      background: "#fff",
-      title: { anchor: "start", fontSize: 14, subtitleColor: "#444" },
-      axis: {
-        gridColor: "#e4e4e4",
-        labelColor: "#444",
-        titleColor: "#333",
-        titleFontSize: 12,
-      },
-      legend: { labelLimit: 140, labelFontSize: 12 },
-      view: { stroke: null },
-    },
-  } as TopLevelSpec;
+    marginLeft: 56,
+    marginBottom: 44,
+    style: { fontSize: "11px" },
+    ...options,
+  });
+  return el.outerHTML;
 }

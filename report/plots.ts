@@ -1,7 +1,8 @@
-// The report's plots as Vega-Lite specs (https://vega.github.io/vega-lite/), drawn to inline SVG when
-// the page is assembled (plot_render.ts). Each builder returns placeholder markup for `raw()`.
-import { color, fmt, framed, sample } from "./_plot_theme.ts";
-import { plotPlaceholder } from "./plot_render.ts";
+// The report's plots, drawn by Observable Plot (https://observablehq.com/plot/) into inline SVG: no
+// scripts, no fonts, nothing fetched. Run-controlled text (roles, categories) reaches the markup only
+// through the DOM, which escapes it. Each builder returns a `<figure>` for `raw()`.
+import * as Plot from "@observablehq/plot";
+import { color, figure, fmt, sample, seriesColor } from "./_plot_theme.ts";
 
 export { PALETTE } from "./_plot_theme.ts";
 
@@ -11,10 +12,14 @@ export { PALETTE } from "./_plot_theme.ts";
  * @example
  * ```ts
  * import { PLOT_CSS } from "./plots.ts";
- * if (!PLOT_CSS.includes("svg.marks")) throw new Error("no plot rules");
+ * if (!PLOT_CSS.includes(".mp-figure")) throw new Error("no plot rules");
  * ```
  */
-export const PLOT_CSS = "svg.marks{max-width:100%;height:auto}";
+export const PLOT_CSS = `.mp-figure{margin:0;font-family:system-ui,sans-serif}
+.mp-figure h2{font-size:14px;font-weight:600;border:0;margin:2px 0 4px;padding:0}
+.mp-figure h3{font-size:12px;font-weight:400;color:#444;margin:0 0 4px}
+.mp-swatches{font-size:12px}
+.plots figure.mp-figure{border:0;padding:0}`;
 
 /** One named series of a bar chart. */
 export interface BarSeries {
@@ -73,23 +78,25 @@ export interface LineChartOptions {
   readonly yDomain?: readonly [number, number];
 }
 
-/** A nominal colour scale over named series, in their order, with explicit colours. */
-function seriesScale<T>(names: readonly string[], range: readonly T[]) {
-  return { domain: [...names], range: [...range] };
+interface Bar {
+  readonly category: string;
+  readonly series: string;
+  readonly value: number;
+  readonly label: string;
 }
 
 /**
- * A grouped bar chart, each bar labelled with its value.
+ * A grouped bar chart, each bar labelled with its value and titled (hover) with series and category.
  *
  * @example
  * ```ts
  * import { barChart } from "./plots.ts";
- * const markup = barChart({ title: "Success", categories: ["a", "b"], series: [{ name: "rate", values: [0.5, 1] }], yLabel: "rate" });
- * if (!markup.startsWith("<mappa-plot")) throw new Error("not a plot");
+ * const svg = barChart({ title: "Success", categories: ["a", "b"], series: [{ name: "rate", values: [0.5, 1] }], yLabel: "rate" });
+ * if (!svg.includes("<rect")) throw new Error("no bars");
  * ```
  */
 export function barChart(o: BarChartOptions): string {
-  const values = o.series.flatMap((s) =>
+  const bars: Bar[] = o.series.flatMap((s) =>
     s.values.flatMap((v, ci) =>
       v === null || !Number.isFinite(v) ? [] : [{
         category: o.categories[ci] ?? "",
@@ -100,41 +107,27 @@ export function barChart(o: BarChartOptions): string {
     )
   );
   const names = o.series.map((s) => s.name);
-  const spec = framed(o.title, {
-    data: { values },
-    encoding: {
-      x: {
-        field: "category",
-        type: "nominal",
-        sort: [...o.categories],
-        scale: { domain: [...o.categories] },
-        title: o.xLabel ?? null,
-        axis: { labelAngle: 0 },
-      },
-      xOffset: { field: "series", type: "nominal", sort: names },
-      y: {
-        field: "value",
-        type: "quantitative",
-        title: o.yLabel,
-        ...(o.domain ? { scale: { domain: [...o.domain] } } : {}),
-      },
-      color: {
-        field: "series",
-        type: "nominal",
-        title: null,
-        scale: seriesScale(names, names.map((_, i) => color(i))),
-        legend: names.length > 1 ? {} : null,
-      },
+  const at = { fx: "category", x: "series", y: "value" } as const;
+  return figure({
+    title: o.title,
+    fx: { domain: [...o.categories], label: o.xLabel ?? null, padding: 0.15 },
+    x: { domain: names, axis: null, padding: 0.05 },
+    y: {
+      label: o.yLabel,
+      grid: true,
+      ...(o.domain ? { domain: [...o.domain] } : {}),
     },
-    layer: [
-      { mark: { type: "bar" } },
-      {
-        mark: { type: "text", dy: -6, fontSize: 11, color: "#444" },
-        encoding: { text: { field: "label" } },
-      },
+    color: seriesColor(names),
+    marks: [
+      Plot.barY(bars, {
+        ...at,
+        fill: "series",
+        title: (b: Bar) => `${b.series} ${b.category}: ${b.label}`,
+      }),
+      Plot.text(bars, { ...at, text: "label", dy: -7, fill: "#444" }),
+      Plot.ruleY([0], { stroke: "#666" }),
     ],
   });
-  return plotPlaceholder(spec);
 }
 
 /**
@@ -143,57 +136,59 @@ export function barChart(o: BarChartOptions): string {
  * @example
  * ```ts
  * import { scatter } from "./plots.ts";
- * const markup = scatter({ title: "Length", series: [{ name: "solver", points: [[10, 2], [200, 8]] }], xLabel: "chars", yLabel: "score" });
- * if (!markup.startsWith("<mappa-plot")) throw new Error("not a plot");
+ * const svg = scatter({ title: "Length", series: [{ name: "solver", points: [[10, 2], [200, 8]] }], xLabel: "chars", yLabel: "score" });
+ * if (!svg.includes("<circle")) throw new Error("no points");
  * ```
  */
 export function scatter(o: ScatterOptions): string {
-  const values = o.series.flatMap((s) =>
+  const points = o.series.flatMap((s) =>
     sample(s.points).map(([x, y]) => ({ series: s.name, x, y }))
   );
   const names = o.series.map((s) => s.name);
-  const xs = values.map((v) => v.x), ys = values.map((v) => v.y);
+  const xs = points.map((p) => p.x), ys = points.map((p) => p.y);
   const [xlo, xhi] = o.xDomain ?? [Math.min(...xs), Math.max(...xs)];
   const [ylo, yhi] = o.yDomain ?? [Math.min(...ys), Math.max(...ys)];
   const lo = Math.max(xlo, ylo), hi = Math.min(xhi, yhi);
-  const x = {
-    field: "x",
-    type: "quantitative" as const,
-    title: o.xLabel,
-    scale: o.xDomain ? { domain: [...o.xDomain] } : { zero: false },
-  };
-  const y = {
-    field: "y",
-    type: "quantitative" as const,
-    title: o.yLabel,
-    scale: o.yDomain ? { domain: [...o.yDomain] } : { zero: false },
-  };
-  const spec = framed(o.title, {
-    layer: [
-      ...(o.diagonal && values.length > 0 && lo < hi
-        ? [{
-          data: { values: [{ x: lo, y: lo, x2: hi, y2: hi }] },
-          mark: { type: "rule" as const, color: "#999", strokeDash: [4, 3] },
-          encoding: { x, y, x2: { field: "x2" }, y2: { field: "y2" } },
-        }]
-        : []),
-      {
-        data: { values },
-        mark: { type: "point" as const, filled: true, opacity: 0.6 },
-        encoding: {
-          x,
-          y,
-          color: {
-            field: "series",
-            type: "nominal" as const,
-            title: null,
-            scale: seriesScale(names, names.map((_, i) => color(i))),
-          },
-        },
-      },
+  return figure({
+    title: o.title,
+    x: { label: o.xLabel, ...(o.xDomain ? { domain: [...o.xDomain] } : {}) },
+    y: {
+      label: o.yLabel,
+      grid: true,
+      ...(o.yDomain ? { domain: [...o.yDomain] } : {}),
+    },
+    color: { ...seriesColor(names), legend: "swatches" },
+    marks: [
+      o.diagonal && points.length > 0 && lo < hi
+        ? Plot.link([{ lo, hi }], {
+          x1: "lo",
+          y1: "lo",
+          x2: "hi",
+          y2: "hi",
+          stroke: "#999",
+          strokeDasharray: "4 3",
+        })
+        : null,
+      Plot.dot(points, {
+        x: "x",
+        y: "y",
+        fill: "series",
+        fillOpacity: 0.6,
+        r: 3,
+      }),
     ],
   });
-  return plotPlaceholder(spec);
+}
+
+/** About eight whole-number ticks over the steps: Plot's own put 0.5 between steps 0 and 1. */
+function stepTicks(xs: readonly number[]): number[] {
+  const lo = Math.min(...xs), hi = Math.max(...xs);
+  const raw = (hi - lo) / 8;
+  const mag = 10 ** Math.floor(Math.log10(Math.max(1, raw)));
+  const step = [1, 2, 5, 10].map((k) => k * mag).find((s) => s >= raw)!;
+  const out: number[] = [];
+  for (let t = Math.ceil(lo / step) * step; t <= hi; t += step) out.push(t);
+  return out;
 }
 
 function defined(y: number | null): y is number {
@@ -201,115 +196,71 @@ function defined(y: number | null): y is number {
 }
 
 /**
- * A line chart over steps: one line per series, a null y leaves a gap, every point is marked (its value
- * in the point's accessible label), and `dashed` series (a compared run) show dashed in the legend too.
+ * A line chart over steps: one line per series, a null y leaves a gap, every point is marked with its
+ * value as a tooltip, and `dashed` series (a compared run) are drawn dashed with hollow points.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lineChart } from "./plots.ts";
- * const markup = lineChart({
+ * const svg = lineChart({
  *   title: "Mean reward",
  *   series: [{ name: "solver", points: [[1, 0.1], [2, 0.3], [3, null], [4, 0.4]] }],
  *   yLabel: "reward",
  * });
- * if (!markup.startsWith("<mappa-plot")) throw new Error("not a plot");
+ * assert.equal(svg.match(/<circle/g)?.length, 3);
  * ```
  */
 export function lineChart(o: LineChartOptions): string {
   const xLabel = o.xLabel ?? "step";
-  // A null y is kept as a row: Vega-Lite breaks the line there (its "break paths" invalid mode).
-  const values = o.series.flatMap((s) =>
-    s.points.map(([x, y]) => ({
-      series: s.name,
-      x,
-      y: defined(y) ? y : null,
-      desc: `${s.name}, ${xLabel} ${fmt(x)}: ${defined(y) ? fmt(y) : "–"}`,
-    }))
-  );
-  const points = o.series.flatMap((s) =>
-    sample(s.points.filter((p) => defined(p[1]))).map(([x, y]) => ({
-      series: s.name,
-      x,
-      y,
-      desc: `${s.name}, ${xLabel} ${fmt(x)}: ${fmt(y!)}`,
-    }))
-  );
   const names = o.series.map((s) => s.name);
   const colors = o.series.map((s, i) => color(s.color ?? i));
-  const integral = values.every((v) => Number.isInteger(v.x));
-  const shared = {
+  const xs = o.series.flatMap((s) => s.points.map((p) => p[0]));
+  const defs = o.series.map((s) => s.points.filter((p) => defined(p[1])));
+  const marks = o.series.flatMap((s, i) => {
+    const rows = s.points.map(([x, y]) => ({ x, y: defined(y) ? y : NaN }));
+    const dots = sample(defs[i]!).map(([x, y]) => ({ x, y: y! }));
+    return [
+      // A NaN y breaks the line (Plot's line leaves undefined points out as gaps).
+      Plot.lineY(rows, {
+        x: "x",
+        y: "y",
+        stroke: () => s.name,
+        strokeWidth: 2,
+        ...(s.dashed ? { strokeDasharray: "6 4" } : {}),
+      }),
+      Plot.dot(dots, {
+        x: "x",
+        y: "y",
+        r: 3,
+        stroke: () => s.name,
+        strokeWidth: 1.5,
+        fill: s.dashed ? "#fff" : () => s.name,
+        title: (d: { x: number; y: number }) =>
+          `${s.name}, ${xLabel} ${fmt(d.x)}: ${fmt(d.y)}`,
+      }),
+    ];
+  });
+  const empty = defs.every((d) => d.length === 0);
+  return figure({
+    title: o.title,
     x: {
-      field: "x",
-      type: "quantitative" as const,
-      title: xLabel,
-      scale: { zero: false, nice: false },
-      axis: integral ? { tickMinStep: 1, format: "d" } : {},
+      label: xLabel,
+      ...(xs.length > 0 && xs.every(Number.isInteger)
+        ? { tickFormat: "d", ticks: stepTicks(xs) }
+        : {}),
     },
     y: {
-      field: "y",
-      type: "quantitative" as const,
-      title: o.yLabel,
-      scale: o.yDomain ? { domain: [...o.yDomain] } : { zero: false },
+      label: o.yLabel,
+      grid: true,
+      ...(o.yDomain ? { domain: [...o.yDomain] } : {}),
     },
-  };
-  const seriesField = {
-    field: "series",
-    type: "nominal" as const,
-    title: null,
-  };
-  const stroke = { ...seriesField, scale: seriesScale(names, colors) };
-  const dash = {
-    ...seriesField,
-    scale: seriesScale(names, o.series.map((s) => s.dashed ? [6, 4] : [1, 0])),
-  };
-  const fill = {
-    ...seriesField,
-    scale: seriesScale(
-      names,
-      o.series.map((s, i) => s.dashed ? "#fff" : colors[i]!),
-    ),
-  };
-  const spec = framed(o.title, {
-    encoding: shared,
-    layer: [
-      {
-        data: { values },
-        mark: {
-          type: "line" as const,
-          strokeWidth: 2,
-          invalid: "break-paths-show-domains" as const,
-        },
-        encoding: { stroke, strokeDash: dash },
-      },
-      {
-        data: { values: points },
-        mark: {
-          type: "point" as const,
-          filled: true,
-          size: 36,
-          opacity: 1,
-          strokeWidth: 1.5,
-        },
-        encoding: {
-          stroke,
-          fill,
-          strokeDash: dash,
-          description: { field: "desc" },
-        },
-      },
-      ...(points.length === 0
-        ? [{
-          data: { values: [{}] },
-          mark: {
-            type: "text" as const,
-            text: "no data",
-            fontSize: 12,
-            color: "#333",
-          },
-          encoding: { x: { value: 200 }, y: { value: 120 } },
-        }]
-        : []),
+    color: { ...seriesColor(names, colors), legend: "swatches" },
+    marks: [
+      ...marks,
+      empty
+        ? Plot.text(["no data"], { frameAnchor: "middle", fontSize: 12 })
+        : null,
     ],
   });
-  return plotPlaceholder(spec);
 }

@@ -1,7 +1,7 @@
-// Distribution plots of the run report (score histograms, box plots by role and outcome), as Vega-Lite
-// specs drawn when the page is assembled (plot_render.ts).
-import { color, framed, jitter, sample } from "./_plot_theme.ts";
-import { plotPlaceholder } from "./plot_render.ts";
+// Distribution plots of the run report (score histograms, box plots by role and outcome), drawn by
+// Observable Plot into inline SVG.
+import * as Plot from "@observablehq/plot";
+import { figure, fmt, jitter, sample, seriesColor } from "./_plot_theme.ts";
 
 /** A histogram of one or more series, stacked. */
 export interface HistogramOptions {
@@ -27,14 +27,25 @@ export interface BoxPlotOptions {
   readonly domain?: readonly [number, number];
 }
 
+/** Bin edges from `start` by `width` until `end` is covered. */
+function edges(start: number, end: number, width: number): number[] {
+  const n = Math.max(1, Math.ceil((end - start) / width - 1e-9));
+  return Array.from({ length: n + 1 }, (_, i) => start + i * width);
+}
+
+interface Value {
+  readonly series: string;
+  readonly value: number;
+}
+
 /**
  * A stacked histogram; integer data on a small range gets one bin per integer, centred on it.
  *
  * @example
  * ```ts
  * import { histogram } from "./plots_distribution.ts";
- * const markup = histogram({ title: "Scores", series: [{ name: "all", values: [1, 2, 2, 3] }], xLabel: "score" });
- * if (!markup.startsWith("<mappa-plot")) throw new Error("not a plot");
+ * const svg = histogram({ title: "Scores", series: [{ name: "all", values: [1, 2, 2, 3] }], xLabel: "score" });
+ * if (!svg.includes("<rect")) throw new Error("no bars");
  * ```
  */
 export function histogram(o: HistogramOptions): string {
@@ -42,41 +53,51 @@ export function histogram(o: HistogramOptions): string {
   const lo = o.domain?.[0] ?? (all.length ? Math.min(...all) : 0);
   const hi = o.domain?.[1] ?? (all.length ? Math.max(...all) : 1);
   const integral = all.every(Number.isInteger) && hi - lo <= 40;
-  const names = o.series.map((s) => s.name);
-  const extent: [number, number] = [lo, hi];
-  const bin = o.binWidth !== undefined
-    ? { step: o.binWidth, extent }
+  const thresholds = o.binWidth !== undefined
+    ? edges(lo, hi, o.binWidth)
     : integral
-    ? {
-      step: 1,
-      anchor: lo - 0.5,
-      extent: [lo - 0.5, hi + 0.5] as [number, number],
-    }
-    : {
-      extent,
-      maxbins: Math.ceil(Math.log2(Math.max(2, all.length)) + 1),
-    };
-  const spec = framed(o.title, {
-    data: {
-      values: o.series.flatMap((s) =>
-        s.values.map((value) => ({ series: s.name, value }))
+    ? edges(lo - 0.5, hi + 0.5, 1)
+    : "sturges";
+  const names = o.series.map((s) => s.name);
+  const values: Value[] = o.series.flatMap((s) =>
+    s.values.map((value) => ({ series: s.name, value }))
+  );
+  return figure({
+    title: o.title,
+    x: {
+      label: o.xLabel,
+      ...(Array.isArray(thresholds)
+        ? { domain: [thresholds[0]!, thresholds.at(-1)!] }
+        : {}),
+      ...(integral && o.binWidth === undefined
+        ? { ticks: edges(lo, hi, Math.max(1, Math.ceil((hi - lo) / 10))) }
+        : {}),
+    },
+    y: { label: "count", grid: true },
+    color: seriesColor(names),
+    marks: [
+      Plot.rectY(
+        values,
+        Plot.binX<Plot.RectYOptions>(
+          {
+            y: "count",
+            title: (bin: Value[]) =>
+              `${bin[0]?.series ?? ""}: ${bin.length} in [${
+                fmt(Math.min(...bin.map((b) => b.value)))
+              }, ${fmt(Math.max(...bin.map((b) => b.value)))}]`,
+          },
+          {
+            x: "value",
+            fill: "series",
+            thresholds,
+            insetLeft: 1,
+            insetRight: 1,
+          },
+        ),
       ),
-    },
-    mark: { type: "bar", binSpacing: 2 },
-    encoding: {
-      x: { field: "value", type: "quantitative", bin, title: o.xLabel },
-      y: { aggregate: "count", type: "quantitative", title: "count" },
-      color: {
-        field: "series",
-        type: "nominal",
-        title: null,
-        scale: { domain: names, range: names.map((_, i) => color(i)) },
-        legend: names.length > 1 ? {} : null,
-      },
-      order: { field: "series", sort: "ascending" },
-    },
+      Plot.ruleY([0], { stroke: "#666" }),
+    ],
   });
-  return plotPlaceholder(spec);
 }
 
 /**
@@ -85,14 +106,13 @@ export function histogram(o: HistogramOptions): string {
  * @example
  * ```ts
  * import { boxPlot } from "./plots_distribution.ts";
- * const markup = boxPlot({ title: "By role", groups: [{ label: "solver", values: [3, 5, 7] }], yLabel: "score" });
- * if (!markup.startsWith("<mappa-plot")) throw new Error("not a plot");
+ * const svg = boxPlot({ title: "By role", groups: [{ label: "solver", values: [3, 5, 7] }], yLabel: "score" });
+ * if (!svg.includes("<circle")) throw new Error("no points");
  * ```
  */
 export function boxPlot(o: BoxPlotOptions): string {
-  // The axis shows "label / n = k" on two lines; the group key carries both, split by labelExpr.
+  // One facet per group, its axis label carrying n; inside it x runs over [-1, 1] for the jitter.
   const keys = o.groups.map((g) => `${g.label}\nn = ${g.values.length}`);
-  const colors = o.groups.map((_, i) => color(i));
   const values = o.groups.flatMap((g, gi) =>
     g.values.map((value) => ({ group: keys[gi]!, value }))
   );
@@ -100,73 +120,57 @@ export function boxPlot(o: BoxPlotOptions): string {
     sample(g.values).map((value, i) => ({
       group: keys[gi]!,
       value,
-      jitter: jitter(i) * 0.6,
+      x: jitter(i) * 1.2,
     }))
   );
-  const x = {
-    field: "group",
-    type: "nominal" as const,
-    title: null,
-    scale: { domain: keys },
-    axis: { labelAngle: 0, labelExpr: "split(datum.label, '\\n')" },
-  };
-  const y = {
-    field: "value",
-    type: "quantitative" as const,
-    title: o.yLabel,
-    scale: o.domain ? { domain: [...o.domain] } : { zero: false },
-  };
-  const fill = {
-    field: "group",
-    type: "nominal" as const,
-    scale: { domain: keys, range: colors },
-    legend: null,
-  };
-  const spec = framed(o.title, {
-    encoding: { x, y },
-    layer: [
-      {
-        data: { values },
-        mark: {
-          type: "boxplot" as const,
-          extent: 1.5,
-          size: 40,
-          opacity: 0.35,
-          median: { color: "#222", strokeWidth: 2 },
-          outliers: false,
-        },
-        encoding: { color: fill },
-      },
-      {
-        data: { values: dots },
-        mark: { type: "circle" as const, size: 18, opacity: 0.45 },
-        encoding: {
-          xOffset: {
-            field: "jitter",
-            type: "quantitative" as const,
-            scale: { domain: [-0.5, 0.5] },
-          },
-          color: fill,
-        },
-      },
-      {
-        data: { values },
-        mark: {
-          type: "point" as const,
-          shape: "diamond",
-          filled: true,
-          color: "#222",
-          size: 60,
-        },
-        encoding: {
-          y: {
-            aggregate: "mean" as const,
-            field: "value",
-            type: "quantitative" as const,
-          },
-        },
-      },
+  const means = o.groups.flatMap((g, gi) =>
+    g.values.length === 0 ? [] : [{
+      group: keys[gi]!,
+      mean: g.values.reduce((a, b) => a + b, 0) / g.values.length,
+      label: g.label,
+      n: g.values.length,
+    }]
+  );
+  return figure({
+    title: o.title,
+    subtitle: "box: quartiles · bar: median · ◆: mean · dots: actions",
+    fx: { domain: keys, label: null, padding: 0.1 },
+    x: { domain: [-1, 1], axis: null },
+    y: {
+      label: o.yLabel,
+      grid: true,
+      ...(o.domain ? { domain: [...o.domain] } : {}),
+    },
+    color: { ...seriesColor(keys), legend: false },
+    marks: [
+      Plot.boxY(values, {
+        fx: "group",
+        y: "value",
+        insetLeft: 34,
+        insetRight: 34,
+        fill: "group",
+        fillOpacity: 0.2,
+        stroke: "#555",
+        r: 0,
+      }),
+      Plot.dot(dots, {
+        fx: "group",
+        x: "x",
+        y: "value",
+        fill: "group",
+        fillOpacity: 0.45,
+        r: 2.4,
+      }),
+      Plot.dot(means, {
+        fx: "group",
+        frameAnchor: "middle",
+        y: "mean",
+        symbol: "diamond2",
+        fill: "#222",
+        r: 5,
+        title: (m: { label: string; mean: number; n: number }) =>
+          `${m.label}: mean ${fmt(m.mean)}, n ${m.n}`,
+      }),
     ],
-  }, "box: quartiles · bar: median · ◆: mean · dots: actions");
-  return plotPlaceholder(spec);
+  });
 }

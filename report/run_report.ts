@@ -91,7 +91,7 @@ export async function buildReport(
       }${runBiasPart(graph, data.layers)}`
       : null
   }`;
-  return await reportPage(title, body, runDir);
+  return reportPage(title, body, runDir);
 }
 
 /**

@@ -9,7 +9,7 @@ import {
 } from "../training/metrics.ts";
 import { TrainSchema } from "../dsl/schema.ts";
 import { writeTrainingReport } from "./training_report.ts";
-import { svgMarks } from "../tests/fixtures/svg_marks.ts";
+import { plotMarks } from "../tests/fixtures/plot_marks.ts";
 import type { TrainManifest } from "../training/train_run.ts";
 
 const HOSTILE_ROLE = "<script>alert(1)</script>";
@@ -163,16 +163,19 @@ async function withRuns(
   }
 }
 
-/** The SVG whose title is `title` (Vega draws the title last, after the marks). */
+/** The plot figure whose title is `title`. */
 function chart(page: string, title: string): string {
-  const at = page.indexOf(`>${title}</text>`);
+  const at = page.indexOf(`<h2>${title}</h2>`);
   assert.ok(at >= 0, `no chart "${title}"`);
-  return page.slice(page.lastIndexOf("<svg ", at), page.indexOf("</svg>", at));
+  return page.slice(
+    page.lastIndexOf("<figure", at),
+    page.indexOf("</figure>", at),
+  );
 }
 
 /** The legend labels of the chart titled `title`. */
 function legend(page: string, title: string): readonly string[] {
-  return svgMarks(chart(page, title)).legend;
+  return plotMarks(chart(page, title)).legend;
 }
 
 Deno.test("writeTrainingReport() writes report.html with the header, every chart and its series", async () => {
@@ -256,10 +259,10 @@ Deno.test("writeTrainingReport() shows a skipped update as a gap and counts mask
     const page = await Deno.readTextFile(await writeTrainingReport(dir));
     // solver has no loss at step 2: two lone dots; the other role one line through 3 dots.
     const loss = chart(page, "Trainer loss per role");
-    assert.equal(svgMarks(loss).segments.length, 1);
-    assert.equal(svgMarks(loss).points, 5);
+    assert.equal(plotMarks(loss).segments.length, 1);
+    assert.equal(plotMarks(loss).points, 5);
     assert.equal(
-      svgMarks(chart(page, "Mean reward per role")).segments.length,
+      plotMarks(chart(page, "Mean reward per role")).segments.length,
       1,
     );
     assert.match(
@@ -298,7 +301,7 @@ Deno.test("writeTrainingReport() with against overlays run B's curves and names 
         "Eval coach score per role",
       ]
     ) {
-      const marks = svgMarks(chart(page, title));
+      const marks = plotMarks(chart(page, title));
       assert.ok(
         marks.legend.some((l) => /^(solver|held) \(B\)$/.test(l)),
         title,
@@ -407,7 +410,7 @@ Deno.test("writeTrainingReport() shows KL, grad norm, clip fraction, entropy and
         ["Refused or masked fraction per role", 3],
       ] as const
     ) {
-      const marks = svgMarks(chart(page, title));
+      const marks = plotMarks(chart(page, title));
       assert.ok(marks.legend.includes("solver"), title);
       assert.equal(marks.points, dots, title);
     }

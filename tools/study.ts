@@ -244,7 +244,7 @@ async function main(args: string[]): Promise<number> {
     JSON.stringify(report, null, 2) + "\n",
   );
   await Deno.writeTextFile(join(out, "study.md"), studyMarkdown(report));
-  await Deno.writeTextFile(join(out, "study.html"), await studyHtml(report));
+  await Deno.writeTextFile(join(out, "study.html"), studyHtml(report));
   console.log(studyMarkdown(report));
   console.log(`study: ${out}/study.json, study.md, study.html`);
   return runs.every((r) => r.status === "completed") ? 0 : 1;

@@ -1,6 +1,5 @@
 // study.json, study.md and study.html of `deno task study`, built from the runs' metrics.jsonl only.
 import { join } from "node:path";
-import { renderPlots } from "../report/plot_render.ts";
 import { lineChart, PLOT_CSS } from "../report/plots.ts";
 import {
   type BandPoint,
@@ -323,7 +322,7 @@ export function studyMarkdown(r: StudyReport): string {
 }
 
 /** study.html: one chart per flip rate, each mode's mean with its min and max dashed. */
-export function studyHtml(r: StudyReport): Promise<string> {
+export function studyHtml(r: StudyReport): string {
   const charts = r.coach_flips.map((flip) => {
     const cells = r.cells.filter((c) => c.coach_flip === flip);
     return lineChart({
@@ -353,12 +352,10 @@ export function studyHtml(r: StudyReport): Promise<string> {
   });
   const esc = (s: string) =>
     s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-  return renderPlots(
-    `<!doctype html><meta charset="utf-8"><title>Study ${
-      esc(r.spec)
-    }</title><style>${PLOT_CSS}body{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto}</style>
+  return `<!doctype html><meta charset="utf-8"><title>Study ${
+    esc(r.spec)
+  }</title><style>${PLOT_CSS}body{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto}</style>
 <h1>Study: ${esc(r.spec)}</h1>${charts.join("\n")}<pre>${
-      esc(studyMarkdown(r))
-    }</pre>\n`,
-  );
+    esc(studyMarkdown(r))
+  }</pre>\n`;
 }
