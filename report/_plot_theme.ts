@@ -23,6 +23,7 @@ const DOCUMENT =
     document: Plot.PlotOptions["document"];
   }).document;
 
+/** The palette colour of series `i`, wrapping around. */
 export function color(i: number): string {
   return PALETTE[i % PALETTE.length]!;
 }
