@@ -28,13 +28,10 @@ import {
   SandboxError,
 } from "./runtime/mod.ts";
 import {
-  compareRun,
-  formatComparison,
   loadRubricFile,
   rescoreRun,
   RubricFileError,
   ScoreLayerError,
-  writeReport,
 } from "./coaches/mod.ts";
 import {
   formatMetricsLine,
@@ -43,8 +40,13 @@ import {
   trainPipeline,
   type TrainProgress,
   TrainRunError,
-  writeTrainingReport,
 } from "./training/mod.ts";
+// report/ (plots: Observable Plot with a DOM) is imported where a command needs it, so check, graph,
+// run and train do not load it at start.
+type Report = typeof import("./report/mod.ts");
+function loadReport(): Promise<Report> {
+  return import("./report/mod.ts");
+}
 
 /**
  * How the user runs mappa, for usage and hints: `deno task` in the repository (deno task sets
@@ -956,6 +958,7 @@ async function compare(args: string[]): Promise<number> {
       `Cannot use --threshold "${values.threshold}": expected a number`,
     );
   }
+  const { compareRun, formatComparison } = await loadReport();
   const result = await compareRun(dir, a, b, { threshold });
   if (values.format === "json") console.log(JSON.stringify(result, null, 2));
   else console.log(formatComparison(result));
@@ -981,6 +984,7 @@ async function report(args: string[]): Promise<number> {
       `Cannot compare ${dir} --against ${values.against}: --against compares two training runs, and ${dir} has no train.json`,
     );
   }
+  const { writeReport, writeTrainingReport } = await loadReport();
   const path = isTraining
     ? await writeTrainingReport(dir, {
       ...(values.against !== undefined ? { against: values.against } : {}),

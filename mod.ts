@@ -36,12 +36,7 @@ export {
   RunStore,
   ScriptedModelClient,
 } from "./runtime/mod.ts";
-export {
-  compareRun,
-  rescoreRun,
-  RunCoach,
-  writeReport,
-} from "./coaches/mod.ts";
+export { rescoreRun, RunCoach } from "./coaches/mod.ts";
 export type { Evidence, Verdict } from "./coaches/mod.ts";
 export {
   buildSamples,
@@ -51,6 +46,7 @@ export {
   TrainerError,
   trainPipeline,
 } from "./training/mod.ts";
+export { compareRun, writeReport } from "./report/mod.ts";
 export type {
   MetricsLine,
   Sample,

@@ -8,8 +8,11 @@
  * prints the PNG's path and size, the share of coloured (plot) pixels, and any console errors.
  */
 import { join } from "node:path";
-import { writeReport } from "../coaches/report.ts";
-import { syntheticRun, writeSyntheticRun } from "../coaches/report_fixture.ts";
+import { writeReport } from "../report/run_report.ts";
+import {
+  syntheticRun,
+  writeSyntheticRun,
+} from "../tests/fixtures/report_fixture.ts";
 
 /** Where Debian's chromium package puts the browser. */
 export const CHROMIUM = "/usr/bin/chromium";

@@ -18,7 +18,7 @@ const SHA256 = /^[0-9a-f]{64}$/;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { FixtureRun } from "./run_log_fixture.ts";
+ * import { FixtureRun } from "../tests/fixtures/run_log_fixture.ts";
  * import { workspaceAfter } from "./check_workspace.ts";
  * const run = new FixtureRun();
  * run.started(1, "eval:t1", { files: { "train.csv": "a".repeat(64) } });

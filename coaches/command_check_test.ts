@@ -8,7 +8,10 @@ import { BwrapSandbox } from "../runtime/sandbox/bwrap_sandbox.ts";
 import { CheckCache } from "./check_cache.ts";
 import { restoreWorkspace } from "./check_workspace.ts";
 import { scoreAction } from "./rescore.ts";
-import { fixtureExecution, FixtureRun } from "./run_log_fixture.ts";
+import {
+  fixtureExecution,
+  FixtureRun,
+} from "../tests/fixtures/run_log_fixture.ts";
 
 const jail = await BwrapSandbox.create();
 

@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import type { GraphRubric } from "../dsl/mod.ts";
 import { judgeDeterministically } from "./deterministic_judge.ts";
 import { buildEvidence } from "./evidence.ts";
-import { fixtureExecution, FixtureRun } from "./run_log_fixture.ts";
+import {
+  fixtureExecution,
+  FixtureRun,
+} from "../tests/fixtures/run_log_fixture.ts";
 import { VerdictSchema } from "./types.ts";
 
 const RUBRIC: GraphRubric = {

@@ -117,7 +117,7 @@ function rubricFor(log: RunLog, role: string): GraphRubric | undefined {
  * ```ts
  * import assert from "node:assert/strict";
  * import { buildEvidence } from "./evidence.ts";
- * import { FixtureRun } from "./run_log_fixture.ts"; // or: await RunLog.load("runs/<id>")
+ * import { FixtureRun } from "../tests/fixtures/run_log_fixture.ts"; // or: await RunLog.load("runs/<id>")
  * const run = new FixtureRun();
  * run.started();
  * const key = run.action("modeler", { reply: "Trained.\n## Score: 10" });

@@ -16,7 +16,7 @@ import type { ActionKey, RunLog } from "./run_log.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import { roleResultFromLog } from "./evidence_handoffs.ts";
- * import { FixtureRun } from "./run_log_fixture.ts";
+ * import { FixtureRun } from "../tests/fixtures/run_log_fixture.ts";
  * const run = new FixtureRun();
  * run.started();
  * run.action("data_engineer", { reply: "<think>hm</think>Saved." });
@@ -82,7 +82,7 @@ export function roleResultFromLog(
  * ```ts
  * import assert from "node:assert/strict";
  * import { taskOf } from "./evidence_handoffs.ts";
- * import { FixtureRun } from "./run_log_fixture.ts";
+ * import { FixtureRun } from "../tests/fixtures/run_log_fixture.ts";
  * const run = new FixtureRun();
  * run.started();
  * assert.equal(taskOf(run.log, "eval:t1").id, "t1");
@@ -112,7 +112,7 @@ export function taskOf(log: RunLog, episodeId: string): Task {
  * ```ts
  * import assert from "node:assert/strict";
  * import { sharedVariables } from "./evidence_handoffs.ts";
- * import { FixtureRun } from "./run_log_fixture.ts";
+ * import { FixtureRun } from "../tests/fixtures/run_log_fixture.ts";
  * const run = new FixtureRun();
  * run.started();
  * run.action("data_engineer", { reply: "Saved." });

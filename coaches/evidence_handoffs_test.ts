@@ -9,7 +9,7 @@ import {
   fixtureExecution,
   fixtureGraph,
   FixtureRun,
-} from "./run_log_fixture.ts";
+} from "../tests/fixtures/run_log_fixture.ts";
 
 const LOOP_SPEC = `version: 1
 name: loop

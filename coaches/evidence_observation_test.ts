@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { capStream, observationEvidence } from "./evidence_observation.ts";
-import { fixtureExecution } from "./run_log_fixture.ts";
+import { fixtureExecution } from "../tests/fixtures/run_log_fixture.ts";
 
 Deno.test("capStream() keeps the head and the tail with a note of what was cut", () => {
   const text = "a".repeat(10) + "b".repeat(100) + "c".repeat(10);

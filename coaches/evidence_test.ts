@@ -3,7 +3,10 @@ import type { GraphRubric } from "../dsl/mod.ts";
 import type { Task } from "../runtime/mod.ts";
 import { formatObservation } from "../runtime/role_result.ts";
 import { buildEvidence, renderInput } from "./evidence.ts";
-import { fixtureExecution, FixtureRun } from "./run_log_fixture.ts";
+import {
+  fixtureExecution,
+  FixtureRun,
+} from "../tests/fixtures/run_log_fixture.ts";
 import { RunLog } from "./run_log.ts";
 import type { OutcomeEvidence } from "./types.ts";
 

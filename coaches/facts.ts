@@ -238,7 +238,7 @@ function replyFacts(
  * ```ts
  * import assert from "node:assert/strict";
  * import { actionFacts } from "./facts.ts";
- * import { FixtureRun } from "./run_log_fixture.ts"; // or: await RunLog.load("runs/<id>")
+ * import { FixtureRun } from "../tests/fixtures/run_log_fixture.ts"; // or: await RunLog.load("runs/<id>")
  * const run = new FixtureRun();
  * run.started();
  * const key = run.action("data_engineer", { contract: { missing_required: ["X_test.pkl"] } });

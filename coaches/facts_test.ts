@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { actionFacts } from "./facts.ts";
-import { fixtureExecution, FixtureRun } from "./run_log_fixture.ts";
+import {
+  fixtureExecution,
+  FixtureRun,
+} from "../tests/fixtures/run_log_fixture.ts";
 
 function kinds(run: FixtureRun, key: Parameters<typeof actionFacts>[1]) {
   return actionFacts(run.log, key).map((f) => [f.kind, f.role, f.file ?? null]);

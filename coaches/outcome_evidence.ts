@@ -15,7 +15,7 @@ function text(value: unknown): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { FixtureRun } from "./run_log_fixture.ts";
+ * import { FixtureRun } from "../tests/fixtures/run_log_fixture.ts";
  * import { outcomeFromLog } from "./outcome_evidence.ts";
  * const run = new FixtureRun();
  * assert.equal(outcomeFromLog(run.log, "eval:missing"), undefined);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { RunEventSchema } from "../runtime/events.ts";
 import { outcomeFromLog } from "./outcome_evidence.ts";
-import { FixtureRun } from "./run_log_fixture.ts";
+import { FixtureRun } from "../tests/fixtures/run_log_fixture.ts";
 
 function finish(run: FixtureRun, ungraded?: "grader_error") {
   run.log.add(RunEventSchema.parse({

@@ -8,7 +8,7 @@ import type {
 } from "../runtime/ports.ts";
 import { JudgeCache } from "./judge_cache.ts";
 import { rescoreRun, sampleActions } from "./rescore.ts";
-import { fixtureRunDir } from "./rescore_fixture.ts";
+import { fixtureRunDir } from "../tests/fixtures/rescore_fixture.ts";
 import { listLayers, readLayer } from "./score_layer.ts";
 
 /** A judge behind the ModelClient port that always gives `score` (STYLE.md §10: fakes at the edge). */

@@ -6,7 +6,7 @@ import {
   fixtureExecution,
   fixtureGraph,
   FixtureRun,
-} from "./run_log_fixture.ts";
+} from "../tests/fixtures/run_log_fixture.ts";
 
 async function writeRun(run: FixtureRun, tail = ""): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "mappa_runlog_" });

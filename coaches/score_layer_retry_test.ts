@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { readLayer } from "./score_layer.ts";
-import { fixtureVerdict } from "./score_layer_fixture.ts";
+import { fixtureVerdict } from "../tests/fixtures/score_layer_fixture.ts";
 import { ScoreLayerWriter } from "./score_layer_writer.ts";
 
 Deno.test("a verdict left unscored by a judge error is retried; a scored one is final", async () => {

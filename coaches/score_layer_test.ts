@@ -9,7 +9,7 @@ import {
   ScoreLayerWriter,
   verdictKey,
 } from "./score_layer.ts";
-import { fixtureVerdict } from "./score_layer_fixture.ts";
+import { fixtureVerdict } from "../tests/fixtures/score_layer_fixture.ts";
 
 const RUBRIC = { name: "math", hash: "aaaaaaaaaaaa" };
 const LAYER = "math@aaaaaaaaaaaa";

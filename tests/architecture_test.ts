@@ -3,7 +3,7 @@ import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 // STYLE.md §1: imports only go down this list; only cli.ts and mod.ts may import everything.
-const LAYERS = ["dsl", "runtime", "coaches", "training"] as const;
+const LAYERS = ["dsl", "runtime", "coaches", "training", "report"] as const;
 type Layer = typeof LAYERS[number];
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -148,7 +148,13 @@ Deno.test("checkLayerEdges() reports imports that go up the layer list", () => {
     { from: "training/loop.ts", to: "coaches/mod.ts" },
     { from: "training/loop.ts", to: "cli.ts" },
     { from: "training/loop.ts", to: "tests/fake_model.ts" },
+    { from: "training/loop.ts", to: "report/mod.ts" },
+    { from: "report/run_report.ts", to: "training/mod.ts" },
+    { from: "report/run_report.ts", to: "coaches/mod.ts" },
+    { from: "report/run_report.ts", to: "cli.ts" },
     { from: "cli.ts", to: "training/mod.ts" },
+    { from: "cli.ts", to: "report/mod.ts" },
+    { from: "mod.ts", to: "report/mod.ts" },
     { from: "mod.ts", to: "runtime/mod.ts" },
     { from: "tests/x_test.ts", to: "cli.ts" },
   ];
@@ -157,8 +163,10 @@ Deno.test("checkLayerEdges() reports imports that go up the layer list", () => {
     "Module dsl/compile.ts imports runtime/run.ts: dsl must not depend on runtime",
     "Module dsl/llm.ts imports npm:/openai@7.57.0: dsl must not depend on openai",
     "Module dsl/schema.ts imports mod.ts: dsl must not depend on mod.ts",
+    "Module report/run_report.ts imports cli.ts: report must not depend on cli.ts",
     "Module runtime/run.ts imports coaches/rubric_judge.ts: runtime must not depend on coaches",
     "Module training/loop.ts imports cli.ts: training must not depend on cli.ts",
+    "Module training/loop.ts imports report/mod.ts: training must not depend on report",
     "Module training/loop.ts imports tests/fake_model.ts: training must not depend on tests",
   ]);
 });

@@ -23,7 +23,7 @@ import {
   RunLog,
 } from "../coaches/mod.ts";
 import { RubricSchema } from "../dsl/schema.ts";
-import { loadRunData } from "../coaches/report_data.ts";
+import { loadRunData } from "../report/report_data.ts";
 import { readRunEvents } from "../training/run_stats.ts";
 import { runCli } from "./run_cli.ts";
 import {

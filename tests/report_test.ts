@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { buildReport, writeReport } from "../coaches/report.ts";
+import { buildReport, writeReport } from "../report/run_report.ts";
 import {
   type SyntheticRun,
   writeSyntheticRun,
-} from "../coaches/report_fixture.ts";
+} from "../tests/fixtures/report_fixture.ts";
 import {
   CHROMIUM,
   CHROMIUM_INSTALL,

@@ -1,6 +1,6 @@
 // study.json, study.md and study.html of `deno task study`, built from the runs' metrics.jsonl only.
 import { join } from "node:path";
-import { lineChart, PLOT_CSS } from "../coaches/plots.ts";
+import { lineChart, PLOT_CSS } from "../report/plots.ts";
 import {
   type BandPoint,
   bands,

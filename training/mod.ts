@@ -10,7 +10,6 @@ export * from "./local_trainer.ts";
 export * from "./metrics.ts";
 export * from "./policy_client.ts";
 export * from "./protocol.ts";
-export * from "./report.ts";
 export * from "./run_stats.ts";
 export * from "./sample_tasks.ts";
 export * from "./samples.ts";

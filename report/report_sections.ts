@@ -1,4 +1,4 @@
-import { barChart } from "./_svg_plots.ts";
+import { barChart } from "./plots.ts";
 import type { ReportGraph } from "./report_graph.ts";
 import type { RunData } from "./report_data.ts";
 import type { OutcomeBasis } from "./report_rows.ts";

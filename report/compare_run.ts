@@ -3,8 +3,7 @@ import {
   type CompareOptions,
   type Comparison,
 } from "./compare.ts";
-import { RunLog } from "./run_log.ts";
-import { readLayer, resolveLayer } from "./score_layer.ts";
+import { readLayer, resolveLayer, RunLog } from "../coaches/mod.ts";
 
 /** Options of `compareRun`: those of `compareLayers` but the categories, which come from the run. */
 export type CompareRunOptions = Omit<CompareOptions, "categories">;
@@ -17,7 +16,7 @@ export type CompareRunOptions = Omit<CompareOptions, "categories">;
  * ```ts
  * import assert from "node:assert/strict";
  * import { compareRun } from "./compare_run.ts";
- * import { fixtureRunDir } from "./rescore_fixture.ts";
+ * import { fixtureRunDir } from "../tests/fixtures/rescore_fixture.ts";
  * await assert.rejects(compareRun(await fixtureRunDir(), "a", "b"), /Cannot find score layer "a"/);
  * ```
  */

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { compareLayers, formatComparison } from "./compare.ts";
-import { fixtureVerdict } from "./score_layer_fixture.ts";
-import type { Verdict } from "./types.ts";
+import { compareLayers } from "./compare.ts";
+import { formatComparison } from "./compare_format.ts";
+import { fixtureVerdict } from "../tests/fixtures/score_layer_fixture.ts";
+import type { Verdict } from "../coaches/types.ts";
 
 const A = { name: "math", hash: "aaaaaaaaaaaa" };
 const B = { name: "math", hash: "bbbbbbbbbbbb" };

@@ -1,4 +1,4 @@
-import { barChart, scatter } from "./_svg_plots.ts";
+import { barChart, scatter } from "./plots.ts";
 import {
   categoryGap,
   familyClashes,

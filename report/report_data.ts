@@ -1,7 +1,6 @@
 import { join } from "node:path";
 import { readRunManifest, RunStoreError } from "../runtime/mod.ts";
-import { listLayers, readLayer } from "./score_layer.ts";
-import type { Verdict } from "./types.ts";
+import { listLayers, readLayer, type Verdict } from "../coaches/mod.ts";
 
 // What the report reads from a run directory, reduced to the facts it shows. events.jsonl is read loosely
 // (records were validated when written; a newer writer may add fields or kinds), and only each episode's

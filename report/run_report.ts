@@ -38,7 +38,7 @@ export interface ReportOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { buildReport } from "./report.ts";
+ * import { buildReport } from "./run_report.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/manifest.json`, JSON.stringify({ run_id: "demo__0__1", policy: "demo" }));
  * await Deno.writeTextFile(`${dir}/events.jsonl`, "");
@@ -101,7 +101,7 @@ export async function buildReport(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { writeReport } from "./report.ts";
+ * import { writeReport } from "./run_report.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/manifest.json`, JSON.stringify({ run_id: "r" }));
  * await Deno.writeTextFile(`${dir}/events.jsonl`, "");

@@ -1,3 +1,4 @@
+import * as ss from "simple-statistics";
 import { pearson } from "./stats.ts";
 
 // How well a score separates successful from failed episodes (the report's "scores against outcomes").
@@ -16,12 +17,11 @@ export function auc(
   successes: readonly number[],
   failures: readonly number[],
 ): number | null {
-  if (successes.length === 0 || failures.length === 0) return null;
-  let wins = 0;
-  for (const s of successes) {
-    for (const f of failures) wins += s > f ? 1 : s === f ? 0.5 : 0;
-  }
-  return wins / (successes.length * failures.length);
+  const n1 = successes.length, n0 = failures.length;
+  if (n1 === 0 || n0 === 0) return null;
+  // U = W − n₁(n₁ + 1)/2, with W the rank sum of the successes (ties at their average rank).
+  const w = ss.wilcoxonRankSum(successes as number[], failures as number[]);
+  return (w - (n1 * (n1 + 1)) / 2) / (n1 * n0);
 }
 
 /**

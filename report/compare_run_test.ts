@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { RubricSchema } from "../dsl/schema.ts";
 import { compareRun } from "./compare_run.ts";
-import { rescoreRun } from "./rescore.ts";
-import { fixtureRunDir } from "./rescore_fixture.ts";
+import { rescoreRun } from "../coaches/rescore.ts";
+import { fixtureRunDir } from "../tests/fixtures/rescore_fixture.ts";
 
 function rubric(name: string, default_score: number, hash: string) {
   const checks = [{ id: "missing", when: "required_file_missing", cap: 2 }];

@@ -1,8 +1,12 @@
 import { join } from "node:path";
-import { html } from "../coaches/report_html.ts";
-import { reportPage, writeReportFile } from "../coaches/report_page.ts";
-import { type EvalLine, readMetrics, type StepLine } from "./metrics.ts";
-import type { TrainManifest } from "./train_run.ts";
+import { html } from "./report_html.ts";
+import { reportPage, writeReportFile } from "./report_page.ts";
+import {
+  type EvalLine,
+  readMetrics,
+  type StepLine,
+  type TrainManifest,
+} from "../training/mod.ts";
 import {
   categorySection,
   evalSection,
@@ -12,10 +16,10 @@ import {
   stepsSection,
   trainerSection,
   type TrainingRun,
-} from "./_report_sections.ts";
+} from "./_training_sections.ts";
 
 // `deno task report <training run> [--against <run>]`: the training curves as one self-contained HTML
-// file, built like the run report (coaches/report.ts): inline SVG and CSS, no scripts, nothing fetched.
+// file, built like the run report (report/run_report.ts): inline SVG and CSS, no scripts, nothing fetched.
 
 /** Options of `buildTrainingReport` and `writeTrainingReport`. */
 export interface TrainingReportOptions {
@@ -76,7 +80,7 @@ async function loadTrainingRun(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { buildTrainingReport } from "./report.ts";
+ * import { buildTrainingReport } from "./training_report.ts";
  * const dir = await Deno.makeTempDir();
  * await assert.rejects(buildTrainingReport(dir), /it has no train\.json/);
  * await Deno.remove(dir);
@@ -107,7 +111,7 @@ export async function buildTrainingReport(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { writeTrainingReport } from "./report.ts";
+ * import { writeTrainingReport } from "./training_report.ts";
  * const dir = await Deno.makeTempDir();
  * const train = {
  *   roles: ["solver"], algorithm: "reinforce_pp", steps: 10, tasks_per_step: 8, samples_per_task: 2, split: "train",

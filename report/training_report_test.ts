@@ -6,10 +6,11 @@ import {
   MetricsLineSchema,
   type RoleStep,
   type StepLine,
-} from "./metrics.ts";
+} from "../training/metrics.ts";
 import { TrainSchema } from "../dsl/schema.ts";
-import { writeTrainingReport } from "./report.ts";
-import type { TrainManifest } from "./train_run.ts";
+import { writeTrainingReport } from "./training_report.ts";
+import { plotMarks } from "../tests/fixtures/plot_marks.ts";
+import type { TrainManifest } from "../training/train_run.ts";
 
 const HOSTILE_ROLE = "<script>alert(1)</script>";
 const HOSTILE_CATEGORY = "<img src=x onerror=alert(2)>";
@@ -162,11 +163,19 @@ async function withRuns(
   }
 }
 
-/** The SVG whose title is `title`. */
+/** The plot figure whose title is `title`. */
 function chart(page: string, title: string): string {
-  const start = page.indexOf(`aria-label="${title}"`);
-  assert.ok(start >= 0, `no chart "${title}"`);
-  return page.slice(start, page.indexOf("</svg>", start));
+  const at = page.indexOf(`<h2>${title}</h2>`);
+  assert.ok(at >= 0, `no chart "${title}"`);
+  return page.slice(
+    page.lastIndexOf("<figure", at),
+    page.indexOf("</figure>", at),
+  );
+}
+
+/** The legend labels of the chart titled `title`. */
+function legend(page: string, title: string): readonly string[] {
+  return plotMarks(chart(page, title)).legend;
 }
 
 Deno.test("writeTrainingReport() writes report.html with the header, every chart and its series", async () => {
@@ -190,19 +199,12 @@ Deno.test("writeTrainingReport() writes report.html with the header, every chart
         "Trainer grad norm per role",
       ]
     ) chart(page, title);
-    assert.match(chart(page, "Mean reward per role"), /class="lg">solver</);
-    assert.match(
-      chart(page, "Success rate per eval split"),
-      /class="lg">held</,
+    assert.ok(legend(page, "Mean reward per role").includes("solver"));
+    assert.ok(legend(page, "Success rate per eval split").includes("held"));
+    assert.ok(
+      legend(page, "Success rate per eval split").includes("train rollouts"),
     );
-    assert.match(
-      chart(page, "Success rate per eval split"),
-      /class="lg">train rollouts</,
-    );
-    assert.match(
-      chart(page, "Coach score by task category"),
-      /class="lg">maths</,
-    );
+    assert.ok(legend(page, "Coach score by task category").includes("maths"));
     assert.match(page, /3 done \/ 5 planned/);
     assert.match(page, /solver@2/);
     assert.match(page, /Per-action coach rewards only/);
@@ -245,8 +247,8 @@ Deno.test("writeTrainingReport() escapes a hostile role and category name", asyn
       page,
       /<th>&lt;script&gt;alert\(1\)&lt;\/script&gt; reward<\/th>/,
     );
-    assert.match(chart(page, "Mean reward per role"), /&#60;script&#62;/);
-    assert.match(chart(page, "Coach score by task category"), /&#60;img src=x/);
+    assert.match(chart(page, "Mean reward per role"), /&lt;script&gt;/);
+    assert.match(chart(page, "Coach score by task category"), /&lt;img src=x/);
   });
 });
 
@@ -257,10 +259,10 @@ Deno.test("writeTrainingReport() shows a skipped update as a gap and counts mask
     const page = await Deno.readTextFile(await writeTrainingReport(dir));
     // solver has no loss at step 2: two lone dots; the other role one line through 3 dots.
     const loss = chart(page, "Trainer loss per role");
-    assert.equal(loss.match(/<polyline /g)?.length, 1);
-    assert.equal(loss.match(/<circle /g)?.length, 5);
+    assert.equal(plotMarks(loss).segments.length, 1);
+    assert.equal(plotMarks(loss).points, 5);
     assert.equal(
-      chart(page, "Mean reward per role").match(/<polyline /g)?.length,
+      plotMarks(chart(page, "Mean reward per role")).segments.length,
       1,
     );
     assert.match(
@@ -299,9 +301,12 @@ Deno.test("writeTrainingReport() with against overlays run B's curves and names 
         "Eval coach score per role",
       ]
     ) {
-      const svg = chart(page, title);
-      assert.match(svg, /class="lg">(solver|held) \(B\)</, title);
-      assert.match(svg, /stroke-dasharray/, title);
+      const marks = plotMarks(chart(page, title));
+      assert.ok(
+        marks.legend.some((l) => /^(solver|held) \(B\)$/.test(l)),
+        title,
+      );
+      assert.ok(marks.dashedLines >= 1, title);
     }
     assert.doesNotMatch(chart(page, "Trainer loss per role"), /\(B\)/);
     assert.match(page, /Comparing two training runs/);
@@ -405,9 +410,9 @@ Deno.test("writeTrainingReport() shows KL, grad norm, clip fraction, entropy and
         ["Refused or masked fraction per role", 3],
       ] as const
     ) {
-      const svg = chart(page, title);
-      assert.match(svg, /class="lg">solver</, title);
-      assert.equal(svg.match(/<circle /g)?.length, dots, title);
+      const marks = plotMarks(chart(page, title));
+      assert.ok(marks.legend.includes("solver"), title);
+      assert.equal(marks.points, dots, title);
     }
     assert.match(
       page,

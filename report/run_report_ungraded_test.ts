@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
-import { buildReport } from "./report.ts";
-import { type SyntheticRun, writeSyntheticRun } from "./report_fixture.ts";
+import { buildReport } from "./run_report.ts";
+import {
+  type SyntheticRun,
+  writeSyntheticRun,
+} from "../tests/fixtures/report_fixture.ts";
 
 const RUN: SyntheticRun = {
   run_id: "ungraded__0__1",

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { PLOT_CSS } from "./_svg_plots.ts";
+import { PLOT_CSS } from "./plots.ts";
 import { type Html, html, raw, REPORT_CSS } from "./report_html.ts";
 
 /**

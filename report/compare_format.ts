@@ -135,7 +135,8 @@ function section(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { compareLayers, formatComparison } from "./compare.ts";
+ * import { compareLayers } from "./compare.ts";
+ * import { formatComparison } from "./compare_format.ts";
  * const text = formatComparison(compareLayers([], []));
  * assert.match(text, /0 actions scored in both/);
  * ```

@@ -1,6 +1,5 @@
-import { verdictKey } from "./score_layer.ts";
+import { type Verdict, verdictKey } from "../coaches/mod.ts";
 import { kendallTauB, mean, spearman } from "./stats.ts";
-import type { Verdict } from "./types.ts";
 
 // Rubric A/B comparison over one run's actions (reference/judges-and-specs.md §4 item 4 and §5.5): the
 // result is plain JSON (no Map, no NaN), and `formatComparison` renders it as text tables.
@@ -269,8 +268,3 @@ export function compareLayers(
     },
   };
 }
-
-export {
-  formatComparison,
-  type FormatComparisonOptions,
-} from "./compare_format.ts";

@@ -1,5 +1,5 @@
-// The sections of the training report (training/report.ts): each a function of the loaded run.
-import { lineChart, type LineSeries } from "../coaches/plots.ts";
+// The sections of the training report (report/training_report.ts): each a function of the loaded run.
+import { lineChart, type LineSeries } from "./plots.ts";
 import {
   callout,
   fmtNum,
@@ -9,9 +9,13 @@ import {
   kvTable,
   raw,
   table,
-} from "../coaches/report_html.ts";
-import type { EvalLine, RoleStep, StepLine } from "./metrics.ts";
-import type { TrainManifest } from "./train_run.ts";
+} from "./report_html.ts";
+import type {
+  EvalLine,
+  RoleStep,
+  StepLine,
+  TrainManifest,
+} from "../training/mod.ts";
 
 /** A training run as the report reads it. */
 export interface TrainingRun {

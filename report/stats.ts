@@ -1,6 +1,9 @@
 // Agreement and rank statistics for comparing score layers and judges (reference/judges-and-specs.md §6.3).
 // A statistic that is undefined for its input (too few values, no variance) is null, never NaN, so results
-// stay valid JSON.
+// stay valid JSON. Means, spread, quantiles and correlations come from simple-statistics; Kendall's tau-b
+// and the agreement coefficients (stats_agreement.ts) are not in it, so they are written here.
+
+import * as ss from "simple-statistics";
 
 /**
  * The arithmetic mean, or null for no values.
@@ -14,10 +17,7 @@
  * ```
  */
 export function mean(xs: readonly number[]): number | null {
-  if (xs.length === 0) return null;
-  let sum = 0;
-  for (const x of xs) sum += x;
-  return sum / xs.length;
+  return xs.length === 0 ? null : ss.mean(xs as number[]);
 }
 
 /** A sample described without resampling: count, mean, spread and quartiles; null fields for no values. */
@@ -34,14 +34,6 @@ export interface Summary {
   readonly median: number | null;
   readonly q3: number | null;
   readonly max: number | null;
-}
-
-function quantileOfSorted(sorted: readonly number[], q: number): number {
-  const pos = (sorted.length - 1) * q;
-  const i = Math.floor(pos);
-  const lo = sorted[i]!;
-  const hi = sorted[Math.min(i + 1, sorted.length - 1)]!;
-  return lo + (hi - lo) * (pos - i);
 }
 
 /**
@@ -72,20 +64,19 @@ export function summarize(xs: readonly number[]): Summary {
       max: null,
     };
   }
-  const m = mean(xs)!;
-  let ss = 0;
-  for (const x of xs) ss += (x - m) ** 2;
-  const sd = n < 2 ? null : Math.sqrt(ss / (n - 1));
+  const sd = n < 2 ? null : ss.sampleStandardDeviation(xs as number[]);
   const sorted = [...xs].sort((a, b) => a - b);
+  // simple-statistics' quantileSorted interpolates like R type 7 (checked against it in stats_test.ts).
+  const q = (p: number) => ss.quantileSorted(sorted, p);
   return {
     n,
-    mean: m,
+    mean: ss.mean(sorted),
     sd,
     sem: sd === null ? null : sd / Math.sqrt(n),
     min: sorted[0]!,
-    q1: quantileOfSorted(sorted, 0.25),
-    median: quantileOfSorted(sorted, 0.5),
-    q3: quantileOfSorted(sorted, 0.75),
+    q1: q(0.25),
+    median: q(0.5),
+    q3: q(0.75),
     max: sorted[n - 1]!,
   };
 }
@@ -98,28 +89,19 @@ function checkPaired(x: readonly number[], y: readonly number[], what: string) {
   }
 }
 
-/**
- * Ranks from 1, ties sharing the average of the ranks they span (the "fractional" ranking).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { averageRanks } from "./stats.ts";
- * assert.deepEqual(averageRanks([10, 30, 20, 20]), [1, 4, 2.5, 2.5]);
- * ```
- */
-export function averageRanks(xs: readonly number[]): number[] {
-  const order = xs.map((_, i) => i).sort((a, b) => xs[a]! - xs[b]!);
-  const ranks = new Array<number>(xs.length);
-  for (let start = 0; start < order.length;) {
-    let end = start + 1;
-    while (end < order.length && xs[order[end]!] === xs[order[start]!]) end++;
-    // Positions start..end-1 hold ranks start+1..end; their mean is (start + 1 + end) / 2.
-    const rank = (start + 1 + end) / 2;
-    for (let k = start; k < end; k++) ranks[order[k]!] = rank;
-    start = end;
-  }
-  return ranks;
+function varies(xs: readonly number[]): boolean {
+  return xs.some((x) => x !== xs[0]);
+}
+
+/** A correlation from simple-statistics, null where it is undefined (NaN there), clamped to [-1, 1] against rounding. */
+function correlation(
+  x: readonly number[],
+  y: readonly number[],
+  r: (x: number[], y: number[]) => number,
+): number | null {
+  if (x.length < 2 || !varies(x) || !varies(y)) return null;
+  const v = r(x as number[], y as number[]);
+  return Number.isFinite(v) ? Math.max(-1, Math.min(1, v)) : null;
 }
 
 /**
@@ -138,24 +120,12 @@ export function pearson(
   y: readonly number[],
 ): number | null {
   checkPaired(x, y, "a correlation");
-  if (x.length < 2) return null;
-  const mx = mean(x)!;
-  const my = mean(y)!;
-  let sxy = 0, sxx = 0, syy = 0;
-  for (let i = 0; i < x.length; i++) {
-    const dx = x[i]! - mx;
-    const dy = y[i]! - my;
-    sxy += dx * dy;
-    sxx += dx * dx;
-    syy += dy * dy;
-  }
-  if (sxx === 0 || syy === 0) return null;
-  return Math.max(-1, Math.min(1, sxy / Math.sqrt(sxx * syy)));
+  return correlation(x, y, ss.sampleCorrelation);
 }
 
 /**
- * Spearman's rank correlation: Pearson's r of the average ranks, which stays exact with ties (the
- * 1 − 6Σd²/(n(n²−1)) shortcut does not). Null below two pairs or when either sample is constant.
+ * Spearman's rank correlation: Pearson's r of the ranks, ties sharing their average rank (exact with
+ * ties, where the 1 − 6Σd²/(n(n²−1)) shortcut is not). Null below two pairs or when either sample is constant.
  *
  * @example
  * ```ts
@@ -169,7 +139,7 @@ export function spearman(
   y: readonly number[],
 ): number | null {
   checkPaired(x, y, "Spearman's rho");
-  return pearson(averageRanks(x), averageRanks(y));
+  return correlation(x, y, ss.sampleRankCorrelation);
 }
 
 /** Pairs tied within runs of equal values of `xs`, which must be sorted. */

@@ -1,4 +1,5 @@
-import { barChart, boxPlot, histogram } from "./_svg_plots.ts";
+import { barChart } from "./plots.ts";
+import { boxPlot, histogram } from "./plots_distribution.ts";
 import { keyOf, type ReportLayer, type RunData } from "./report_data.ts";
 import type { OutcomeBasis, ScoredAction } from "./report_rows.ts";
 import {
