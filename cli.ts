@@ -5,7 +5,6 @@ import { prepareDeps } from "./_cli_deps.ts";
 import { bundleSpecArg, compileSpecArg, SpecArgError } from "./_cli_spec.ts";
 import {
   compileFile,
-  compileModule,
   type CompileResult,
   type Diagnostic,
   type ExecutionGraph,
@@ -86,7 +85,7 @@ run, train and bundle also take a bundle or an https:// URL of one (or of a YAML
 function usage(): string {
   if (CMD === "deno task") return USAGE;
   return USAGE.replace(
-    /^  deno task (\S+(?: \S+)*?)( {2,}|$)/gm,
+    /^ {2}deno task (\S+(?: \S+)*?)( {2,}|$)/gm,
     (_m, cmd, gap) => `  mappa ${cmd}${gap === "" ? "" : `${gap}    `}`,
   );
 }
