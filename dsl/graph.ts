@@ -98,6 +98,12 @@ export interface GraphDataset extends Omit<Dataset, "splits"> {
   readonly splits: Readonly<Record<string, GraphSplit>>;
   /** The split used when none is named: the spec's, else `eval`, else the first. */
   readonly default_split: string;
+  /**
+   * Absolute folders and files the runtime may read the dataset from (splits, row input files,
+   * answers): the spec's folder (a bundle's, for a bundle) and what `--allow-read` named. Set by
+   * `compile`; a graph built by hand without it is not confined.
+   */
+  readonly read_roots?: readonly string[];
 }
 
 /** A rubric with its content hash (the score layer is named `<name>@<hash>`). */

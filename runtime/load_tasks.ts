@@ -39,9 +39,7 @@ export class DatasetError extends Error {
  * (symlinks resolved) it may read: the spec's folder, `--allow-read` paths, fetched bundles. `compile`
  * sets it on every graph's dataset; absent (a graph built by hand), nothing is confined.
  */
-export interface ReadRoots {
-  readonly read_roots?: readonly string[];
-}
+export type ReadRoots = Pick<GraphDataset, "read_roots">;
 
 /**
  * Why the runtime may not read `path` for this dataset (outside `dataset.read_roots`, the spec's folder
@@ -58,17 +56,17 @@ export interface ReadRoots {
  * ```
  */
 export function unreadable(
-  dataset: GraphDataset | ReadRoots,
+  dataset: ReadRoots,
   path: string,
 ): string | undefined {
-  const roots = (dataset as ReadRoots).read_roots;
+  const roots = dataset.read_roots;
   if (roots === undefined) return undefined;
   return outsideScope(path, { root: roots[0] ?? ".", roots });
 }
 
 /** Refuses, as a `DatasetError`, a path the runtime may not read for this dataset (see `unreadable`). */
 export function assertReadable(
-  dataset: GraphDataset | ReadRoots,
+  dataset: ReadRoots,
   path: string,
   what: string,
 ): void {
