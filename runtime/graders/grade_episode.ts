@@ -2,6 +2,7 @@ import type { OutcomeRecord } from "../events.ts";
 import type { Grade, GradeInput, Grader } from "./grade.ts";
 import { GRADERS } from "./registry.ts";
 import type {
+  ExecutionGraph,
   Outcome,
   SingleOutcome,
   SuccessCondition,
@@ -45,17 +46,32 @@ type Ungraded = NonNullable<OutcomeRecord["ungraded"]>;
 /** Slack past a program grader's own time limit: copying the workspace, starting the jail. */
 const PROGRAM_SLACK_MS = 30_000;
 
-/** What a command or function grader may take (a composite: its components' sum), in milliseconds. */
-function programTimeMs(outcome: Outcome | SingleOutcome): number {
-  if (outcome.grader === "composite") {
-    return Object.values(outcome.params.graders).reduce(
-      (sum, g) => sum + programTimeMs(g),
-      0,
-    );
+/**
+ * What a grader may take beyond the default limit, in milliseconds: a command or function grader its
+ * own `timeout_s` plus slack; an LLM judge one model timeout per verdict attempt (its `max_retries` + 1)
+ * plus slack, so a slow judge is waited for rather than masked; a composite its components' sum.
+ */
+function graderTimeMs(
+  outcome: Outcome | SingleOutcome,
+  models: ExecutionGraph["models"],
+): number {
+  switch (outcome.grader) {
+    case "composite":
+      return Object.values(outcome.params.graders).reduce(
+        (sum, g) => sum + graderTimeMs(g, models),
+        0,
+      );
+    case "command":
+    case "function":
+      return outcome.params.timeout_s * 1000 + PROGRAM_SLACK_MS;
+    case "llm_judge": {
+      const timeoutS = models[outcome.params.model]?.timeout_s ?? 0;
+      return (outcome.params.max_retries + 1) * timeoutS * 1000 +
+        PROGRAM_SLACK_MS;
+    }
+    default:
+      return 0;
   }
-  return outcome.grader === "command" || outcome.grader === "function"
-    ? outcome.params.timeout_s * 1000 + PROGRAM_SLACK_MS
-    : 0;
 }
 
 /**
@@ -182,7 +198,10 @@ export async function gradeEpisode(
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.episodeId ? { episode_id: options.episodeId } : {}),
       },
-      Math.max(options.timeoutMs ?? 120_000, programTimeMs(outcome)),
+      Math.max(
+        options.timeoutMs ?? 120_000,
+        graderTimeMs(outcome, input.graph.models),
+      ),
     );
     grade = "ungraded" in got
       ? ungraded(

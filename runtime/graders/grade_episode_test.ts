@@ -263,3 +263,43 @@ Deno.test("gradeEpisode() does not count time spent waiting for a sandbox slot a
   const slow = await run(1000);
   assert.equal(slow?.ungraded, "grader_timeout");
 });
+
+Deno.test("gradeEpisode() waits for an LLM judge as long as its model's timeout per verdict attempt, not the default limit", async () => {
+  const result = compile(
+    [
+      "version: 1",
+      "name: g",
+      "models: { m: { model: x }, j: { model: y, timeout_s: 1 } }",
+      "roles:",
+      "  - { id: judge, description: d, model: m, prompts: { user: hi }, outputs: { v: { extract: final_text } } }",
+      'dataset: { splits: { eval: "https://x/y" }, fields: { inputs: {}, answer: a } }',
+      "outcome: { grader: llm_judge, params: { model: j, answer: judge.v, rubric: 'Is {{ answer }} right?' } }",
+    ].join("\n"),
+    { file: "g.yaml" },
+  );
+  assert.ok(result.ok, JSON.stringify(!result.ok && result.diagnostics));
+  const graded = await gradeEpisode({
+    graph: result.graph,
+    task: task("a"),
+    outputs: { judge: { v: "a" } },
+    workspace: "",
+  }, {
+    timeoutMs: 20, // the default limit, far below the judge's
+    graders: {
+      llm_judge: async () => {
+        await new Promise((r) => setTimeout(r, 200));
+        return {
+          valid: true,
+          correct: null,
+          metrics: { score: 8, normalized_score: 0.8 },
+          fair: false,
+          answer: "a",
+          expected: "a",
+          summary: "judged",
+        };
+      },
+    },
+  });
+  assert.equal(graded?.ungraded, undefined);
+  assert.equal(graded?.metrics.score, 8);
+});
