@@ -45,6 +45,8 @@ type Ungraded = NonNullable<OutcomeRecord["ungraded"]>;
 
 /** Slack past a program grader's own time limit: copying the workspace, starting the jail. */
 const PROGRAM_SLACK_MS = 30_000;
+/** Slack past an LLM judge's model time: rendering the prompt, the judge cache. */
+const JUDGE_SLACK_MS = 1_000;
 
 /**
  * What a grader may take beyond the default limit, in milliseconds: a command or function grader its
@@ -67,7 +69,7 @@ function graderTimeMs(
     case "llm_judge": {
       const timeoutS = models[outcome.params.model]?.timeout_s ?? 0;
       return (outcome.params.max_retries + 1) * timeoutS * 1000 +
-        PROGRAM_SLACK_MS;
+        JUDGE_SLACK_MS;
     }
     default:
       return 0;

@@ -287,7 +287,8 @@ Deno.test("gradeEpisode() waits for an LLM judge as long as its model's timeout 
     timeoutMs: 20, // the default limit, far below the judge's
     graders: {
       llm_judge: async () => {
-        await new Promise((r) => setTimeout(r, 200));
+        // Past the default limit and past the slack alone, within 3 attempts x 1 s.
+        await new Promise((r) => setTimeout(r, 1500));
         return {
           valid: true,
           correct: null,
