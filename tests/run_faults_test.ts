@@ -107,6 +107,31 @@ Deno.test("preflight: a model that cannot be used stops the run before anything 
     );
   });
 
+  await t.step("the outcome's LLM judge is checked too", async () => {
+    await using server = await startOpenAIServer({ models: ["actor-model"] });
+    const dir = await specDir(server.url);
+    const spec = join(dir, "spec.yaml");
+    await Deno.writeTextFile(
+      spec,
+      (await Deno.readTextFile(spec)).replace(
+        'prompts: { user: "{{ task.q }}" } }',
+        'prompts: { user: "{{ task.q }}" }, outputs: { answer: { extract: final_text } } }',
+      ).replace(
+        "roles:",
+        `  judge: { model: judge-model, base_url: "http://127.0.0.1:${freePort()}/v1", max_retries: 1, timeout_s: 5 }
+roles:`,
+      ) +
+        `outcome: { grader: llm_judge, params: { model: judge, answer: solver.answer, rubric: "Is {{ answer }} right?" } }
+`,
+    );
+    const r = await cli(["run", spec], dir);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^mappa: Cannot reach model "judge" \(judge-model at http:\/\/127\.0\.0\.1:\d+\): the connection failed/m,
+    );
+  });
+
   await t.step(
     "a server that lists the model, or has no /models, passes",
     async () => {
