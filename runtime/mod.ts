@@ -13,6 +13,7 @@ export * from "./llm/model_script.ts";
 export * from "./llm/openai_client.ts";
 export * from "./llm/scripted_client.ts";
 export * from "./load_tasks.ts";
+export * from "./manifest.ts";
 export * from "./model_concurrency.ts";
 export type {
   ChatMessage,
@@ -40,3 +41,4 @@ export * from "./run_summary.ts";
 export * from "./sandbox/bwrap_sandbox.ts";
 export * from "./sandbox/sandbox_error.ts";
 export * from "./sandbox/unsafe_sandbox.ts";
+export * from "./write_file_atomic.ts";

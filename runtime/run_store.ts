@@ -6,6 +6,13 @@ import {
   type RunEventInput,
   RunEventSchema,
 } from "./events.ts";
+import {
+  type Manifest,
+  readRunManifest,
+  writeRunManifest,
+} from "./manifest.ts";
+import { RunStoreError } from "./run_store_error.ts";
+import { writeFileAtomic } from "./write_file_atomic.ts";
 
 const encoder = new TextEncoder();
 
@@ -24,12 +31,6 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
   ).join("");
 }
 
-async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${globalThis.crypto.randomUUID()}`;
-  await Deno.writeFile(tmp, data);
-  await Deno.rename(tmp, path);
-}
-
 /** What a resumed run already holds. */
 export interface RunState {
   /** Number of valid events already in the log. */
@@ -44,15 +45,7 @@ export interface RunState {
   readonly ungraded: ReadonlyMap<string, EpisodeFinishedEvent>;
 }
 
-/** Thrown when a run directory cannot be created, read or resumed. */
-export class RunStoreError extends Error {
-  readonly path: string;
-  constructor(message: string, path: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "RunStoreError";
-    this.path = path;
-  }
-}
+export { RunStoreError };
 
 /**
  * One run directory: `manifest.json`, append-only `events.jsonl` (each record validated), and
@@ -99,7 +92,7 @@ export class RunStore {
   static async create(
     root: string,
     runId: string,
-    manifest: Record<string, unknown>,
+    manifest: Manifest,
   ): Promise<RunStore> {
     const dir = join(root, runId);
     try {
@@ -120,10 +113,7 @@ export class RunStore {
     }
     await acquireLock(dir);
     await Deno.mkdir(join(dir, "blobs"), { recursive: true });
-    await writeAtomic(
-      join(dir, "manifest.json"),
-      encoder.encode(JSON.stringify(manifest, null, 2) + "\n"),
-    );
+    await writeRunManifest(dir, manifest);
     const file = await Deno.open(join(dir, "events.jsonl"), {
       create: true,
       append: true,
@@ -138,7 +128,7 @@ export class RunStore {
   static async open(
     dir: string,
   ): Promise<
-    { store: RunStore; manifest: Record<string, unknown>; state: RunState }
+    { store: RunStore; manifest: Manifest; state: RunState }
   > {
     const manifest = await readRunManifest(dir, "resume");
     await acquireLock(dir);
@@ -192,7 +182,7 @@ export class RunStore {
           else ungraded.delete(e.episode_id);
         }
       });
-      const runId = String(manifest.run_id ?? dir.split("/").at(-1));
+      const runId = manifest.run_id ?? String(dir.split("/").at(-1));
       const file = await Deno.open(path, { create: true, append: true });
       return {
         store: new RunStore(dir, runId, file, lastStep + 1),
@@ -308,7 +298,7 @@ export class RunStore {
     const sha = await sha256Hex(bytes);
     if (await this.hasBlob(sha)) return sha;
     await this.#shard(sha);
-    await writeAtomic(this.blobPath(sha), bytes);
+    await writeFileAtomic(this.blobPath(sha), bytes);
     return sha;
   }
 
@@ -357,13 +347,9 @@ export class RunStore {
   }
 
   /** Rewrites manifest.json with some keys changed. */
-  async updateManifest(patch: Record<string, unknown>): Promise<void> {
-    const path = join(this.dir, "manifest.json");
-    const current = JSON.parse(await Deno.readTextFile(path));
-    await writeAtomic(
-      path,
-      encoder.encode(JSON.stringify({ ...current, ...patch }, null, 2) + "\n"),
-    );
+  async updateManifest(patch: Manifest): Promise<void> {
+    const current = await readRunManifest(this.dir, "update");
+    await writeRunManifest(this.dir, { ...current, ...patch });
   }
 
   async close(): Promise<void> {
@@ -372,33 +358,6 @@ export class RunStore {
     await this.#queue;
     this.#file.close();
     await releaseLock(this.dir);
-  }
-}
-
-/**
- * Reads a run directory's manifest.json; `action` names what the caller was doing, for the message.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { readRunManifest, RunStoreError } from "./run_store.ts";
- * await assert.rejects(readRunManifest("/nonexistent", "load"), RunStoreError);
- * ```
- */
-export async function readRunManifest(
-  dir: string,
-  action: string,
-): Promise<Record<string, unknown>> {
-  try {
-    return JSON.parse(await Deno.readTextFile(join(dir, "manifest.json")));
-  } catch (e) {
-    throw new RunStoreError(
-      `Cannot ${action} run ${dir}: its manifest.json is missing or unreadable (${
-        e instanceof Error ? e.message : e
-      })`,
-      dir,
-      { cause: e },
-    );
   }
 }
 
