@@ -82,6 +82,18 @@ function failureOf(
   return { failure: "crashed", message: `${source} ${how}${what}${err}` };
 }
 
+/**
+ * The input with `workspace_skipped` added when it is an object: what the copy left out of /workspace
+ * and why (a link the agent planted, a file past the budget), so a program never mistakes a partial
+ * workspace for the whole one.
+ */
+function withSkipped(input: unknown, skipped: readonly string[]): unknown {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return input;
+  }
+  return { ...input, workspace_skipped: [...skipped] };
+}
+
 const ajv = new Ajv({ allErrors: false, strict: false });
 const compiled = new WeakMap<object, ReturnType<typeof ajv.compile>>();
 
@@ -115,18 +127,6 @@ export async function runJsonProgram(
 ): Promise<JsonProgramResult> {
   const { program, limits } = options;
   const source = program.source;
-  let stdin: Uint8Array;
-  try {
-    stdin = new TextEncoder().encode(JSON.stringify(options.input) ?? "null");
-  } catch (e) {
-    return {
-      ok: false,
-      failure: "sandbox_error",
-      message: `Cannot encode the input of ${source} as JSON: ${
-        e instanceof Error ? e.message : String(e)
-      }`,
-    };
-  }
   let result: ExecResult;
   let copy: Awaited<ReturnType<typeof copyWorkspace>> | undefined;
   try {
@@ -134,6 +134,20 @@ export async function runJsonProgram(
       options.workspace,
       options.copyLimits ?? DEFAULT_COPY_LIMITS,
     );
+    let stdin: Uint8Array;
+    try {
+      stdin = new TextEncoder().encode(
+        JSON.stringify(withSkipped(options.input, copy.skipped)) ?? "null",
+      );
+    } catch (e) {
+      return {
+        ok: false,
+        failure: "sandbox_error",
+        message: `Cannot encode the input of ${source} as JSON: ${
+          e instanceof Error ? e.message : String(e)
+        }`,
+      };
+    }
     result = await options.sandbox.exec({
       language: program.language,
       code: program.code,

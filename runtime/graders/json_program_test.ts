@@ -54,14 +54,15 @@ Deno.test("runJsonProgram() shows the workspace read-only, as a copy without sym
     ...base,
     workspace: ws.dir,
     program: py([
-      "import json, os",
+      "import json, os, sys",
       "seen = sorted(os.path.join(d, f) for d, ds, fs in os.walk('/workspace') for f in fs + ds)",
       "try:",
       "    open('/workspace/new.txt', 'w').write('x')",
       "    wrote = True",
       "except OSError:",
       "    wrote = False",
-      "print(json.dumps({'seen': seen, 'wrote': wrote, 'data': open('/workspace/sub/data.txt').read()}))",
+      "skipped = json.load(sys.stdin)['workspace_skipped']",
+      "print(json.dumps({'seen': seen, 'wrote': wrote, 'data': open('/workspace/sub/data.txt').read(), 'skipped': skipped}))",
     ].join("\n")),
     input: {},
   });
@@ -74,6 +75,9 @@ Deno.test("runJsonProgram() shows the workspace read-only, as a copy without sym
       "/workspace/sub/data.txt",
     ]);
     assert.equal(v.data, "hello");
+  });
+  await t.step("the program is told what was left out, and why", () => {
+    assert.deepEqual(v.skipped, ["answer.txt (symlink)", "up (symlink)"]);
   });
   await t.step("the copy is read-only", () => assert.equal(v.wrote, false));
   await t.step("the agent's workspace is untouched", async () => {
