@@ -1,8 +1,7 @@
 import type { GraphRubric } from "../dsl/mod.ts";
 import type { ActionEvent, Message } from "../runtime/mod.ts";
-import { splitReasoning } from "../runtime/parse_reply.ts";
 import { actionFacts } from "./facts.ts";
-import { sharedVariables } from "./evidence_handoffs.ts";
+import { actionAnswer, sharedVariables } from "./evidence_recorded.ts";
 import {
   DEFAULT_STREAM_CAP,
   observationEvidence,
@@ -108,7 +107,7 @@ function rubricFor(log: RunLog, role: string): GraphRubric | undefined {
 /**
  * Everything a coach gets for one action (DESIGN.md "Evidence"; the variables of `rubricContext`): what
  * the role was asked (the action's exact messages as one `input` text), what it saw of its upstream roles
- * (rebuilt from their events, in runtime/render_prompt.ts shapes), what it wrote, tool observations with
+ * (the prompt variables its round recorded), what it wrote (the recorded answer), tool observations with
  * capped streams, files against its contract, upstream files and violations, the runtime's facts, the
  * scale, and the outcome only for roles with `coach_sees_outcome`. Actor-controlled text is passed through
  * `sanitizeDeep` (evidence_sanitize.ts), so it cannot open a section of the judge's template.
@@ -165,7 +164,7 @@ export function buildEvidence(
         role: m.role,
         content: m.content,
       })),
-      output: splitReasoning(action.reply.content).answer,
+      output: actionAnswer(action),
       reasoning: action.reasoning ?? "",
       tool_calls: (action.reply.tool_calls ?? []).map((c) => ({
         name: c.name,
@@ -180,7 +179,7 @@ export function buildEvidence(
       e.kind === "action" && e.role === role.id && e.step < action.step
     ).map((e) => ({
       turn: e.turn,
-      output: splitReasoning(e.reply.content).answer,
+      output: actionAnswer(e),
     })),
     files: {
       available,

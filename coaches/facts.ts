@@ -4,8 +4,7 @@ import {
   type GraphRole,
 } from "../dsl/mod.ts";
 import type { ActionEvent, Execution } from "../runtime/mod.ts";
-import { extractOutput } from "../runtime/extract_output.ts";
-import { splitReasoning } from "../runtime/parse_reply.ts";
+import { actionOutputs } from "./evidence_recorded.ts";
 import type { Fact } from "./types.ts";
 import { filesNotFound } from "./facts_not_found.ts";
 import type { ActionKey, RunLog } from "./run_log.ts";
@@ -154,10 +153,9 @@ function contractFacts(
     const finished = log.roleFinished(key.episode_id, role.id);
     const given = finished?.round === action.round
       ? finished.outputs
-      : undefined;
-    const answer = splitReasoning(action.reply.content).answer;
+      : actionOutputs(role, action);
     for (const [name, rule] of Object.entries(role.outputs)) {
-      const value = given ? given[name] : extractOutput(answer, rule);
+      const value = given[name];
       if (value !== null && value !== undefined) continue;
       facts.push({
         kind: "output_missing",

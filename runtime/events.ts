@@ -147,6 +147,19 @@ export const EpisodeStartedEventSchema = z.strictObject({
   files: z.record(z.string(), z.string()).optional(),
 });
 
+/**
+ * The variables of a role's prompt templates as recorded (runtime/render_prompt.ts `promptVariables`), less
+ * `upstream`: each handoff names its role, so `upstream` is rebuilt from `handoffs` without a second copy.
+ */
+export const PromptVariablesSchema = z.object({
+  pipeline: z.record(z.string(), z.unknown()),
+  task: z.record(z.string(), z.unknown()),
+  role: z.record(z.string(), z.unknown()),
+  handoffs: z.array(
+    z.looseObject({ role: z.looseObject({ id: z.string() }) }),
+  ),
+}).catchall(z.unknown());
+
 export const ActionEventSchema = z.strictObject({
   ...Base,
   kind: z.literal("action"),
@@ -172,6 +185,14 @@ export const ActionEventSchema = z.strictObject({
   )
     .optional(),
   reasoning: z.string().optional(),
+  /** The reply's answer, its reasoning removed, as the runtime split it (empty when the call failed). Absent in
+   * runs recorded before it was: the coach then splits the reply itself (coaches/evidence_legacy.ts). */
+  answer: z.string().optional(),
+  /** On the action that rendered the role's prompts (turn 1 of a round): the template variables it was shown,
+   * without `upstream` (the `handoffs` keyed by their `role.id`). Later turns of the round saw the same. */
+  prompt_variables: PromptVariablesSchema.optional(),
+  /** On the role's last action of a round: its declared outputs, as `role_finished` records them. */
+  outputs: z.record(z.string(), z.string().nullable()).optional(),
   model_call: ModelCallSchema,
   executions: z.array(ExecutionSchema),
   /** Tool-call blocks found but not run (e.g. a language the role has no tool for). */
@@ -269,6 +290,8 @@ export const RunEventSchema = z.discriminatedUnion("kind", [
 /** One record of events.jsonl, as validated by `RunEventSchema`. */
 export type RunEvent = z.infer<typeof RunEventSchema>;
 export type ActionEvent = z.infer<typeof ActionEventSchema>;
+/** The template variables an action's prompts were rendered with, as recorded. */
+export type PromptVariables = z.infer<typeof PromptVariablesSchema>;
 export type EpisodeFinishedEvent = z.infer<typeof EpisodeFinishedEventSchema>;
 export type Execution = z.infer<typeof ExecutionSchema>;
 export type Contract = z.infer<typeof ContractSchema>;

@@ -1,7 +1,13 @@
 import type { GraphRole } from "../dsl/mod.ts";
 import { checkContract, missingInputs } from "./check_contract.ts";
 import type { EpisodeContext } from "./episode_context.ts";
-import type { ActionEvent, Execution, FileChange, Message } from "./events.ts";
+import type {
+  ActionEvent,
+  Execution,
+  FileChange,
+  Message,
+  PromptVariables,
+} from "./events.ts";
 import { extractOutput } from "./extract_output.ts";
 import {
   newMessages,
@@ -224,6 +230,23 @@ function promptIds(
   };
 }
 
+/** The variables as the run log keeps them: JSON values only, `upstream` left to its copy in `handoffs`. */
+function recordedVariables(vars: Record<string, unknown>): PromptVariables {
+  const { upstream: _, ...rest } = vars;
+  return JSON.parse(JSON.stringify(rest));
+}
+
+function extractOutputs(
+  role: GraphRole,
+  answer: string,
+): Record<string, string | null> {
+  const outputs: Record<string, string | null> = {};
+  for (const [name, rule] of Object.entries(role.outputs)) {
+    outputs[name] = extractOutput(answer, rule);
+  }
+  return outputs;
+}
+
 function toMessage(m: ChatMessage): Message {
   return {
     role: m.role,
@@ -270,6 +293,7 @@ export async function runRole(
     if (ctx.signal.aborted) break;
     const files = await ctx.workspace.files();
     const missingAtStart = missingInputs(role, files);
+    let rendered: PromptVariables | undefined;
     if (turn === 1) {
       const vars = promptVariables(ctx.graph, role, ctx.task, ctx.results, {
         files,
@@ -287,6 +311,7 @@ export async function runRole(
         role: "user",
         content: renderTemplate(role.prompts.user, vars),
       });
+      rendered = recordedVariables(vars);
     }
     const sent = [...messages];
     const response = await ctx.model.complete({
@@ -305,6 +330,7 @@ export async function runRole(
     let ignored = 0;
     let reply: ChatMessage = { role: "assistant", content: "" };
     let reasoning = "";
+    let answer = "";
     const observations: string[] = [];
     const followUp: ChatMessage[] = [];
     if (!response.ok) {
@@ -322,6 +348,7 @@ export async function runRole(
       };
       finalRaw = response.text;
       finalAnswer = split.answer;
+      answer = split.answer;
       if (response.text.trim() === "" && response.tool_calls.length === 0) {
         stopReason = "empty_reply";
       } else {
@@ -399,6 +426,11 @@ export async function runRole(
       reply: toMessage(reply),
       ...(tools ? { tools: tools.map((t) => ({ ...t })) } : {}),
       ...(reasoning !== "" ? { reasoning } : {}),
+      answer,
+      ...(rendered ? { prompt_variables: rendered } : {}),
+      ...(stopReason !== "continue" && Object.keys(role.outputs).length > 0
+        ? { outputs: extractOutputs(role, finalAnswer) }
+        : {}),
       model_call: modelCall(role, response, previous),
       executions: actionExecutions,
       ignored_code_blocks: ignored,
@@ -427,10 +459,7 @@ export async function runRole(
     f.change !== "deleted" && present.has(f.path)
   ).map((f) => f.path)
     .sort();
-  const outputs: Record<string, string | null> = {};
-  for (const [name, rule] of Object.entries(role.outputs)) {
-    outputs[name] = extractOutput(finalAnswer, rule);
-  }
+  const outputs = extractOutputs(role, finalAnswer);
   const result: RoleResult = {
     role: role.id,
     round,

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import {
+  legacySharedVariables,
   roleResultFromLog,
-  sharedVariables,
   taskOf,
-} from "./evidence_handoffs.ts";
+} from "./evidence_legacy.ts";
 import { buildEvidence } from "./evidence.ts";
 import {
   fixtureExecution,
@@ -22,7 +22,7 @@ flow:
 dataset: { splits: { eval: tasks.json }, fields: { inputs: {} } }
 `;
 
-Deno.test("sharedVariables() shows a loop peer's latest finished round, as the runtime did", () => {
+Deno.test("legacySharedVariables() shows a loop peer's latest finished round, as the runtime did", () => {
   const run = new FixtureRun(fixtureGraph(LOOP_SPEC));
   run.started();
   const pro1 = run.action("pro", { reply: "pro says 1" });
@@ -33,7 +33,7 @@ Deno.test("sharedVariables() shows a loop peer's latest finished round, as the r
   run.finished("pro", { round: 2 });
   const con2 = run.action("con", { reply: "con says 2", round: 2 });
   const finalText = (key: typeof pro1, peer: string) =>
-    (sharedVariables(run.log, key).upstream as Record<
+    (legacySharedVariables(run.log, key).upstream as Record<
       string,
       { final_text: string }
     >)[peer]?.final_text;

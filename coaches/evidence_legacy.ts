@@ -1,4 +1,6 @@
-import type { Execution, Task } from "../runtime/mod.ts";
+import type { GraphRole } from "../dsl/mod.ts";
+import type { ActionEvent, Execution, Task } from "../runtime/mod.ts";
+import { extractOutput } from "../runtime/extract_output.ts";
 import { splitReasoning } from "../runtime/parse_reply.ts";
 import { promptVariables } from "../runtime/render_prompt.ts";
 import {
@@ -8,14 +10,54 @@ import {
 } from "../runtime/role_result.ts";
 import type { ActionKey, RunLog } from "./run_log.ts";
 
+// The legacy path: runs recorded before action events carried `answer`, `prompt_variables` and `outputs`
+// are scored by running today's runtime code over their events, as the coach always did. Only this file
+// replays runtime code; evidence_recorded.ts reads the recorded values and falls back to it.
+
 /**
- * What one role produced in the round that ended with its latest `role_finished` before `beforeStep`,
- * rebuilt from the log exactly as runtime/run_role.ts built it for the roles after it.
+ * The answer of an action's reply, split again with today's runtime/parse_reply.ts (legacy runs).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { roleResultFromLog } from "./evidence_handoffs.ts";
+ * import { legacyAnswer } from "./evidence_legacy.ts";
+ * assert.equal(legacyAnswer({ reply: { role: "assistant", content: "<think>hm</think> Yes." } }), "Yes.");
+ * ```
+ */
+export function legacyAnswer(action: Pick<ActionEvent, "reply">): string {
+  return splitReasoning(action.reply.content).answer;
+}
+
+/**
+ * A role's declared outputs extracted again from one reply with today's runtime/extract_output.ts (legacy runs).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { legacyOutputs } from "./evidence_legacy.ts";
+ * const role = { outputs: { answer: { extract: "last_boxed" } } } as const;
+ * assert.deepEqual(legacyOutputs(role, "So \\boxed{4}."), { answer: "4" });
+ * ```
+ */
+export function legacyOutputs(
+  role: Pick<GraphRole, "outputs">,
+  answer: string,
+): Record<string, string | null> {
+  const outputs: Record<string, string | null> = {};
+  for (const [name, rule] of Object.entries(role.outputs)) {
+    outputs[name] = extractOutput(answer, rule);
+  }
+  return outputs;
+}
+
+/**
+ * What one role produced in the round that ended with its latest `role_finished` before `beforeStep`,
+ * rebuilt from the log as runtime/run_role.ts built it for the roles after it (legacy runs).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { roleResultFromLog } from "./evidence_legacy.ts";
  * import { FixtureRun } from "../tests/fixtures/run_log_fixture.ts";
  * const run = new FixtureRun();
  * run.started();
@@ -45,7 +87,7 @@ export function roleResultFromLog(
     // A failed model call leaves the previous reply as the role's last answer, as in run_role.ts.
     if (a.model_call.ok) {
       finalRaw = a.reply.content;
-      finalText = splitReasoning(a.reply.content).answer;
+      finalText = legacyAnswer(a);
     }
     const observations = a.executions.map((e, i) =>
       formatObservation(e, executions.length + i)
@@ -81,7 +123,7 @@ export function roleResultFromLog(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { taskOf } from "./evidence_handoffs.ts";
+ * import { taskOf } from "./evidence_legacy.ts";
  * import { FixtureRun } from "../tests/fixtures/run_log_fixture.ts";
  * const run = new FixtureRun();
  * run.started();
@@ -105,23 +147,23 @@ export function taskOf(log: RunLog, episodeId: string): Task {
 }
 
 /**
- * The shared template variables of an action (pipeline, task, role, upstream, handoffs, round): what the
- * role was shown at the first turn of its round, through runtime/render_prompt.ts, so the shapes match.
+ * The shared template variables of an action (pipeline, task, role, upstream, handoffs, round), rebuilt by
+ * replaying today's runtime/render_prompt.ts over the log as of the first turn of its round (legacy runs).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { sharedVariables } from "./evidence_handoffs.ts";
+ * import { legacySharedVariables } from "./evidence_legacy.ts";
  * import { FixtureRun } from "../tests/fixtures/run_log_fixture.ts";
  * const run = new FixtureRun();
  * run.started();
  * run.action("data_engineer", { reply: "Saved." });
  * run.finished("data_engineer");
- * const vars = sharedVariables(run.log, run.action("modeler"));
+ * const vars = legacySharedVariables(run.log, run.action("modeler"));
  * assert.deepEqual(Object.keys(vars.upstream as object), ["data_engineer"]);
  * ```
  */
-export function sharedVariables(
+export function legacySharedVariables(
   log: RunLog,
   key: ActionKey,
 ): Record<string, unknown> {
