@@ -2,6 +2,7 @@ import { dirname, isAbsolute, join, normalize } from "node:path";
 import { Liquid } from "liquidjs";
 import type { GraphDataset } from "../dsl/mod.ts";
 import { outsideScope } from "../dsl/read_scope.ts";
+import { readCapped } from "./read_capped.ts";
 
 /** One dataset row, mapped through `dataset.fields`. */
 export interface Task {
@@ -121,23 +122,11 @@ async function readSource(source: string, isUrl: boolean): Promise<string> {
       `Cannot download dataset "${source}": HTTP ${res.status}`,
     );
   }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of res.body ?? []) {
-    size += chunk.length;
-    if (size > MAX_URL_BYTES) {
-      await res.body?.cancel().catch(() => {});
-      throw new DatasetError(
-        `Cannot download dataset "${source}": it is larger than ${MAX_URL_BYTES} bytes; split it or download it yourself`,
-      );
-    }
-    chunks.push(chunk);
-  }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.length;
+  const bytes = await readCapped(res, MAX_URL_BYTES);
+  if (bytes === undefined) {
+    throw new DatasetError(
+      `Cannot download dataset "${source}": it is larger than ${MAX_URL_BYTES} bytes; split it or download it yourself`,
+    );
   }
   return new TextDecoder().decode(bytes);
 }

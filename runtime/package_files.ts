@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { readCapped } from "./read_capped.ts";
 
 /** Bytes one package file may hold when it is copied (the largest shipped today is ~40 KB). */
 const MAX_FILE_BYTES = 8 * 1024 * 1024;
@@ -46,9 +47,9 @@ async function readPackageFile(url: URL): Promise<Uint8Array> {
     await reply.body?.cancel();
     throw new Error(`HTTP ${reply.status}`);
   }
-  const bytes = new Uint8Array(await reply.arrayBuffer());
-  if (bytes.length > MAX_FILE_BYTES) {
-    throw new Error(`it is ${bytes.length} bytes, more than ${MAX_FILE_BYTES}`);
+  const bytes = await readCapped(reply, MAX_FILE_BYTES);
+  if (bytes === undefined) {
+    throw new Error(`it is more than ${MAX_FILE_BYTES} bytes`);
   }
   return bytes;
 }

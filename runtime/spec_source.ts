@@ -15,6 +15,7 @@ import {
   storeSpec,
   unpackBundle,
 } from "./spec_cache.ts";
+import { readCapped } from "./read_capped.ts";
 
 /** Longest a spec download may take, in milliseconds. */
 const FETCH_TIMEOUT_MS = 60_000;
@@ -129,23 +130,11 @@ async function download(url: string, what: string): Promise<Uint8Array> {
     );
   }
   const max = BUNDLE_LIMITS.textBytes;
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of res.body ?? []) {
-    size += chunk.length;
-    if (size > max) {
-      await res.body?.cancel().catch(() => {});
-      throw new SpecSourceError(
-        `Cannot fetch ${what} "${url}": it is larger than ${max} bytes, more than a spec or bundle may be`,
-      );
-    }
-    chunks.push(chunk);
-  }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.length;
+  const bytes = await readCapped(res, max);
+  if (bytes === undefined) {
+    throw new SpecSourceError(
+      `Cannot fetch ${what} "${url}": it is larger than ${max} bytes, more than a spec or bundle may be`,
+    );
   }
   return bytes;
 }
