@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { z } from "zod";
+import { writeFileAtomic } from "../runtime/write_file_atomic.ts";
 
 /** What a check program decided, as stored: whether it fires and its note. */
 export const CheckDecisionSchema = z.strictObject({
@@ -72,15 +73,13 @@ export class CheckCache {
   async set(key: string, decision: CheckDecision): Promise<void> {
     const path = this.#path(key);
     await Deno.mkdir(join(this.dir, key.slice(0, 2)), { recursive: true });
-    const tmp = `${path}.tmp-${crypto.randomUUID()}`;
     const entry = {
       version: 1,
       key,
       decision: CheckDecisionSchema.parse(decision),
       created: new Date().toISOString(),
     };
-    await Deno.writeTextFile(tmp, JSON.stringify(entry));
-    await Deno.rename(tmp, path);
+    await writeFileAtomic(path, JSON.stringify(entry));
   }
 
   #path(key: string): string {

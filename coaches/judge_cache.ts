@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { z } from "zod";
 import type { ChatMessage } from "../runtime/ports.ts";
+import { writeFileAtomic } from "../runtime/write_file_atomic.ts";
 import { JudgeReplySchema } from "./types.ts";
 
 /** Everything that decides a judge's reply; its sha256 is the cache key (DESIGN.md decision 7). */
@@ -135,14 +136,7 @@ export class JudgeCache {
     }
     const path = this.#path(entry.key);
     await Deno.mkdir(join(path, ".."), { recursive: true });
-    const temp = `${path}.${crypto.randomUUID()}.tmp`;
-    try {
-      await Deno.writeTextFile(temp, JSON.stringify(parsed.data) + "\n");
-      await Deno.rename(temp, path);
-    } catch (error) {
-      await Deno.remove(temp).catch(() => {});
-      throw error;
-    }
+    await writeFileAtomic(path, JSON.stringify(parsed.data) + "\n");
   }
 
   #path(key: string): string {

@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { GraphCoach, GraphRubric } from "../dsl/graph.ts";
 import { loadTasks } from "../runtime/load_tasks.ts";
+import { readRunManifest } from "../runtime/manifest.ts";
+import { writeFileAtomic } from "../runtime/write_file_atomic.ts";
 import { outcomeFromLog } from "./outcome_evidence.ts";
 import { renderJudgePrompt } from "./render_judge_prompt.ts";
 import type { Task } from "../runtime/load_tasks.ts";
@@ -130,9 +132,7 @@ async function runTasks(
   log: RunLog,
 ): Promise<readonly Task[] | Error> {
   try {
-    const manifest = JSON.parse(
-      await Deno.readTextFile(join(dir, "manifest.json")),
-    ) as { args?: { split?: string } };
+    const manifest = await readRunManifest(dir, "rescore");
     const split = manifest.args?.split ?? log.graph.dataset.default_split;
     return (await loadTasks(log.graph.dataset, split)).tasks;
   } catch (e) {
@@ -177,9 +177,7 @@ async function recordPrompt(
   const path = join(dir, prompt.sha256);
   if (await Deno.lstat(path).then(() => true, () => false)) return;
   await Deno.mkdir(dir, { recursive: true });
-  const tmp = `${path}.tmp-${crypto.randomUUID()}`;
-  await Deno.writeTextFile(tmp, prompt.text);
-  await Deno.rename(tmp, path);
+  await writeFileAtomic(path, prompt.text);
 }
 
 /**

@@ -1,6 +1,11 @@
 import { join } from "node:path";
 import { readRunManifest, RunStoreError } from "../runtime/mod.ts";
-import { listLayers, readLayer, type Verdict } from "../coaches/mod.ts";
+import {
+  listLayers,
+  readLayer,
+  type Verdict,
+  verdictKey,
+} from "../coaches/mod.ts";
 
 // What the report reads from a run directory, reduced to the facts it shows. events.jsonl is read loosely
 // (records were validated when written; a newer writer may add fields or kinds), and only each episode's
@@ -89,7 +94,7 @@ export function keyOf(
     readonly action_index: number;
   },
 ): string {
-  return `${a.episode_id}#${a.attempt}#${a.action_index}`;
+  return verdictKey(a);
 }
 
 type Rec = Record<string, unknown>;

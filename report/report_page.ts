@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { writeFileAtomic } from "../runtime/mod.ts";
 import { PLOT_CSS } from "./plots.ts";
 import { type Html, html, raw, REPORT_CSS } from "./report_html.ts";
 
@@ -46,12 +47,9 @@ export async function writeReportFile(
   page: string,
 ): Promise<string> {
   const path = join(dir, "report.html");
-  const tmp = `${path}.tmp-${crypto.randomUUID()}`;
   try {
-    await Deno.writeTextFile(tmp, page);
-    await Deno.rename(tmp, path);
+    await writeFileAtomic(path, page);
   } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
     throw new Error(
       `Cannot write report ${path}: ${e instanceof Error ? e.message : e}`,
       { cause: e },

@@ -1,5 +1,6 @@
 import { dirname, join } from "node:path";
 import { type Bundle, BUNDLE_LIMITS, sha256Hex } from "../dsl/bundle.ts";
+import { writeFileAtomic } from "./write_file_atomic.ts";
 
 // The cache (mappaCacheDir(): $MAPPA_CACHE, else $XDG_CACHE_HOME/mappa, else ~/.cache/mappa) holds
 // fetched bytes in `blobs/<sha256>`, bundles unpacked in `bundles/<bundle sha256>/`, and a plain spec
@@ -19,12 +20,10 @@ export async function cachedBlob(
   return sha256Hex(bytes) === sha256 ? bytes : null;
 }
 
-/** Writes a file whole or not at all: into a temporary name beside it, then renamed. */
+/** Writes a file whole or not at all, creating its folder first. */
 async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
   await Deno.mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.incoming-${crypto.randomUUID()}`;
-  await Deno.writeFile(tmp, bytes);
-  await Deno.rename(tmp, path);
+  await writeFileAtomic(path, bytes);
 }
 
 /** Caches fetched bytes under their sha256 (returned). */

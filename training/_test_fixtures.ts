@@ -2,6 +2,7 @@ import { type RunEvent, RunEventSchema } from "../runtime/events.ts";
 import { type Verdict, VerdictSchema } from "../coaches/types.ts";
 import type { TrainerInfo } from "./protocol.ts";
 import { DETERMINISTIC_JUDGE } from "../coaches/deterministic_judge.ts";
+import { verdictKey } from "../coaches/score_layer_format.ts";
 
 // Test fixtures of the training layer: run events and verdicts built from a short description, each
 // checked against its real schema, and a loopback HTTP server that records what it was sent.
@@ -165,11 +166,9 @@ export function verdict(
   });
 }
 
-/** Verdicts keyed as the coach layers key them (`episode#attempt#action`). */
+/** Verdicts keyed as the coach layers key them (`verdictKey`). */
 export function verdictMap(verdicts: readonly Verdict[]): Map<string, Verdict> {
-  return new Map(
-    verdicts.map((v) => [`${v.episode_id}#${v.attempt}#${v.action_index}`, v]),
-  );
+  return new Map(verdicts.map((v) => [verdictKey(v), v]));
 }
 
 /** One request a {@linkcode LoopbackServer} received. */

@@ -1,6 +1,6 @@
 import type { GraphTrain } from "../dsl/mod.ts";
 import type { RunEvent } from "../runtime/mod.ts";
-import type { Verdict } from "../coaches/mod.ts";
+import { type Verdict, verdictKey } from "../coaches/mod.ts";
 import type { Sample } from "./protocol.ts";
 import { type CoachNoise, corruptScore } from "./coach_noise.ts";
 
@@ -77,6 +77,7 @@ export interface BuildSamplesOptions {
  */
 export function buildSamples(
   events: readonly RunEvent[],
+  /** Verdicts by `verdictKey`, as a score layer is read (training/run_stats.ts). */
   verdicts: ReadonlyMap<string, Verdict>,
   options: BuildSamplesOptions,
 ): Record<string, RoleSamples> {
@@ -109,9 +110,7 @@ export function buildSamples(
     const mask = (reason: MaskReason) => {
       bucket.masked[reason] = (bucket.masked[reason] ?? 0) + 1;
     };
-    const verdict = verdicts.get(
-      `${e.episode_id}#${e.attempt}#${e.action_index}`,
-    );
+    const verdict = verdicts.get(verdictKey(e));
     const score = verdict?.status === "scored" ? verdict.score : null;
     const category = started.get(e.episode_id)?.category ?? "(none)";
     if (score !== null) {
@@ -156,7 +155,7 @@ export function buildSamples(
       : corruptScore(
         score,
         options.coachNoise,
-        `${e.run_id}/${e.episode_id}#${e.attempt}#${e.action_index}`,
+        `${e.run_id}/${verdictKey(e)}`,
         category,
         scale,
       );

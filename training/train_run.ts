@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { ExecutionGraph, GraphTrain } from "../dsl/mod.ts";
 import { type MetricsLine, MetricsLineSchema, readMetrics } from "./metrics.ts";
 import type { TrainerInfo } from "./protocol.ts";
+import { writeFileAtomic } from "../runtime/write_file_atomic.ts";
 import type { CoachNoise } from "./coach_noise.ts";
 
 /** `train.json`: what a training run is, written before the first step and updated as it goes. */
@@ -78,10 +79,8 @@ function redactUrl(url: string): string {
   }
 }
 
-async function writeJson(path: string, value: unknown): Promise<void> {
-  const tmp = `${path}.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify(value, null, 2) + "\n");
-  await Deno.rename(tmp, path);
+function writeJson(path: string, value: unknown): Promise<void> {
+  return writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n");
 }
 
 /**
