@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { prepareDeps } from "../_cli_deps.ts";
+import { prepareDeps } from "../cli/preset.ts";
 import { compileFile } from "../dsl/mod.ts";
 import {
   type MetricsLine,

@@ -1,5 +1,5 @@
 import { dirname } from "node:path";
-import type { ExecutionGraph } from "./dsl/mod.ts";
+import type { ExecutionGraph } from "../dsl/mod.ts";
 import {
   BwrapSandbox,
   createModelClient,
@@ -10,13 +10,13 @@ import {
   SandboxError,
   ScriptedModelClient,
   UnsafeSandbox,
-} from "./runtime/mod.ts";
+} from "../runtime/mod.ts";
 import {
   DemoJudgeClient,
   type OutcomeJudgeSetup,
   prepareOutcomeJudge,
   RunCoach,
-} from "./coaches/mod.ts";
+} from "../coaches/mod.ts";
 
 /** What `run` and `train` wire into the ports, and what the CLI says about it. */
 export interface CliDeps {

@@ -1,9 +1,9 @@
 // The spec argument of check, graph, run, train and bundle: a path, a local bundle, or a URL, pinned or
 // not (README.md "Sharing specs"). cli.ts prints; this file only resolves, compiles and bundles.
-import { compileFile, compileModule, type CompileResult } from "./dsl/mod.ts";
-import { BundleError } from "./dsl/bundle.ts";
-import { type MadeBundle, makeBundle } from "./runtime/make_bundle.ts";
-import { resolveSpecSource, SpecSourceError } from "./runtime/spec_source.ts";
+import { compileFile, compileModule, type CompileResult } from "../dsl/mod.ts";
+import { BundleError } from "../dsl/bundle.ts";
+import { type MadeBundle, makeBundle } from "../runtime/make_bundle.ts";
+import { resolveSpecSource, SpecSourceError } from "../runtime/spec_source.ts";
 
 /** Options for `compileSpecArg` and `bundleSpecArg`. */
 export interface SpecArgOptions {

@@ -1,0 +1,45 @@
+import { parseArgs } from "node:util";
+import { toDot, toMermaid } from "../dsl/mod.ts";
+import { compileReported, specArg } from "./_args.ts";
+import { ALLOW_READ, type Command } from "./command.ts";
+import { UsageError } from "./exit_codes.ts";
+
+const OPTIONS = {
+  format: { type: "string", default: "mermaid" },
+  ...ALLOW_READ,
+} as const;
+
+/** `graph <spec>`: prints the execution graph as Mermaid, DOT or JSON. */
+export const GRAPH: Command = {
+  name: "graph",
+  synopsis: ["<spec> [--format mermaid|dot|json]"],
+  description: ["print the execution graph"],
+  options: OPTIONS,
+  run: graph,
+};
+
+async function graph(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: OPTIONS,
+  });
+  const format = values.format;
+  if (format !== "mermaid" && format !== "dot" && format !== "json") {
+    throw new UsageError(
+      `Cannot use --format "${format}": expected mermaid, dot or json`,
+    );
+  }
+  const compiled = await compileReported(
+    specArg(positionals, "graph"),
+    values["allow-read"],
+  );
+  if (compiled === null) return 1;
+  const text = format === "mermaid"
+    ? toMermaid(compiled)
+    : format === "dot"
+    ? toDot(compiled)
+    : JSON.stringify(compiled, null, 2) + "\n";
+  await Deno.stdout.write(new TextEncoder().encode(text));
+  return 0;
+}
