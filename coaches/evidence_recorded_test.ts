@@ -16,8 +16,9 @@ import { FixtureRun } from "../tests/fixtures/run_log_fixture.ts";
 const SPEC = `version: 1
 name: recorded
 models: { m: { provider: scripted, model: demo } }
+tools: { python: { language: python } }
 roles:
-  - { id: drafter, description: Drafts, model: m, prompts: { user: "{{ task.q }}" } }
+  - { id: drafter, description: Drafts, model: m, tools: [python], max_turns: 2, prompts: { user: "{{ task.q }}" } }
   - id: finisher
     description: Answers
     model: m
@@ -72,7 +73,10 @@ Deno.test("a run records what the coach needs, and the coach reads it rather tha
     model: new ScriptedModelClient({
       after_last: "repeat_last",
       roles: {
-        drafter: ["<think>Add them.</think>It is 4."],
+        drafter: [
+          "<think>Add them.</think>Checking.\n```python\nprint(2 + 2)\n```",
+          "<think>Add them.</think>It is 4.",
+        ],
         finisher: ["<think>Check.</think>\\boxed{4}"],
       },
       tasks: {},
@@ -81,20 +85,23 @@ Deno.test("a run records what the coach needs, and the coach reads it rather tha
   }, { policy: "demo", outDir: join(dir, "runs") });
   const events = await readEvents(summary.run_dir);
   const actions = events.filter((e) => e.kind === "action");
-  const [drafter, finisher] = actions;
-  assert.ok(drafter && finisher);
+  const [drafting, drafter, finisher] = actions;
+  assert.ok(drafting && drafter && finisher);
 
   await t.step(
     "each action records its answer, its round's prompt variables and its outputs",
     () => {
+      assert.equal(drafting.answer, "Checking.\n```python\nprint(2 + 2)\n```");
       assert.equal(drafter.answer, "It is 4.");
       assert.equal(finisher.answer, "\\boxed{4}");
-      assert.deepEqual(drafter.prompt_variables?.task, {
+      assert.deepEqual(drafting.prompt_variables?.task, {
         id: "0",
         category: null,
         q: "2+2?",
       });
-      assert.equal(drafter.prompt_variables?.upstream, undefined);
+      assert.equal(drafting.prompt_variables?.upstream, undefined);
+      // Later turns of a round saw the same variables: recorded once, on the turn that rendered them.
+      assert.equal(drafter.prompt_variables, undefined);
       assert.deepEqual(
         finisher.prompt_variables?.handoffs.map((
           h,
@@ -123,7 +130,9 @@ Deno.test("a run records what the coach needs, and the coach reads it rather tha
     async () => {
       const edited = events.map((e) => {
         if (e.kind !== "action") return e;
-        if (e.role === "drafter") return { ...e, answer: "Recorded answer." };
+        if (e.role === "drafter") {
+          return e.turn === 2 ? { ...e, answer: "Recorded answer." } : e;
+        }
         const vars = e.prompt_variables!;
         return {
           ...e,
@@ -138,7 +147,7 @@ Deno.test("a run records what the coach needs, and the coach reads it rather tha
         };
       });
       const log = await withEvents(summary.run_dir, edited);
-      const [draftKey, finishKey] = log.actions();
+      const [, draftKey, finishKey] = log.actions();
       assert.equal(
         buildEvidence(log, draftKey!).action.output,
         "Recorded answer.",

@@ -2,7 +2,6 @@ import { Liquid, type Template } from "liquidjs";
 import type { ExecutionGraph, GraphRole } from "../dsl/mod.ts";
 import type { Task } from "./load_tasks.ts";
 import type { RoleResult } from "./role_result.ts";
-import { splitReasoning } from "./parse_reply.ts";
 
 const engine = new Liquid({ strictFilters: true });
 const cache = new Map<string, Template[]>();
@@ -117,9 +116,4 @@ export function promptVariables(
     turn: state.turn,
     ...(loop ? { round: state.round, max_rounds: loop.max_rounds } : {}),
   };
-}
-
-/** The answer part of a reply, for handoffs: reasoning removed unless the receiving role keeps it. */
-export function answerOf(text: string): string {
-  return splitReasoning(text).answer;
 }

@@ -94,6 +94,7 @@ function pendingCalls(
   role: GraphRole,
   ctx: EpisodeContext,
   response: ModelResponse & { ok: true },
+  answer: string,
 ) {
   const byLanguage = new Map<string, string>();
   for (const t of role.tools) byLanguage.set(ctx.graph.tools[t]!.language, t);
@@ -101,7 +102,6 @@ function pendingCalls(
   let ignored = 0;
   const format = role.tool_calls.format;
   if (format === "fenced" || format === "both") {
-    const { answer } = splitReasoning(response.text);
     const source = role.tool_calls.scan_reasoning ? response.text : answer;
     for (const block of codeBlocks(source)) {
       const language = languageOf(block.lang);
@@ -352,7 +352,7 @@ export async function runRole(
       if (response.text.trim() === "" && response.tool_calls.length === 0) {
         stopReason = "empty_reply";
       } else {
-        const pending = pendingCalls(role, ctx, response);
+        const pending = pendingCalls(role, ctx, response, answer);
         ignored = pending.ignored;
         // Several blocks of one reply run one after another, each seeing the files the previous wrote.
         for (const call of pending.calls) {
