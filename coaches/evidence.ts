@@ -164,7 +164,7 @@ export function buildEvidence(
         role: m.role,
         content: m.content,
       })),
-      output: actionAnswer(action),
+      output: actionAnswer(log, action),
       reasoning: action.reasoning ?? "",
       tool_calls: (action.reply.tool_calls ?? []).map((c) => ({
         name: c.name,
@@ -179,7 +179,7 @@ export function buildEvidence(
       e.kind === "action" && e.role === role.id && e.step < action.step
     ).map((e) => ({
       turn: e.turn,
-      output: actionAnswer(e),
+      output: actionAnswer(log, e),
     })),
     files: {
       available,

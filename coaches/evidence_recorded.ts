@@ -1,4 +1,3 @@
-import type { GraphRole } from "../dsl/mod.ts";
 import type { ActionEvent, PromptVariables } from "../runtime/mod.ts";
 import {
   legacyAnswer,
@@ -10,22 +9,33 @@ import type { ActionKey, RunLog } from "./run_log.ts";
 // The coach reads what the runtime recorded in the action event, so a run scores the same whatever the
 // runtime later becomes; runs recorded before these fields take the legacy path (evidence_legacy.ts).
 
+/** The first action of the action's round: the one that rendered the role's prompts. */
+function firstOfRound(log: RunLog, action: ActionEvent): ActionEvent {
+  return log.roundActions(action.episode_id, action.role ?? "", action.round)[
+    0
+  ] ?? action;
+}
+
 /**
- * The answer of an action's reply (its reasoning removed), as the runtime split it when it ran.
+ * The answer of an action's reply (its reasoning removed), as the runtime split it when it ran: the
+ * recorded `answer`, else the reply itself in a recorded round, else the reply split again (legacy runs).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { actionAnswer } from "./evidence_recorded.ts";
- * const reply = { role: "assistant" as const, content: "<think>hm</think>Yes." };
- * assert.equal(actionAnswer({ reply, answer: "As recorded." }), "As recorded.");
- * assert.equal(actionAnswer({ reply }), "Yes.");
+ * import { FixtureRun } from "../tests/fixtures/run_log_fixture.ts";
+ * const run = new FixtureRun();
+ * run.started();
+ * const key = run.action("modeler", { reply: "<think>hm</think>Yes.", answer: "As recorded." });
+ * assert.equal(actionAnswer(run.log, run.log.action(key)), "As recorded.");
  * ```
  */
-export function actionAnswer(
-  action: Pick<ActionEvent, "reply" | "answer">,
-): string {
-  return action.answer ?? legacyAnswer(action);
+export function actionAnswer(log: RunLog, action: ActionEvent): string {
+  if (action.answer !== undefined) return action.answer;
+  return firstOfRound(log, action).prompt_variables
+    ? action.reply.content
+    : legacyAnswer(action);
 }
 
 /**
@@ -36,17 +46,20 @@ export function actionAnswer(
  * ```ts
  * import assert from "node:assert/strict";
  * import { actionOutputs } from "./evidence_recorded.ts";
- * const role = { outputs: { answer: { extract: "final_text" } } } as const;
- * const reply = { role: "assistant" as const, content: "42" };
- * assert.deepEqual(actionOutputs(role, { reply, outputs: { answer: "7" } }), { answer: "7" });
- * assert.deepEqual(actionOutputs(role, { reply }), { answer: "42" });
+ * import { FixtureRun } from "../tests/fixtures/run_log_fixture.ts";
+ * const run = new FixtureRun();
+ * run.started();
+ * const key = run.action("analyst", { reply: "\\boxed{4}", outputs: { answer: "7" } });
+ * assert.deepEqual(actionOutputs(run.log, key), { answer: "7" });
  * ```
  */
 export function actionOutputs(
-  role: Pick<GraphRole, "outputs">,
-  action: Pick<ActionEvent, "reply" | "answer" | "outputs">,
+  log: RunLog,
+  key: ActionKey,
 ): Readonly<Record<string, string | null>> {
-  return action.outputs ?? legacyOutputs(role, actionAnswer(action));
+  const action = log.action(key);
+  return action.outputs ??
+    legacyOutputs(log.role(key.role), actionAnswer(log, action));
 }
 
 /** The recorded variables with `upstream` rebuilt from the handoffs, each under its role id. */
@@ -78,9 +91,7 @@ export function sharedVariables(
   log: RunLog,
   key: ActionKey,
 ): Record<string, unknown> {
-  const action = log.action(key);
-  const first = log.roundActions(key.episode_id, key.role, action.round)[0] ??
-    action;
+  const first = firstOfRound(log, log.action(key));
   return first.prompt_variables
     ? withUpstream(first.prompt_variables)
     : legacySharedVariables(log, key);

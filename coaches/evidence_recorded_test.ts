@@ -77,7 +77,7 @@ Deno.test("a run records what the coach needs, and the coach reads it rather tha
           "<think>Add them.</think>Checking.\n```python\nprint(2 + 2)\n```",
           "<think>Add them.</think>It is 4.",
         ],
-        finisher: ["<think>Check.</think>\\boxed{4}"],
+        finisher: ["\\boxed{4}"],
       },
       tasks: {},
     }),
@@ -93,7 +93,8 @@ Deno.test("a run records what the coach needs, and the coach reads it rather tha
     () => {
       assert.equal(drafting.answer, "Checking.\n```python\nprint(2 + 2)\n```");
       assert.equal(drafter.answer, "It is 4.");
-      assert.equal(finisher.answer, "\\boxed{4}");
+      // A reply that is its own answer is not written twice.
+      assert.equal(finisher.answer, undefined);
       assert.deepEqual(drafting.prompt_variables?.task, {
         id: "0",
         category: null,
@@ -136,6 +137,8 @@ Deno.test("a run records what the coach needs, and the coach reads it rather tha
         const vars = e.prompt_variables!;
         return {
           ...e,
+          // As a runtime that did not know <think> recorded it: the reply was its own answer.
+          reply: { ...e.reply, content: "<think>Sure.</think>\\boxed{4}" },
           prompt_variables: {
             ...vars,
             task: { ...vars.task, q: "Recorded question" },
@@ -159,6 +162,7 @@ Deno.test("a run records what the coach needs, and the coach reads it rather tha
         (evidence.task as Record<string, unknown>).q,
         "Recorded question",
       );
+      assert.equal(evidence.action.output, "<think>Sure.</think>\\boxed{4}");
       // Replayed, the same log would show the reply's own split.
       const replayed = await withEvents(summary.run_dir, oldFormat(edited));
       assert.equal(

@@ -153,7 +153,7 @@ function contractFacts(
     const finished = log.roleFinished(key.episode_id, role.id);
     const given = finished?.round === action.round
       ? finished.outputs
-      : actionOutputs(role, action);
+      : actionOutputs(log, key);
     for (const [name, rule] of Object.entries(role.outputs)) {
       const value = given[name];
       if (value !== null && value !== undefined) continue;

@@ -185,8 +185,9 @@ export const ActionEventSchema = z.strictObject({
   )
     .optional(),
   reasoning: z.string().optional(),
-  /** The reply's answer, its reasoning removed, as the runtime split it (empty when the call failed). Absent in
-   * runs recorded before it was: the coach then splits the reply itself (coaches/evidence_legacy.ts). */
+  /** The reply's answer, its reasoning removed, as the runtime split it; absent when it is `reply.content`
+   * itself. Runs recorded before answers were (no `prompt_variables` on a round's first action) are split
+   * again by the coach (coaches/evidence_legacy.ts). */
   answer: z.string().optional(),
   /** On the action that rendered the role's prompts (turn 1 of a round): the template variables it was shown,
    * without `upstream` (the `handoffs` keyed by their `role.id`). Later turns of the round saw the same. */

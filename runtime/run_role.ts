@@ -426,7 +426,8 @@ export async function runRole(
       reply: toMessage(reply),
       ...(tools ? { tools: tools.map((t) => ({ ...t })) } : {}),
       ...(reasoning !== "" ? { reasoning } : {}),
-      answer,
+      // Most replies are their own answer: not written twice.
+      ...(answer !== reply.content ? { answer } : {}),
       ...(rendered ? { prompt_variables: rendered } : {}),
       ...(stopReason !== "continue" && Object.keys(role.outputs).length > 0
         ? { outputs: extractOutputs(role, finalAnswer) }
