@@ -17,6 +17,7 @@ import {
   prepareOutcomeJudge,
   RunCoach,
 } from "../coaches/mod.ts";
+import { EXIT } from "./exit_codes.ts";
 
 /** What `run` and `train` wire into the ports, and what the CLI says about it. */
 export interface CliDeps {
@@ -74,7 +75,7 @@ export async function prepareDeps(
     if (graph.demo === undefined) {
       return {
         ok: false,
-        code: 2,
+        code: EXIT.usage,
         message:
           `Cannot ${options.command} ${options.spec}: model${
             unconfigured.length > 1 ? "s" : ""
@@ -90,7 +91,7 @@ export async function prepareDeps(
       });
     } catch (e) {
       if (!(e instanceof ModelScriptError)) throw e;
-      return { ok: false, code: 1, message: e.message };
+      return { ok: false, code: EXIT.failed, message: e.message };
     }
   }
   const policy = unconfigured.length > 0 || scriptedModels.length > 0
@@ -173,7 +174,7 @@ export async function prepareDeps(
       if (!(e instanceof SandboxError)) throw e;
       return {
         ok: false,
-        code: 2,
+        code: EXIT.usage,
         message:
           `${e.message}\n  = note: agent code never runs outside a sandbox unless you pass --unsafe-no-sandbox`,
       };
