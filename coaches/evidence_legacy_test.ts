@@ -5,6 +5,8 @@ import {
   taskOf,
 } from "./evidence_legacy.ts";
 import { buildEvidence } from "./evidence.ts";
+import { actionFacts } from "./facts.ts";
+import { RunLog } from "./run_log.ts";
 import {
   fixtureExecution,
   fixtureGraph,
@@ -102,4 +104,32 @@ Deno.test("taskOf() reads the task recorded in episode_started", () => {
     { description: "Predict y." },
   ]);
   assert.deepEqual(taskOf(run.log, "eval:t2").inputs, {});
+});
+
+// A run recorded before action events carried answer, prompt_variables and outputs, with the evidence and
+// facts the coach built from it then (commit f94d23f): the legacy path must keep building exactly these.
+const LEGACY_RUN =
+  new URL("../tests/fixtures/legacy_evidence_run", import.meta.url)
+    .pathname;
+
+Deno.test("buildEvidence() and actionFacts() of a run recorded before evidence was recorded are what they were", async () => {
+  const text = await Deno.readTextFile(`${LEGACY_RUN}/events.jsonl`);
+  assert.doesNotMatch(
+    text,
+    /"prompt_variables"|"outputs":\{[^}]*\},"model_call"/,
+  );
+  const golden = JSON.parse(
+    await Deno.readTextFile(`${LEGACY_RUN}/evidence.json`),
+  );
+  const log = await RunLog.load(LEGACY_RUN);
+  assert.equal(log.actions().length, 3);
+  const now = log.actions().map((key) => ({
+    key,
+    evidence: buildEvidence(log, key),
+    facts: actionFacts(log, key),
+  }));
+  assert.deepEqual(JSON.parse(JSON.stringify(now)), golden);
+  const finisher = now[2]!.evidence;
+  assert.equal(finisher.action.output, "\\boxed{4}");
+  assert.match(JSON.stringify(finisher.upstream), /It is 4\./);
 });
