@@ -9,11 +9,22 @@ import type { ActionKey, RunLog } from "./run_log.ts";
 // The coach reads what the runtime recorded in the action event, so a run scores the same whatever the
 // runtime later becomes; runs recorded before these fields take the legacy path (evidence_legacy.ts).
 
+// A round's first action never changes once recorded: looked up once, not once per earlier action.
+const FIRST_OF_ROUND = new WeakMap<RunLog, Map<string, ActionEvent>>();
+
 /** The first action of the action's round: the one that rendered the role's prompts. */
 function firstOfRound(log: RunLog, action: ActionEvent): ActionEvent {
-  return log.roundActions(action.episode_id, action.role ?? "", action.round)[
-    0
-  ] ?? action;
+  let known = FIRST_OF_ROUND.get(log);
+  if (known === undefined) FIRST_OF_ROUND.set(log, known = new Map());
+  const id = [action.episode_id, action.attempt, action.role, action.round]
+    .join("\u0000");
+  let first = known.get(id);
+  if (first === undefined) {
+    first = log.roundActions(action.episode_id, action.role ?? "", action.round)
+      .find((a) => a.attempt === action.attempt) ?? action;
+    known.set(id, first);
+  }
+  return first;
 }
 
 /**
