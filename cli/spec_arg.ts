@@ -1,9 +1,9 @@
 // The spec argument of check, graph, run, train and bundle: a path, a local bundle, or a URL, pinned or
 // not (README.md "Sharing specs"). The commands print; this file only resolves, compiles and bundles.
 import { compileFile, compileModule, type CompileResult } from "../dsl/mod.ts";
-import { BundleError } from "../dsl/bundle.ts";
-import { type MadeBundle, makeBundle } from "../runtime/make_bundle.ts";
-import { resolveSpecSource, SpecSourceError } from "../runtime/spec_source.ts";
+import { BundleError } from "../dsl/mod.ts";
+import { type MadeBundle, makeBundle } from "../runtime/mod.ts";
+import { resolveSpecSource, SpecSourceError } from "../runtime/mod.ts";
 
 /** Options for `compileSpecArg` and `bundleSpecArg`. */
 export interface SpecArgOptions {

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { z } from "zod";
-import { writeFileAtomic } from "../runtime/write_file_atomic.ts";
+import { writeFileAtomic } from "../runtime/mod.ts";
 
 /** What a check program decided, as stored: whether it fires and its note. */
 export const CheckDecisionSchema = z.strictObject({

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { GraphRubric } from "../dsl/mod.ts";
-import { runJsonProgram } from "../runtime/graders/json_program.ts";
-import type { ExecLimits, Sandbox } from "../runtime/ports.ts";
+import { runJsonProgram } from "../runtime/mod.ts";
+import type { ExecLimits, Sandbox } from "../runtime/mod.ts";
 import {
   type CheckCache,
   type CheckDecision,

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { z } from "zod";
-import type { ChatMessage } from "../runtime/ports.ts";
-import { writeFileAtomic } from "../runtime/write_file_atomic.ts";
+import type { ChatMessage } from "../runtime/mod.ts";
+import { writeFileAtomic } from "../runtime/mod.ts";
 import { JudgeReplySchema } from "./types.ts";
 
 /** Everything that decides a judge's reply; its sha256 is the cache key (DESIGN.md decision 7). */

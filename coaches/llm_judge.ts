@@ -1,9 +1,9 @@
-import type { GraphCoach, GraphRubric } from "../dsl/graph.ts";
+import type { GraphCoach, GraphRubric } from "../dsl/mod.ts";
 import type {
   ChatMessage,
   ModelClient,
   ModelResponse,
-} from "../runtime/ports.ts";
+} from "../runtime/mod.ts";
 import type { JudgeBudget } from "./judge_budget.ts";
 import { type JudgeCache, judgeCacheKey } from "./judge_cache.ts";
 import {

@@ -1,5 +1,5 @@
-import { RubricSchema } from "../dsl/schema.ts";
-import type { GraphRubric } from "../dsl/graph.ts";
+import { RubricSchema } from "../dsl/mod.ts";
+import type { GraphRubric } from "../dsl/mod.ts";
 import type { Evidence } from "./types.ts";
 
 // Test fixtures of the LLM judge: one action's evidence and a rubric, without a run.

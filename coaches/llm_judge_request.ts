@@ -1,14 +1,14 @@
 import { z } from "zod";
-import type { GraphCoach } from "../dsl/graph.ts";
-import { ModelRouter } from "../runtime/llm/model_router.ts";
-import { OpenAIModelClient } from "../runtime/llm/openai_client.ts";
-import { ScriptedModelClient } from "../runtime/llm/scripted_client.ts";
+import type { GraphCoach } from "../dsl/mod.ts";
+import { ModelRouter } from "../runtime/mod.ts";
+import { OpenAIModelClient } from "../runtime/mod.ts";
+import { ScriptedModelClient } from "../runtime/mod.ts";
 import type {
   ChatMessage,
   ModelClient,
   ModelRequest,
   ModelResponse,
-} from "../runtime/ports.ts";
+} from "../runtime/mod.ts";
 import type { ScoreScale } from "./parse_verdict.ts";
 import { type Evidence, JudgeReplySchema } from "./types.ts";
 import { DemoJudgeClient } from "./demo_judge.ts";
@@ -159,7 +159,7 @@ export interface JudgeEndpoint {
  * ```ts
  * import assert from "node:assert/strict";
  * import { judgeEndpoint } from "./llm_judge_request.ts";
- * import { ScriptedModelClient } from "../runtime/llm/scripted_client.ts";
+ * import { ScriptedModelClient } from "../runtime/mod.ts";
  * const scripted = new ScriptedModelClient({ after_last: "repeat_last", roles: {}, tasks: {} });
  * assert.equal(judgeEndpoint(scripted, "judge").cacheable, false);
  * ```

@@ -1,7 +1,7 @@
-import type { Grade, GradeInput, Grader } from "../runtime/graders/grade.ts";
-import { UngradedError } from "../runtime/graders/ungraded_error.ts";
-import { ModelRouter } from "../runtime/llm/model_router.ts";
-import type { ChatMessage, ModelClient } from "../runtime/ports.ts";
+import type { Grade, GradeInput, Grader } from "../runtime/mod.ts";
+import { UngradedError } from "../runtime/mod.ts";
+import { ModelRouter } from "../runtime/mod.ts";
+import type { ChatMessage, ModelClient } from "../runtime/mod.ts";
 import { DemoJudgeClient } from "./demo_judge.ts";
 import { JudgeBudget } from "./judge_budget.ts";
 import { type JudgeCache, judgeCacheKey } from "./judge_cache.ts";

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { ExecutionGraph } from "../dsl/mod.ts";
-import type { GradeInput } from "../runtime/graders/grade.ts";
-import { renderTemplate } from "../runtime/render_prompt.ts";
+import type { GradeInput } from "../runtime/mod.ts";
+import { renderTemplate } from "../runtime/mod.ts";
 import { dataPreamble } from "./evidence_fence.ts";
 import type { JudgePrompt } from "./render_judge_prompt.ts";
 import type { ScoreScale } from "./parse_verdict.ts";

@@ -1,8 +1,8 @@
 import { dirname } from "node:path";
 import type { ExecutionGraph } from "../dsl/mod.ts";
-import { outcomeJudgeUses } from "../dsl/outcome_judges.ts";
-import type { Grader } from "../runtime/graders/grade.ts";
-import type { ModelClient } from "../runtime/ports.ts";
+import { outcomeJudgeUses } from "../dsl/mod.ts";
+import type { Grader } from "../runtime/mod.ts";
+import type { ModelClient } from "../runtime/mod.ts";
 import { DemoJudgeClient } from "./demo_judge.ts";
 import { JudgeCache } from "./judge_cache.ts";
 import { outcomeJudgeGrader, type OutcomeJudgement } from "./outcome_judge.ts";

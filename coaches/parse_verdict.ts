@@ -1,4 +1,4 @@
-import { splitReasoning } from "../runtime/parse_reply.ts";
+import { splitReasoning } from "../runtime/mod.ts";
 import { type JudgeReply, JudgeReplySchema } from "./types.ts";
 
 /** A rubric's score range, both ends included. */

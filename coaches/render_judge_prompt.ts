@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import type { GraphRubric } from "../dsl/graph.ts";
-import { renderTemplate } from "../runtime/render_prompt.ts";
+import type { GraphRubric } from "../dsl/mod.ts";
+import { renderTemplate } from "../runtime/mod.ts";
 import { dataPreamble, fenceEvidence } from "./evidence_fence.ts";
 import type { Evidence } from "./types.ts";
 
@@ -24,7 +24,7 @@ export interface JudgePrompt {
  * ```ts
  * import assert from "node:assert/strict";
  * import { renderJudgePrompt } from "./render_judge_prompt.ts";
- * import type { GraphRubric } from "../dsl/graph.ts";
+ * import type { GraphRubric } from "../dsl/mod.ts";
  * import type { Evidence } from "./types.ts";
  * const rubric = { name: "r", hash: "h", file: "r.md", scale: { min: 0, max: 10 }, checks: [], caps: [],
  *   template: "Score {{ role.id }} from {{ scale.min }} to {{ scale.max }}." } as GraphRubric;

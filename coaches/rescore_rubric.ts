@@ -1,16 +1,16 @@
 import { Liquid } from "liquidjs";
 import { normalize } from "node:path";
-import { rubricHash } from "../dsl/build_graph.ts";
-import { checkShape } from "../dsl/check_shape.ts";
-import { type Diagnostic, formatPath } from "../dsl/diagnostic.ts";
-import type { GraphRubric } from "../dsl/graph.ts";
-import { type EnvLookup, interpolate } from "../dsl/interpolate.ts";
-import { loadSpec, type ReadFile } from "../dsl/load_spec.ts";
-import { reservedKeys } from "../dsl/reserved_keys.ts";
-import { commandCheckProblems } from "../dsl/rules/command_checks.ts";
-import { RubricSchema } from "../dsl/schema.ts";
-import type { SourceText } from "../dsl/source_text.ts";
-import { nodeAt, type SpecNode, toValue } from "../dsl/source_tree.ts";
+import { rubricHash } from "../dsl/mod.ts";
+import { checkShape } from "../dsl/mod.ts";
+import { type Diagnostic, formatPath } from "../dsl/mod.ts";
+import type { GraphRubric } from "../dsl/mod.ts";
+import { type EnvLookup, interpolate } from "../dsl/mod.ts";
+import { loadSpec, type ReadFile } from "../dsl/mod.ts";
+import { reservedKeys } from "../dsl/mod.ts";
+import { commandCheckProblems } from "../dsl/mod.ts";
+import { RubricSchema } from "../dsl/mod.ts";
+import type { SourceText } from "../dsl/mod.ts";
+import { nodeAt, type SpecNode, toValue } from "../dsl/mod.ts";
 
 // A rubric file read on its own (`deno task rescore <run> --rubric rubrics/math.v2.yaml`), through the
 // compiler's phases for the rubric part of a spec: load with includes, interpolate, shape, then the

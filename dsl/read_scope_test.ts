@@ -181,7 +181,7 @@ Deno.test("allowRead lets through exactly the paths it names, and the graph carr
       { allowRead },
     );
     assert.ok(ok.ok, ok.ok ? "" : ok.diagnostics[0]!.message);
-    const roots = (ok.graph.dataset as { read_roots?: string[] }).read_roots;
+    const roots = ok.graph.dataset.read_roots;
     assert.deepEqual(roots, [
       await Deno.realPath(spec),
       ...allowRead,

@@ -1,7 +1,7 @@
 import { dirname, isAbsolute, join, normalize } from "node:path";
 import { Liquid } from "liquidjs";
 import type { GraphDataset } from "../dsl/mod.ts";
-import { outsideScope } from "../dsl/read_scope.ts";
+import { outsideScope } from "../dsl/mod.ts";
 import { readCapped } from "./read_capped.ts";
 
 /** One dataset row, mapped through `dataset.fields`. */

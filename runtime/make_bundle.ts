@@ -12,11 +12,11 @@ import {
   BundleError,
   encodeBundle,
   sha256Hex,
-} from "../dsl/bundle.ts";
-import { compileFile, type CompileResult } from "../dsl/compile.ts";
-import { readSpecFile } from "../dsl/read_spec_file.ts";
-import { outsideScope, readScope } from "../dsl/read_scope.ts";
-import type { ExecutionGraph } from "../dsl/graph.ts";
+} from "../dsl/mod.ts";
+import { compileFile, type CompileResult } from "../dsl/mod.ts";
+import { readSpecFile } from "../dsl/mod.ts";
+import { outsideScope, readScope } from "../dsl/mod.ts";
+import type { ExecutionGraph } from "../dsl/mod.ts";
 import { DatasetError, loadTasks } from "./load_tasks.ts";
 
 /** Options for `makeBundle`. */

@@ -1,5 +1,5 @@
 import type { ExecutionGraph } from "../dsl/mod.ts";
-import { outcomeJudgeUses } from "../dsl/outcome_judges.ts";
+import { outcomeJudgeUses } from "../dsl/mod.ts";
 import type { ModelCap } from "./events.ts";
 import { planUnits } from "./run_episode.ts";
 

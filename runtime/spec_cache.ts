@@ -1,5 +1,5 @@
 import { dirname, join } from "node:path";
-import { type Bundle, BUNDLE_LIMITS, sha256Hex } from "../dsl/bundle.ts";
+import { type Bundle, BUNDLE_LIMITS, sha256Hex } from "../dsl/mod.ts";
 import { writeFileAtomic } from "./write_file_atomic.ts";
 
 // The cache (mappaCacheDir(): $MAPPA_CACHE, else $XDG_CACHE_HOME/mappa, else ~/.cache/mappa) holds

@@ -6,9 +6,9 @@ import {
   decodeBundle,
   isBundleText,
   sha256Hex,
-} from "../dsl/bundle.ts";
-import { resolveFrom } from "../dsl/load_spec.ts";
-import { outsideScope, readScope } from "../dsl/read_scope.ts";
+} from "../dsl/mod.ts";
+import { resolveFrom } from "../dsl/mod.ts";
+import { outsideScope, readScope } from "../dsl/mod.ts";
 import {
   cachedBlob,
   storeBlob,

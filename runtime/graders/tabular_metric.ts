@@ -7,7 +7,7 @@ import { readWorkspaceFile } from "../workspace/read_workspace_file.ts";
 import {
   CLASSIFICATION_METRICS,
   REGRESSION_METRICS,
-} from "../../dsl/grader_metrics.ts";
+} from "../../dsl/mod.ts";
 import {
   classify,
   constantFor,

@@ -1,5 +1,5 @@
 import { isAbsolute, join } from "node:path";
-import type { Model } from "../../dsl/schema.ts";
+import type { Model } from "../../dsl/mod.ts";
 import type { ModelClient } from "../ports.ts";
 import { loadModelScript, type ModelScript } from "./model_script.ts";
 import {

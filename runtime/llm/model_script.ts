@@ -7,7 +7,7 @@ import {
   parseDocument,
 } from "yaml";
 import { z } from "zod";
-import { IdSchema } from "../../dsl/schema.ts";
+import { IdSchema } from "../../dsl/mod.ts";
 
 /** A tool call a scripted reply makes; object arguments are sent as their JSON text. */
 export const ScriptedToolCallSchema = z.strictObject({

@@ -1,5 +1,5 @@
 import OpenAI from "openai";
-import type { Model } from "../../dsl/schema.ts";
+import type { Model } from "../../dsl/mod.ts";
 import type {
   ChatMessage,
   ModelClient,
