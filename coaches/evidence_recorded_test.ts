@@ -174,6 +174,43 @@ Deno.test("a run records what the coach needs, and the coach reads it rather tha
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("a debate loop's recorded evidence is what the legacy replay of its peers' rounds gives", async () => {
+  const compiled = compileFile(
+    new URL("../pipelines/debate.yaml", import.meta.url).pathname,
+  );
+  assert.ok(compiled.ok, JSON.stringify(!compiled.ok && compiled.diagnostics));
+  const out = await Deno.makeTempDir({ prefix: "mappa_recorded_loop_" });
+  const summary = await runPipeline(compiled.graph, {
+    model: new ScriptedModelClient({
+      after_last: "cycle",
+      roles: {
+        proponent: [
+          "<think>a</think>Pro 1.",
+          "Pro 2.",
+          "<think>b</think>Pro 3.",
+        ],
+        opponent: ["Con 1.", "<think>c</think>Con 2."],
+        judge: ["<think>d</think>VERDICT: TRUE"],
+      },
+      tasks: {},
+    }),
+    sandbox: await BwrapSandbox.create(),
+  }, { policy: "demo", outDir: out, limit: 1 });
+  const events = await readEvents(summary.run_dir);
+  const log = await RunLog.load(summary.run_dir);
+  const old = await withEvents(summary.run_dir, oldFormat(events));
+  const keys = log.actions();
+  // Three rounds of two debaters, then the judge.
+  assert.equal(keys.length, 7);
+  for (const key of keys) {
+    assert.deepEqual(buildEvidence(old, key), buildEvidence(log, key));
+    assert.deepEqual(actionFacts(old, key), actionFacts(log, key));
+  }
+  const judge = buildEvidence(log, keys[6]!);
+  assert.match(JSON.stringify(judge.upstream), /Pro 3\.[\s\S]*Con 1\./);
+  await Deno.remove(out, { recursive: true });
+});
+
 Deno.test("actionFacts() takes a round's outputs from its last action as recorded, else extracts them again", () => {
   const run = new FixtureRun();
   run.started();
