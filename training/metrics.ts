@@ -1,3 +1,4 @@
+import * as ss from "simple-statistics";
 import { z } from "zod";
 
 const Mean = z.number().nullable();
@@ -161,7 +162,5 @@ export async function readMetrics(trainDir: string): Promise<MetricsLine[]> {
 
 /** The mean of some numbers, or null for none. */
 export function mean(values: readonly number[]): number | null {
-  return values.length === 0
-    ? null
-    : values.reduce((a, b) => a + b, 0) / values.length;
+  return values.length === 0 ? null : ss.mean(values as number[]);
 }

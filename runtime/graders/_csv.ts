@@ -1,32 +1,25 @@
 /** CSV reading for the tabular grader (private). */
+import { parse } from "csv-parse/sync";
 
-/** RFC 4180 CSV: quoted fields with "" escapes and line breaks, CRLF or LF rows, a BOM, blank lines skipped. */
+/**
+ * RFC 4180 CSV through csv-parse: quoted fields with "" escapes and line breaks, CRLF, LF or CR rows
+ * (mixed), a BOM, blank lines skipped, a stray quote inside an unquoted field kept as text. Rows may
+ * differ in length (toTable says which row). The reason, when the text is not CSV.
+ */
 export function parseCsv(text: string): string[][] | string {
-  const rows: string[][] = [];
-  let row: string[] = [], field = "", inQuotes = false, wasQuoted = false;
-  const endField = () => {
-    row.push(field);
-    field = "";
-  };
-  for (let i = text.charCodeAt(0) === 0xfeff ? 1 : 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (inQuotes) {
-      if (c !== '"') field += c;
-      else if (text[i + 1] === '"') (field += '"', i++);
-      else inQuotes = false;
-    } else if (c === '"' && field === "" && !wasQuoted) {
-      inQuotes = wasQuoted = true;
-    } else if (c === ",") (endField(), wasQuoted = false);
-    else if (c === "\n" || c === "\r") {
-      if (c === "\r" && text[i + 1] === "\n") i++;
-      endField();
-      if (row.length > 1 || row[0] !== "" || wasQuoted) rows.push(row);
-      row = [], wasQuoted = false;
-    } else field += c;
+  try {
+    return parse(text, {
+      bom: true,
+      skip_empty_lines: true,
+      relax_column_count: true,
+      relax_quotes: true,
+      record_delimiter: ["\r\n", "\n", "\r"],
+    }) as string[][];
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === "CSV_QUOTE_NOT_CLOSED") return "a quoted field is not closed";
+    return e instanceof Error ? e.message : String(e);
   }
-  if (inQuotes) return "a quoted field is not closed";
-  if (row.length > 0 || field !== "" || wasQuoted) (endField(), rows.push(row));
-  return rows;
 }
 
 export interface Table {

@@ -4,6 +4,7 @@
  * the positive class); every function takes the true values first and needs equal, non-empty inputs.
  * @module
  */
+import * as ss from "simple-statistics";
 
 function checkLengths(a: readonly unknown[], b: readonly unknown[]): void {
   if (a.length === 0 || a.length !== b.length) {
@@ -13,10 +14,9 @@ function checkLengths(a: readonly unknown[], b: readonly unknown[]): void {
   }
 }
 
+/** The mean of a non-empty list (inputs are checked non-empty before any metric). */
 function mean(xs: readonly number[]): number {
-  let s = 0;
-  for (const x of xs) s += x;
-  return s / xs.length;
+  return ss.mean(xs as number[]);
 }
 
 /**
@@ -32,11 +32,8 @@ export function quantile(values: readonly number[], q: number): number {
   if (values.length === 0) {
     throw new RangeError("Cannot compute a quantile of no values");
   }
-  const s = [...values].sort((a, b) => a - b);
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
+  // simple-statistics interpolates between order statistics like numpy's default (R type 7).
+  return ss.quantile(values as number[], q);
 }
 
 /**
