@@ -138,6 +138,10 @@ export class OpenAIModelClient implements ModelClient {
       project: null,
       webhookSecret: null,
       timeout: Math.ceil(model.timeout_s * 1000),
+      // Our own retries (_retry_policy.ts), not the SDK's: every attempt is recorded in the action's
+      // event with its failure, a refusal (content_filter) or an empty choice list is retried like a
+      // 5xx, each attempt waits for the model's rate limiter and concurrency slot, and the backoff
+      // counts against a run's stop signal; the SDK's retry loop does none of these.
       maxRetries: 0,
       logLevel: "off",
     });
