@@ -1,11 +1,10 @@
-import { join } from "node:path";
 import { html } from "./report_html.ts";
 import { reportPage, writeReportFile } from "./report_page.ts";
 import {
   type EvalLine,
   readMetrics,
+  readTrainManifest,
   type StepLine,
-  type TrainManifest,
 } from "../training/mod.ts";
 import {
   categorySection,
@@ -35,24 +34,7 @@ async function loadTrainingRun(
   dir: string,
   action: string,
 ): Promise<TrainingRun> {
-  const hint = "pass a directory that deno task train wrote";
-  let manifest: TrainManifest;
-  try {
-    manifest = JSON.parse(await Deno.readTextFile(join(dir, "train.json")));
-  } catch (e) {
-    const why = e instanceof Deno.errors.NotFound
-      ? "it has no train.json"
-      : `its train.json cannot be read (${e instanceof Error ? e.message : e})`;
-    throw new RangeError(`Cannot ${action}: ${why}; ${hint}`, { cause: e });
-  }
-  if (
-    manifest?.kind !== "training" || typeof manifest.run_id !== "string" ||
-    !Array.isArray(manifest.train?.roles)
-  ) {
-    throw new RangeError(
-      `Cannot ${action}: its train.json is not a training manifest (kind "${manifest?.kind}"); ${hint}`,
-    );
-  }
+  const manifest = await readTrainManifest(dir, action);
   // A resumed run may repeat a step or an eval: the last line written wins.
   const steps = new Map<number, StepLine>();
   const evals = new Map<string, EvalLine>();

@@ -15,5 +15,6 @@ export * from "./sample_tasks.ts";
 export * from "./samples.ts";
 export * from "./train_pipeline.ts";
 export * from "./train_run.ts";
+export { readTrainManifest, TrainManifestSchema } from "./train_manifest.ts";
 export * from "./trainer_client.ts";
 export * from "./vllm_engine.ts";

@@ -4,30 +4,9 @@ import { type MetricsLine, MetricsLineSchema, readMetrics } from "./metrics.ts";
 import type { TrainerInfo } from "./protocol.ts";
 import { writeFileAtomic } from "../runtime/write_file_atomic.ts";
 import type { CoachNoise } from "./coach_noise.ts";
+import { readTrainManifest, type TrainManifest } from "./train_manifest.ts";
 
-/** `train.json`: what a training run is, written before the first step and updated as it goes. */
-export interface TrainManifest {
-  readonly kind: "training";
-  readonly run_id: string;
-  readonly created_at: string;
-  status: "running" | "completed" | "interrupted" | "failed";
-  /** Why the last session stopped, when it failed. */
-  error?: string;
-  readonly spec_file: string;
-  readonly spec_hash: string;
-  /** The train settings in force, after command-line overrides. */
-  train: GraphTrain;
-  /** `local`, or the trainer's URL without credentials. */
-  readonly trainer: string;
-  /** A study's corruption of the coach's verdicts (`--coach-flip`, `--coach-bias`); absent: none. */
-  coach_noise?: CoachNoise;
-  /** The trainer's `/v1/info` at the first start: a resumed run refuses another tokenizer. */
-  trainer_info?: TrainerInfo;
-  /** How many times the run was started (1 + resumes). */
-  sessions: number;
-  versions: Record<string, number>;
-  updated_at?: string;
-}
+export type { TrainManifest } from "./train_manifest.ts";
 
 /** A training run directory, open for appending. */
 export interface TrainRun {
@@ -139,7 +118,7 @@ export async function openTrainRun(
       );
     }
     dir = found[0]!;
-    manifest = JSON.parse(await Deno.readTextFile(join(dir, "train.json")));
+    manifest = await readTrainManifest(dir, `resume training run ${dir}`);
     if (manifest.spec_hash !== graph.spec_hash) {
       throw new RangeError(
         `Cannot resume training run ${dir}: it was started with spec hash ${
