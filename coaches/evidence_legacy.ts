@@ -1,13 +1,13 @@
 import type { GraphRole } from "../dsl/mod.ts";
 import type { ActionEvent, Execution, Task } from "../runtime/mod.ts";
-import { extractOutput } from "../runtime/extract_output.ts";
-import { splitReasoning } from "../runtime/parse_reply.ts";
-import { promptVariables } from "../runtime/render_prompt.ts";
+import { extractOutput } from "../runtime/mod.ts";
+import { splitReasoning } from "../runtime/mod.ts";
+import { promptVariables } from "../runtime/mod.ts";
 import {
   type ActionView,
   formatObservation,
   type RoleResult,
-} from "../runtime/role_result.ts";
+} from "../runtime/mod.ts";
 import type { ActionKey, RunLog } from "./run_log.ts";
 
 // The legacy path: runs recorded before action events carried `answer`, `prompt_variables` and `outputs`

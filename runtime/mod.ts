@@ -49,3 +49,5 @@ export * from "./make_bundle.ts";
 export * from "./parse_reply.ts";
 export * from "./render_prompt.ts";
 export * from "./spec_source.ts";
+export * from "./extract_output.ts";
+export * from "./role_result.ts";
