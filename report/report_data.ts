@@ -239,7 +239,7 @@ async function readLayers(
 
 /**
  * Reads a run directory into the facts the report shows. Throws when the directory has no
- * manifest.json or events.jsonl, or its manifest is not a JSON object.
+ * manifest.json or events.jsonl, or its manifest is not a run manifest (readRunManifest).
  *
  * @example
  * ```ts
@@ -249,13 +249,7 @@ async function readLayers(
  * ```
  */
 export async function loadRunData(dir: string): Promise<RunData> {
-  const manifest: unknown = await readRunManifest(dir, "report on");
-  if (!isRec(manifest)) {
-    throw new RunStoreError(
-      `Cannot read run ${dir}: manifest.json is not a JSON object`,
-      dir,
-    );
-  }
+  const manifest = await readRunManifest(dir, "report on");
   const events = await readJsonl(join(dir, "events.jsonl"));
   if (events === null) {
     throw new RunStoreError(
