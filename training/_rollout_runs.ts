@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { ExecutionGraph } from "../dsl/mod.ts";
 import {
+  MANIFEST_FILE,
   modelCapMessage,
   type ModelClient,
   runPipeline,
@@ -49,7 +50,7 @@ export function episodeRunner(
   const { engine, options, note } = ctx;
   const capsNoted = new Set<string>();
   return async (runId, dir, model, extra) => {
-    const exists = await Deno.stat(join(dir, runId, "manifest.json")).then(
+    const exists = await Deno.stat(join(dir, runId, MANIFEST_FILE)).then(
       () => true,
       () => false,
     );
