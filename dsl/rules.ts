@@ -28,7 +28,10 @@ import { validJsonSchemas } from "./rules/valid_json_schemas.ts";
 import { validLoops } from "./rules/valid_loops.ts";
 import { validRegexes } from "./rules/valid_regexes.ts";
 
-/** The semantic rules, run in this order on a spec whose shape is valid. */
+/**
+ * The semantic rules, run in this order on a spec whose shape is valid; docs/diagnostics.md#rules says
+ * what each checks.
+ */
 export const RULES: readonly Rule[] = [
   duplicateIds,
   unknownRoles,
