@@ -2,7 +2,7 @@ import { type RunEvent, RunEventSchema } from "../runtime/events.ts";
 import { type Verdict, VerdictSchema } from "../coaches/types.ts";
 import type { TrainerInfo } from "./protocol.ts";
 import { DETERMINISTIC_JUDGE } from "../coaches/deterministic_judge.ts";
-import { verdictKey } from "../coaches/score_layer_format.ts";
+import { verdictKey } from "../coaches/mod.ts";
 
 // Test fixtures of the training layer: run events and verdicts built from a short description, each
 // checked against its real schema, and a loopback HTTP server that records what it was sent.

@@ -1,5 +1,4 @@
-import type { Coach, ModelClient, Sandbox } from "../runtime/mod.ts";
-import type { Grader } from "../runtime/graders/grade.ts";
+import type { Coach, Grader, ModelClient, Sandbox } from "../runtime/mod.ts";
 import type { CoachNoise } from "./coach_noise.ts";
 import type { MetricsLine } from "./metrics.ts";
 import type { TrainLine } from "./protocol.ts";

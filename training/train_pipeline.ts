@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { ExecutionGraph, GraphTrain } from "../dsl/mod.ts";
-import { loadTasks } from "../runtime/load_tasks.ts";
+import { loadTasks } from "../runtime/mod.ts";
 import { checkTrain } from "./_check_train.ts";
 import { restorePolicies, startTrainer } from "./_connect_trainer.ts";
 import { evalDue, evaluatePolicies, padStep } from "./_evaluate_policies.ts";

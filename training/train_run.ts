@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { ExecutionGraph, GraphTrain } from "../dsl/mod.ts";
 import { type MetricsLine, MetricsLineSchema, readMetrics } from "./metrics.ts";
 import type { TrainerInfo } from "./protocol.ts";
-import { writeFileAtomic } from "../runtime/write_file_atomic.ts";
+import { writeFileAtomic } from "../runtime/mod.ts";
 import type { CoachNoise } from "./coach_noise.ts";
 import { readTrainManifest, type TrainManifest } from "./train_manifest.ts";
 
