@@ -25,22 +25,8 @@ function appliesTo(roles: readonly string[] | undefined, role: string) {
 
 /**
  * Applies a rubric's deterministic checks and metric caps to a raw score (the judge's, or a deterministic
- * rubric's `default_score`); the raw score is the caller's to keep beside the result. Order:
- *
- * 1. check caps: every check whose `when` fact is among the action's facts (and whose `roles`, if any,
- *    include the role) caps the score; the lowest cap binds. `reply_mismatch` holds when the action's
- *    reply does not match the check's `pattern` (promptfoo's `regex` assertion, as a cap); `command`
- *    holds when its program's decision in `commands` (from `decideCommandChecks`) fires, and its note
- *    is recorded; a command check that applies but has no decision there is a caller's mistake (throws);
- * 2. check floors: then floors raise it, so a floor beats a check cap. A floor states that a fault the
- *    runtime established upstream explains the failure the caps punish (the analyst's missing
- *    submission.csv after the data engineer never saved X_test.pkl), MAPPA's "failed because upstream
- *    files were missing → 3–5";
- * 3. metric caps: each cap table whose metric is in `evidence.outcome.metrics` caps the score with its
- *    first matching band (`at_least <= value < below`); absent or non-finite metrics are skipped. These
- *    come last and win over floors: MAPPA's outcome accountability, "When in doubt, apply the cap";
- * 4. the result is clamped to the rubric's scale.
- *
+ * rubric's `default_score`); the raw score is the caller's to keep beside the result: check caps, then
+ * check floors, then metric caps, then the scale (docs/checks.md#order-of-application gives the rules).
  * Every check and band that fired is listed in `applied`, whether or not it changed the score.
  *
  * @example

@@ -217,20 +217,7 @@ function replyFacts(
 
 /**
  * The facts the runtime established about one action, for the judge (as sentences) and for rubric checks
- * (as data). Rules, each a `Fact.kind`:
- * - `model_error`, `empty_reply`: the model call failed, or the reply was empty.
- * - `no_tool_call`: a role with tools ran no code in this action nor earlier in its round (a closing
- *   text-only turn after code ran is the role finishing, not a failure to act).
- * - `tool_error` / `tool_timeout`: one per execution whose status is not `ok` (nor `sandbox_error`, a
- *   failure of the jail rather than of the code).
- * - `upstream_file_missing` (fact `role` = the producer, found through the graph's `flows`, else the
- *   acting role's ancestors and loop peers): a consumed file missing when the action started, or a file a
- *   FileNotFoundError / "No such file" names that was not in the workspace; the latter's text says the
- *   acting role's failure is caused upstream. `consumed_file_missing`: a missing input no role produces.
- * - `required_file_missing`: missing after this action and still missing after the role's last action of
- *   the round (a file saved on a later turn is no failure of this one).
- * - `invalid_artifact`: a file failing its schema that this action wrote or that is still invalid at the end.
- * - `output_missing`: on the role's last action, a declared output that could not be extracted.
+ * (as data), one `Fact` per rule that holds; docs/checks.md#facts says when each kind holds.
  *
  * @example
  * ```ts
