@@ -64,6 +64,32 @@ function checkLayerEdges(edges: readonly ModuleEdge[]): string[] {
   return [...new Set(out)].sort();
 }
 
+/**
+ * Imports from one layer into another go through that layer's mod.ts (its interface), and `_private`
+ * files are used only inside their own layer: one message per edge that does not.
+ */
+function checkInterfaceEdges(edges: readonly ModuleEdge[]): string[] {
+  const out: string[] = [];
+  for (const { from, to } of edges) {
+    const layer = layerOf(from);
+    const target = layerOf(to);
+    if (layer === undefined || target === undefined || target === layer) {
+      continue;
+    }
+    const file = to.split("/").at(-1)!;
+    if (file.startsWith("_")) {
+      out.push(
+        `Module ${from} imports ${to}: a _ file is private to ${target}; export what is needed from ${target}/mod.ts`,
+      );
+    } else if (to !== `${target}/mod.ts`) {
+      out.push(
+        `Module ${from} imports ${to}: import ${target}/mod.ts, not a file inside ${target}`,
+      );
+    }
+  }
+  return [...new Set(out)].sort();
+}
+
 interface InfoModule {
   readonly specifier: string;
   readonly dependencies?: readonly {
@@ -211,6 +237,36 @@ Deno.test("layers import only the layers below them", async () => {
   }
   assert.ok(edges.length > 0, "deno info found no imports");
   assert.deepEqual(checkLayerEdges(edges), []);
+  assert.deepEqual(checkInterfaceEdges(edges), []);
+});
+
+Deno.test("checkInterfaceEdges() reports imports past a layer's mod.ts and private files used outside their layer", () => {
+  assert.deepEqual(
+    checkInterfaceEdges([
+      { from: "coaches/judge.ts", to: "runtime/mod.ts" },
+      { from: "coaches/judge.ts", to: "coaches/_util.ts" },
+      { from: "coaches/judge.ts", to: "runtime/ports.ts" },
+      { from: "training/loop.ts", to: "runtime/sandbox/_jail.ts" },
+      { from: "tests/x_test.ts", to: "runtime/ports.ts" },
+    ]),
+    [
+      "Module coaches/judge.ts imports runtime/ports.ts: import runtime/mod.ts, not a file inside runtime",
+      "Module training/loop.ts imports runtime/sandbox/_jail.ts: a _ file is private to runtime; export what is needed from runtime/mod.ts",
+    ],
+  );
+});
+
+Deno.test("tests use no layer's _private files", async () => {
+  const bad: string[] = [];
+  for (const file of await tsFiles("tests")) {
+    const text = stripComments(await Deno.readTextFile(join(ROOT, file)));
+    for (
+      const m of text.matchAll(/from\s+"((?:\.\.\/)+[^"]*\/_[a-z0-9_]+\.ts)"/g)
+    ) {
+      bad.push(`${file} imports ${m[1]}`);
+    }
+  }
+  assert.deepEqual(bad, []);
 });
 
 Deno.test("cli.ts is a few-line entry and cli/ loads report/ only on demand", async () => {

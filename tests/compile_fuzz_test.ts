@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { compile, type Diagnostic } from "../dsl/mod.ts";
-import { mulberry32 } from "../training/_prng.ts";
+import { mulberry32 } from "../training/mod.ts";
 
 // Issue 14: specs come from strangers. Mutations of the shipped specs (lines deleted, duplicated, swapped,
 // hostile snippets, deep nesting, huge scalars) must never make compile() throw, take over 2 s, or

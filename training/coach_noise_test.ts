@@ -7,7 +7,7 @@ import {
   started,
   verdict,
   verdictMap,
-} from "./_test_fixtures.ts";
+} from "../tests/fixtures/training_fixtures.ts";
 
 const SCALE = { min: 0, max: 10 };
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { OutcomeSchema } from "../dsl/mod.ts";
 import { addEvent, emptySummary } from "../runtime/run_summary.ts";
 import type { RunEvent } from "../runtime/events.ts";
-import { finished, started } from "./_test_fixtures.ts";
+import { finished, started } from "../tests/fixtures/training_fixtures.ts";
 import { outcomeStats } from "./run_stats.ts";
 
 // The means of run summaries and training metrics average a command grader's `comparable: true`

@@ -9,6 +9,7 @@ export * from "./format_metrics.ts";
 export * from "./local_trainer.ts";
 export * from "./metrics.ts";
 export * from "./policy_client.ts";
+export * from "./prng.ts";
 export * from "./protocol.ts";
 export * from "./run_stats.ts";
 export * from "./sample_tasks.ts";

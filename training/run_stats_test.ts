@@ -9,7 +9,7 @@ import {
   started,
   verdict,
   verdictMap,
-} from "./_test_fixtures.ts";
+} from "../tests/fixtures/training_fixtures.ts";
 import {
   categoryStats,
   outcomeStats,

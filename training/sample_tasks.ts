@@ -1,4 +1,4 @@
-import { mulberry32 } from "./_prng.ts";
+import { mulberry32 } from "./prng.ts";
 /** A seeded generator, so a step's batch is the same when a run resumes. */
 const prng = mulberry32;
 

@@ -12,7 +12,7 @@ const PROBE = `
 import { buildSamples } from "${new URL("training/samples.ts", ROOT).href}";
 import { verdictKey } from "${FORMAT.href}";
 import { action, finished, modelCall, started, verdict } from "${
-  new URL("training/_test_fixtures.ts", ROOT).href
+  new URL("tests/fixtures/training_fixtures.ts", ROOT).href
 }";
 const events = [
   started("e1"),

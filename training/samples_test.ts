@@ -8,7 +8,7 @@ import {
   started,
   verdict,
   verdictMap,
-} from "./_test_fixtures.ts";
+} from "../tests/fixtures/training_fixtures.ts";
 import {
   buildSamples,
   type BuildSamplesOptions,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { json, serve } from "./_test_fixtures.ts";
+import { json, serve } from "../tests/fixtures/training_fixtures.ts";
 import type { RoleStep } from "./metrics.ts";
 import type { Sample, TrainRequest } from "./protocol.ts";
 import { TrainerClient, TrainerError } from "./trainer_client.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { TRAINER_INFO } from "./_test_fixtures.ts";
+import { TRAINER_INFO } from "../tests/fixtures/training_fixtures.ts";
 import { join } from "node:path";
 import {
   compileFile,

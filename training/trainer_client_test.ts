@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { json, type Received, serve, TRAINER_INFO } from "./_test_fixtures.ts";
+import {
+  json,
+  type Received,
+  serve,
+  TRAINER_INFO,
+} from "../tests/fixtures/training_fixtures.ts";
 import { TrainerClient, TrainerError } from "./trainer_client.ts";
 import type { PolicyConfig, TrainLine, TrainRequest } from "./protocol.ts";
 

@@ -1,8 +1,5 @@
 import * as m from "./tabular_metrics.ts";
-import {
-  CLASSIFICATION_METRICS,
-  REGRESSION_METRICS,
-} from "../../dsl/mod.ts";
+import { CLASSIFICATION_METRICS, REGRESSION_METRICS } from "../../dsl/mod.ts";
 
 /** Task typing and scoring of joined answers and predictions for the tabular grader (private). */
 

@@ -4,10 +4,7 @@ import { assertReadable, getPath } from "../load_tasks.ts";
 import type { Grade, GradeInput, Grader } from "./grade.ts";
 import { toTable } from "./_csv.ts";
 import { readWorkspaceFile } from "../workspace/read_workspace_file.ts";
-import {
-  CLASSIFICATION_METRICS,
-  REGRESSION_METRICS,
-} from "../../dsl/mod.ts";
+import { CLASSIFICATION_METRICS, REGRESSION_METRICS } from "../../dsl/mod.ts";
 import {
   classify,
   constantFor,
