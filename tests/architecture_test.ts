@@ -349,3 +349,64 @@ Deno.test("stripComments() keeps code and drops comments", () => {
     '\nconst u = "https://x"; \n',
   );
 });
+
+/** The import cycles among `edges` (strongly connected groups of two or more modules), each sorted. */
+function importCycles(edges: readonly ModuleEdge[]): string[][] {
+  const next = new Map<string, string[]>();
+  for (const { from, to } of edges) {
+    if (/^(npm|node|jsr|https?):/.test(to)) continue;
+    next.set(from, [...(next.get(from) ?? []), to]);
+  }
+  // Tarjan's strongly connected components.
+  let counter = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const cycles: string[][] = [];
+  const visit = (v: string) => {
+    index.set(v, counter);
+    low.set(v, counter++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of next.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) {
+        low.set(v, Math.min(low.get(v)!, index.get(w)!));
+      }
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const group: string[] = [];
+    let w: string;
+    do {
+      w = stack.pop()!;
+      onStack.delete(w);
+      group.push(w);
+    } while (w !== v);
+    if (group.length > 1) cycles.push(group.sort());
+  };
+  for (const v of next.keys()) if (!index.has(v)) visit(v);
+  return cycles;
+}
+
+Deno.test("importCycles() finds a cycle and nothing else", () => {
+  assert.deepEqual(
+    importCycles([
+      { from: "a.ts", to: "b.ts" },
+      { from: "b.ts", to: "a.ts" },
+      { from: "b.ts", to: "c.ts" },
+      { from: "c.ts", to: "npm:zod@4" },
+    ]),
+    [["a.ts", "b.ts"]],
+  );
+});
+
+Deno.test("no module imports itself through others (no import cycle)", async () => {
+  const edges = [
+    ...await importEdges("mod.ts"),
+    ...await importEdges("cli.ts"),
+  ];
+  assert.deepEqual(importCycles(edges), []);
+});
