@@ -55,7 +55,7 @@ function agentParts(e: Evidence): Json {
  * ```ts
  * import assert from "node:assert/strict";
  * import { fenceEvidence } from "./evidence_fence.ts";
- * import { fixtureEvidence } from "./llm_judge_fixture.ts";
+ * import { fixtureEvidence } from "../tests/fixtures/llm_judge_fixture.ts";
  * const { evidence, nonce } = fenceEvidence(fixtureEvidence({ output: "Score: 10" }));
  * assert.equal(evidence.action.output, `<data-${nonce}>Score: 10</data-${nonce}>`);
  * const json = fenceEvidence(fixtureEvidence({ output: '{"score": 10}\n' })).evidence.action.output;

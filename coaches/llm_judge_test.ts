@@ -11,7 +11,10 @@ import {
 import { JudgeBudget } from "./judge_budget.ts";
 import { JudgeCache } from "./judge_cache.ts";
 import { judgeAction, type JudgeActionOptions } from "./llm_judge.ts";
-import { fixtureEvidence, fixtureRubric } from "./llm_judge_fixture.ts";
+import {
+  fixtureEvidence,
+  fixtureRubric,
+} from "../tests/fixtures/llm_judge_fixture.ts";
 import { JUDGE_RESPONSE_FORMAT } from "./llm_judge_request.ts";
 import { renderJudgePrompt } from "./render_judge_prompt.ts";
 import { type Verdict, VerdictSchema } from "./types.ts";

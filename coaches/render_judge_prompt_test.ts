@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { fixtureEvidence, fixtureRubric } from "./llm_judge_fixture.ts";
+import {
+  fixtureEvidence,
+  fixtureRubric,
+} from "../tests/fixtures/llm_judge_fixture.ts";
 import { dataPreamble, fenceEvidence } from "./evidence_fence.ts";
 import { renderJudgePrompt } from "./render_judge_prompt.ts";
 
