@@ -7,9 +7,9 @@ import {
   type CheckDecision,
   CheckDecisionSchema,
 } from "./check_cache.ts";
-import { restoreWorkspace, workspaceAfter } from "./check_workspace.ts";
+import { restoreWorkspace, workspaceAfter } from "../runtime/mod.ts";
 import { DETERMINISTIC_JUDGE } from "./deterministic_judge.ts";
-import type { ActionKey, RunLog } from "./run_log.ts";
+import type { ActionKey, RunLog } from "../runtime/mod.ts";
 import { type Evidence, type Verdict, verdictSubject } from "./types.ts";
 
 /** The sandbox slot check programs run in (uid `uidBase + 64`), apart from the run's own slots. */

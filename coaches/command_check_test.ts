@@ -6,7 +6,7 @@ import type { ExecRequest, Sandbox } from "../runtime/ports.ts";
 import { ScriptedModelClient } from "../runtime/llm/scripted_client.ts";
 import { BwrapSandbox } from "../runtime/sandbox/bwrap_sandbox.ts";
 import { CheckCache } from "./check_cache.ts";
-import { restoreWorkspace } from "./check_workspace.ts";
+import { restoreWorkspace } from "../runtime/mod.ts";
 import { scoreAction } from "./rescore.ts";
 import {
   fixtureExecution,

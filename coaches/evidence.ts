@@ -7,7 +7,7 @@ import {
   observationEvidence,
 } from "./evidence_observation.ts";
 import { sanitizeDeep } from "./evidence_sanitize.ts";
-import type { ActionKey, RunLog } from "./run_log.ts";
+import type { ActionKey, RunLog } from "../runtime/mod.ts";
 import type { Evidence, OutcomeEvidence } from "./types.ts";
 
 /** Options of {@linkcode buildEvidence}. */

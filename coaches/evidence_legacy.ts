@@ -8,7 +8,7 @@ import {
   formatObservation,
   type RoleResult,
 } from "../runtime/mod.ts";
-import type { ActionKey, RunLog } from "./run_log.ts";
+import type { ActionKey, RunLog } from "../runtime/mod.ts";
 
 // The legacy path: runs recorded before action events carried `answer`, `prompt_variables` and `outputs`
 // are scored by running today's runtime code over their events, as the coach always did. Only this file

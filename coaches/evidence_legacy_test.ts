@@ -6,7 +6,7 @@ import {
 } from "./evidence_legacy.ts";
 import { buildEvidence } from "./evidence.ts";
 import { actionFacts } from "./facts.ts";
-import { RunLog } from "./run_log.ts";
+import { RunLog } from "../runtime/mod.ts";
 import {
   fixtureExecution,
   fixtureGraph,

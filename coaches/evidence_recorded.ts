@@ -4,7 +4,7 @@ import {
   legacyOutputs,
   legacySharedVariables,
 } from "./evidence_legacy.ts";
-import type { ActionKey, RunLog } from "./run_log.ts";
+import type { ActionKey, RunLog } from "../runtime/mod.ts";
 
 // The coach reads what the runtime recorded in the action event, so a run scores the same whatever the
 // runtime later becomes; runs recorded before these fields take the legacy path (evidence_legacy.ts).

@@ -10,7 +10,7 @@ import {
 } from "../runtime/mod.ts";
 import { buildEvidence } from "./evidence.ts";
 import { actionFacts } from "./facts.ts";
-import { RunLog } from "./run_log.ts";
+import { RunLog } from "../runtime/mod.ts";
 import { FixtureRun } from "../tests/fixtures/run_log_fixture.ts";
 
 const SPEC = `version: 1

@@ -7,7 +7,7 @@ import {
   fixtureExecution,
   FixtureRun,
 } from "../tests/fixtures/run_log_fixture.ts";
-import { RunLog } from "./run_log.ts";
+import { RunLog } from "../runtime/mod.ts";
 import type { OutcomeEvidence } from "./types.ts";
 
 const OUTCOME: OutcomeEvidence = {

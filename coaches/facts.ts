@@ -7,7 +7,7 @@ import type { ActionEvent, Execution } from "../runtime/mod.ts";
 import { actionOutputs } from "./evidence_recorded.ts";
 import type { Fact } from "./types.ts";
 import { filesNotFound } from "./facts_not_found.ts";
-import type { ActionKey, RunLog } from "./run_log.ts";
+import type { ActionKey, RunLog } from "../runtime/mod.ts";
 
 /** Sandbox statuses that mean the code ran out of time rather than failed. */
 const TIMEOUTS = new Set(["wall_timeout", "cpu_time_limit"]);

@@ -23,6 +23,5 @@ export * from "./render_judge_prompt.ts";
 export * from "./rescore.ts";
 export * from "./demo_judge.ts";
 export * from "./run_coach.ts";
-export * from "./run_log.ts";
 export * from "./score_layer.ts";
 export * from "./types.ts";

@@ -1,4 +1,4 @@
-import type { RunLog } from "./run_log.ts";
+import type { RunLog } from "../runtime/mod.ts";
 import type { OutcomeEvidence } from "./types.ts";
 
 function text(value: unknown): string {

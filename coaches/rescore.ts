@@ -16,7 +16,7 @@ import { buildEvidence } from "./evidence.ts";
 import { JudgeBudget } from "./judge_budget.ts";
 import { JudgeCache } from "./judge_cache.ts";
 import { judgeAction } from "./llm_judge.ts";
-import { type ActionKey, RunLog } from "./run_log.ts";
+import { type ActionKey, RunLog } from "../runtime/mod.ts";
 import { layerName, ScoreLayerWriter, verdictKey } from "./score_layer.ts";
 import type { OutcomeEvidence, Verdict } from "./types.ts";
 

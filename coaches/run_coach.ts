@@ -4,7 +4,7 @@ import type { Coach, ModelClient, RunEvent, Sandbox } from "../runtime/mod.ts";
 import { CheckCache } from "./check_cache.ts";
 import { JudgeBudget } from "./judge_budget.ts";
 import { JudgeCache } from "./judge_cache.ts";
-import { type ActionKey, RunLog } from "./run_log.ts";
+import { type ActionKey, RunLog } from "../runtime/mod.ts";
 import { scoreAction } from "./rescore.ts";
 import { ScoreLayerWriter } from "./score_layer_writer.ts";
 import { outcomeFromLog } from "./outcome_evidence.ts";

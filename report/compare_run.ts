@@ -3,7 +3,8 @@ import {
   type CompareOptions,
   type Comparison,
 } from "./compare.ts";
-import { readLayer, resolveLayer, RunLog } from "../coaches/mod.ts";
+import { readLayer, resolveLayer } from "../coaches/mod.ts";
+import { RunLog } from "../runtime/mod.ts";
 
 /** Options of `compareRun`: those of `compareLayers` but the categories, which come from the run. */
 export type CompareRunOptions = Omit<CompareOptions, "categories">;

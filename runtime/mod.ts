@@ -51,3 +51,5 @@ export * from "./render_prompt.ts";
 export * from "./spec_source.ts";
 export * from "./extract_output.ts";
 export * from "./role_result.ts";
+export * from "./run_log.ts";
+export * from "./check_workspace.ts";

@@ -15,7 +15,7 @@ import {
 } from "../runtime/mod.ts";
 import { buildEvidence } from "../coaches/evidence.ts";
 import { judgeDeterministically } from "../coaches/deterministic_judge.ts";
-import { RunLog } from "../coaches/run_log.ts";
+import { RunLog } from "../runtime/mod.ts";
 import { type Evidence, VerdictSchema } from "../coaches/types.ts";
 
 const SPEC = `version: 1

@@ -20,8 +20,8 @@ import {
   JudgeCache,
   readLayer,
   rescoreRun,
-  RunLog,
 } from "../coaches/mod.ts";
+import { RunLog } from "../runtime/mod.ts";
 import { RubricSchema } from "../dsl/schema.ts";
 import { loadRunData } from "../report/report_data.ts";
 import { readRunEvents } from "../training/run_stats.ts";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { buildEvidence, RunLog } from "../coaches/mod.ts";
+import { buildEvidence } from "../coaches/mod.ts";
+import { RunLog } from "../runtime/mod.ts";
 import { compileFile } from "../dsl/mod.ts";
 import {
   BwrapSandbox,

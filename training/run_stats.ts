@@ -10,10 +10,10 @@ import {
   layerName,
   listLayers,
   readLayer,
-  RunLog,
   type Verdict,
   verdictKey,
 } from "../coaches/mod.ts";
+import { RunLog } from "../runtime/mod.ts";
 import { mean, type OutcomeStats } from "./metrics.ts";
 
 /**

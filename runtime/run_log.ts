@@ -1,15 +1,10 @@
 import { basename, join } from "node:path";
 import type { ExecutionGraph, GraphRole } from "../dsl/mod.ts";
-import {
-  type ActionEvent,
-  ActionHistory,
-  ActionRefError,
-  readRunManifest,
-  type RunEvent,
-  RunEventSchema,
-  RunStoreError,
-  type Task,
-} from "../runtime/mod.ts";
+import { ActionHistory, ActionRefError } from "./action_history.ts";
+import { type ActionEvent, type RunEvent, RunEventSchema } from "./events.ts";
+import type { Task } from "./load_tasks.ts";
+import { readRunManifest } from "./manifest.ts";
+import { RunStoreError } from "./run_store_error.ts";
 
 /** Identifies one action of a run: the unit a verdict scores. */
 export interface ActionKey {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { RunStoreError } from "../runtime/mod.ts";
+import { RunStoreError } from "./run_store_error.ts";
 import { RunLog } from "./run_log.ts";
 import {
   fixtureExecution,
