@@ -5,7 +5,7 @@ import { CheckCache } from "./check_cache.ts";
 import { JudgeBudget } from "./judge_budget.ts";
 import { JudgeCache } from "./judge_cache.ts";
 import { type ActionKey, RunLog } from "../runtime/mod.ts";
-import { scoreAction } from "./rescore.ts";
+import { scoreAction } from "./score_action.ts";
 import { ScoreLayerWriter } from "./score_layer_writer.ts";
 import { outcomeFromLog } from "./outcome_evidence.ts";
 import type { OutcomeEvidence, Verdict } from "./types.ts";
