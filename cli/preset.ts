@@ -11,12 +11,11 @@ import {
   ScriptedModelClient,
   UnsafeSandbox,
 } from "../runtime/mod.ts";
+import { DemoJudgeClient, RunCoach } from "../coaches/mod.ts";
 import {
-  DemoJudgeClient,
   type OutcomeJudgeSetup,
   prepareOutcomeJudge,
-  RunCoach,
-} from "../coaches/mod.ts";
+} from "./outcome_judge.ts";
 import { EXIT } from "./exit_codes.ts";
 
 /** What `run` and `train` wire into the ports, and what the CLI says about it. */

@@ -17,7 +17,7 @@ export * from "./judge_cache.ts";
 export * from "./llm_judge.ts";
 export * from "./outcome_evidence.ts";
 export * from "./outcome_judge.ts";
-export * from "./outcome_judge_setup.ts";
+export * from "./outcome_judge_prompt.ts";
 export * from "./parse_verdict.ts";
 export * from "./render_judge_prompt.ts";
 export * from "./rescore.ts";

@@ -3,10 +3,13 @@ import type { ExecutionGraph } from "../dsl/mod.ts";
 import { outcomeJudgeUses } from "../dsl/mod.ts";
 import type { Grader } from "../runtime/mod.ts";
 import type { ModelClient } from "../runtime/mod.ts";
-import { DemoJudgeClient } from "./demo_judge.ts";
-import { JudgeCache } from "./judge_cache.ts";
-import { outcomeJudgeGrader, type OutcomeJudgement } from "./outcome_judge.ts";
-import { outcomeRubric } from "./outcome_judge_prompt.ts";
+import {
+  DemoJudgeClient,
+  JudgeCache,
+  outcomeJudgeGrader,
+  type OutcomeJudgement,
+  outcomeRubric,
+} from "../coaches/mod.ts";
 
 /** The outcome judge of a run as the CLI wires it: the grader by kind, what to say, where judgements go. */
 export interface OutcomeJudgeSetup {

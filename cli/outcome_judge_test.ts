@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { compile, type ExecutionGraph } from "../dsl/mod.ts";
-import { createModelClient } from "../runtime/llm/create_model_client.ts";
-import { ScriptedModelClient } from "../runtime/llm/scripted_client.ts";
-import type { Task } from "../runtime/load_tasks.ts";
-import { JudgeCache } from "./judge_cache.ts";
-import { OutcomeJudgeError } from "./outcome_judge.ts";
-import { prepareOutcomeJudge } from "./outcome_judge_setup.ts";
+import {
+  createModelClient,
+  ScriptedModelClient,
+  type Task,
+} from "../runtime/mod.ts";
+import { JudgeCache, OutcomeJudgeError } from "../coaches/mod.ts";
+import { prepareOutcomeJudge } from "./outcome_judge.ts";
 
 function graph(judge: string, grader = "llm_judge"): ExecutionGraph {
   const params = grader === "llm_judge"
