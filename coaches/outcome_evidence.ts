@@ -1,10 +1,6 @@
 import type { RunLog } from "../runtime/mod.ts";
 import type { OutcomeEvidence } from "./types.ts";
-
-function text(value: unknown): string {
-  if (value === null || value === undefined) return "(none)";
-  return typeof value === "string" ? value : JSON.stringify(value);
-}
+import { shownValue } from "../runtime/mod.ts";
 
 /**
  * The outcome facts of a finished episode as the run recorded them: the expected answer (from the task)
@@ -42,7 +38,7 @@ export function outcomeFromLog(
         `Not graded: the "${o.grader}" grader could not grade this episode (${
           o.reason ?? o.ungraded
         }), which is no fault of the agents. Expected answer: ${
-          text(o.expected)
+          shownValue(o.expected)
         }. Judge the work against it yourself.`,
     };
   }
@@ -69,10 +65,10 @@ export function outcomeFromLog(
     correct: null,
     success: null,
     metrics: {},
-    summary: `Expected answer: ${text(expected)}. The pipeline's answer${
+    summary: `Expected answer: ${shownValue(expected)}. The pipeline's answer${
       ref ? ` (${ref.role}.${ref.output})` : ""
     }: ${
-      text(answer)
+      shownValue(answer)
     }. Not graded: no grader has scored this episode, so judge the answer against the expected one yourself.`,
   };
 }

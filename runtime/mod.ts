@@ -53,3 +53,4 @@ export * from "./extract_output.ts";
 export * from "./role_result.ts";
 export * from "./run_log.ts";
 export * from "./check_workspace.ts";
+export * from "./graders/shown_value.ts";

@@ -5,6 +5,7 @@ import {
   missingAnswer,
   noExpectedAnswer,
 } from "./_named_answers.ts";
+import { shownValue } from "./shown_value.ts";
 
 export { missingAnswer, noExpectedAnswer } from "./_named_answers.ts";
 
@@ -15,14 +16,6 @@ function answerOf(input: GradeInput): string | null {
 
 function fairMetrics(input: GradeInput): Record<string, number> {
   return { correct: 0, ...(input.graph.outcome?.fair ?? {}) };
-}
-
-function text(value: unknown): string {
-  return value === null || value === undefined
-    ? "(none)"
-    : typeof value === "string"
-    ? value
-    : JSON.stringify(value);
 }
 
 /** Grades an answer with an equality test; shared by exact_match and regex. */
@@ -65,7 +58,7 @@ function answerGrader(
           ref ? `${ref.role}.${ref.output}` : "the answer output"
         } was not found in the reply`,
         summary: `Expected: ${
-          text(expected)
+          shownValue(expected)
         }. No answer was given, so the episode failed (${name}).`,
       };
       return Promise.resolve(grade);
@@ -78,7 +71,7 @@ function answerGrader(
       fair: false,
       answer,
       expected,
-      summary: `Expected: ${text(expected)}. Answer: ${answer}. ${
+      summary: `Expected: ${shownValue(expected)}. Answer: ${answer}. ${
         correct ? "Correct" : "Wrong"
       } (${name}).`,
     });
@@ -95,7 +88,7 @@ export const exactMatchGrader: Grader = answerGrader(
     const norm = (
       s: string,
     ) => (params?.case_sensitive ? s.trim() : s.trim().toLowerCase());
-    return norm(answer) === norm(text(expected));
+    return norm(answer) === norm(shownValue(expected));
   },
   true,
 );

@@ -9,14 +9,7 @@ import type {
 } from "../../dsl/mod.ts";
 import type { Sandbox } from "../ports.ts";
 import { UngradedError } from "./ungraded_error.ts";
-
-function text(value: unknown): string {
-  return value === null || value === undefined
-    ? "(none)"
-    : typeof value === "string"
-    ? value
-    : JSON.stringify(value);
-}
+import { shownValue } from "./shown_value.ts";
 
 /** Options of {@linkcode gradeEpisode}. */
 export interface GradeEpisodeOptions {
@@ -186,7 +179,7 @@ export async function gradeEpisode(
       "grader_missing",
       `not graded: the "${outcome.grader}" grader is not available in this version`,
       `Not graded: no "${outcome.grader}" grader. Expected: ${
-        text(input.task.answer)
+        shownValue(input.task.answer)
       }.`,
     );
   } else {
