@@ -4,7 +4,6 @@
  * (`deno install … https://…/cli.ts`) or from a `deno compile` binary, whose files only Deno can read.
  */
 import { createHash } from "node:crypto";
-import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readCapped } from "./read_capped.ts";
@@ -15,7 +14,8 @@ const MAX_FILE_BYTES = 8 * 1024 * 1024;
 const FETCH_TIMEOUT_MS = 30_000;
 
 /**
- * mappa's cache folder: `$MAPPA_CACHE`, else `$XDG_CACHE_HOME/mappa`, else `~/.cache/mappa`.
+ * mappa's cache folder: `$MAPPA_CACHE`, else `$XDG_CACHE_HOME/mappa`, else `$HOME/.cache/mappa`; from
+ * the environment alone, so `check` needs no permission beyond reading it.
  *
  * @example
  * ```ts
@@ -25,10 +25,19 @@ const FETCH_TIMEOUT_MS = 30_000;
  * ```
  */
 export function mappaCacheDir(): string {
-  const own = Deno.env.get("MAPPA_CACHE");
-  if (own) return own;
-  const xdg = Deno.env.get("XDG_CACHE_HOME");
-  return join(xdg ? xdg : join(homedir(), ".cache"), "mappa");
+  const env = (name: string) => {
+    try {
+      return Deno.env.get(name) || undefined;
+    } catch {
+      return undefined; // no permission to read it: as if unset
+    }
+  };
+  const own = env("MAPPA_CACHE");
+  if (own !== undefined) return own;
+  return join(
+    env("XDG_CACHE_HOME") ?? join(env("HOME") ?? ".", ".cache"),
+    "mappa",
+  );
 }
 
 /** True when `dir` is a folder other programs can read: a `file:` URL outside a `deno compile` binary. */

@@ -16,6 +16,7 @@ import {
   unpackBundle,
 } from "./spec_cache.ts";
 import { readCapped } from "./read_capped.ts";
+import { mappaCacheDir } from "./package_files.ts";
 
 /** Longest a spec download may take, in milliseconds. */
 const FETCH_TIMEOUT_MS = 60_000;
@@ -35,7 +36,7 @@ export class SpecSourceError extends Error {
 
 /** Options for `resolveSpecSource`. */
 export interface SpecSourceOptions {
-  /** The cache folder; default `specCacheDir()`. */
+  /** The cache folder; default `mappaCacheDir()`. */
   cache?: string;
   /** Paths a local spec may read outside its folder (`--allow-read`); refused for a URL spec. */
   allowRead?: readonly string[];
@@ -57,31 +58,16 @@ export interface SpecSource {
 
 const PIN = /#sha256=([0-9a-fA-F]{64})$/;
 
-/**
- * mappa's cache folder, as `mappaCacheDir()` (package_files.ts) finds it: `$MAPPA_CACHE`, else
- * `$XDG_CACHE_HOME/mappa`, else `$HOME/.cache/mappa`; from the environment alone, so `check` needs no
- * permission beyond reading it.
- */
-export function specCacheDir(): string {
-  const env = (name: string) => {
-    try {
-      return Deno.env.get(name) || undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  const own = env("MAPPA_CACHE");
-  if (own !== undefined) return own;
-  const xdg = env("XDG_CACHE_HOME");
-  return join(xdg ?? join(env("HOME") ?? ".", ".cache"), "mappa");
-}
-
 /** Splits `x#sha256=<hex>` into the location and the pin (lower case). */
 export function splitPin(arg: string): { where: string; pin?: string } {
   const m = PIN.exec(arg);
-  return m
-    ? { where: arg.slice(0, m.index), pin: m[1]!.toLowerCase() }
-    : { where: arg };
+  if (m) return { where: arg.slice(0, m.index), pin: m[1]!.toLowerCase() };
+  if (arg.includes("#sha256=")) {
+    throw new SpecSourceError(
+      `Cannot read the pin of "${arg}": #sha256= takes the 64 hex digits of the file's sha256 and ends the argument; copy the pin deno task bundle (or the unpinned warning) printed`,
+    );
+  }
+  return { where: arg };
 }
 
 /** Whether the argument names a URL (http or https); other schemes are refused where they are used. */
@@ -358,7 +344,7 @@ export async function resolveSpecSource(
   arg: string,
   options: SpecSourceOptions = {},
 ): Promise<SpecSource> {
-  const cache = options.cache ?? specCacheDir();
+  const cache = options.cache ?? mappaCacheDir();
   const warn = options.warn ?? (() => {});
   const { where, pin } = splitPin(arg);
   const remote = isSpecUrl(where);
@@ -367,6 +353,14 @@ export async function resolveSpecSource(
     throw new SpecSourceError(
       `Cannot use --allow-read with the spec "${where}": a spec from a URL never reads local files; download it and run the local copy to let it`,
     );
+  }
+  for (const path of allowRead) {
+    // A misspelt path would otherwise widen nothing, and the spec would fail on what it meant to allow.
+    if (!(await Deno.stat(path).then(() => true, () => false))) {
+      throw new SpecSourceError(
+        `Cannot allow reading "${path}" (--allow-read): no such file or folder; check the path (it is relative to the current directory)`,
+      );
+    }
   }
   const file = remote
     ? await fromUrl(where, pin, cache, "spec", warn)

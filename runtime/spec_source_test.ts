@@ -309,3 +309,25 @@ Deno.test("a URL that never stops sending is cut at the size budget, and nothing
     await Deno.remove(cache, { recursive: true });
   }
 });
+
+Deno.test("a malformed pin and an --allow-read path that does not exist are refused before anything is read", async () => {
+  await using server = serve({ "/s.yaml": "name: s\n" });
+  await assert.rejects(
+    resolveSpecSource(`${server.url("/s.yaml")}#sha256=abc`),
+    (e) =>
+      e instanceof SpecSourceError &&
+      /^Cannot read the pin of ".*#sha256=abc": #sha256= takes the 64 hex digits/
+        .test(e.message),
+  );
+  assert.equal(server.hits.size, 0, "nothing fetched");
+  await assert.rejects(
+    resolveSpecSource("pipelines/math.yaml", {
+      allowRead: ["/no/such/folder"],
+    }),
+    (e) =>
+      e instanceof SpecSourceError &&
+      e.message.startsWith(
+        'Cannot allow reading "/no/such/folder" (--allow-read): no such file or folder;',
+      ),
+  );
+});
