@@ -1,5 +1,4 @@
-import { createHash } from "node:crypto";
-import type { GraphRubric } from "../dsl/mod.ts";
+import { type GraphRubric, sha256Hex } from "../dsl/mod.ts";
 import { runJsonProgram } from "../runtime/mod.ts";
 import type { ExecLimits, Sandbox } from "../runtime/mod.ts";
 import {
@@ -66,10 +65,6 @@ export function commandCheckLimits(check: CommandCheck): ExecLimits {
   };
 }
 
-function sha256(text: string): string {
-  return createHash("sha256").update(text, "utf8").digest("hex");
-}
-
 // One check program at a time per sandbox: they share one slot (one uid), whose kill waits for the uid.
 const queues = new WeakMap<Sandbox, Promise<unknown>>();
 function serially<T>(sandbox: Sandbox, fn: () => Promise<T>): Promise<T> {
@@ -104,9 +99,9 @@ export async function decideCommandChecks(
   const decisions = new Map<string, CheckDecision>();
   if (checks.length === 0) return { ok: true, decisions };
   const files = workspaceAfter(options.log, options.key);
-  const inputHash = sha256(JSON.stringify([evidence, [...files]]));
+  const inputHash = sha256Hex(JSON.stringify([evidence, [...files]]));
   const keyOf = (c: CommandCheck) =>
-    sha256(JSON.stringify([
+    sha256Hex(JSON.stringify([
       "mappa-check-v1",
       c.language ?? null,
       c.script ?? c.code ?? "",

@@ -43,6 +43,19 @@ function agentParts(e: Evidence): Json {
 }
 
 /**
+ * A 16-hex-digit nonce that does not occur in `agentText` (everything the agents wrote), derived from
+ * it, so a fence `<data-NONCE>` cannot be closed from inside by agent text.
+ */
+export function fenceNonce(agentText: string): string {
+  let nonce = "";
+  for (let salt = 0; nonce === "" || agentText.includes(nonce); salt++) {
+    nonce = createHash("sha256").update(`${salt}\u0000${agentText}`)
+      .digest("hex").slice(0, 16);
+  }
+  return nonce;
+}
+
+/**
  * Puts every string the agents and their tools wrote (replies, reasoning, tool calls and output, file
  * names, upstream outputs and hand-offs, the outcome's answer and summary) between `<data-NONCE>` and
  * `</data-NONCE>`, so a rubric template shows it as quoted data that cannot close its block or pose as
@@ -63,12 +76,7 @@ function agentParts(e: Evidence): Json {
  * ```
  */
 export function fenceEvidence(evidence: Evidence): FencedEvidence {
-  const parts = JSON.stringify(agentParts(evidence));
-  let nonce = "";
-  for (let salt = 0; nonce === "" || parts.includes(nonce); salt++) {
-    nonce = createHash("sha256").update(`${salt}\u0000${parts}`).digest("hex")
-      .slice(0, 16);
-  }
+  const nonce = fenceNonce(JSON.stringify(agentParts(evidence)));
   const open = `<data-${nonce}>`;
   const close = `</data-${nonce}>`;
   const fence = (s: string) =>

@@ -1,9 +1,8 @@
-import { createHash } from "node:crypto";
 import { join } from "node:path";
-import type { ExecutionGraph } from "../dsl/mod.ts";
+import { type ExecutionGraph, sha256Hex } from "../dsl/mod.ts";
 import type { GradeInput } from "../runtime/mod.ts";
 import { renderTemplate } from "../runtime/mod.ts";
-import { dataPreamble } from "./evidence_fence.ts";
+import { dataPreamble, fenceNonce } from "./evidence_fence.ts";
 import type { JudgePrompt } from "./render_judge_prompt.ts";
 import type { ScoreScale } from "./parse_verdict.ts";
 
@@ -139,11 +138,7 @@ export async function renderOutcomeJudgePrompt(
   }
   const files = params.files ? await listFiles(input.workspace) : undefined;
   const agents = JSON.stringify({ answers, outputs, files });
-  let nonce = "";
-  for (let salt = 0; nonce === "" || agents.includes(nonce); salt++) {
-    nonce = createHash("sha256").update(`${salt}\u0000${agents}`).digest("hex")
-      .slice(0, 16);
-  }
+  const nonce = fenceNonce(agents);
   const fence = (s: string | null) =>
     s === null || s === ""
       ? s
@@ -195,7 +190,7 @@ export async function renderOutcomeJudgePrompt(
   if (text.includes(`<data-${nonce}>`)) text = dataPreamble(nonce) + text;
   return {
     text,
-    sha256: createHash("sha256").update(text, "utf8").digest("hex"),
+    sha256: sha256Hex(text),
   };
 }
 
