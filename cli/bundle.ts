@@ -1,6 +1,6 @@
 // deno-lint-ignore-file no-console -- the CLI is the one place that prints (STYLE.md §9)
 import { parseArgs } from "node:util";
-import { renderDiagnostics } from "../dsl/mod.ts";
+import { renderDiagnostics, sha256Hex } from "../dsl/mod.ts";
 import { specArg } from "./_args.ts";
 import { ALLOW_READ, type Command } from "./command.ts";
 import { bundleSpecArg } from "./spec_arg.ts";
@@ -19,15 +19,6 @@ export const BUNDLE: Command = {
   options: OPTIONS,
   run: bundle,
 };
-
-async function sha256OfText(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest(
-    "SHA-256",
-    new TextEncoder().encode(text),
-  );
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0"))
-    .join("");
-}
 
 async function bundle(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -57,7 +48,7 @@ async function bundle(args: string[]): Promise<number> {
       made.files.length === 1 ? "" : "s"
     } (${made.bytes} bytes)${
       out === undefined ? "" : ` into ${out}`
-    }; pin it: #sha256=${await sha256OfText(made.text)}`,
+    }; pin it: #sha256=${sha256Hex(made.text)}`,
   );
   return 0;
 }

@@ -72,7 +72,10 @@ export function bundleSpecArg(
   options: SpecArgOptions & { noData?: boolean },
 ): Promise<MadeBundle> {
   return rethrown(async () => {
-    const source = await resolveSpecSource(arg, { warn: options.warn });
+    const source = await resolveSpecSource(arg, {
+      warn: options.warn,
+      allowRead: options.allowRead ?? [],
+    });
     return await makeBundle(source.file, {
       fetched: source.fetched,
       ...(options.allowRead ? { allowRead: options.allowRead } : {}),

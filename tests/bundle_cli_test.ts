@@ -249,3 +249,29 @@ dataset:
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("check and bundle refuse an --allow-read path that does not exist (exit 2), and the printed pin is the file's sha256", async () => {
+  for (const command of ["check", "bundle"]) {
+    const r = await runCli([
+      command,
+      "pipelines/math.yaml",
+      "--allow-read",
+      "no/such/folder",
+    ]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /Cannot allow reading "no\/such\/folder" \(--allow-read\): no such file or folder/,
+    );
+  }
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = join(dir, "m.bundle.yaml");
+    const r = await runCli(["bundle", "pipelines/relay.yaml", "-o", out]);
+    assert.equal(r.code, 0, r.stderr);
+    const pin = /#sha256=([0-9a-f]{64})/.exec(r.stderr)?.[1];
+    assert.equal(pin, sha256Hex(await Deno.readFile(out)));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
