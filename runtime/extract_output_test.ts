@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { closingBrace } from "./closing_brace.ts";
 import { extractOutput, lastBoxed } from "./extract_output.ts";
 
 Deno.test("lastBoxed() returns the last boxed answer with nested braces", () => {
@@ -20,18 +21,9 @@ Deno.test("lastBoxed() returns the last boxed answer with nested braces", () => 
 function lastBoxedByRescan(text: string): string | undefined {
   let found: string | undefined;
   for (const m of text.matchAll(/\\(?:boxed|fbox)\s*\{/g)) {
-    let depth = 1;
     const start = m.index + m[0].length;
-    let i = start;
-    for (; i < text.length && depth > 0; i++) {
-      if (text[i] === "\\" && i + 1 < text.length) {
-        i++;
-        continue;
-      }
-      if (text[i] === "{") depth++;
-      else if (text[i] === "}") depth--;
-    }
-    if (depth === 0) found = text.slice(start, i - 1).trim();
+    const end = closingBrace(text, start);
+    if (end >= 0) found = text.slice(start, end - 1).trim();
   }
   return found;
 }

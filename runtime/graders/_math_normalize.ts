@@ -1,3 +1,4 @@
+import { closingBrace } from "../closing_brace.ts";
 /** A piece of answer text and where it stood. */
 export interface Span {
   readonly text: string;
@@ -11,18 +12,9 @@ export function allBoxed(text: string): Span[] {
   const re = /\\(?:boxed|fbox)\s*\{/g;
   let m: RegExpExecArray | null;
   while ((m = re.exec(text)) !== null) {
-    let depth = 1;
     const start = m.index + m[0].length;
-    let i = start;
-    for (; i < text.length && depth > 0; i++) {
-      if (text[i] === "\\" && i + 1 < text.length) {
-        i++;
-        continue;
-      }
-      if (text[i] === "{") depth++;
-      else if (text[i] === "}") depth--;
-    }
-    if (depth !== 0) break;
+    const i = closingBrace(text, start);
+    if (i < 0) break;
     found.push({
       text: text.slice(start, i - 1).trim(),
       start: m.index,
