@@ -1,4 +1,24 @@
+import type { GraphOutcome } from "../../dsl/mod.ts";
 import type { GradeInput } from "./grade.ts";
+
+/**
+ * The graph's outcome, narrowed to the grader `kind` that reads it; a TypeError when the outcome is another grader's
+ * (a programmer error: the wrong grader was called).
+ */
+export function outcomeFor<K extends GraphOutcome["grader"]>(
+  input: GradeInput,
+  kind: K,
+): Extract<GraphOutcome, { readonly grader: K }> {
+  const outcome = input.graph.outcome;
+  if (outcome?.grader !== kind) {
+    throw new TypeError(
+      `Cannot grade with the ${kind} grader: the outcome's grader is "${
+        outcome?.grader ?? "none"
+      }"`,
+    );
+  }
+  return outcome as Extract<GraphOutcome, { readonly grader: K }>;
+}
 
 /**
  * What a command grader reads on stdin and a function grader receives (README.md#custom-graders): the

@@ -360,8 +360,14 @@ function close(u: C, v: C, tolerance: number): boolean {
   return Math.hypot(u[0] - v[0], u[1] - v[1]) <= tolerance * scale;
 }
 
-/** Evaluates two parsed expressions with the same free symbols at the sample points; undefined when they differ. */
-function pairs(a: string, b: string): [C, C][] | undefined {
+/**
+ * Two parsed expressions with the same free symbols, as one evaluation of both per sample point (a caller may stop
+ * at any point); undefined when their free symbols differ. `symbolic` when they have free symbols.
+ */
+function sampled(
+  a: string,
+  b: string,
+): { readonly symbolic: boolean; readonly at: (() => [C, C])[] } | undefined {
   const x = parse(a);
   const y = parse(b);
   const sx = new Set<string>();
@@ -369,10 +375,13 @@ function pairs(a: string, b: string): [C, C][] | undefined {
   symbols(x, sx);
   symbols(y, sy);
   if (sx.size !== sy.size || [...sx].some((s) => !sy.has(s))) return undefined;
-  return samples([...sx].sort(), sx.size === 0 ? 1 : 4).map((values) => [
-    value(x, { nodes: 0, values }, 0),
-    value(y, { nodes: 0, values }, 0),
-  ]);
+  return {
+    symbolic: sx.size > 0,
+    at: samples([...sx].sort(), sx.size === 0 ? 1 : 4).map((values) => () => [
+      value(x, { nodes: 0, values }, 0),
+      value(y, { nodes: 0, values }, 0),
+    ]),
+  };
 }
 
 /**
@@ -387,7 +396,7 @@ export function proportional(
   positive = false,
 ): boolean | undefined {
   try {
-    const values = pairs(a, b);
+    const values = sampled(a, b)?.at.map((both) => both());
     if (values === undefined || values.length < 2) return undefined;
     let ratio: C | undefined;
     for (const [u, v] of values) {
@@ -424,20 +433,13 @@ export function numericEqual(
   tolerance: number,
 ): boolean | undefined {
   try {
-    const x = parse(a);
-    const y = parse(b);
-    const sx = new Set<string>();
-    const sy = new Set<string>();
-    symbols(x, sx);
-    symbols(y, sy);
-    if (sx.size !== sy.size || [...sx].some((s) => !sy.has(s))) return false;
-    const points = samples([...sx].sort(), sx.size === 0 ? 1 : 4);
-    return points.every((values) =>
+    const sample = sampled(a, b);
+    if (sample === undefined) return false;
+    return sample.at.every((both) =>
       close(
-        value(x, { nodes: 0, values }, 0),
-        value(y, { nodes: 0, values }, 0),
+        ...both(),
         // Symbolic identities are checked tighter than the spec's numeric tolerance.
-        sx.size === 0 ? tolerance : Math.min(tolerance, 1e-9),
+        sample.symbolic ? Math.min(tolerance, 1e-9) : tolerance,
       )
     );
   } catch {

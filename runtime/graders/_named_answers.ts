@@ -15,6 +15,24 @@ export function noExpectedAnswer(input: GradeInput, name?: string): Error {
   );
 }
 
+/** The grade of an answer that was given: valid, `correct` as compared, its `correct` metric 1 or 0. */
+export function answeredGrade(
+  answer: string,
+  expected: unknown,
+  correct: boolean,
+  summary: string,
+): Grade {
+  return {
+    valid: true,
+    correct,
+    metrics: { correct: correct ? 1 : 0 },
+    fair: false,
+    answer,
+    expected,
+    summary,
+  };
+}
+
 function shown(value: unknown): string {
   return value === null || value === undefined
     ? "(none)"

@@ -1,6 +1,7 @@
 import type { Grade, GradeInput, Grader } from "./grade.ts";
 import { SpecRegex } from "../spec_regex.ts";
 import {
+  answeredGrade,
   gradeNamedAnswers,
   missingAnswer,
   noExpectedAnswer,
@@ -64,17 +65,14 @@ function answerGrader(
       return Promise.resolve(grade);
     }
     const correct = equal(answer, expected, input, null);
-    return Promise.resolve({
-      valid: true,
-      correct,
-      metrics: { correct: correct ? 1 : 0 },
-      fair: false,
+    return Promise.resolve(answeredGrade(
       answer,
       expected,
-      summary: `Expected: ${shownValue(expected)}. Answer: ${answer}. ${
+      correct,
+      `Expected: ${shownValue(expected)}. Answer: ${answer}. ${
         correct ? "Correct" : "Wrong"
       } (${name}).`,
-    });
+    ));
   };
 }
 

@@ -1,5 +1,5 @@
 import type { ExecLimits } from "../ports.ts";
-import { graderPayload } from "./_grader_input.ts";
+import { graderPayload, outcomeFor } from "./_grader_input.ts";
 import { declaredResultSchema, gradeOfResult } from "./_declared_result.ts";
 import type { Grader } from "./grade.ts";
 import { runJsonProgram } from "./json_program.ts";
@@ -43,14 +43,7 @@ export function commandLimits(params: {
  * wrong and the stderr tail; `valid: false` is the agents' failure, graded at the spec's fair values.
  */
 export const commandGrader: Grader = async (input) => {
-  const outcome = input.graph.outcome;
-  if (outcome?.grader !== "command") {
-    throw new TypeError(
-      `Cannot grade with the command grader: the outcome's grader is "${
-        outcome?.grader ?? "none"
-      }"`,
-    );
-  }
+  const outcome = outcomeFor(input, "command");
   const program = outcome.programs?.[""];
   if (program === undefined) {
     throw new UngradedError(

@@ -1,4 +1,5 @@
 import type { GraphOutcome, SingleOutcome } from "../../dsl/mod.ts";
+import { outcomeFor } from "./_grader_input.ts";
 import type { Grade, Grader } from "./grade.ts";
 import { UngradedError } from "./ungraded_error.ts";
 
@@ -42,14 +43,7 @@ function componentOutcome(
  * `<id>.<metric>`). A component that cannot grade leaves the whole episode ungraded, the message naming it.
  */
 export const compositeGrader: Grader = async (input) => {
-  const outcome = input.graph.outcome;
-  if (outcome?.grader !== "composite") {
-    throw new TypeError(
-      `Cannot grade with the composite grader: the outcome's grader is "${
-        outcome?.grader ?? "none"
-      }"`,
-    );
-  }
+  const outcome = outcomeFor(input, "composite");
   const metrics: Record<string, number> = {};
   const summaries: string[] = [];
   const reasons: string[] = [];

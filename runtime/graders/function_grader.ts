@@ -1,6 +1,6 @@
 import type { GraderFunctionResult } from "../../dsl/mod.ts";
 import { copyWorkspace } from "./_workspace_copy.ts";
-import { graderPayload } from "./_grader_input.ts";
+import { graderPayload, outcomeFor } from "./_grader_input.ts";
 import { checkDeclaredResult, gradeOfResult } from "./_declared_result.ts";
 import type { Grader } from "./grade.ts";
 import { UngradedError } from "./ungraded_error.ts";
@@ -15,14 +15,7 @@ const MAX_RESULT_CHARS = 1 << 20;
  * declared metrics leaves the episode ungraded (`UngradedError`), and so does running past `timeout_s`.
  */
 export const functionGrader: Grader = async (input) => {
-  const outcome = input.graph.outcome;
-  if (outcome?.grader !== "function") {
-    throw new TypeError(
-      `Cannot grade with the function grader: the outcome's grader is "${
-        outcome?.grader ?? "none"
-      }"`,
-    );
-  }
+  const outcome = outcomeFor(input, "function");
   const fn = outcome.functions?.[""];
   if (fn === undefined) {
     throw new UngradedError(

@@ -1,5 +1,6 @@
 import type { Grade, GradeInput } from "./grade.ts";
 import {
+  answeredGrade,
   gradeNamedAnswers,
   missingAnswer,
   noExpectedAnswer,
@@ -111,19 +112,16 @@ export function mathEquivalenceGrader(input: GradeInput): Promise<Grade> {
     chained: outcome.params.chained,
   });
   const shown = normalizeAnswer(answer);
-  return Promise.resolve({
-    valid: true,
-    correct,
-    metrics: { correct: correct ? 1 : 0 },
-    fair: false,
+  return Promise.resolve(answeredGrade(
     answer,
     expected,
-    summary: correct
+    correct,
+    correct
       ? `${role}'s answer "${shown}" equals the expected answer "${
         String(expected)
       }".`
       : `${role}'s answer "${shown}" does not equal the expected answer "${
         String(expected)
       }".`,
-  });
+  ));
 }
