@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { z } from "zod";
-import { writeFileAtomic } from "../runtime/mod.ts";
+import { ShaKeyedStore } from "../runtime/mod.ts";
 
 /** What a check program decided, as stored: whether it fires and its note. */
 export const CheckDecisionSchema = z.strictObject({
@@ -18,8 +18,6 @@ const EntrySchema = z.strictObject({
   created: z.string(),
 });
 
-const KEY = /^[0-9a-f]{64}$/;
-
 /** Options of {@linkcode CheckCache}. */
 export interface CheckCacheOptions {
   /** Folder of the entries. @default ".cache/checks" */
@@ -29,8 +27,7 @@ export interface CheckCacheOptions {
 /**
  * Decisions of check programs on disk, one JSON file per key (the sha256 of the program, its limits, the
  * evidence and the workspace's file hashes) under `<dir>/<key[0..2]>/`, so rescoring a run again does
- * not run the programs again. Only decisions go in, never failures (a timeout under load may not recur);
- * an unreadable or invalid entry is a miss. Entries are written to a temporary file and renamed.
+ * not run the programs again. Only decisions go in, never failures (a timeout under load may not recur).
  *
  * @example
  * ```ts
@@ -45,49 +42,33 @@ export interface CheckCacheOptions {
  * ```
  */
 export class CheckCache {
-  readonly dir: string;
+  readonly #store: ShaKeyedStore<typeof EntrySchema>;
 
   constructor(options: CheckCacheOptions = {}) {
-    this.dir = options.dir ?? join(".cache", "checks");
+    this.#store = new ShaKeyedStore(
+      options.dir ?? join(".cache", "checks"),
+      "check cache",
+      EntrySchema,
+    );
+  }
+
+  /** The folder of the entries. */
+  get dir(): string {
+    return this.#store.dir;
   }
 
   /** The decision stored under `key`, or undefined. */
   async get(key: string): Promise<CheckDecision | undefined> {
-    let text: string;
-    try {
-      text = await Deno.readTextFile(this.#path(key));
-    } catch {
-      return undefined;
-    }
-    try {
-      const entry = EntrySchema.safeParse(JSON.parse(text));
-      return entry.success && entry.data.key === key
-        ? entry.data.decision
-        : undefined;
-    } catch {
-      return undefined;
-    }
+    return (await this.#store.get(key))?.decision;
   }
 
   /** Stores a decision under `key`. */
   async set(key: string, decision: CheckDecision): Promise<void> {
-    const path = this.#path(key);
-    await Deno.mkdir(join(this.dir, key.slice(0, 2)), { recursive: true });
-    const entry = {
+    await this.#store.set({
       version: 1,
       key,
-      decision: CheckDecisionSchema.parse(decision),
+      decision,
       created: new Date().toISOString(),
-    };
-    await writeFileAtomic(path, JSON.stringify(entry));
-  }
-
-  #path(key: string): string {
-    if (!KEY.test(key)) {
-      throw new TypeError(
-        `Cannot use check cache key "${key}": expected 64 hex digits`,
-      );
-    }
-    return join(this.dir, key.slice(0, 2), `${key}.json`);
+    });
   }
 }

@@ -1,6 +1,6 @@
 import type { GraphRole } from "../dsl/mod.ts";
 import type { ActionEvent, Execution, Task } from "../runtime/mod.ts";
-import { extractOutput } from "../runtime/mod.ts";
+import { extractOutputs } from "../runtime/mod.ts";
 import { splitReasoning } from "../runtime/mod.ts";
 import { promptVariables } from "../runtime/mod.ts";
 import {
@@ -43,11 +43,7 @@ export function legacyOutputs(
   role: Pick<GraphRole, "outputs">,
   answer: string,
 ): Record<string, string | null> {
-  const outputs: Record<string, string | null> = {};
-  for (const [name, rule] of Object.entries(role.outputs)) {
-    outputs[name] = extractOutput(answer, rule);
-  }
-  return outputs;
+  return extractOutputs(role.outputs, answer);
 }
 
 /**

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { z } from "zod";
 import type { ChatMessage } from "../runtime/mod.ts";
-import { writeFileAtomic } from "../runtime/mod.ts";
+import { ShaKeyedStore } from "../runtime/mod.ts";
 import { JudgeReplySchema } from "./types.ts";
 
 /** Everything that decides a judge's reply; its sha256 is the cache key (DESIGN.md decision 7). */
@@ -13,12 +13,15 @@ export interface JudgeCacheKeyParts {
   readonly base_url: string | null;
   readonly temperature: number;
   readonly seed: number;
-  readonly max_tokens: number | null;
-  /** The JSON Schema response format, or null when the judge asks for none. */
-  readonly response_format: {
-    readonly name: string;
-    readonly schema: Record<string, unknown>;
-  } | null;
+  readonly max_tokens?: number | null | undefined;
+  /** The JSON Schema response format, or none when the judge asks for none. */
+  readonly response_format?:
+    | {
+      readonly name: string;
+      readonly schema: Record<string, unknown>;
+    }
+    | null
+    | undefined;
   /** The messages of the first attempt: the system prompt and the rendered judge prompt. */
   readonly messages: readonly ChatMessage[];
 }
@@ -47,8 +50,6 @@ export interface JudgeCacheOptions {
   readonly dir?: string;
 }
 
-const KEY = /^[0-9a-f]{64}$/;
-
 /**
  * The sha256 cache key of a judge call: model name, base URL, sampling, response format and messages.
  *
@@ -69,18 +70,17 @@ export function judgeCacheKey(parts: JudgeCacheKeyParts): string {
     parts.base_url,
     parts.temperature,
     parts.seed,
-    parts.max_tokens,
-    parts.response_format,
+    parts.max_tokens ?? null,
+    parts.response_format ?? null,
     parts.messages.map((m) => [m.role, m.content]),
   ]);
   return createHash("sha256").update(canonical, "utf8").digest("hex");
 }
 
 /**
- * Valid judge verdicts on disk, one JSON file per key under `<dir>/<key[0..2]>/`, so rescoring an
- * unchanged rubric makes no calls. Entries are written to a temporary file and renamed, so a reader
- * never sees half an entry; an unreadable or invalid entry is a miss. Only valid replies go in:
- * `set` refuses an entry {@linkcode CachedJudgementSchema} rejects, and judges never store errors.
+ * Valid judge verdicts on disk by {@linkcode judgeCacheKey}, so rescoring an unchanged rubric makes no
+ * calls. Only valid replies go in: `set` refuses an entry {@linkcode CachedJudgementSchema} rejects, and
+ * judges never store errors.
  *
  * @example
  * ```ts
@@ -97,54 +97,12 @@ export function judgeCacheKey(parts: JudgeCacheKeyParts): string {
  * await Deno.remove(cache.dir, { recursive: true });
  * ```
  */
-export class JudgeCache {
-  readonly dir: string;
-
+export class JudgeCache extends ShaKeyedStore<typeof CachedJudgementSchema> {
   constructor(options: JudgeCacheOptions = {}) {
-    this.dir = options.dir ?? join(".cache", "judge");
-  }
-
-  /** The entry stored under `key`, or undefined when there is none or it cannot be read. */
-  async get(key: string): Promise<CachedJudgement | undefined> {
-    let text: string;
-    try {
-      text = await Deno.readTextFile(this.#path(key));
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return undefined;
-      throw error;
-    }
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      return undefined; // written by something else: a miss, overwritten by the next set
-    }
-    const parsed = CachedJudgementSchema.safeParse(value);
-    return parsed.success && parsed.data.key === key ? parsed.data : undefined;
-  }
-
-  /** Stores a valid judgement under its `key`, replacing any entry atomically. */
-  async set(entry: CachedJudgement): Promise<void> {
-    const parsed = CachedJudgementSchema.safeParse(entry);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new TypeError(
-        `Cannot cache the judgement: at ${
-          issue.path.join(".") || "the entry"
-        }: ${issue.message}; only valid replies are cached`,
-      );
-    }
-    const path = this.#path(entry.key);
-    await Deno.mkdir(join(path, ".."), { recursive: true });
-    await writeFileAtomic(path, JSON.stringify(parsed.data) + "\n");
-  }
-
-  #path(key: string): string {
-    if (!KEY.test(key)) {
-      throw new RangeError(
-        `Cannot use judge cache key "${key}": it must be 64 lower-case hex digits (a sha256)`,
-      );
-    }
-    return join(this.dir, key.slice(0, 2), `${key}.json`);
+    super(
+      options.dir ?? join(".cache", "judge"),
+      "judge cache",
+      CachedJudgementSchema,
+    );
   }
 }

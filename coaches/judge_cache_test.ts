@@ -104,7 +104,7 @@ Deno.test("JudgeCache refuses to store an invalid judgement", async () => {
       {
         name: "TypeError",
         message:
-          /^Cannot cache the judgement: at raw: .*only valid replies are cached$/,
+          /^Cannot store the judge cache entry: at raw: .*only valid entries are stored$/,
       },
     );
     await assert.rejects(

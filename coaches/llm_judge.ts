@@ -87,12 +87,9 @@ export async function judgeAction(
     ? { ...options.endpoint, cacheable: true }
     : judgeEndpoint(options.client, options.model);
   const key = judgeCacheKey({
-    model_name: endpoint.model_name,
-    base_url: endpoint.base_url,
-    temperature: judge.temperature,
-    seed: judge.seed,
-    max_tokens: judge.max_tokens ?? null,
-    response_format: format ?? null,
+    ...endpoint,
+    ...judge,
+    response_format: format,
     messages: first,
   });
   const record = newRecord(evidence, rubric, options, prompt.sha256);
@@ -124,6 +121,15 @@ export async function judgeAction(
     reason: "verdict_parse_failure",
     message: "no reply",
   };
+  const request = {
+    model: options.model,
+    judge,
+    role: evidence.role.id,
+    episode: evidence.episode_id,
+    task: evidence.task.id,
+    ...(format !== undefined ? { format } : {}),
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+  };
   for (let attempt = 0; attempt <= judge.max_retries; attempt++) {
     if (options.budget !== undefined && !options.budget.tryStart()) {
       return finish(unscored(
@@ -132,12 +138,7 @@ export async function judgeAction(
       ));
     }
     const response = await options.client.complete(
-      judgeRequest(evidence, attempt, messages, {
-        model: options.model,
-        judge,
-        ...(format !== undefined ? { format } : {}),
-        ...(options.signal !== undefined ? { signal: options.signal } : {}),
-      }),
+      judgeRequest(request, attempt, messages),
     );
     // Every HTTP attempt counts, retries made by the model client included.
     record.judge.attempts += Math.max(1, response.attempts);

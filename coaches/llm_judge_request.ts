@@ -10,7 +10,7 @@ import type {
   ModelResponse,
 } from "../runtime/mod.ts";
 import type { ScoreScale } from "./parse_verdict.ts";
-import { type Evidence, JudgeReplySchema } from "./types.ts";
+import { JudgeReplySchema } from "./types.ts";
 import { DemoJudgeClient } from "./demo_judge.ts";
 
 // What coaches/llm_judge.ts sends: the response format, the messages, the request, the cache identity.
@@ -39,8 +39,26 @@ export const JUDGE_RESPONSE_FORMAT: JudgeResponseFormat = {
   ),
 };
 
-const REPLY_SHAPE = (scale: ScoreScale) =>
-  `{"reasoning": "<the evidence, then your judgement>", "score": <a number from ${scale.min} to ${scale.max}>, "blame": "<id of the role whose action caused a failure>" or null}`;
+/** What a judge judges: one agent's action (the coach) or one episode's final result (the outcome judge). */
+export type Judged = "action" | "result";
+
+const ASK: Record<Judged, readonly [string, string, string]> = {
+  action: [
+    "You are the coach of a multi-agent system: you judge one action of one agent by the rubric that follows.",
+    "what the agent did, what its tools returned, which files exist or are missing, the facts given",
+    "id of the role whose action caused a failure",
+  ],
+  result: [
+    "You judge the final result of one episode of a multi-agent system by the rubric that follows.",
+    "what the answer says, how it compares with what the rubric asks",
+    "id of the role most responsible for a poor result",
+  ],
+};
+
+const replyShape = (scale: ScoreScale, judged: Judged) =>
+  `{"reasoning": "<the evidence, then your judgement>", "score": <a number from ${scale.min} to ${scale.max}>, "blame": "<${
+    ASK[judged][2]
+  }>" or null}`;
 
 /**
  * The judge's system prompt: the evidence first, then the score, as one JudgeReplySchema object.
@@ -52,11 +70,17 @@ const REPLY_SHAPE = (scale: ScoreScale) =>
  * assert.match(judgeSystemPrompt({ min: 0, max: 10 }), /evidence .* then the score/);
  * ```
  */
-export function judgeSystemPrompt(scale: ScoreScale): string {
+export function judgeSystemPrompt(
+  scale: ScoreScale,
+  judged: Judged = "action",
+): string {
+  const [task, evidence] = ASK[judged];
   return [
-    "You are the coach of a multi-agent system: you judge one action of one agent by the rubric that follows.",
-    "First state the evidence that decides the score (what the agent did, what its tools returned, which files exist or are missing, the facts given), then the score.",
-    `Reply with one JSON object and nothing else: ${REPLY_SHAPE(scale)}.`,
+    task,
+    `First state the evidence that decides the score (${evidence}), then the score.`,
+    `Reply with one JSON object and nothing else: ${
+      replyShape(scale, judged)
+    }.`,
   ].join("\n");
 }
 
@@ -70,50 +94,60 @@ export function judgeSystemPrompt(scale: ScoreScale): string {
  * assert.match(judgeCorrection("no score", { min: 0, max: 10 }), /^Your reply cannot be used: no score\./);
  * ```
  */
-export function judgeCorrection(message: string, scale: ScoreScale): string {
-  return `Your reply cannot be used: ${message}. Judge the same action again and reply with one JSON object and nothing else: ${
-    REPLY_SHAPE(scale)
+export function judgeCorrection(
+  message: string,
+  scale: ScoreScale,
+  judged: Judged = "action",
+): string {
+  return `Your reply cannot be used: ${message}. Judge the same ${judged} again and reply with one JSON object and nothing else: ${
+    replyShape(scale, judged)
   }.`;
 }
 
-/** What a judge request is sent with, besides the evidence and the messages. */
+/** Who a judge call judges and what it is sent with, besides the messages. */
 export interface JudgeRequestSettings {
-  /** The spec's model key of the coach. */
+  /** The judged role's id (`outcome` for an episode's result), episode and task, for attribution. */
+  readonly role: string;
+  readonly episode: string;
+  readonly task: string;
+  /** The spec's model key of the judge. */
   readonly model: string;
-  readonly judge: GraphCoach["judge"];
+  /** The judge's sampling. */
+  readonly judge: Pick<
+    GraphCoach["judge"],
+    "temperature" | "seed" | "max_tokens"
+  >;
   readonly format?: JudgeResponseFormat;
   readonly signal?: AbortSignal;
 }
 
 /**
  * One judge call: the judge's sampling over the model's, the response format when asked, and the
- * judged role, episode and task for attribution (a scripted coach answers by the judged role).
+ * judged role (`outcome` for an episode's result), episode and task for attribution (a scripted coach
+ * answers by the judged role).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { judgeRequest } from "./llm_judge_request.ts";
- * import type { Evidence } from "./types.ts";
- * const evidence = { role: { id: "solver" }, episode_id: "e1", task: { id: "t1" } } as unknown as Evidence;
- * const judge = { temperature: 0, seed: 7, max_retries: 2, structured_output: false };
- * const request = judgeRequest(evidence, 0, [], { model: "judge", judge });
+ * const judge = { temperature: 0, seed: 7 };
+ * const request = judgeRequest({ model: "judge", judge, role: "solver", episode: "e1", task: "t1" }, 0, []);
  * assert.deepEqual(request.sampling, { temperature: 0, seed: 7 });
  * ```
  */
 export function judgeRequest(
-  evidence: Evidence,
+  settings: JudgeRequestSettings,
   attempt: number,
   messages: readonly ChatMessage[],
-  settings: JudgeRequestSettings,
 ): ModelRequest {
-  const { judge, format, signal } = settings;
+  const { judge, format, signal, role, episode, task } = settings;
   return {
     model: settings.model,
     messages,
-    role: evidence.role.id,
+    role,
+    episode,
+    task,
     purpose: "judge",
-    episode: evidence.episode_id,
-    task: evidence.task.id,
     turn: attempt,
     ...(format !== undefined ? { response_format: format } : {}),
     sampling: {

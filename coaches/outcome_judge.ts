@@ -7,14 +7,15 @@ import { JudgeBudget } from "./judge_budget.ts";
 import { type JudgeCache, judgeCacheKey } from "./judge_cache.ts";
 import {
   JUDGE_RESPONSE_FORMAT,
+  judgeCorrection,
   judgeEndpoint,
+  judgeRequest,
+  judgeSystemPrompt,
   wholeReply,
 } from "./llm_judge_request.ts";
 import {
   judgedAnswers,
-  outcomeJudgeCorrection,
   outcomeJudgeParams,
-  outcomeJudgeSystemPrompt,
   outcomeRubric,
   renderOutcomeJudgePrompt,
 } from "./outcome_judge_prompt.ts";
@@ -195,7 +196,7 @@ async function judge(
   const scale = rubric.scale;
   const prompt = await renderOutcomeJudgePrompt(input, rubric);
   const first: ChatMessage[] = [
-    { role: "system", content: outcomeJudgeSystemPrompt(scale) },
+    { role: "system", content: judgeSystemPrompt(scale, "result") },
     { role: "user", content: prompt.text },
   ];
   const format = params.structured_output ? JUDGE_RESPONSE_FORMAT : undefined;
@@ -257,12 +258,9 @@ async function judge(
     });
   }
   const key = judgeCacheKey({
-    model_name: endpoint.model_name,
-    base_url: endpoint.base_url,
-    temperature: params.temperature,
-    seed: params.seed,
-    max_tokens: params.max_tokens ?? null,
-    response_format: format ?? null,
+    ...endpoint,
+    ...params,
+    response_format: format,
     messages: first,
   });
   const cache = endpoint.cacheable ? options.cache : undefined;
@@ -281,6 +279,15 @@ async function judge(
     reason: "verdict_parse_failure",
     message: "no reply",
   };
+  const request = {
+    model: params.model,
+    judge: params,
+    role: "outcome",
+    episode: input.episode_id ?? input.task.id,
+    task: input.task.id,
+    ...(format !== undefined ? { format } : {}),
+    ...(signal !== undefined ? { signal } : {}),
+  };
   for (let attempt = 0; attempt <= params.max_retries; attempt++) {
     if (!budget.tryStart()) {
       return done({
@@ -289,24 +296,9 @@ async function judge(
           `Cannot judge ${where}: the outcome judge's budget is spent (${budget.describe()}); raise outcome.params.budget, then grade again with --resume`,
       });
     }
-    const response = await client.complete({
-      model: params.model,
-      messages,
-      role: "outcome",
-      purpose: "judge",
-      episode: input.episode_id ?? input.task.id,
-      task: input.task.id,
-      turn: attempt,
-      ...(format !== undefined ? { response_format: format } : {}),
-      sampling: {
-        temperature: params.temperature,
-        seed: params.seed,
-        ...(params.max_tokens !== undefined
-          ? { max_tokens: params.max_tokens }
-          : {}),
-      },
-      ...(signal !== undefined ? { signal } : {}),
-    });
+    const response = await client.complete(
+      judgeRequest(request, attempt, messages),
+    );
     attempts += Math.max(1, response.attempts);
     budget.record(response.ok ? response.cost_usd : 0);
     if (!response.ok) {
@@ -349,7 +341,7 @@ async function judge(
     messages = [
       ...first,
       { role: "assistant", content: response.text },
-      { role: "user", content: outcomeJudgeCorrection(read.message, scale) },
+      { role: "user", content: judgeCorrection(read.message, scale, "result") },
     ];
   }
   return done({

@@ -196,25 +196,3 @@ export async function renderOutcomeJudgePrompt(
 
 /** A `{{ ... expected ... }}` or `{% ... expected ... %}` block. */
 const READS_EXPECTED = /\{[{%][^}%]*\bexpected\b/;
-
-const REPLY_SHAPE = (scale: ScoreScale) =>
-  `{"reasoning": "<the evidence, then your judgement>", "score": <a number from ${scale.min} to ${scale.max}>, "blame": "<id of the role most responsible for a poor result>" or null}`;
-
-/** The outcome judge's system prompt: judge the episode's result by the rubric, evidence before score. */
-export function outcomeJudgeSystemPrompt(scale: ScoreScale): string {
-  return [
-    "You judge the final result of one episode of a multi-agent system by the rubric that follows.",
-    "First state the evidence that decides the score (what the answer says, how it compares with what the rubric asks), then the score.",
-    `Reply with one JSON object and nothing else: ${REPLY_SHAPE(scale)}.`,
-  ].join("\n");
-}
-
-/** The follow-up of a retry: what was wrong with the reply, and the format again. */
-export function outcomeJudgeCorrection(
-  message: string,
-  scale: ScoreScale,
-): string {
-  return `Your reply cannot be used: ${message}. Judge the same result again and reply with one JSON object and nothing else: ${
-    REPLY_SHAPE(scale)
-  }.`;
-}

@@ -107,3 +107,25 @@ export function extractOutput(answer: string, rule: OutputRule): string | null {
     }
   }
 }
+
+/**
+ * Extracts every declared output of a role from its final answer, by name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { extractOutputs } from "./extract_output.ts";
+ * const outputs = { answer: { extract: "last_boxed" } } as const;
+ * assert.deepEqual(extractOutputs(outputs, "So \\boxed{4}."), { answer: "4" });
+ * ```
+ */
+export function extractOutputs(
+  rules: Readonly<Record<string, OutputRule>>,
+  answer: string,
+): Record<string, string | null> {
+  const outputs: Record<string, string | null> = {};
+  for (const [name, rule] of Object.entries(rules)) {
+    outputs[name] = extractOutput(answer, rule);
+  }
+  return outputs;
+}

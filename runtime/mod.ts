@@ -41,6 +41,7 @@ export * from "./run_summary.ts";
 export * from "./sandbox/bwrap_sandbox.ts";
 export * from "./sandbox/sandbox_error.ts";
 export * from "./sandbox/unsafe_sandbox.ts";
+export * from "./sha_keyed_store.ts";
 export * from "./write_file_atomic.ts";
 export * from "./graders/grade.ts";
 export * from "./graders/json_program.ts";

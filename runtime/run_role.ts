@@ -8,7 +8,7 @@ import type {
   Message,
   PromptVariables,
 } from "./events.ts";
-import { extractOutput } from "./extract_output.ts";
+import { extractOutputs } from "./extract_output.ts";
 import {
   newMessages,
   newPromptIds,
@@ -236,17 +236,6 @@ function recordedVariables(vars: Record<string, unknown>): PromptVariables {
   return JSON.parse(JSON.stringify(rest));
 }
 
-function extractOutputs(
-  role: GraphRole,
-  answer: string,
-): Record<string, string | null> {
-  const outputs: Record<string, string | null> = {};
-  for (const [name, rule] of Object.entries(role.outputs)) {
-    outputs[name] = extractOutput(answer, rule);
-  }
-  return outputs;
-}
-
 function toMessage(m: ChatMessage): Message {
   return {
     role: m.role,
@@ -430,7 +419,7 @@ export async function runRole(
       ...(answer !== reply.content ? { answer } : {}),
       ...(rendered ? { prompt_variables: rendered } : {}),
       ...(stopReason !== "continue" && Object.keys(role.outputs).length > 0
-        ? { outputs: extractOutputs(role, finalAnswer) }
+        ? { outputs: extractOutputs(role.outputs, finalAnswer) }
         : {}),
       model_call: modelCall(role, response, previous),
       executions: actionExecutions,
@@ -460,7 +449,7 @@ export async function runRole(
     f.change !== "deleted" && present.has(f.path)
   ).map((f) => f.path)
     .sort();
-  const outputs = extractOutputs(role, finalAnswer);
+  const outputs = extractOutputs(role.outputs, finalAnswer);
   const result: RoleResult = {
     role: role.id,
     round,
