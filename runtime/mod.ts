@@ -7,6 +7,7 @@
 export * from "./action_history.ts";
 export * from "./events.ts";
 export * from "./format_progress.ts";
+export * from "./json_lines.ts";
 export * from "./llm/create_model_client.ts";
 export * from "./llm/model_router.ts";
 export * from "./llm/model_script.ts";

@@ -2,6 +2,7 @@ import { basename, join } from "node:path";
 import type { ExecutionGraph, GraphRole } from "../dsl/mod.ts";
 import { ActionHistory, ActionRefError } from "./action_history.ts";
 import { type ActionEvent, type RunEvent, RunEventSchema } from "./events.ts";
+import { parseJsonLine, readJsonLines } from "./json_lines.ts";
 import type { Task } from "./load_tasks.ts";
 import { readRunManifest } from "./manifest.ts";
 import { RunStoreError } from "./run_store_error.ts";
@@ -106,28 +107,12 @@ export class RunLog {
       ? manifest.run_id
       : basename(dir);
     const log = new RunLog(graph, runId, options);
-    let text: string;
-    try {
-      text = await Deno.readTextFile(join(dir, "events.jsonl"));
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return log;
-      throw e;
-    }
-    const lines = text.split("\n");
-    lines.pop(); // the text after the last newline: empty, or a line still being written
-    for (const [i, line] of lines.entries()) {
-      if (line.trim() === "") continue;
-      let parsed;
-      try {
-        parsed = RunEventSchema.safeParse(JSON.parse(line));
-      } catch {
-        parsed = undefined;
-      }
+    const lines = await readJsonLines(join(dir, "events.jsonl"));
+    for (const [n, line] of lines ?? []) {
+      const parsed = parseJsonLine(RunEventSchema, line);
       if (!parsed?.success) {
         throw new RunStoreError(
-          `Cannot load run ${dir}: events.jsonl line ${
-            i + 1
-          } is not a valid event`,
+          `Cannot load run ${dir}: events.jsonl line ${n} is not a valid event`,
           dir,
         );
       }
@@ -136,7 +121,7 @@ export class RunLog {
       } catch (e) {
         if (!(e instanceof ActionRefError)) throw e;
         throw new RunStoreError(
-          `Cannot load run ${dir}: events.jsonl line ${i + 1}: ${e.message}`,
+          `Cannot load run ${dir}: events.jsonl line ${n}: ${e.message}`,
           dir,
           { cause: e },
         );

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { HttpCallError, HttpJson, issueAt } from "./_http_json.ts";
 
 // The HTTP calls mappa makes to one vLLM server (docs/vllm.md), each reply checked against the shape
 // vLLM sends. Loose objects: vLLM adds fields from version to version.
@@ -33,24 +34,23 @@ const CurrentErrorSchema = z.looseObject({
 const OlderErrorSchema = z.looseObject({ message: z.string() });
 const DetailSchema = z.looseObject({ detail: z.unknown() });
 
-/** A vLLM server that cannot be reached, refused a call, or answered out of shape. */
-export class EngineError extends Error {
-  /** `unreachable`, `model_not_found`, `no_route` (the endpoint is not mounted), `refused` or `malformed`. */
-  readonly code: string;
-  readonly status: number | null;
-  /** What the server said, for a refusal. */
-  readonly said: string;
+/**
+ * A vLLM server that cannot be reached, refused a call, or answered out of shape. Its `code` is
+ * `unreachable`, `model_not_found`, `no_route` (the endpoint is not mounted), `refused` or `malformed`.
+ */
+export class EngineError extends HttpCallError<string> {
   constructor(
     message: string,
     code: string,
     status: number | null,
     said = "",
   ) {
-    super(message);
-    this.name = "EngineError";
-    this.code = code;
-    this.status = status;
-    this.said = said;
+    super(message, code, status, said);
+  }
+
+  /** What the server said, for a refusal. */
+  get said(): string {
+    return this.body ?? "";
   }
 }
 
@@ -58,16 +58,33 @@ export class EngineError extends Error {
 export class EngineHttp {
   /** The base URL, without a trailing slash or `/v1`. */
   readonly url: string;
-  readonly #timeoutMs: number;
+  readonly #http: HttpJson;
 
   constructor(url: string, timeoutMs: number) {
     this.url = url.replace(/\/+$/, "").replace(/\/v1$/, "");
-    this.#timeoutMs = timeoutMs;
+    this.#http = new HttpJson(this.url, {
+      timeoutMs,
+      unreachable: (call, reason) =>
+        new EngineError(
+          `Cannot reach vLLM engine at ${this.url} (${call}): ${reason}; start it (docs/vllm.md) or fix train.rollout.urls`,
+          "unreachable",
+          null,
+        ),
+      refused: (res, call) => this.#errorOf(res, call),
+      malformed: (call, reply) =>
+        new EngineError(
+          `Cannot read the reply of vLLM engine at ${this.url} to ${call}: ${
+            issueAt(reply.issue)
+          }; check that the URL is a vLLM OpenAI-compatible server`,
+          "malformed",
+          reply.status,
+        ),
+    });
   }
 
   /** `GET /health`: resolves once the server answers 200. */
   async health(): Promise<void> {
-    const res = await this.#fetch("GET", "/health");
+    const res = await this.#http.send({ method: "GET", path: "/health" });
     await res.body?.cancel();
     if (!res.ok) {
       throw new EngineError(
@@ -80,15 +97,19 @@ export class EngineHttp {
 
   /** `GET /v1/models`: the base model(s) and the loaded adapters (those with a `parent`). */
   async models(): Promise<z.infer<typeof ModelsSchema>["data"]> {
-    return (await this.#json("GET", "/v1/models", undefined, ModelsSchema))
-      .data;
+    const reply = await this.#http.json(
+      { method: "GET", path: "/v1/models" },
+      ModelsSchema,
+    );
+    return reply.data;
   }
 
   /** `POST /v1/load_lora_adapter`. */
   async load(name: string, path: string): Promise<void> {
-    const res = await this.#fetch("POST", "/v1/load_lora_adapter", {
-      lora_name: name,
-      lora_path: path,
+    const res = await this.#http.send({
+      method: "POST",
+      path: "/v1/load_lora_adapter",
+      body: { lora_name: name, lora_path: path },
     });
     if (res.ok) {
       await res.body?.cancel();
@@ -99,8 +120,10 @@ export class EngineHttp {
 
   /** `POST /v1/unload_lora_adapter`; a name the server does not know (it restarted) is not an error. */
   async unload(name: string): Promise<void> {
-    const res = await this.#fetch("POST", "/v1/unload_lora_adapter", {
-      lora_name: name,
+    const res = await this.#http.send({
+      method: "POST",
+      path: "/v1/unload_lora_adapter",
+      body: { lora_name: name },
     });
     if (res.ok || res.status === 404) {
       await res.body?.cancel();
@@ -117,12 +140,16 @@ export class EngineHttp {
     model: string,
     ids: readonly number[],
   ): Promise<(number | null)[]> {
-    const reply = await this.#json("POST", "/v1/completions", {
-      model,
-      prompt: ids,
-      max_tokens: 1,
-      temperature: 1,
-      prompt_logprobs: 0,
+    const reply = await this.#http.json({
+      method: "POST",
+      path: "/v1/completions",
+      body: {
+        model,
+        prompt: ids,
+        max_tokens: 1,
+        temperature: 1,
+        prompt_logprobs: 0,
+      },
     }, PromptLogprobsSchema);
     const rows = reply.choices[0]!.prompt_logprobs;
     if (!rows || rows.length !== ids.length) {
@@ -155,64 +182,11 @@ export class EngineHttp {
     model: string,
     messages: readonly unknown[],
   ): Promise<number[]> {
-    return (await this.#json("POST", "/tokenize", {
-      model,
-      messages,
-      add_generation_prompt: true,
+    return (await this.#http.json({
+      method: "POST",
+      path: "/tokenize",
+      body: { model, messages, add_generation_prompt: true },
     }, TokenizeSchema)).tokens;
-  }
-
-  async #json<S extends z.ZodType>(
-    method: string,
-    path: string,
-    body: unknown,
-    schema: S,
-  ): Promise<z.infer<S>> {
-    const res = await this.#fetch(method, path, body);
-    if (!res.ok) throw await this.#errorOf(res, `${method} ${path}`);
-    let data: unknown;
-    try {
-      data = await res.json();
-    } catch {
-      data = undefined;
-    }
-    const parsed = schema.safeParse(data);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new EngineError(
-        `Cannot read the reply of vLLM engine at ${this.url} to ${method} ${path}: at ${
-          issue.path.join(".") || "the body"
-        }: ${issue.message}; check that the URL is a vLLM OpenAI-compatible server`,
-        "malformed",
-        res.status,
-      );
-    }
-    return parsed.data;
-  }
-
-  async #fetch(
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<Response> {
-    try {
-      return await fetch(`${this.url}${path}`, {
-        method,
-        headers: body === undefined
-          ? {}
-          : { "content-type": "application/json" },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-    } catch (e) {
-      throw new EngineError(
-        `Cannot reach vLLM engine at ${this.url} (${method} ${path}): ${
-          e instanceof Error ? e.message : String(e)
-        }; start it (docs/vllm.md) or fix train.rollout.urls`,
-        "unreachable",
-        null,
-      );
-    }
   }
 
   async #errorOf(res: Response, what: string): Promise<EngineError> {

@@ -1,5 +1,6 @@
 import * as ss from "simple-statistics";
 import { z } from "zod";
+import { parseJsonLine, readJsonLines } from "../runtime/mod.ts";
 
 const Mean = z.number().nullable();
 
@@ -128,26 +129,12 @@ export class MetricsError extends Error {
  */
 export async function readMetrics(trainDir: string): Promise<MetricsLine[]> {
   const path = `${trainDir}/metrics.jsonl`;
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return [];
-    throw e;
-  }
-  const lines = text.split("\n");
-  lines.pop();
-  return lines.flatMap((line, i) => {
-    if (line.trim() === "") return [];
-    let parsed;
-    try {
-      parsed = MetricsLineSchema.safeParse(JSON.parse(line));
-    } catch {
-      parsed = undefined;
-    }
+  const lines = await readJsonLines(path);
+  return (lines ?? []).map(([n, line]) => {
+    const parsed = parseJsonLine(MetricsLineSchema, line);
     if (!parsed?.success) {
       throw new MetricsError(
-        `Cannot read ${path} line ${i + 1}: it is not a step or eval record${
+        `Cannot read ${path} line ${n}: it is not a step or eval record${
           parsed
             ? ` (${parsed.error.issues[0]?.path.join(".")}: ${
               parsed.error.issues[0]?.message
@@ -156,7 +143,7 @@ export async function readMetrics(trainDir: string): Promise<MetricsLine[]> {
         }; it was written by another version of mappa, or edited`,
       );
     }
-    return [parsed.data];
+    return parsed.data;
   });
 }
 

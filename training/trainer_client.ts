@@ -1,4 +1,5 @@
-import type { z } from "zod";
+import { parseJsonLine } from "../runtime/mod.ts";
+import { HttpCallError, HttpJson, issueAt } from "./_http_json.ts";
 import {
   type LogprobsReply,
   LogprobsReplySchema,
@@ -17,7 +18,8 @@ import {
 } from "./protocol.ts";
 
 /**
- * A trainer reply that is an error, or is not what the protocol says: what, where, and how to fix.
+ * A trainer reply that is an error, or is not what the protocol says: what, where, and how to fix. Its
+ * `code` is the protocol's error code (`version_conflict`, `no_signal`, …), or `malformed` / `unreachable`.
  *
  * @example
  * ```ts
@@ -27,24 +29,7 @@ import {
  * assert(err instanceof TrainerError && err.code === "unreachable");
  * ```
  */
-export class TrainerError extends Error {
-  /** The protocol's error code (`version_conflict`, `no_signal`, …), or `malformed` / `unreachable`. */
-  readonly code: string;
-  readonly status: number | null;
-  readonly body: unknown;
-  constructor(
-    message: string,
-    code: string,
-    status: number | null,
-    body?: unknown,
-  ) {
-    super(message);
-    this.name = "TrainerError";
-    this.code = code;
-    this.status = status;
-    this.body = body;
-  }
-}
+export class TrainerError extends HttpCallError {}
 
 /** Options of {@linkcode TrainerClient}. */
 export interface TrainerClientOptions {
@@ -68,8 +53,8 @@ export interface TrainerClientOptions {
 export class TrainerClient {
   /** The base URL, without a trailing slash and without `/v1`. */
   readonly baseUrl: string;
-  readonly #timeoutMs: number;
   readonly #trainTimeoutMs: number;
+  readonly #http: HttpJson;
 
   constructor(baseUrl: string, options: TrainerClientOptions = {}) {
     let url: URL;
@@ -81,8 +66,32 @@ export class TrainerClient {
       );
     }
     this.baseUrl = url.href.replace(/\/+$/, "").replace(/\/v1$/, "");
-    this.#timeoutMs = options.timeoutMs ?? 60_000;
     this.#trainTimeoutMs = options.trainTimeoutMs ?? 1_800_000;
+    this.#http = new HttpJson(this.baseUrl, {
+      timeoutMs: options.timeoutMs ?? 60_000,
+      unreachable: (call, reason) =>
+        new TrainerError(
+          `Cannot reach the trainer at ${this.baseUrl} (${call}): ${reason}; check that it is running, or use --trainer local`,
+          "unreachable",
+          null,
+        ),
+      refused: (res, call) => this.#errorOf(res, call),
+      malformed: (call, reply) =>
+        reply.json
+          ? new TrainerError(
+            `The trainer's reply to ${call} is not what protocol 1 says: ${
+              issueAt(reply.issue)
+            }`,
+            "malformed",
+            reply.status,
+            reply.data,
+          )
+          : new TrainerError(
+            `The trainer's reply to ${call} is not JSON`,
+            "malformed",
+            reply.status,
+          ),
+    });
   }
 
   /** The OpenAI-compatible base URL the runtime's model client calls. */
@@ -92,37 +101,36 @@ export class TrainerClient {
 
   /** `GET /v1/info`. */
   async info(): Promise<TrainerInfo> {
-    return await this.#json("GET", "/v1/info", undefined, TrainerInfoSchema);
+    return await this.#http.json(
+      { method: "GET", path: "/v1/info" },
+      TrainerInfoSchema,
+    );
   }
 
   /** `PUT /v1/policies/{id}`: creates the policy, or returns it unchanged when it exists with this config. */
   async putPolicy(id: string, config: PolicyConfig): Promise<PolicyState> {
-    return await this.#json(
-      "PUT",
-      `/v1/policies/${encodeURIComponent(id)}`,
-      config,
-      PolicyStateSchema,
-    );
+    return await this.#http.json({
+      method: "PUT",
+      path: `/v1/policies/${encodeURIComponent(id)}`,
+      body: config,
+    }, PolicyStateSchema);
   }
 
   /** `GET /v1/policies/{id}`. */
   async policy(id: string): Promise<PolicyState> {
-    return await this.#json(
-      "GET",
-      `/v1/policies/${encodeURIComponent(id)}`,
-      undefined,
-      PolicyStateSchema,
-    );
+    return await this.#http.json({
+      method: "GET",
+      path: `/v1/policies/${encodeURIComponent(id)}`,
+    }, PolicyStateSchema);
   }
 
   /** `POST /v1/policies/{id}/restore`: loads the checkpoint of `version`. */
   async restore(id: string, version: number): Promise<PolicyState> {
-    return await this.#json(
-      "POST",
-      `/v1/policies/${encodeURIComponent(id)}/restore`,
-      { version },
-      PolicyStateSchema,
-    );
+    return await this.#http.json({
+      method: "POST",
+      path: `/v1/policies/${encodeURIComponent(id)}/restore`,
+      body: { version },
+    }, PolicyStateSchema);
   }
 
   /** `POST /v1/render`: the trainer's token ids of `messages` (OpenAI chat shape) under its chat template. */
@@ -131,10 +139,8 @@ export class TrainerClient {
     tools?: readonly unknown[];
     add_generation_prompt: boolean;
   }): Promise<RenderReply> {
-    return await this.#json(
-      "POST",
-      "/v1/render",
-      request,
+    return await this.#http.json(
+      { method: "POST", path: "/v1/render", body: request },
       RenderReplySchema,
     );
   }
@@ -145,10 +151,8 @@ export class TrainerClient {
     version?: number;
     token_ids: readonly number[];
   }): Promise<LogprobsReply> {
-    return await this.#json(
-      "POST",
-      "/v1/logprobs",
-      request,
+    return await this.#http.json(
+      { method: "POST", path: "/v1/logprobs", body: request },
       LogprobsReplySchema,
     );
   }
@@ -161,7 +165,7 @@ export class TrainerClient {
     const path = `/v1/policies/${
       encodeURIComponent(id)
     }/adapter?version=${version}`;
-    const res = await this.#fetch("GET", path, undefined, this.#timeoutMs);
+    const res = await this.#http.send({ method: "GET", path });
     if (!res.ok) throw await this.#errorOf(res, `GET ${path}`);
     if (res.body === null) {
       throw new TrainerError(
@@ -178,12 +182,12 @@ export class TrainerClient {
     request: TrainRequest,
     onProgress?: (line: Extract<TrainLine, { type: "progress" }>) => void,
   ): Promise<TrainDone> {
-    const res = await this.#fetch(
-      "POST",
-      "/v1/train",
-      request,
-      this.#trainTimeoutMs,
-    );
+    const res = await this.#http.send({
+      method: "POST",
+      path: "/v1/train",
+      body: request,
+      timeoutMs: this.#trainTimeoutMs,
+    });
     if (!res.ok) throw await this.#errorOf(res, "POST /v1/train");
     let done: TrainDone | undefined;
     let tail = "";
@@ -191,12 +195,7 @@ export class TrainerClient {
     for await (const [i, raw] of ndjsonLines(res)) {
       tail = raw;
       if (raw.trim() === "") continue;
-      let parsed;
-      try {
-        parsed = TrainLineSchema.safeParse(JSON.parse(raw));
-      } catch {
-        parsed = undefined;
-      }
+      const parsed = parseJsonLine(TrainLineSchema, raw);
       if (!parsed?.success) {
         throw new TrainerError(
           `Cannot read line ${
@@ -245,65 +244,6 @@ export class TrainerClient {
       );
     }
     return done;
-  }
-
-  async #json<S extends z.ZodType>(
-    method: string,
-    path: string,
-    body: unknown,
-    schema: S,
-  ): Promise<z.infer<S>> {
-    const res = await this.#fetch(method, path, body, this.#timeoutMs);
-    if (!res.ok) throw await this.#errorOf(res, `${method} ${path}`);
-    let data: unknown;
-    try {
-      data = await res.json();
-    } catch {
-      throw new TrainerError(
-        `The trainer's reply to ${method} ${path} is not JSON`,
-        "malformed",
-        res.status,
-      );
-    }
-    const parsed = schema.safeParse(data);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new TrainerError(
-        `The trainer's reply to ${method} ${path} is not what protocol 1 says: at ${
-          issue.path.join(".") || "the body"
-        }: ${issue.message}`,
-        "malformed",
-        res.status,
-        data,
-      );
-    }
-    return parsed.data;
-  }
-
-  async #fetch(
-    method: string,
-    path: string,
-    body: unknown,
-    timeoutMs: number,
-  ): Promise<Response> {
-    try {
-      return await fetch(`${this.baseUrl}${path}`, {
-        method,
-        headers: body === undefined
-          ? {}
-          : { "content-type": "application/json" },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (e) {
-      throw new TrainerError(
-        `Cannot reach the trainer at ${this.baseUrl} (${method} ${path}): ${
-          e instanceof Error ? e.message : String(e)
-        }; check that it is running, or use --trainer local`,
-        "unreachable",
-        null,
-      );
-    }
   }
 
   async #errorOf(res: Response, what: string): Promise<TrainerError> {
