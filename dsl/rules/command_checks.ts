@@ -1,16 +1,9 @@
-import { extname } from "node:path";
+import { programProblem } from "../program_source.ts";
 import type { RuleContext, RuleReport } from "../rule_context.ts";
 import type { Rubric } from "../schema.ts";
-import { nodeAt, type SpecNode } from "../source_tree.ts";
+import type { SpecNode } from "../source_tree.ts";
 
 type Path = readonly (string | number)[];
-
-const LANGUAGES: Readonly<Record<string, "python" | "typescript">> = {
-  ".py": "python",
-  ".ts": "typescript",
-  ".js": "typescript",
-  ".mjs": "typescript",
-};
 
 // Keys only a `when: command` check reads; on another check they would be silently ignored.
 const COMMAND_KEYS = [
@@ -63,73 +56,24 @@ export function commandCheckProblems(
       }
       return;
     }
-    if (c.script === undefined && c.code === undefined) {
-      out.push({
-        code: "missing_key",
-        path: [...path, "when"],
-        message:
-          `Check "${c.id}" is a command check but has no program to run: it needs script or code`,
-        hint:
-          "add script: file://checks/<name>.py, or code: | with language: python",
-      });
-      return;
-    }
-    if (c.script !== undefined && c.code !== undefined) {
-      out.push({
-        code: "conflicting_values",
-        path: [...path, "code"],
-        onKey: true,
-        message:
-          `Check "${c.id}" has both script and code: a command check runs one program`,
-        hint: "keep script (a file:// include) or code (inline), not both",
-      });
-      return;
-    }
-    if (c.script !== undefined) {
-      const found = nodeAt(root, [...path, "script"]);
-      const node = found.node;
-      const origin = found.exact && node.kind === "scalar" && node.included
-        ? node.origin?.file
-        : undefined;
-      if (origin === undefined) {
-        out.push({
-          code: "invalid_value",
-          path: [...path, "script"],
-          message:
-            `Cannot read the program of check "${c.id}": script must be a file:// include, not inline text or a plain path`,
-          hint:
-            "write script: file://checks/<name>.py (relative to this file), or put inline text under code:",
-        });
-        return;
-      }
-      const ext = extname(origin).toLowerCase();
-      const fromName = LANGUAGES[ext];
-      if (c.language === undefined && fromName === undefined) {
-        out.push({
-          code: "invalid_value",
-          path: [...path, "script"],
-          message: `Cannot tell the language of check "${c.id}"'s script ${
-            JSON.stringify(origin)
-          }: its extension ${
-            JSON.stringify(ext)
-          } is none of .py, .ts, .js, .mjs`,
-          hint: "add language: python (or typescript) to the check",
-        });
-        return;
-      }
-      if (c.language === undefined && fromName !== undefined) {
-        (c as { language?: string }).language = fromName;
-      }
-    } else if (c.language === undefined) {
-      out.push({
-        code: "missing_key",
-        path: [...path, "code"],
-        onKey: true,
-        message:
-          `Cannot tell the language of check "${c.id}"'s inline code: it has no language`,
-        hint: "add language: python (or typescript) to the check",
-      });
-    }
+    const problem = programProblem(c, path, root, {
+      missingAt: [...path, "when"],
+      missing:
+        `Check "${c.id}" is a command check but has no program to run: it needs script or code`,
+      both:
+        `Check "${c.id}" has both script and code: a command check runs one program`,
+      notIncluded:
+        `Cannot read the program of check "${c.id}": script must be a file:// include, not inline text or a plain path`,
+      unknownExtension: (origin, ext) =>
+        `Cannot tell the language of check "${c.id}"'s script ${
+          JSON.stringify(origin)
+        }: its extension ${JSON.stringify(ext)} is none of .py, .ts, .js, .mjs`,
+      noLanguage:
+        `Cannot tell the language of check "${c.id}"'s inline code: it has no language`,
+      folder: "checks",
+      languageIn: "the check",
+    });
+    if (problem !== undefined) out.push(problem);
   });
   return out;
 }

@@ -1,98 +1,14 @@
-import { extname } from "node:path";
+import { programProblem } from "../program_source.ts";
 import type { RuleContext, RuleReport } from "../rule_context.ts";
 import type { Outcome, SingleOutcome } from "../schema.ts";
 import { nodeAt, type SpecNode } from "../source_tree.ts";
+
+export { includedFrom } from "../program_source.ts";
 
 type Path = readonly (string | number)[];
 
 /** Most metrics one command or function grader may declare. */
 export const MAX_DECLARED_METRICS = 64;
-
-const LANGUAGES: Readonly<Record<string, "python" | "typescript">> = {
-  ".py": "python",
-  ".ts": "typescript",
-  ".js": "typescript",
-  ".mjs": "typescript",
-};
-
-/** The file a `file://` include at `path` came from, or undefined when the value is not an include. */
-export function includedFrom(root: SpecNode, path: Path): string | undefined {
-  const found = nodeAt(root, path);
-  const node = found.node;
-  return found.exact && node.kind === "scalar" && node.included
-    ? node.origin?.file
-    : undefined;
-}
-
-function commandProblems(
-  o: Extract<SingleOutcome, { grader: "command" }>,
-  at: Path,
-  root: SpecNode,
-  out: RuleReport[],
-): void {
-  const p = o.params;
-  const path = [...at, "params"];
-  if (p.script === undefined && p.code === undefined) {
-    out.push({
-      code: "missing_key",
-      path: [...at, "grader"],
-      message:
-        "Cannot run the command grader: it has no program (script or code)",
-      hint:
-        "add script: file://graders/<name>.py, or code: | with language: python",
-    });
-    return;
-  }
-  if (p.script !== undefined && p.code !== undefined) {
-    out.push({
-      code: "conflicting_values",
-      path: [...path, "code"],
-      onKey: true,
-      message:
-        "Cannot run the command grader: it has both script and code, and runs one program",
-      hint: "keep script (a file:// include) or code (inline), not both",
-    });
-    return;
-  }
-  if (p.script !== undefined) {
-    const origin = includedFrom(root, [...path, "script"]);
-    if (origin === undefined) {
-      out.push({
-        code: "invalid_value",
-        path: [...path, "script"],
-        message:
-          "Cannot read the command grader's program: script must be a file:// include, not inline text or a plain path",
-        hint:
-          "write script: file://graders/<name>.py (relative to this file), or put inline text under code:",
-      });
-      return;
-    }
-    const ext = extname(origin).toLowerCase();
-    if (p.language === undefined && LANGUAGES[ext] === undefined) {
-      out.push({
-        code: "invalid_value",
-        path: [...path, "script"],
-        message:
-          `Cannot tell the language of the command grader's script "${origin}": its extension "${ext}" is none of .py, .ts, .js, .mjs`,
-        hint: "add language: python (or typescript) to params",
-      });
-      return;
-    }
-    // The include's file name is known only here: the graph carries the resolved language.
-    if (p.language === undefined) {
-      (p as { language?: string }).language = LANGUAGES[ext]!;
-    }
-  } else if (p.language === undefined) {
-    out.push({
-      code: "missing_key",
-      path: [...path, "code"],
-      onKey: true,
-      message:
-        "Cannot tell the language of the command grader's inline code: it has no language",
-      hint: "add language: python (or typescript) to params",
-    });
-  }
-}
 
 function metricProblems(
   metrics: Readonly<
@@ -164,7 +80,22 @@ function singleProblems(
   out: RuleReport[],
 ): void {
   if (o.grader === "command") {
-    commandProblems(o, at, root, out);
+    const problem = programProblem(o.params, [...at, "params"], root, {
+      missingAt: [...at, "grader"],
+      missing:
+        "Cannot run the command grader: it has no program (script or code)",
+      both:
+        "Cannot run the command grader: it has both script and code, and runs one program",
+      notIncluded:
+        "Cannot read the command grader's program: script must be a file:// include, not inline text or a plain path",
+      unknownExtension: (origin, ext) =>
+        `Cannot tell the language of the command grader's script "${origin}": its extension "${ext}" is none of .py, .ts, .js, .mjs`,
+      noLanguage:
+        "Cannot tell the language of the command grader's inline code: it has no language",
+      folder: "graders",
+      languageIn: "params",
+    });
+    if (problem !== undefined) out.push(problem);
     metricProblems(o.params.metrics, at, "command", out);
   } else if (o.grader === "function") {
     const loc = nodeAt(root, [...at, "fn"]).node.loc;

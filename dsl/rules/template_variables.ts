@@ -167,6 +167,34 @@ interface Problem {
   readonly segment: number;
 }
 
+/** A variable path as a message shows it: `upstream.solver.answer`, an expression segment as `[...]`. */
+function shownPath(segments: readonly unknown[]): string {
+  return segments.map((s) =>
+    typeof s === "string" || typeof s === "number" ? String(s) : "[...]"
+  ).join(".");
+}
+
+/**
+ * Walks a variable path down a context shape: the first segment the shape has no key for, with its index and the
+ * keys that were there; undefined when the path resolves, reaches a leaf, or meets an index or expression.
+ */
+function missingSegment(
+  segments: readonly unknown[],
+  shape: Record<string, ContextShape>,
+): { index: number; seg: string; keys: string[] } | undefined {
+  let node: ContextShape = shape;
+  for (let i = 0; i < segments.length; i++) {
+    if (node === "leaf") return undefined;
+    const seg = segments[i];
+    if (typeof seg !== "string") return undefined;
+    if (!Object.hasOwn(node, seg)) {
+      return { index: i, seg, keys: Object.keys(node) };
+    }
+    node = node[seg]!;
+  }
+  return undefined;
+}
+
 /** Checks one variable path against a context shape; returns the first problem, if any. */
 function checkVariable(
   segments: readonly (string | number | unknown)[],
@@ -175,14 +203,12 @@ function checkVariable(
   isRubric: boolean,
   where: string,
 ): Problem | undefined {
-  const shown = segments.map((
-    s,
-  ) => (typeof s === "string" || typeof s === "number" ? String(s) : "[...]"))
-    .join(".");
-  const root = segments[0];
-  if (typeof root !== "string") return undefined;
-  if (!Object.hasOwn(shape, root)) {
-    if (root === "outcome") {
+  const missing = missingSegment(segments, shape);
+  if (missing === undefined) return undefined;
+  const shown = shownPath(segments);
+  const { index: i, seg } = missing;
+  if (i === 0) {
+    if (seg === "outcome") {
       return {
         code: "outcome_not_visible",
         segment: 0,
@@ -194,50 +220,40 @@ function checkVariable(
           : "outcome facts are for the coach only; move this to the rubric",
       };
     }
-    const rootHint = root === "round" || root === "max_rounds"
-      ? `${root} exists only for roles in a loop group (flow.loops)`
-      : didYouMean(root, Object.keys(shape), "variable");
+    const rootHint = seg === "round" || seg === "max_rounds"
+      ? `${seg} exists only for roles in a loop group (flow.loops)`
+      : didYouMean(seg, missing.keys, "variable");
     return {
       code: "unknown_template_variable",
       segment: 0,
       ...(rootHint ? { hint: rootHint } : {}),
       message:
-        `Cannot resolve template variable "${shown}" in ${where}: "${root}" is not in the context of role "${role.id}"`,
+        `Cannot resolve template variable "${shown}" in ${where}: "${seg}" is not in the context of role "${role.id}"`,
     };
   }
-  let node: ContextShape = shape[root]!;
-  for (let i = 1; i < segments.length; i++) {
-    if (node === "leaf") return undefined;
-    const seg = segments[i];
-    if (typeof seg !== "string") return undefined;
-    if (Object.hasOwn(node, seg)) {
-      node = node[seg]!;
-      continue;
-    }
-    const parent = segments.slice(0, i).join(".");
-    let hint = didYouMean(seg, Object.keys(node), "key");
-    if (root === "upstream" && i === 1) {
-      hint = hint ??
-        `add "${seg}" to the sees of role "${role.id}" (it must be upstream of it)`;
-    } else if (root === "upstream" && i === 2) {
-      hint = hint ??
-        `add ${seg} to sees.${String(segments[1])} of role "${role.id}"`;
-    } else if (root === "task" && seg === "answer") {
-      hint =
-        "the expected answer reaches only the coach, as outcome.expected, for roles with coach_sees_outcome";
-    } else if (root === "task") {
-      hint = hint ??
-        `declare it under dataset.fields.inputs: ${seg}: <field of the row>`;
-    }
-    return {
-      code: "unknown_template_variable",
-      segment: i,
-      message:
-        `Cannot resolve template variable "${shown}" in ${where}: "${parent}" has no "${seg}" for role "${role.id}"`,
-      ...(hint ? { hint } : {}),
-    };
+  const root = segments[0];
+  const parent = segments.slice(0, i).join(".");
+  let hint = didYouMean(seg, missing.keys, "key");
+  if (root === "upstream" && i === 1) {
+    hint = hint ??
+      `add "${seg}" to the sees of role "${role.id}" (it must be upstream of it)`;
+  } else if (root === "upstream" && i === 2) {
+    hint = hint ??
+      `add ${seg} to sees.${String(segments[1])} of role "${role.id}"`;
+  } else if (root === "task" && seg === "answer") {
+    hint =
+      "the expected answer reaches only the coach, as outcome.expected, for roles with coach_sees_outcome";
+  } else if (root === "task") {
+    hint = hint ??
+      `declare it under dataset.fields.inputs: ${seg}: <field of the row>`;
   }
-  return undefined;
+  return {
+    code: "unknown_template_variable",
+    segment: i,
+    message:
+      `Cannot resolve template variable "${shown}" in ${where}: "${parent}" has no "${seg}" for role "${role.id}"`,
+    ...(hint ? { hint } : {}),
+  };
 }
 
 /**
@@ -388,41 +404,27 @@ function judgeVariable(
   segments: readonly unknown[],
   shape: Record<string, ContextShape>,
 ): { message: string; hint: string } | undefined {
-  const shown = segments.map((s) =>
-    typeof s === "string" || typeof s === "number" ? String(s) : "[...]"
-  ).join(".");
-  let node: ContextShape = shape;
-  for (let i = 0; i < segments.length; i++) {
-    if (node === "leaf") return undefined;
-    const seg = segments[i];
-    if (typeof seg !== "string") return undefined;
-    if (Object.hasOwn(node, seg)) {
-      node = node[seg]!;
-      continue;
-    }
-    const parent = segments.slice(0, i).join(".");
-    const hint = i === 0 && seg === "files"
-      ? "set outcome.params.files: true to show the judge the workspace's files"
-      : i === 0 && seg === "expected"
-      ? "declare dataset.fields.answer: the row field holding the expected answer"
-      : i === 0 && (seg === "answer" || seg === "answers")
-      ? `outcome.params.answer is ${
-        "answer" in shape
-          ? "one answer: use answer"
-          : "named: use answers.<name>"
-      }`
-      : didYouMean(seg, Object.keys(node), i === 0 ? "variable" : "key") ??
-        `the outcome judge's rubric reads ${
-          Object.keys(i === 0 ? shape : node).join(", ")
-        }`;
-    return {
-      message: i === 0
-        ? `Cannot resolve template variable "${shown}" in the outcome judge's rubric: "${seg}" is not in its context`
-        : `Cannot resolve template variable "${shown}" in the outcome judge's rubric: "${parent}" has no "${seg}"`,
-      hint,
-    };
-  }
-  return undefined;
+  const missing = missingSegment(segments, shape);
+  if (missing === undefined) return undefined;
+  const shown = shownPath(segments);
+  const { index: i, seg, keys } = missing;
+  const parent = segments.slice(0, i).join(".");
+  const hint = i === 0 && seg === "files"
+    ? "set outcome.params.files: true to show the judge the workspace's files"
+    : i === 0 && seg === "expected"
+    ? "declare dataset.fields.answer: the row field holding the expected answer"
+    : i === 0 && (seg === "answer" || seg === "answers")
+    ? `outcome.params.answer is ${
+      "answer" in shape ? "one answer: use answer" : "named: use answers.<name>"
+    }`
+    : didYouMean(seg, keys, i === 0 ? "variable" : "key") ??
+      `the outcome judge's rubric reads ${keys.join(", ")}`;
+  return {
+    message: i === 0
+      ? `Cannot resolve template variable "${shown}" in the outcome judge's rubric: "${seg}" is not in its context`
+      : `Cannot resolve template variable "${shown}" in the outcome judge's rubric: "${parent}" has no "${seg}"`,
+    hint,
+  };
 }
 
 /** `dataset.files[].path` may read task fields only: `{{ task.id }}`, `{{ task.<input> }}`. */
