@@ -5,7 +5,8 @@ import {
   RunStoreError,
   SandboxError,
 } from "../runtime/mod.ts";
-import { RubricFileError, ScoreLayerError } from "../coaches/mod.ts";
+import { RubricFileError } from "../dsl/mod.ts";
+import { ScoreLayerError } from "../coaches/mod.ts";
 import { MetricsError, TrainerError } from "../training/mod.ts";
 
 /** The exit codes of every command: 0 ok, 1 spec invalid or work failed, 2 usage or run failed, 3 internal error, 130 interrupted. */

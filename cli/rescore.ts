@@ -5,7 +5,9 @@ import {
   compileFile,
   type ExecutionGraph,
   type GraphRubric,
+  loadRubricFile,
   renderDiagnostics,
+  RubricFileError,
 } from "../dsl/mod.ts";
 import {
   BwrapSandbox,
@@ -15,7 +17,7 @@ import {
   RunStoreError,
   SandboxError,
 } from "../runtime/mod.ts";
-import { loadRubricFile, rescoreRun, RubricFileError } from "../coaches/mod.ts";
+import { rescoreRun } from "../coaches/mod.ts";
 import { specArg } from "./_args.ts";
 import { interruptible } from "./_interrupt.ts";
 import { CMD, type Command } from "./command.ts";

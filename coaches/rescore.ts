@@ -16,9 +16,7 @@ import type { OutcomeEvidence, Verdict } from "./types.ts";
 // Rescoring a finished run under a rubric version (`deno task rescore`): only judge calls, never agent
 // calls; verdicts go to the rubric's score layer, which gains only the actions it lacks (DESIGN.md 6, 7).
 
-export { loadRubricFile, RubricFileError } from "./rescore_rubric.ts";
 export { scoreAction, type ScoreActionOptions } from "./score_action.ts";
-export type { LoadRubricFileOptions } from "./rescore_rubric.ts";
 
 const DEFAULT_JUDGE: GraphCoach["judge"] = {
   temperature: 0,

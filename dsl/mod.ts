@@ -27,5 +27,6 @@ export * from "./outcome_judges.ts";
 export * from "./read_scope.ts";
 export * from "./read_spec_file.ts";
 export * from "./reserved_keys.ts";
+export * from "./rubric_file.ts";
 export * from "./rules/command_checks.ts";
 export * from "./source_tree.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { compileFile } from "../dsl/compile.ts";
-import { loadRubricFile, RubricFileError } from "./rescore_rubric.ts";
+import { compileFile } from "./compile.ts";
+import { loadRubricFile, RubricFileError } from "./rubric_file.ts";
 
 function errorOf(fn: () => unknown): RubricFileError {
   try {

@@ -1,16 +1,16 @@
 import { Liquid } from "liquidjs";
 import { normalize } from "node:path";
-import { rubricHash } from "../dsl/mod.ts";
-import { checkShape } from "../dsl/mod.ts";
-import { type Diagnostic, formatPath } from "../dsl/mod.ts";
-import type { GraphRubric } from "../dsl/mod.ts";
-import { type EnvLookup, interpolate } from "../dsl/mod.ts";
-import { loadSpec, type ReadFile } from "../dsl/mod.ts";
-import { reservedKeys } from "../dsl/mod.ts";
-import { commandCheckProblems } from "../dsl/mod.ts";
-import { RubricSchema } from "../dsl/mod.ts";
-import type { SourceText } from "../dsl/mod.ts";
-import { nodeAt, type SpecNode, toValue } from "../dsl/mod.ts";
+import { rubricHash } from "./build_graph.ts";
+import { checkShape } from "./check_shape.ts";
+import { type Diagnostic, formatPath } from "./diagnostic.ts";
+import type { GraphRubric } from "./graph.ts";
+import { type EnvLookup, interpolate } from "./interpolate.ts";
+import { loadSpec, type ReadFile } from "./load_spec.ts";
+import { reservedKeys } from "./reserved_keys.ts";
+import { commandCheckProblems } from "./rules/command_checks.ts";
+import { RubricSchema } from "./schema.ts";
+import type { SourceText } from "./source_text.ts";
+import { nodeAt, type SpecNode, toValue } from "./source_tree.ts";
 
 // A rubric file read on its own (`deno task rescore <run> --rubric rubrics/math.v2.yaml`), through the
 // compiler's phases for the rubric part of a spec: load with includes, interpolate, shape, then the
@@ -235,7 +235,7 @@ function templateProblems(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { loadRubricFile } from "./rescore_rubric.ts";
+ * import { loadRubricFile } from "./rubric_file.ts";
  * const rubric = loadRubricFile("pipelines/rubrics/math.yaml");
  * assert.equal(rubric.name, "math_process");
  * assert.match(rubric.hash, /^[0-9a-f]{12}$/);
