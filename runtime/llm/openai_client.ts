@@ -315,9 +315,9 @@ export class OpenAIModelClient implements ModelClient {
     return {
       ...extra,
       model: this.model.model,
-      messages: request.messages.map(toSdkMessage),
+      messages: request.messages.map(openaiChatMessage),
       ...(request.tools !== undefined && request.tools.length > 0
-        ? { tools: request.tools.map(toSdkTool) }
+        ? { tools: request.tools.map(openaiChatTool) }
         : {}),
       ...(request.response_format !== undefined
         ? {
@@ -456,7 +456,20 @@ function describeError(error: unknown, model: Model): AttemptFailure {
   };
 }
 
-function toSdkMessage(m: ChatMessage): OpenAI.Chat.ChatCompletionMessageParam {
+/**
+ * A runtime message in the OpenAI chat shape, as the model client sends it (the trainer renders the same
+ * shape when token ids are compared with an engine's).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openaiChatMessage } from "./openai_client.ts";
+ * assert.deepEqual(openaiChatMessage({ role: "user", content: "hi" }), { role: "user", content: "hi" });
+ * ```
+ */
+export function openaiChatMessage(
+  m: ChatMessage,
+): OpenAI.Chat.ChatCompletionMessageParam {
   switch (m.role) {
     case "system":
       return { role: "system", content: m.content };
@@ -485,7 +498,20 @@ function toSdkMessage(m: ChatMessage): OpenAI.Chat.ChatCompletionMessageParam {
   }
 }
 
-function toSdkTool(t: ToolSpec): OpenAI.Chat.ChatCompletionTool {
+/**
+ * A runtime tool in the OpenAI chat shape, as the model client offers it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openaiChatTool } from "./openai_client.ts";
+ * const tool = openaiChatTool({ name: "run", description: "Runs code", parameters: { type: "object" } });
+ * assert.equal(tool.function.name, "run");
+ * ```
+ */
+export function openaiChatTool(
+  t: ToolSpec,
+): OpenAI.Chat.ChatCompletionFunctionTool {
   return {
     type: "function",
     function: {
