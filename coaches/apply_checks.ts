@@ -80,27 +80,16 @@ export function applyChecks(
   };
   const applied: AppliedCheck[] = [];
   let score = raw;
-  for (const c of fired) {
-    if (c.cap === undefined) continue;
-    applied.push({
-      id: c.id,
-      kind: "check",
-      effect: "cap",
-      value: c.cap,
-      ...noteOf(c),
-    });
-    score = Math.min(score, c.cap);
-  }
-  for (const c of fired) {
-    if (c.floor === undefined) continue;
-    applied.push({
-      id: c.id,
-      kind: "check",
-      effect: "floor",
-      value: c.floor,
-      ...noteOf(c),
-    });
-    score = Math.max(score, c.floor);
+  // Caps first, then floors: a floor lifts a capped score.
+  for (const effect of ["cap", "floor"] as const) {
+    for (const c of fired) {
+      const value = c[effect];
+      if (value === undefined) continue;
+      applied.push({ id: c.id, kind: "check", effect, value, ...noteOf(c) });
+      score = effect === "cap"
+        ? Math.min(score, value)
+        : Math.max(score, value);
+    }
   }
   const metrics = evidence.outcome?.metrics ?? {};
   for (const cap of rubric.caps) {

@@ -34,13 +34,21 @@ function producersOf(
   ).map((r) => r.id);
 }
 
+/** The action whose facts are established, with its log, key and role. */
+interface At {
+  readonly log: RunLog;
+  readonly key: ActionKey;
+  readonly role: GraphRole;
+  readonly action: ActionEvent;
+}
+
 function errorLine(e: Execution): string {
   if (e.error) return `${e.error.type}: ${e.error.message}`;
   const last = e.stderr.text.trimEnd().split("\n").at(-1) ?? "";
   return last.length > 300 ? `${last.slice(0, 300)}…` : last;
 }
 
-function executionFacts(role: GraphRole, action: ActionEvent): Fact[] {
+function executionFacts({ role, action }: At): Fact[] {
   return action.executions.filter((e) => !NOT_THE_AGENTS.has(e.status)).map((
     e,
   ) => {
@@ -57,12 +65,7 @@ function executionFacts(role: GraphRole, action: ActionEvent): Fact[] {
 }
 
 /** Missing inputs at the start of the action and files its code failed to find, blamed on their producers. */
-function inputFacts(
-  log: RunLog,
-  key: ActionKey,
-  role: GraphRole,
-  action: ActionEvent,
-): Fact[] {
+function inputFacts({ log, key, role, action }: At): Fact[] {
   const facts: Fact[] = [];
   const blamed = new Map<string, { role: string; file: string }>();
   const failedOn = new Map<string, string>();
@@ -113,12 +116,7 @@ function inputFacts(
 }
 
 /** Facts about the role's contract and outputs that hold after this action and after the role's last action. */
-function contractFacts(
-  log: RunLog,
-  key: ActionKey,
-  role: GraphRole,
-  action: ActionEvent,
-): Fact[] {
+function contractFacts({ log, key, role, action }: At): Fact[] {
   const facts: Fact[] = [];
   // Before the round ends, this action stands in for the last one (inline coaches wait for isComplete).
   const last = log.lastActionOfRound(key) ?? action;
@@ -175,12 +173,7 @@ function ranCodeEarlier(log: RunLog, key: ActionKey, action: ActionEvent) {
   );
 }
 
-function replyFacts(
-  log: RunLog,
-  key: ActionKey,
-  role: GraphRole,
-  action: ActionEvent,
-): Fact[] {
+function replyFacts({ log, key, role, action }: At): Fact[] {
   if (action.stop_reason === "model_error") {
     return [{
       kind: "model_error",
@@ -234,12 +227,11 @@ function replyFacts(
  * ```
  */
 export function actionFacts(log: RunLog, key: ActionKey): Fact[] {
-  const action = log.action(key);
-  const role = log.role(key.role);
+  const at = { log, key, role: log.role(key.role), action: log.action(key) };
   return [
-    ...replyFacts(log, key, role, action),
-    ...executionFacts(role, action),
-    ...inputFacts(log, key, role, action),
-    ...contractFacts(log, key, role, action),
+    ...replyFacts(at),
+    ...executionFacts(at),
+    ...inputFacts(at),
+    ...contractFacts(at),
   ];
 }
