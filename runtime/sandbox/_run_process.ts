@@ -1,9 +1,4 @@
-import type {
-  ExecLimits,
-  ExecRequest,
-  ExecStatus,
-  StreamCapture,
-} from "../ports.ts";
+import type { ExecLimits, ExecRequest, ExecResult } from "../ports.ts";
 import {
   classifyExit,
   type ParsedError,
@@ -85,16 +80,8 @@ function cgroupWrapper(cgroup: JailCgroup, argv: readonly string[]): string[] {
   return ["/bin/sh", "-c", `${join}exec "$@"`, "mappa-jail", ...argv];
 }
 
-/** What `runProcess` observed. */
-export interface ProcessOutcome {
-  readonly status: ExecStatus;
-  readonly exit_code: number | null;
-  readonly signal: string | null;
-  readonly wall_ms: number;
-  readonly stdout: StreamCapture;
-  readonly stderr: StreamCapture;
-  readonly error?: ParsedError;
-}
+/** What `runProcess` observed: an `ExecResult` but for which sandbox ran it. */
+export type ProcessOutcome = Omit<ExecResult, "backend" | "argv_hash">;
 
 function killChild(child: Deno.ChildProcess): void {
   try {

@@ -2,17 +2,9 @@ import { createHash } from "node:crypto";
 import { isAbsolute, resolve } from "node:path";
 import type { ExecRequest, ExecResult, Sandbox } from "../ports.ts";
 import { chownWorkspace } from "../workspace/chown_workspace.ts";
-import {
-  bwrapArgs,
-  JAIL_WORKSPACE,
-  jailArgv,
-  jailCommand,
-  type JailParams,
-  jailRlimits,
-  launcherArgv,
-  splitBwrapArgs,
-} from "./_jail_argv.ts";
-import { parseJailStatus, writeJailFiles } from "./_program_file.ts";
+import { JAIL_WORKSPACE, jailArgv, type JailParams } from "./_jail_argv.ts";
+import { type JailHost, prepareJail } from "./_jail_launch.ts";
+import { type JailFileSet, parseJailStatus } from "./_program_file.ts";
 import { prepareSeccompPrograms, seccompProgramPath } from "./_seccomp.ts";
 import { hideMirrors } from "./_hide_mirror.ts";
 import { runProcess } from "./_run_process.ts";
@@ -96,8 +88,11 @@ export class BwrapSandbox implements Sandbox {
   readonly #seccompDigest: string = createHash("sha256").update(
     Deno.readFileSync(this.#seccomp),
   ).digest("hex");
-  /** Descriptors the runtime inherited without close-on-exec: closed before bwrap, never jailed. */
-  readonly #inherited: readonly number[] = inheritedDescriptors();
+  /** The seccomp program, and the descriptors the runtime inherited without close-on-exec (closed before bwrap, never jailed). */
+  readonly #host: JailHost = {
+    seccomp: this.#seccomp,
+    inherited: inheritedDescriptors(),
+  };
   readonly #cgroups: CgroupHost | null;
 
   /** Use `BwrapSandbox.create`, which checks that the jail can be built. */
@@ -154,7 +149,7 @@ export class BwrapSandbox implements Sandbox {
       nproc: 16,
     };
     const workspace = await Deno.makeTempDir({ prefix: "mappa-probe-" });
-    let files: Awaited<ReturnType<typeof writeJailFiles>> | undefined;
+    let files: JailFileSet | undefined;
     try {
       await Deno.chmod(workspace, 0o755);
       const params = await this.#params(workspace, {
@@ -162,18 +157,12 @@ export class BwrapSandbox implements Sandbox {
         limits,
         slot: 0,
       });
-      const { options } = splitBwrapArgs(bwrapArgs(params));
-      files = await writeJailFiles("", "python", options);
-      const launch = jailCommand(
-        launcherArgv(params),
-        [
-          "--",
-          "/usr/bin/true",
-        ],
-        { seccomp: this.#seccomp, ...files },
-        this.#inherited,
-        jailRlimits(params),
-      );
+      const launch = await prepareJail(params, {
+        code: "",
+        language: "python",
+        command: ["--", "/usr/bin/true"],
+      }, this.#host);
+      files = launch.files;
       const argv = [launch.command, ...launch.args];
       const run = () =>
         runProcess({
@@ -249,15 +238,8 @@ export class BwrapSandbox implements Sandbox {
     }
     const params = await this.#params(workspace, request);
     const argv = jailArgv(params);
-    const { options, command } = splitBwrapArgs(bwrapArgs(params));
-    const files = await writeJailFiles(request.code, request.language, options);
-    const launch = jailCommand(
-      launcherArgv(params),
-      command,
-      { seccomp: this.#seccomp, ...files },
-      this.#inherited,
-      jailRlimits(params),
-    );
+    const launch = await prepareJail(params, request, this.#host);
+    const { files } = launch;
     try {
       const { outcome, enforcement } = await withJailLimits(
         this.#cgroups,
