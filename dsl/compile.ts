@@ -319,6 +319,16 @@ export function compile(
   });
 }
 
+/** A compile that stops on one error of its own (a value that contains itself, a RangeError), with no sources. */
+function stoppedOn(error: Omit<Diagnostic, "severity">): CompileResult {
+  const { code, ...rest } = error;
+  return {
+    ok: false,
+    sources: new Map(),
+    diagnostics: [{ code, severity: "error", ...rest }],
+  };
+}
+
 /**
  * Runs a compile, turning a RangeError (a stack or string length V8 cannot give) into a diagnostic: the
  * budgets should stop every spec before that, and this keeps compile() from throwing if one does not.
@@ -328,21 +338,16 @@ function bounded(file: string, run: () => CompileResult): CompileResult {
     return run();
   } catch (e) {
     if (!(e instanceof RangeError)) throw e;
-    return {
-      ok: false,
-      sources: new Map(),
-      diagnostics: [{
-        code: "over_budget",
-        severity: "error",
-        message:
-          `Cannot compile the spec within the compiler's memory and stack: ${e.message}`,
-        file,
-        position: { line: 1, column: 1, offset: 0 },
-        path: [],
-        hint:
-          "make the spec smaller; please report the spec, since a budget should have stopped it",
-      }],
-    };
+    return stoppedOn({
+      code: "over_budget",
+      message:
+        `Cannot compile the spec within the compiler's memory and stack: ${e.message}`,
+      file,
+      position: { line: 1, column: 1, offset: 0 },
+      path: [],
+      hint:
+        "make the spec smaller; please report the spec, since a budget should have stopped it",
+    });
   }
 }
 
@@ -390,21 +395,16 @@ export function compileSpec(
     tree = fromValue(spec, file);
   } catch (e) {
     if (!(e instanceof CyclicValueError)) throw e;
-    return {
-      ok: false,
-      sources: new Map(),
-      diagnostics: [{
-        code: "invalid_value",
-        severity: "error",
-        message: `Cannot accept the value at ${
-          formatPath(e.path)
-        }: it contains itself`,
-        file,
-        path: [...e.path],
-        hint:
-          "a spec is plain data: copy the object instead of referring back to it",
-      }],
-    };
+    return stoppedOn({
+      code: "invalid_value",
+      message: `Cannot accept the value at ${
+        formatPath(e.path)
+      }: it contains itself`,
+      file,
+      path: [...e.path],
+      hint:
+        "a spec is plain data: copy the object instead of referring back to it",
+    });
   }
   return bounded(file, () => {
     const loaded = loadSpecTree(tree, file, loadOptions(options));

@@ -271,6 +271,24 @@ export const DatasetSchema = z.strictObject({
   files: z.array(TaskFileSchema).default([]),
 });
 
+/**
+ * The keys that give a command check or a command grader its program: a `file://` script, or inline code
+ * with its language; `program` and `language` begin their descriptions.
+ */
+function programKeys(program: string, language: string) {
+  return {
+    script: z.string().min(1).optional().describe(
+      `${program}, included with file://<path> (its extension gives the language)`,
+    ),
+    code: z.string().min(1).optional().describe(
+      `${program} inline (needs language)`,
+    ),
+    language: z.enum(["python", "typescript"]).optional().describe(
+      `${language}; default from the script's extension (.py, .ts, .js)`,
+    ),
+  };
+}
+
 /** A deterministic check applied after the judge: when a runtime fact holds, cap and/or floor the score. */
 export const CheckSchema = z.strictObject({
   id: IdSchema,
@@ -290,14 +308,9 @@ export const CheckSchema = z.strictObject({
   pattern: z.string().optional().describe(
     "For reply_mismatch: a JavaScript regular expression; the check fires when the action's reply does not match it",
   ),
-  script: z.string().min(1).optional().describe(
-    "For command: the check program, included with file://<path> (its extension gives the language)",
-  ),
-  code: z.string().min(1).optional().describe(
-    "For command: the check program inline (needs language)",
-  ),
-  language: z.enum(["python", "typescript"]).optional().describe(
-    "For command: the program's language; default from the script's extension (.py, .ts, .js)",
+  ...programKeys(
+    "For command: the check program",
+    "For command: the program's language",
   ),
   timeout_s: z.number().positive().max(600).optional().describe(
     "For command: wall-clock limit of one run, in seconds (default 20)",
@@ -459,15 +472,7 @@ export const SingleOutcomeSchema = z.discriminatedUnion("grader", [
   z.strictObject({
     grader: z.literal("command"),
     params: z.strictObject({
-      script: z.string().min(1).optional().describe(
-        "The grader program, included with file://<path> (its extension gives the language)",
-      ),
-      code: z.string().min(1).optional().describe(
-        "The grader program inline (needs language)",
-      ),
-      language: z.enum(["python", "typescript"]).optional().describe(
-        "The program's language; default from the script's extension (.py, .ts, .js)",
-      ),
+      ...programKeys("The grader program", "The program's language"),
       metrics: DeclaredMetricsSchema,
       answer: AnswerRefs.optional().describe(
         "Role outputs the program reads besides every role's outputs: <role>.<output>, or name -> <role>.<output>",

@@ -40,7 +40,8 @@ function upstreamShape(
   return out;
 }
 
-function taskShape(spec: Pipeline): Record<string, ContextShape> {
+/** The task fields a template may read: `id`, `category` when the dataset declares one, and the inputs. */
+export function taskShape(spec: Pipeline): Record<string, ContextShape> {
   const fields = spec.dataset.fields;
   return leaves([
     "id",
@@ -59,31 +60,36 @@ const ROLE = leaves([
   "consumes",
 ]);
 
+/** Where a role stands in the flow, which its templates' context depends on. */
+export interface RolePlace {
+  /** Upstream role id -> the handoff items this role sees of it. */
+  readonly sees: Readonly<Record<string, readonly string[]>>;
+  /** Whether the role is in a loop group (its templates may read `round` and `max_rounds`). */
+  readonly inLoop: boolean;
+}
+
 /** What both prompts and rubrics may read: the pipeline, the task, the role and its handoffs. */
 function sharedContext(
   spec: Pipeline,
-  sees: Readonly<Record<string, readonly string[]>>,
-  inLoop: boolean,
+  place: RolePlace,
 ): Record<string, ContextShape> {
   return {
     pipeline: leaves(["name", "description", "roles"]),
     task: taskShape(spec),
     role: ROLE,
-    upstream: upstreamShape(spec, sees),
+    upstream: upstreamShape(spec, place.sees),
     handoffs: "leaf",
-    ...(inLoop ? { round: "leaf", max_rounds: "leaf" } : {}),
+    ...(place.inLoop ? { round: "leaf", max_rounds: "leaf" } : {}),
   };
 }
 
 /** Variables a role's prompt templates may use. Agents never see outcome facts. */
 export function promptContext(
   spec: Pipeline,
-  _role: Role,
-  sees: Readonly<Record<string, readonly string[]>>,
-  inLoop: boolean,
+  place: RolePlace,
 ): Record<string, ContextShape> {
   return {
-    ...sharedContext(spec, sees, inLoop),
+    ...sharedContext(spec, place),
     files: "leaf",
     missing_inputs: "leaf",
     turn: "leaf",
@@ -104,11 +110,10 @@ export const OUTCOME_SHAPE: ContextShape = leaves([
 export function rubricContext(
   spec: Pipeline,
   role: Role,
-  sees: Readonly<Record<string, readonly string[]>>,
-  inLoop: boolean,
+  place: RolePlace,
 ): Record<string, ContextShape> {
   return {
-    ...sharedContext(spec, sees, inLoop),
+    ...sharedContext(spec, place),
     action: leaves([
       "index",
       "turn",

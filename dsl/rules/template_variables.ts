@@ -10,6 +10,7 @@ import {
   outcomeJudgeContext,
   promptContext,
   rubricContext,
+  taskShape,
 } from "../template_context.ts";
 
 type Path = (string | number)[];
@@ -270,11 +271,10 @@ export function templateVariables(ctx: RuleContext): void {
     const key = `${isRubric ? "r" : "p"}:${role.id}`;
     let shape = shapes.get(key);
     if (!shape) {
-      const inLoop = ctx.loopOf.has(role.id);
-      const sees = ctx.sees(role);
+      const place = { sees: ctx.sees(role), inLoop: ctx.loopOf.has(role.id) };
       shape = isRubric
-        ? rubricContext(ctx.spec, role, sees, inLoop)
-        : promptContext(ctx.spec, role, sees, inLoop);
+        ? rubricContext(ctx.spec, role, place)
+        : promptContext(ctx.spec, place);
       shapes.set(key, shape);
     }
     return shape;
@@ -429,12 +429,8 @@ function judgeVariable(
 
 /** `dataset.files[].path` may read task fields only: `{{ task.id }}`, `{{ task.<input> }}`. */
 function taskFilePaths(ctx: RuleContext): void {
-  const first = ctx.spec.roles[0];
-  if (!first) return;
-  const task = promptContext(ctx.spec, first, {}, false).task as Record<
-    string,
-    ContextShape
-  >;
+  if (ctx.spec.roles.length === 0) return;
+  const task = taskShape(ctx.spec);
   ctx.spec.dataset.files.forEach((f, i) => {
     if (!("path" in f) || !f.path.includes("{")) return;
     const path = ["dataset", "files", i, "path"];

@@ -3,6 +3,11 @@ import { Ajv } from "ajv";
 import { dirname, isAbsolute, join, normalize } from "node:path";
 import type { RuleContext } from "../rule_context.ts";
 
+/** An error's message without its closing period, to end a diagnostic's sentence. */
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message.replace(/\.$/, "") : String(e);
+}
+
 function compileSchema(schema: unknown): string | undefined {
   if (schema === null || typeof schema !== "object" || Array.isArray(schema)) {
     return "a JSON Schema is an object";
@@ -17,7 +22,7 @@ function compileSchema(schema: unknown): string | undefined {
       );
     return undefined;
   } catch (e) {
-    return e instanceof Error ? e.message.replace(/\.$/, "") : String(e);
+    return errorText(e);
   }
 }
 
@@ -43,7 +48,7 @@ export function validJsonSchemas(ctx: RuleContext): void {
             code: "invalid_json_schema",
             path,
             message: `Cannot load JSON Schema "${file}" for "${p.path}": ${
-              e instanceof Error ? e.message.replace(/\.$/, "") : String(e)
+              errorText(e)
             }`,
             hint:
               "the path is relative to the spec file that names it, and the file must hold JSON",

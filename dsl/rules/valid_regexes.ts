@@ -3,6 +3,11 @@ import { nestedQuantifier } from "../_slow_regex.ts";
 import { answerUses, outcomeParts } from "../grader_metrics.ts";
 import type { RuleContext } from "../rule_context.ts";
 
+/** A regex engine's error without V8's "Invalid regular expression: /<pattern>/<flags>: ", which repeats the pattern. */
+function regexError(e: Error): string {
+  return e.message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, "");
+}
+
 /**
  * Every regular expression in the spec compiles, in JavaScript syntax and on RE2 (the linear-time engine
  * the runtime matches agent text with: no lookaround, no backreferences); one with nested quantifiers is a
@@ -20,12 +25,7 @@ export function validRegexes(ctx: RuleContext): void {
       try {
         new RE2(pattern, "u");
       } catch (e) {
-        const reason = e instanceof Error
-          ? e.message.replace(
-            /^Invalid regular expression: \/.*\/[a-z]*: /s,
-            "",
-          )
-          : String(e);
+        const reason = e instanceof Error ? regexError(e) : String(e);
         ctx.report({
           code: "invalid_regex",
           path,
@@ -68,9 +68,7 @@ export function validRegexes(ctx: RuleContext): void {
       }
     } catch (e) {
       const reason = e instanceof Error
-        // V8 repeats the pattern: "Invalid regular expression: /(/: Unterminated group".
-        ? e.message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, "")
-          .replace(/\.$/, "")
+        ? regexError(e).replace(/\.$/, "")
         : String(e);
       ctx.report({
         code: "invalid_regex",
