@@ -1,6 +1,17 @@
 import { closeFd, O_DIRECTORY, O_NOFOLLOW, O_RDONLY, openAt } from "./_libc.ts";
 
 /**
+ * Opens the directory `name` relative to the handle `dirFd` (the current directory when undefined)
+ * without following a symlink: a link or a non-directory throws LibcError (ELOOP or ENOTDIR).
+ */
+export function openDirNoFollow(
+  dirFd: number | undefined,
+  name: string | Uint8Array,
+): number {
+  return openAt(dirFd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+}
+
+/**
  * Opens the directory `root/parts…` one component at a time, each with O_NOFOLLOW | O_DIRECTORY
  * relative to the previous one, so no symlink on the way is followed and no path length limit applies.
  * `root` itself is the host's path and is opened normally. Throws LibcError (ELOOP or ENOTDIR for a
@@ -13,7 +24,7 @@ export function openDirPath(
   let fd = openAt(undefined, root, O_RDONLY | O_DIRECTORY);
   for (const part of parts) {
     try {
-      const next = openAt(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      const next = openDirNoFollow(fd, part);
       closeFd(fd);
       fd = next;
     } catch (e) {

@@ -2,15 +2,12 @@ import {
   AT_REMOVEDIR,
   closeFd,
   LibcError,
-  O_DIRECTORY,
-  O_NOFOLLOW,
-  O_RDONLY,
-  openAt,
   readNames,
   S_IFDIR,
   statAt,
   unlinkAt,
 } from "./_libc.ts";
+import { openDirNoFollow } from "./_open_dir.ts";
 
 interface Frame {
   readonly name: Uint8Array;
@@ -45,7 +42,7 @@ export function removeTree(parentFd: number, name: Uint8Array): boolean {
   const top = statAt(parentFd, name);
   if (top.type !== S_IFDIR) return unlinkAt(parentFd, name);
   const parent = statAt(parentFd);
-  let fd = openAt(parentFd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  let fd = openDirNoFollow(parentFd, name);
   const stack: Frame[] = [];
   try {
     let st = statAt(fd);
@@ -57,7 +54,7 @@ export function removeTree(parentFd: number, name: Uint8Array): boolean {
       if (next !== undefined) {
         let child: number;
         try {
-          child = openAt(fd, next, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+          child = openDirNoFollow(fd, next);
         } catch (e) {
           if (e instanceof LibcError) continue; // gone or replaced meanwhile
           throw e;
@@ -74,7 +71,7 @@ export function removeTree(parentFd: number, name: Uint8Array): boolean {
         continue;
       }
       // Empty now: go up to the directory it came from, and remove it there.
-      const up = openAt(fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      const up = openDirNoFollow(fd, "..");
       closeFd(fd);
       fd = up;
       stack.pop();

@@ -2,10 +2,6 @@ import { resolve } from "node:path";
 import {
   closeFd,
   LibcError,
-  O_DIRECTORY,
-  O_NOFOLLOW,
-  O_RDONLY,
-  openAt,
   type RawStat,
   readNames,
   S_IFBLK,
@@ -17,7 +13,7 @@ import {
   S_IFSOCK,
   statAt,
 } from "./_libc.ts";
-import { openDirPath } from "./_open_dir.ts";
+import { openDirNoFollow, openDirPath } from "./_open_dir.ts";
 import { removeTree } from "./_remove_tree.ts";
 import type { EntryKind } from "./file_change.ts";
 
@@ -178,7 +174,7 @@ export async function snapshot(
     );
   }
   const maxPathBytes = PATH_MAX - 2 - new TextEncoder().encode(root).length;
-  const rootFd = openAt(undefined, root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  const rootFd = openDirNoFollow(undefined, root);
   const rootStat = statAt(rootFd);
   closeFd(rootFd);
   const encoder = new TextEncoder();
@@ -300,7 +296,7 @@ export async function snapshot(
       if (next !== undefined) {
         let child: number;
         try {
-          child = openAt(fd, next.raw, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+          child = openDirNoFollow(fd, next.raw);
         } catch (e) {
           if (e instanceof LibcError) continue; // gone or replaced meanwhile: listed, not walked
           throw e;
@@ -326,7 +322,7 @@ export async function snapshot(
       let up = -1;
       if (fd >= 0) {
         try {
-          up = openAt(fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+          up = openDirNoFollow(fd, "..");
           const st = statAt(up);
           if (st.ino !== parent.ino || st.dev !== parent.dev) {
             closeFd(up);
