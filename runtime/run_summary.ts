@@ -120,24 +120,22 @@ interface SummaryState {
 }
 const state = new WeakMap<RunSummary, SummaryState>();
 
-function categoryOf(s: RunSummary, own: SummaryState, episodeId: string) {
+// Folds an episode's values into its category's running means, for the metrics comparable across tasks;
+// returns the category's counts.
+function addMeans(
+  s: RunSummary,
+  own: SummaryState,
+  episodeId: string,
+  grader: string,
+  values: (metric: string) => number | undefined,
+): RunSummary["by_category"][string] {
   const category = own.categories.get(episodeId) ?? "(none)";
-  return s.by_category[category] ??= {
+  const c = s.by_category[category] ??= {
     graded: 0,
     successes: 0,
     failed: 0,
     metrics: {},
   };
-}
-
-// Folds values into the category's running means, for the metrics comparable across tasks.
-function addMeans(
-  own: SummaryState,
-  category: string,
-  c: RunSummary["by_category"][string],
-  grader: string,
-  values: (metric: string) => number | undefined,
-): void {
   const comparable = own.outcome?.comparable ??
     COMPARABLE_METRICS[grader as keyof typeof COMPARABLE_METRICS] ?? [];
   for (const k of comparable) {
@@ -148,6 +146,7 @@ function addMeans(
     own.counts.set(key, n);
     c.metrics[k] = (c.metrics[k] ?? 0) + (v - (c.metrics[k] ?? 0)) / n; // running mean
   }
+  return c;
 }
 
 /** Folds one event into the summary, in place. */
@@ -195,12 +194,11 @@ export function addEvent(s: RunSummary, e: RunEvent): void {
       } else if (e.outcome) {
         s.graded++;
         if (e.outcome.success) s.successes++;
-        const c = categoryOf(s, own, e.episode_id);
         const metrics = e.outcome.metrics;
-        addMeans(
+        const c = addMeans(
+          s,
           own,
-          categories.get(e.episode_id) ?? "(none)",
-          c,
+          e.episode_id,
           e.outcome.grader,
           (k) => metrics[k],
         );
@@ -208,16 +206,14 @@ export function addEvent(s: RunSummary, e: RunEvent): void {
         if (e.outcome.success) c.successes++;
       } else if (e.status !== "completed" && own.outcome) {
         // Failed before grading: in the means at the spec's fair values, so failures cannot raise them.
-        const c = categoryOf(s, own, e.episode_id);
         const fair = own.outcome.fair;
         addMeans(
+          s,
           own,
-          categories.get(e.episode_id) ?? "(none)",
-          c,
+          e.episode_id,
           own.outcome.grader,
           (k) => fair[k] ?? COMPARABLE_FAIR_DEFAULT,
-        );
-        c.failed++;
+        ).failed++;
       }
       break;
     case "episode_started":
