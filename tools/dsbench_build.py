@@ -109,10 +109,15 @@ def iris_species():
 DIGIT_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
 
-def digits_name():
+def _digits():
+    """The 8x8 handwritten digits: a frame of their pixel intensities, and each image's digit."""
     b = _sk().load_digits()
-    df = pd.DataFrame(b.data.astype(int), columns=[f"px_{i // 8}_{i % 8}" for i in range(64)])
-    df["digit"] = pd.Series(b.target).map(dict(enumerate(DIGIT_NAMES)))
+    return pd.DataFrame(b.data.astype(int), columns=[f"px_{i // 8}_{i % 8}" for i in range(64)]), b.target
+
+
+def digits_name():
+    df, digit = _digits()
+    df["digit"] = pd.Series(digit).map(dict(enumerate(DIGIT_NAMES)))
     return df, dict(type=MULTI, target="digit", metric="accuracy", missing=0.0, shared_scale=True,
                     source="UCI optical handwritten digits, 8x8",
                     goal="Name the handwritten digit from its 8x8 grid of pixel intensities.",
@@ -120,9 +125,8 @@ def digits_name():
 
 
 def digits_rare_seven():
-    b = _sk().load_digits()
-    df = pd.DataFrame(b.data.astype(int), columns=[f"px_{i // 8}_{i % 8}" for i in range(64)])
-    df["is_seven"] = (b.target == 7).astype(int)
+    df, digit = _digits()
+    df["is_seven"] = (digit == 7).astype(int)
     return df, dict(type=BINARY, target="is_seven", metric="f1", missing=0.0, imbalanced=True, shared_scale=True,
                     source="UCI optical handwritten digits, 8x8",
                     goal="Detect the handwritten sevens (about 10% of the images; imbalanced) from 8x8 pixel intensities.",
