@@ -11,6 +11,12 @@ const Base = {
   role: z.string().nullable(),
 };
 
+/** The fields of an event that belongs to one attempt at one episode. */
+const InEpisode = {
+  episode_id: z.string(),
+  attempt: z.number().int().min(1),
+};
+
 export const StreamCaptureSchema = z.strictObject({
   text: z.string(),
   total_bytes: z.number().int().min(0),
@@ -131,8 +137,7 @@ export const RunStartedEventSchema = z.strictObject({
 export const EpisodeStartedEventSchema = z.strictObject({
   ...Base,
   kind: z.literal("episode_started"),
-  episode_id: z.string(),
-  attempt: z.number().int().min(1),
+  ...InEpisode,
   task_id: z.string(),
   split: z.string(),
   index: z.number().int().min(0),
@@ -163,8 +168,7 @@ export const PromptVariablesSchema = z.object({
 export const ActionEventSchema = z.strictObject({
   ...Base,
   kind: z.literal("action"),
-  episode_id: z.string(),
-  attempt: z.number().int().min(1),
+  ...InEpisode,
   /** 0-based index of the action within the episode. */
   action_index: z.number().int().min(0),
   turn: z.number().int().min(1),
@@ -212,8 +216,7 @@ export const ActionEventSchema = z.strictObject({
 export const RoleFinishedEventSchema = z.strictObject({
   ...Base,
   kind: z.literal("role_finished"),
-  episode_id: z.string(),
-  attempt: z.number().int().min(1),
+  ...InEpisode,
   round: z.number().int().min(1),
   actions: z.number().int().min(0),
   outputs: z.record(z.string(), z.string().nullable()),
@@ -250,8 +253,7 @@ export const OutcomeRecordSchema = z.strictObject({
 export const EpisodeFinishedEventSchema = z.strictObject({
   ...Base,
   kind: z.literal("episode_finished"),
-  episode_id: z.string(),
-  attempt: z.number().int().min(1),
+  ...InEpisode,
   status: z.enum(["completed", "failed"]),
   error: z.string().optional(),
   actions: z.number().int().min(0),
