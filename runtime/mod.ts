@@ -34,6 +34,7 @@ export type {
   Usage,
 } from "./ports.ts";
 export * from "./package_files.ts";
+export * from "./path_error.ts";
 export * from "./preflight.ts";
 export * from "./run_pipeline.ts";
 export * from "./spec_regex.ts";
