@@ -1,8 +1,7 @@
 // deno-lint-ignore-file no-console -- the CLI is the one place that prints (STYLE.md §9)
-import { parseArgs } from "node:util";
 import { renderDiagnostics, sha256Hex } from "../dsl/mod.ts";
 import { specArg } from "./_args.ts";
-import { ALLOW_READ, type Command } from "./command.ts";
+import { ALLOW_READ, type Command, type CommandValues } from "./command.ts";
 import { bundleSpecArg } from "./spec_arg.ts";
 
 const OPTIONS = {
@@ -12,7 +11,7 @@ const OPTIONS = {
 } as const;
 
 /** `bundle <spec>`: writes the spec and every file it reads as one file, with the pin to use it by. */
-export const BUNDLE: Command = {
+export const BUNDLE: Command<typeof OPTIONS> = {
   name: "bundle",
   synopsis: ["<spec> [-o FILE] [--no-data]"],
   description: ["write the spec and every file it reads as one file"],
@@ -20,12 +19,10 @@ export const BUNDLE: Command = {
   run: bundle,
 };
 
-async function bundle(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: OPTIONS,
-  });
+async function bundle(
+  values: CommandValues<typeof OPTIONS>,
+  positionals: string[],
+): Promise<number> {
   const spec = specArg(positionals, "bundle");
   const made = await bundleSpecArg(spec, {
     warn: (line) => console.error(line),

@@ -1,8 +1,12 @@
 // deno-lint-ignore-file no-console -- the CLI is the one place that prints (STYLE.md §9)
-import { parseArgs } from "node:util";
 import { type Diagnostic, renderDiagnostics } from "../dsl/mod.ts";
 import { compileAny } from "./_args.ts";
-import { ALLOW_READ, CMD, type Command } from "./command.ts";
+import {
+  ALLOW_READ,
+  CMD,
+  type Command,
+  type CommandValues,
+} from "./command.ts";
 import { UsageError } from "./exit_codes.ts";
 
 const OPTIONS = {
@@ -11,7 +15,7 @@ const OPTIONS = {
 } as const;
 
 /** `check <spec>...`: validates specs; exit 0 ok, 1 invalid, 2 usage. */
-export const CHECK: Command = {
+export const CHECK: Command<typeof OPTIONS> = {
   name: "check",
   synopsis: ["<spec>... [--format text|json]"],
   description: ["validate specs; exit 0 ok, 1 invalid, 2 usage"],
@@ -40,12 +44,10 @@ function jsonDiagnostics(ds: readonly Diagnostic[]): unknown[] {
   }));
 }
 
-async function check(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: OPTIONS,
-  });
+async function check(
+  values: CommandValues<typeof OPTIONS>,
+  positionals: string[],
+): Promise<number> {
   const format = values.format;
   if (format !== "text" && format !== "json") {
     throw new UsageError(

@@ -1,6 +1,5 @@
 // deno-lint-ignore-file no-console -- the CLI is the one place that prints (STYLE.md §9)
-import { parseArgs } from "node:util";
-import { CMD, type Command } from "./command.ts";
+import { CMD, type Command, type CommandValues } from "./command.ts";
 import { UsageError } from "./exit_codes.ts";
 
 const OPTIONS = {
@@ -9,7 +8,7 @@ const OPTIONS = {
 } as const;
 
 /** `compare <run> <layerA> <layerB>`: compares two score layers of a run. */
-export const COMPARE: Command = {
+export const COMPARE: Command<typeof OPTIONS> = {
   name: "compare",
   synopsis: ["<run> <layerA> <layerB> [--threshold T] [--format text|json]"],
   description: ["compare two score layers of a run"],
@@ -17,12 +16,10 @@ export const COMPARE: Command = {
   run: compare,
 };
 
-async function compare(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: OPTIONS,
-  });
+async function compare(
+  values: CommandValues<typeof OPTIONS>,
+  positionals: string[],
+): Promise<number> {
   if (positionals.length !== 3) {
     throw new UsageError(
       `Cannot compare: usage: ${CMD} compare <run> <layerA> <layerB> [--threshold T] [--format json]`,

@@ -1,7 +1,6 @@
-import { parseArgs } from "node:util";
 import { toDot, toMermaid } from "../dsl/mod.ts";
 import { compileReported, specArg } from "./_args.ts";
-import { ALLOW_READ, type Command } from "./command.ts";
+import { ALLOW_READ, type Command, type CommandValues } from "./command.ts";
 import { UsageError } from "./exit_codes.ts";
 
 const OPTIONS = {
@@ -10,7 +9,7 @@ const OPTIONS = {
 } as const;
 
 /** `graph <spec>`: prints the execution graph as Mermaid, DOT or JSON. */
-export const GRAPH: Command = {
+export const GRAPH: Command<typeof OPTIONS> = {
   name: "graph",
   synopsis: ["<spec> [--format mermaid|dot|json]"],
   description: ["print the execution graph"],
@@ -18,12 +17,10 @@ export const GRAPH: Command = {
   run: graph,
 };
 
-async function graph(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: OPTIONS,
-  });
+async function graph(
+  values: CommandValues<typeof OPTIONS>,
+  positionals: string[],
+): Promise<number> {
   const format = values.format;
   if (format !== "mermaid" && format !== "dot" && format !== "json") {
     throw new UsageError(

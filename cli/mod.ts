@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { parseArgs } from "node:util";
 import { BUNDLE } from "./bundle.ts";
 import { CHECK } from "./check.ts";
 import { CMD, type Command } from "./command.ts";
@@ -43,7 +44,12 @@ async function dispatch(argv: readonly string[]): Promise<number> {
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (command === undefined) throw unknownCommand(name, COMMANDS);
-  return await command.run(rest);
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: command.options,
+  });
+  return await command.run(values, positionals);
 }
 
 /** What stderr says about an error a command threw: the user's to fix, or ours to report. */

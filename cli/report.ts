@@ -1,7 +1,6 @@
 // deno-lint-ignore-file no-console -- the CLI is the one place that prints (STYLE.md §9)
-import { parseArgs } from "node:util";
 import { specArg } from "./_args.ts";
-import type { Command } from "./command.ts";
+import type { Command, CommandValues } from "./command.ts";
 import { UsageError } from "./exit_codes.ts";
 
 const OPTIONS = {
@@ -10,7 +9,7 @@ const OPTIONS = {
 } as const;
 
 /** `report <run>`: writes runs/<id>/report.html (a training run's: its curves). */
-export const REPORT: Command = {
+export const REPORT: Command<typeof OPTIONS> = {
   name: "report",
   synopsis: ["<run> [--bias] [--against RUN]"],
   description: [
@@ -21,12 +20,10 @@ export const REPORT: Command = {
   run: report,
 };
 
-async function report(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: OPTIONS,
-  });
+async function report(
+  values: CommandValues<typeof OPTIONS>,
+  positionals: string[],
+): Promise<number> {
   const dir = specArg(positionals, "report");
   const isTraining = await Deno.stat(`${dir}/train.json`).then(
     () => true,

@@ -1,6 +1,5 @@
 // deno-lint-ignore-file no-console -- the CLI is the one place that prints (STYLE.md §9)
 import { dirname } from "node:path";
-import { parseArgs } from "node:util";
 import {
   compileFile,
   type ExecutionGraph,
@@ -20,7 +19,7 @@ import {
 import { rescoreRun } from "../coaches/mod.ts";
 import { specArg } from "./_args.ts";
 import { interruptible } from "./_interrupt.ts";
-import { CMD, type Command } from "./command.ts";
+import { CMD, type Command, type CommandValues } from "./command.ts";
 import { EXIT, UsageError } from "./exit_codes.ts";
 
 const OPTIONS = {
@@ -33,7 +32,7 @@ const OPTIONS = {
 } as const;
 
 /** `rescore <run> --rubric FILE`: scores a saved run's actions with a rubric (a new score layer). */
-export const RESCORE: Command = {
+export const RESCORE: Command<typeof OPTIONS> = {
   name: "rescore",
   synopsis: [
     "<run> --rubric FILE [--role R]... [--sample N] [--seed S] [--judge-url URL] [--judge-model NAME]",
@@ -135,12 +134,10 @@ async function judgeClient(
   return client;
 }
 
-async function rescore(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: OPTIONS,
-  });
+async function rescore(
+  values: CommandValues<typeof OPTIONS>,
+  positionals: string[],
+): Promise<number> {
   const dir = specArg(positionals, "rescore");
   if (values.rubric === undefined) {
     throw new UsageError(

@@ -1,6 +1,5 @@
 // deno-lint-ignore-file no-console -- the CLI is the one place that prints (STYLE.md §9)
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import {
   BwrapSandbox,
   formatProgress,
@@ -10,28 +9,24 @@ import {
   type RunSummary,
 } from "../runtime/mod.ts";
 import { compileReported, specArg, wholeNumber } from "./_args.ts";
+import { episodeDeps, episodeEnvironment } from "./_episodes.ts";
 import { interruptible } from "./_interrupt.ts";
-import { ALLOW_READ, CMD, type Command } from "./command.ts";
+import { CMD, EPISODE_OPTIONS } from "./command.ts";
+import type { Command, CommandValues } from "./command.ts";
 import { EXIT, exitCodeOf } from "./exit_codes.ts";
-import { prepareDeps } from "./preset.ts";
 
 const OPTIONS = {
   split: { type: "string" },
   limit: { type: "string" },
-  concurrency: { type: "string" },
   "sandbox-concurrency": { type: "string" },
-  resume: { type: "string" },
-  out: { type: "string", default: "runs" },
   "keep-workspaces": { type: "boolean", default: false },
-  "unsafe-no-sandbox": { type: "boolean", default: false },
   json: { type: "boolean", default: false },
   "no-coach": { type: "boolean", default: false },
-  ...ALLOW_READ,
-  "sandbox-uid-base": { type: "string" },
+  ...EPISODE_OPTIONS,
 } as const;
 
 /** `run <spec>`: runs a pipeline over a dataset split. */
-export const RUN: Command = {
+export const RUN: Command<typeof OPTIONS> = {
   name: "run",
   synopsis: [
     "<spec> [--split S] [--limit N] [--concurrency K] [--sandbox-concurrency K]",
@@ -84,34 +79,20 @@ function failureLines(summary: RunSummary, spec: string): string[] {
   return [...lines, ...ungradedLines(summary, spec)];
 }
 
-async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: OPTIONS,
-  });
+async function run(
+  values: CommandValues<typeof OPTIONS>,
+  positionals: string[],
+): Promise<number> {
   const spec = specArg(positionals, "run");
   const graph = await compileReported(spec, values["allow-read"]);
   if (graph === null) return EXIT.failed;
-  const prepared = await prepareDeps(graph, {
+  const deps = await episodeDeps(graph, spec, values, {
     command: "run",
-    spec,
     noCoach: values["no-coach"],
-    unsafeNoSandbox: values["unsafe-no-sandbox"],
-    ...(values["sandbox-uid-base"] !== undefined
-      ? {
-        uidBase: wholeNumber("sandbox-uid-base", values["sandbox-uid-base"])!,
-      }
-      : {}),
   });
-  if (!prepared.ok) {
-    console.error(`mappa: ${prepared.message}`);
-    return prepared.code;
-  }
-  const { model, sandbox, policy, unconfigured, roleModels, coachNote } =
-    prepared.deps;
-  const coach = prepared.deps.coach?.();
-  if (prepared.deps.warning) console.error(`mappa: ${prepared.deps.warning}`);
+  if (typeof deps === "number") return deps;
+  const { model, sandbox, policy, unconfigured, roleModels, coachNote } = deps;
+  const coach = deps.coach?.();
   // The first line says who answers: a model, or the scripted demo policy (never passed off as a model).
   (values.json ? console.error : console.log)(
     policy === "demo"
@@ -138,7 +119,7 @@ async function run(args: string[]): Promise<number> {
       values["sandbox-concurrency"],
     );
     if (coachNote) console.error(coachNote);
-    const judge = prepared.deps.outcomeJudge;
+    const judge = deps.outcomeJudge;
     if (judge) console.error(judge.note);
     const summary = await runPipeline(graph, {
       model,
@@ -150,16 +131,12 @@ async function run(args: string[]): Promise<number> {
       outDir: values.out,
       keepWorkspaces: values["keep-workspaces"],
       signal: stop,
-      environment: {
-        mappa: "0.1.0",
-        deno: Deno.version.deno,
-        sandbox: sandbox.backend,
+      environment: episodeEnvironment(deps, {
         sandbox_guarantees: sandbox instanceof BwrapSandbox
           ? sandbox.guarantees
           : { isolation: "none: --unsafe-no-sandbox" },
         models: model.routes,
-        ...(judge ? { outcome_judge: judge.note } : {}),
-      },
+      }),
       ...(values.split !== undefined ? { split: values.split } : {}),
       ...(limit !== undefined ? { limit } : {}),
       ...(concurrency !== undefined ? { concurrency } : {}),

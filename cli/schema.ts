@@ -1,7 +1,6 @@
 // deno-lint-ignore-file no-console -- the CLI is the one place that prints (STYLE.md §9)
-import { parseArgs } from "node:util";
 import { schemaFiles } from "../dsl/mod.ts";
-import { CMD, type Command } from "./command.ts";
+import { CMD, type Command, type CommandValues } from "./command.ts";
 import { UsageError } from "./exit_codes.ts";
 
 const OPTIONS = {
@@ -10,7 +9,7 @@ const OPTIONS = {
 } as const;
 
 /** `schema`: writes (or, with --check, checks) schema/*.schema.json. */
-export const SCHEMA: Command = {
+export const SCHEMA: Command<typeof OPTIONS> = {
   name: "schema",
   synopsis: ["[--out DIR] [--check]"],
   description: ["write (or check) schema/*.schema.json"],
@@ -18,12 +17,10 @@ export const SCHEMA: Command = {
   run: schema,
 };
 
-async function schema(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: OPTIONS,
-  });
+async function schema(
+  values: CommandValues<typeof OPTIONS>,
+  positionals: string[],
+): Promise<number> {
   if (positionals.length > 0) {
     throw new UsageError(
       `Cannot use arguments ${

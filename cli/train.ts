@@ -1,6 +1,5 @@
 // deno-lint-ignore-file no-console -- the CLI is the one place that prints (STYLE.md §9)
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import {
   formatMetricsLine,
   trainPipeline,
@@ -8,28 +7,24 @@ import {
   TrainRunError,
 } from "../training/mod.ts";
 import { compileReported, specArg, wholeNumber } from "./_args.ts";
+import { episodeDeps, episodeEnvironment } from "./_episodes.ts";
 import { interruptible } from "./_interrupt.ts";
-import { ALLOW_READ, CMD, type Command } from "./command.ts";
+import { CMD, EPISODE_OPTIONS } from "./command.ts";
+import type { Command, CommandValues } from "./command.ts";
 import { EXIT, exitCodeOf, UsageError } from "./exit_codes.ts";
-import { prepareDeps } from "./preset.ts";
 
 const OPTIONS = {
   trainer: { type: "string" },
   steps: { type: "string" },
-  resume: { type: "string" },
   "outcome-weight": { type: "string" },
   seed: { type: "string" },
   "coach-flip": { type: "string" },
   "coach-bias": { type: "string" },
-  out: { type: "string", default: "runs" },
-  concurrency: { type: "string" },
-  "sandbox-uid-base": { type: "string" },
-  "unsafe-no-sandbox": { type: "boolean", default: false },
-  ...ALLOW_READ,
+  ...EPISODE_OPTIONS,
 } as const;
 
 /** `train <spec>`: trains the spec's trained roles on per-action rewards. */
-export const TRAIN: Command = {
+export const TRAIN: Command<typeof OPTIONS> = {
   name: "train",
   synopsis: [
     "<spec> [--trainer local|URL] [--steps N] [--resume RUN] [--outcome-weight W] [--seed S]",
@@ -91,12 +86,10 @@ function weightAndSeed(
   };
 }
 
-async function train(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: OPTIONS,
-  });
+async function train(
+  values: CommandValues<typeof OPTIONS>,
+  positionals: string[],
+): Promise<number> {
   const spec = specArg(positionals, "train");
   const graph = await compileReported(spec, values["allow-read"]);
   if (graph === null) return EXIT.failed;
@@ -109,22 +102,13 @@ async function train(args: string[]): Promise<number> {
   const steps = wholeNumber("steps", values.steps);
   const coachNoise = coachNoiseArgs(values["coach-flip"], values["coach-bias"]);
   const concurrency = wholeNumber("concurrency", values.concurrency);
-  const uidBase = wholeNumber("sandbox-uid-base", values["sandbox-uid-base"]);
-  const prepared = await prepareDeps(graph, {
+  const deps = await episodeDeps(graph, spec, values, {
     command: "train",
-    spec,
     noCoach: false,
     forceCoach: true,
-    unsafeNoSandbox: values["unsafe-no-sandbox"],
     servedRoles: graph.train.roles,
-    ...(uidBase !== undefined ? { uidBase } : {}),
   });
-  if (!prepared.ok) {
-    console.error(`mappa: ${prepared.message}`);
-    return prepared.code;
-  }
-  const deps = prepared.deps;
-  if (deps.warning) console.error(`mappa: ${deps.warning}`);
+  if (typeof deps === "number") return deps;
   const trainer = values.trainer ?? graph.train.trainer.url;
   const engine = graph.train.rollout.engine === "vllm"
     ? `served by vLLM at ${graph.train.rollout.urls.join(", ")}, trained by`
@@ -159,12 +143,7 @@ async function train(args: string[]): Promise<number> {
       trainer,
       outDir: values.out,
       signal: stop,
-      environment: {
-        mappa: "0.1.0",
-        deno: Deno.version.deno,
-        sandbox: deps.sandbox.backend,
-        ...(deps.outcomeJudge ? { outcome_judge: deps.outcomeJudge.note } : {}),
-      },
+      environment: episodeEnvironment(deps),
       ...(steps !== undefined ? { steps } : {}),
       ...(values.resume !== undefined ? { resume: values.resume } : {}),
       ...knobs,
