@@ -26,6 +26,47 @@ function compileSchema(schema: unknown): string | undefined {
   }
 }
 
+/** A compiled schema, or why there is none (a diagnostic's message and hint). */
+type SchemaOrProblem =
+  | { readonly schema: unknown }
+  | { readonly message: string; readonly hint: string };
+
+/**
+ * A produced file's JSON Schema (inline, or read from the file it names, relative to the spec at `path`),
+ * compiled; or why it cannot be used, as a diagnostic's message and hint.
+ */
+function resolveSchema(
+  ctx: RuleContext,
+  path: readonly (string | number)[],
+  produced: { readonly path: string; readonly schema?: unknown },
+): SchemaOrProblem {
+  let schema = produced.schema;
+  if (typeof schema === "string") {
+    const written = schema.replace(/^file:\/\//, "");
+    const file = isAbsolute(written)
+      ? written
+      : normalize(join(dirname(ctx.locate(path).file), written));
+    try {
+      schema = JSON.parse(ctx.readFile(file));
+    } catch (e) {
+      return {
+        message: `Cannot load JSON Schema "${file}" for "${produced.path}": ${
+          errorText(e)
+        }`,
+        hint:
+          "the path is relative to the spec file that names it, and the file must hold JSON",
+      };
+    }
+  }
+  const problem = compileSchema(schema);
+  return problem === undefined ? { schema } : {
+    message:
+      `Cannot compile the JSON Schema for "${produced.path}": ${problem}`,
+    hint:
+      "check it against https://json-schema.org/draft/2020-12 (or declare $schema for draft-07)",
+  };
+}
+
 /**
  * The JSON Schema of each JSON artifact in `produces` (inline, or a file relative to the spec that names it)
  * is readable and compiles with ajv; the resolved schema is kept for the graph. See README.md#file-contracts.
@@ -35,39 +76,12 @@ export function validJsonSchemas(ctx: RuleContext): void {
     role.produces.forEach((p, j) => {
       if (typeof p === "string" || p.schema === undefined) return;
       const path = ["roles", i, "produces", j, "schema"];
-      let schema: unknown = p.schema;
-      if (typeof p.schema === "string") {
-        const written = p.schema.replace(/^file:\/\//, "");
-        const file = isAbsolute(written)
-          ? written
-          : normalize(join(dirname(ctx.locate(path).file), written));
-        try {
-          schema = JSON.parse(ctx.readFile(file));
-        } catch (e) {
-          ctx.report({
-            code: "invalid_json_schema",
-            path,
-            message: `Cannot load JSON Schema "${file}" for "${p.path}": ${
-              errorText(e)
-            }`,
-            hint:
-              "the path is relative to the spec file that names it, and the file must hold JSON",
-          });
-          return;
-        }
+      const resolved = resolveSchema(ctx, path, p);
+      if ("schema" in resolved) {
+        ctx.artifactSchemas.set(`${role.id}:${j}`, resolved.schema);
+      } else {
+        ctx.report({ code: "invalid_json_schema", path, ...resolved });
       }
-      const problem = compileSchema(schema);
-      if (problem !== undefined) {
-        ctx.report({
-          code: "invalid_json_schema",
-          path,
-          message: `Cannot compile the JSON Schema for "${p.path}": ${problem}`,
-          hint:
-            "check it against https://json-schema.org/draft/2020-12 (or declare $schema for draft-07)",
-        });
-        return;
-      }
-      ctx.artifactSchemas.set(`${role.id}:${j}`, schema);
     });
   });
 }

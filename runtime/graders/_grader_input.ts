@@ -1,5 +1,6 @@
 import type { GraphOutcome } from "../../dsl/mod.ts";
 import type { GradeInput } from "./grade.ts";
+import { UngradedError } from "./ungraded_error.ts";
 
 /**
  * The graph's outcome, narrowed to the grader `kind` that reads it; a TypeError when the outcome is another grader's
@@ -18,6 +19,21 @@ export function outcomeFor<K extends GraphOutcome["grader"]>(
     );
   }
   return outcome as Extract<GraphOutcome, { readonly grader: K }>;
+}
+
+/**
+ * What the compiler attached to the outcome itself (key `""`; a composite's components have their ids): its
+ * program or function. Absent, the episode cannot be graded: `UngradedError` `grader_missing` with `missing`.
+ */
+export function ownCompiled<T>(
+  byId: Readonly<Record<string, T>> | undefined,
+  missing: string,
+): T {
+  const compiled = byId?.[""];
+  if (compiled === undefined) {
+    throw new UngradedError("grader_missing", missing);
+  }
+  return compiled;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { ExecLimits } from "../ports.ts";
-import { graderPayload, outcomeFor } from "./_grader_input.ts";
+import { graderPayload, outcomeFor, ownCompiled } from "./_grader_input.ts";
 import { declaredResultSchema, gradeOfResult } from "./_declared_result.ts";
 import type { Grader } from "./grade.ts";
 import { runJsonProgram } from "./json_program.ts";
@@ -44,13 +44,10 @@ export function commandLimits(params: {
  */
 export const commandGrader: Grader = async (input) => {
   const outcome = outcomeFor(input, "command");
-  const program = outcome.programs?.[""];
-  if (program === undefined) {
-    throw new UngradedError(
-      "grader_missing",
-      "the command grader has no compiled program (graph built without the compiler)",
-    );
-  }
+  const program = ownCompiled(
+    outcome.programs,
+    "the command grader has no compiled program (graph built without the compiler)",
+  );
   const sandbox = input.sandbox;
   if (sandbox === undefined) {
     throw new UngradedError(

@@ -1,6 +1,6 @@
 import type { GraderFunctionResult } from "../../dsl/mod.ts";
 import { copyWorkspace } from "./_workspace_copy.ts";
-import { graderPayload, outcomeFor } from "./_grader_input.ts";
+import { graderPayload, outcomeFor, ownCompiled } from "./_grader_input.ts";
 import { checkDeclaredResult, gradeOfResult } from "./_declared_result.ts";
 import type { Grader } from "./grade.ts";
 import { UngradedError } from "./ungraded_error.ts";
@@ -16,13 +16,10 @@ const MAX_RESULT_CHARS = 1 << 20;
  */
 export const functionGrader: Grader = async (input) => {
   const outcome = outcomeFor(input, "function");
-  const fn = outcome.functions?.[""];
-  if (fn === undefined) {
-    throw new UngradedError(
-      "grader_missing",
-      "the function grader's function is not loaded: compile the TypeScript spec with compileModule (a spec read back from JSON holds only its source)",
-    );
-  }
+  const fn = ownCompiled(
+    outcome.functions,
+    "the function grader's function is not loaded: compile the TypeScript spec with compileModule (a spec read back from JSON holds only its source)",
+  );
   const source = `the grader function of ${input.graph.spec_file}`;
   const copy = await copyWorkspace(input.workspace);
   let value: GraderFunctionResult;
