@@ -1,27 +1,11 @@
 import type { GraphCoach, GraphRubric } from "../dsl/mod.ts";
-import type {
-  ChatMessage,
-  ModelClient,
-  ModelResponse,
-} from "../runtime/mod.ts";
+import type { ModelClient } from "../runtime/mod.ts";
+import { callJudge } from "./judge_call.ts";
 import type { JudgeBudget } from "./judge_budget.ts";
-import { type JudgeCache, judgeCacheKey } from "./judge_cache.ts";
-import {
-  JUDGE_RESPONSE_FORMAT,
-  judgeCorrection,
-  judgeEndpoint,
-  judgeRequest,
-  judgeSystemPrompt,
-  wholeReply,
-} from "./llm_judge_request.ts";
-import { parseVerdict, type ScoreScale } from "./parse_verdict.ts";
+import type { JudgeCache } from "./judge_cache.ts";
+import { judgeEndpoint } from "./llm_judge_request.ts";
 import { renderJudgePrompt } from "./render_judge_prompt.ts";
-import {
-  type Evidence,
-  type JudgeReply,
-  type Verdict,
-  verdictSubject,
-} from "./types.ts";
+import { type Evidence, type Verdict, verdictSubject } from "./types.ts";
 
 /** Options of {@linkcode judgeAction}. */
 export interface JudgeActionOptions {
@@ -76,180 +60,62 @@ export async function judgeAction(
 ): Promise<Verdict> {
   const started = performance.now();
   const { judge } = options;
-  const scale = rubric.scale;
   const prompt = renderJudgePrompt(evidence, rubric);
-  const first: ChatMessage[] = [
-    { role: "system", content: judgeSystemPrompt(scale) },
-    { role: "user", content: prompt.text },
-  ];
-  const format = judge.structured_output ? JUDGE_RESPONSE_FORMAT : undefined;
-  const endpoint = options.endpoint !== undefined
-    ? { ...options.endpoint, cacheable: true }
-    : judgeEndpoint(options.client, options.model);
-  const key = judgeCacheKey({
-    ...endpoint,
-    ...judge,
-    response_format: format,
-    messages: first,
-  });
-  const record = newRecord(evidence, rubric, options, prompt.sha256);
-  record.judge.model_name = endpoint.model_name;
-  const finish = (verdict: VerdictOutcome): Verdict => ({
-    ...record.base,
-    ...verdict,
-    judge: {
-      ...record.judge,
-      latency_ms: performance.now() - started,
-      cost_usd: record.priced ? record.judge.cost_usd : null,
-    },
-    ts: new Date().toISOString(),
-  });
-
-  const cache = endpoint.cacheable ? options.cache : undefined;
-  // An unreadable entry is a miss: it costs a call, not this verdict.
-  const hit = await cache?.get(key).catch(() => undefined);
-  if (hit !== undefined && inScale(hit.reply, scale)) {
-    record.judge.raw = [...hit.raw];
-    record.judge.model_name = hit.model_name;
-    record.judge.cache_hit = true;
-    return finish(scored(hit.reply));
-  }
-
-  const where = `action ${evidence.action_index} of role "${evidence.role.id}"`;
-  let messages = first;
-  let problem: { reason: UnscoredReason; message: string } = {
-    reason: "verdict_parse_failure",
-    message: "no reply",
-  };
-  const request = {
-    model: options.model,
-    judge,
+  const call = await callJudge({
+    ...options,
+    judged: "action",
     role: evidence.role.id,
     episode: evidence.episode_id,
     task: evidence.task.id,
-    ...(format !== undefined ? { format } : {}),
-    ...(options.signal !== undefined ? { signal: options.signal } : {}),
-  };
-  for (let attempt = 0; attempt <= judge.max_retries; attempt++) {
-    if (options.budget !== undefined && !options.budget.tryStart()) {
-      return finish(unscored(
-        "budget",
-        `Cannot judge ${where}: the judge budget is spent (${options.budget.describe()})`,
-      ));
-    }
-    const response = await options.client.complete(
-      judgeRequest(request, attempt, messages),
-    );
-    // Every HTTP attempt counts, retries made by the model client included.
-    record.judge.attempts += Math.max(1, response.attempts);
-    // A failed request is not billed; an unknown price is counted apart.
-    options.budget?.record(response.ok ? response.cost_usd : 0);
-    if (!response.ok) {
-      return finish(unscored(
-        "judge_error",
-        `Cannot judge ${where}: ${response.error.message}`,
-      ));
-    }
-    const raw = wholeReply(response);
-    record.add(response, raw);
-    const read = parseVerdict(raw, scale);
-    if (read.ok) {
-      await store(response.provider === "openai" ? cache : undefined, {
-        version: 1,
-        key,
-        model_name: record.judge.model_name,
-        prompt_sha256: prompt.sha256,
-        reply: read.reply,
-        raw: record.judge.raw,
-        attempts: record.judge.attempts,
-        prompt_tokens: record.judge.prompt_tokens,
-        completion_tokens: record.judge.completion_tokens,
-        cost_usd: record.priced ? record.judge.cost_usd : null,
-        created: new Date().toISOString(),
-      });
-      return finish(scored(read.reply));
-    }
-    problem = { reason: read.reason, message: read.message };
-    messages = [
-      ...first,
-      { role: "assistant", content: response.text },
-      { role: "user", content: judgeCorrection(read.message, scale) },
-    ];
-  }
-  return finish(unscored(
-    problem.reason,
-    `Cannot judge ${where}: no valid verdict in ${
-      judge.max_retries + 1
-    } replies (${record.judge.attempts} HTTP attempts); the last: ${problem.message}`,
-  ));
-}
-
-type JudgeRecord = {
-  -readonly [K in keyof Verdict["judge"]]: Verdict["judge"][K];
-};
-
-function newRecord(
-  evidence: Evidence,
-  rubric: GraphRubric,
-  options: JudgeActionOptions,
-  promptSha256: string,
-) {
-  const judge: JudgeRecord = {
-    kind: "llm",
-    model: options.model,
-    model_name: null,
-    temperature: options.judge.temperature,
-    seed: options.judge.seed,
-    prompt_sha256: promptSha256,
-    raw: [],
-    attempts: 0,
-    prompt_tokens: 0,
-    completion_tokens: 0,
-    cost_usd: 0,
-    latency_ms: 0,
-    cache_hit: false,
-  };
-  const record = {
-    base: {
-      ...verdictSubject(evidence, rubric),
-      applied: [],
-    },
-    judge,
-    /** False once a reply's cost is unknown: the verdict's cost is then null. */
-    priced: true,
-    add(response: Extract<ModelResponse, { ok: true }>, raw: string) {
-      judge.raw.push(raw);
-      judge.model_name = response.model_name;
-      judge.prompt_tokens += response.usage.prompt_tokens;
-      judge.completion_tokens += response.usage.completion_tokens;
-      if (response.cost_usd === null) record.priced = false;
-      else judge.cost_usd = (judge.cost_usd ?? 0) + response.cost_usd;
-    },
-  };
-  return record;
-}
-
-type UnscoredReason = NonNullable<Verdict["reason"]>;
-
-/** The parts of a verdict that say what the judge decided. */
-type VerdictOutcome =
-  & Pick<Verdict, "status" | "raw_score" | "score" | "reasoning" | "blame">
-  & { readonly reason?: UnscoredReason };
-
-function scored(reply: JudgeReply): VerdictOutcome {
+    prompt,
+    scale: rubric.scale,
+    endpoint: options.endpoint !== undefined
+      ? { ...options.endpoint, cacheable: true }
+      : judgeEndpoint(options.client, options.model),
+  });
+  const where = `action ${evidence.action_index} of role "${evidence.role.id}"`;
+  const { end } = call;
   return {
-    status: "scored",
-    raw_score: reply.score,
-    score: reply.score,
-    reasoning: reply.reasoning,
-    blame: reply.blame,
+    ...verdictSubject(evidence, rubric),
+    applied: [],
+    ...(end.status === "scored"
+      ? {
+        status: "scored",
+        raw_score: end.reply.score,
+        score: end.reply.score,
+        reasoning: end.reply.reasoning,
+        blame: end.reply.blame,
+      }
+      : unscored(
+        end.status === "exhausted" ? end.reason : end.status,
+        end.status === "budget"
+          ? `Cannot judge ${where}: the judge budget is spent (${options.budget?.describe()})`
+          : end.status === "judge_error"
+          ? `Cannot judge ${where}: ${end.message}`
+          : `Cannot judge ${where}: no valid verdict in ${
+            judge.max_retries + 1
+          } replies (${call.attempts} HTTP attempts); the last: ${end.message}`,
+      )),
+    judge: {
+      kind: "llm",
+      model: options.model,
+      model_name: call.model_name,
+      temperature: judge.temperature,
+      seed: judge.seed,
+      prompt_sha256: prompt.sha256,
+      raw: [...call.raw],
+      attempts: call.attempts,
+      prompt_tokens: call.prompt_tokens,
+      completion_tokens: call.completion_tokens,
+      cost_usd: call.cost_usd,
+      latency_ms: performance.now() - started,
+      cache_hit: call.cache_hit,
+    },
+    ts: new Date().toISOString(),
   };
 }
 
-function unscored(
-  reason: UnscoredReason,
-  reasoning: string,
-): VerdictOutcome {
+function unscored(reason: NonNullable<Verdict["reason"]>, reasoning: string) {
   return {
     status: "unscored",
     raw_score: null,
@@ -257,20 +123,5 @@ function unscored(
     reason,
     reasoning,
     blame: null,
-  };
-}
-
-function inScale(reply: JudgeReply, scale: ScoreScale): boolean {
-  return reply.score >= scale.min && reply.score <= scale.max;
-}
-
-async function store(
-  cache: JudgeCache | undefined,
-  entry: Parameters<JudgeCache["set"]>[0],
-): Promise<void> {
-  try {
-    await cache?.set(entry);
-  } catch {
-    // A cache that cannot be written costs a later call, not this verdict.
-  }
+  } as const;
 }

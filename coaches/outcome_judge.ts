@@ -1,25 +1,18 @@
 import type { Grade, GradeInput, Grader } from "../runtime/mod.ts";
 import { UngradedError } from "../runtime/mod.ts";
 import { ModelRouter } from "../runtime/mod.ts";
-import type { ChatMessage, ModelClient } from "../runtime/mod.ts";
+import type { ModelClient } from "../runtime/mod.ts";
 import { DemoJudgeClient } from "./demo_judge.ts";
+import { callJudge, type JudgeCall } from "./judge_call.ts";
 import { JudgeBudget } from "./judge_budget.ts";
-import { type JudgeCache, judgeCacheKey } from "./judge_cache.ts";
-import {
-  JUDGE_RESPONSE_FORMAT,
-  judgeCorrection,
-  judgeEndpoint,
-  judgeRequest,
-  judgeSystemPrompt,
-  wholeReply,
-} from "./llm_judge_request.ts";
+import type { JudgeCache } from "./judge_cache.ts";
+import { judgeEndpoint } from "./llm_judge_request.ts";
 import {
   judgedAnswers,
   outcomeJudgeParams,
   outcomeRubric,
   renderOutcomeJudgePrompt,
 } from "./outcome_judge_prompt.ts";
-import { parseVerdict } from "./parse_verdict.ts";
 import type { JudgeReply } from "./types.ts";
 
 /** Why an outcome judge gave no verdict: the episode is then ungraded (masked), never failed. */
@@ -195,22 +188,13 @@ async function judge(
   const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
   const scale = rubric.scale;
   const prompt = await renderOutcomeJudgePrompt(input, rubric);
-  const first: ChatMessage[] = [
-    { role: "system", content: judgeSystemPrompt(scale, "result") },
-    { role: "user", content: prompt.text },
-  ];
-  const format = params.structured_output ? JUDGE_RESPONSE_FORMAT : undefined;
   const demo = options.demoModels?.has(params.model) ??
     (client instanceof DemoJudgeClient && client.judges(params.model));
   const endpoint = judgeEndpoint(client, params.model);
-  const raw: string[] = [];
-  let attempts = 0, promptTokens = 0, completionTokens = 0;
-  let cost: number | null = 0;
-  let modelName: string | null = endpoint.model_name;
-  let scripted = false;
   const where = `the outcome of task "${input.task.id}"`;
   const done = (
-    v: { reply: JudgeReply; cache_hit: boolean } | {
+    call: Omit<JudgeCall, "end">,
+    v: { reply: JudgeReply } | {
       reason: OutcomeUnscoredReason;
       message: string;
     },
@@ -234,16 +218,16 @@ async function judge(
     rubric: rubric.name,
     scale,
     model: params.model,
-    model_name: modelName,
+    model_name: call.model_name,
     prompt_sha256: prompt.sha256,
-    raw,
-    attempts,
-    prompt_tokens: promptTokens,
-    completion_tokens: completionTokens,
-    cost_usd: cost,
-    cache_hit: "reply" in v && v.cache_hit,
+    raw: call.raw,
+    attempts: call.attempts,
+    prompt_tokens: call.prompt_tokens,
+    completion_tokens: call.completion_tokens,
+    cost_usd: call.cost_usd,
+    cache_hit: call.cache_hit,
     demo,
-    scripted: demo || scripted,
+    scripted: demo || call.scripted,
     ts: new Date().toISOString(),
   });
   const route = client instanceof ModelRouter
@@ -251,103 +235,49 @@ async function judge(
     : undefined;
   // The demo policy's scripted replies are no judge: a model without endpoint leaves the episode ungraded.
   if (!demo && route !== undefined && route.provider === "unconfigured") {
-    return done({
+    const none = {
+      model_name: endpoint.model_name,
+      raw: [],
+      attempts: 0,
+      prompt_tokens: 0,
+      completion_tokens: 0,
+      cost_usd: 0,
+      cache_hit: false,
+      scripted: false,
+    };
+    return done(none, {
       reason: "no_endpoint",
       message:
         `Cannot judge ${where}: models.${params.model} has no endpoint; set its base_url, then grade again with --resume`,
     });
   }
-  const key = judgeCacheKey({
-    ...endpoint,
-    ...params,
-    response_format: format,
-    messages: first,
-  });
-  const cache = endpoint.cacheable ? options.cache : undefined;
-  // An unreadable entry is a miss: it costs a call, not this grade.
-  const hit = await cache?.get(key).catch(() => undefined);
-  if (
-    hit !== undefined && hit.reply.score >= scale.min &&
-    hit.reply.score <= scale.max
-  ) {
-    raw.push(...hit.raw);
-    modelName = hit.model_name;
-    return done({ reply: hit.reply, cache_hit: true });
-  }
-  let messages = first;
-  let last: { reason: OutcomeUnscoredReason; message: string } = {
-    reason: "verdict_parse_failure",
-    message: "no reply",
-  };
-  const request = {
+  const call = await callJudge({
+    client,
+    judged: "result",
     model: params.model,
     judge: params,
     role: "outcome",
     episode: input.episode_id ?? input.task.id,
     task: input.task.id,
-    ...(format !== undefined ? { format } : {}),
+    prompt,
+    scale,
+    endpoint,
+    ...(options.cache !== undefined ? { cache: options.cache } : {}),
+    budget,
     ...(signal !== undefined ? { signal } : {}),
-  };
-  for (let attempt = 0; attempt <= params.max_retries; attempt++) {
-    if (!budget.tryStart()) {
-      return done({
-        reason: "budget",
-        message:
-          `Cannot judge ${where}: the outcome judge's budget is spent (${budget.describe()}); raise outcome.params.budget, then grade again with --resume`,
-      });
-    }
-    const response = await client.complete(
-      judgeRequest(request, attempt, messages),
-    );
-    attempts += Math.max(1, response.attempts);
-    budget.record(response.ok ? response.cost_usd : 0);
-    if (!response.ok) {
-      return done({
-        reason: "judge_error",
-        message: `Cannot judge ${where}: ${response.error.message}`,
-      });
-    }
-    const text = wholeReply(response);
-    raw.push(text);
-    modelName = response.model_name;
-    scripted ||= response.provider !== "openai";
-    promptTokens += response.usage.prompt_tokens;
-    completionTokens += response.usage.completion_tokens;
-    cost = cost === null || response.cost_usd === null
-      ? null
-      : cost + response.cost_usd;
-    const read = parseVerdict(text, scale);
-    if (read.ok) {
-      if (response.provider === "openai") {
-        await cache?.set({
-          version: 1,
-          key,
-          model_name: modelName,
-          prompt_sha256: prompt.sha256,
-          reply: read.reply,
-          raw,
-          attempts,
-          prompt_tokens: promptTokens,
-          completion_tokens: completionTokens,
-          cost_usd: cost,
-          created: new Date().toISOString(),
-        }).catch(() => {
-          // A cache that cannot be written costs a later call, not this grade.
-        });
-      }
-      return done({ reply: read.reply, cache_hit: false });
-    }
-    last = { reason: read.reason, message: read.message };
-    messages = [
-      ...first,
-      { role: "assistant", content: response.text },
-      { role: "user", content: judgeCorrection(read.message, scale, "result") },
-    ];
-  }
-  return done({
-    reason: last.reason,
-    message: `Cannot judge ${where}: no valid verdict in ${
-      params.max_retries + 1
-    } replies (${attempts} HTTP attempts); the last: ${last.message} (${last.reason}); grade again with --resume`,
   });
+  const { end } = call;
+  return done(
+    call,
+    end.status === "scored" ? { reply: end.reply } : {
+      reason: end.status === "exhausted" ? end.reason : end.status,
+      message: end.status === "budget"
+        ? `Cannot judge ${where}: the outcome judge's budget is spent (${budget.describe()}); raise outcome.params.budget, then grade again with --resume`
+        : end.status === "judge_error"
+        ? `Cannot judge ${where}: ${end.message}`
+        : `Cannot judge ${where}: no valid verdict in ${
+          params.max_retries + 1
+        } replies (${call.attempts} HTTP attempts); the last: ${end.message} (${end.reason}); grade again with --resume`,
+    },
+  );
 }
