@@ -43,9 +43,9 @@ export interface ProcessSpec {
   readonly cwd?: string;
   readonly language: ExecRequest["language"];
   readonly limits: ExecLimits;
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** Written to the process's stdin, which is then closed; without it stdin is /dev/null. */
-  readonly stdin?: Uint8Array;
+  readonly stdin?: Uint8Array | undefined;
   /** bwrap reports a jailed program killed by signal n as exit code 128 + n. */
   readonly exitCodeEncodesSignal: boolean;
   /** Start the process in a new session (setsid), e.g. to kill its process group. */

@@ -1,6 +1,6 @@
 /** Shared fixtures of the sandbox tests: small limits, throwaway workspaces, survivor checks. */
 import type { ExecLimits } from "../ports.ts";
-import { livePidsOfUid } from "./_uid_processes.ts";
+import { waitForNoProcesses } from "./_uid_processes.ts";
 
 /** Small limits, so every limit test ends in well under a second or two. */
 export const SMALL_LIMITS: ExecLimits = {
@@ -33,12 +33,7 @@ export async function survivors(
   uid: number,
   graceMs = 1000,
 ): Promise<number[]> {
-  const deadline = performance.now() + graceMs;
-  for (;;) {
-    const pids = await livePidsOfUid(uid);
-    if (pids.length === 0 || performance.now() >= deadline) return pids;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  return await waitForNoProcesses(uid, graceMs);
 }
 
 /** The JSON object a test program printed as its last stdout line. */

@@ -253,8 +253,8 @@ export class BwrapSandbox implements Sandbox {
             env: {},
             language: request.language,
             limits,
-            ...(request.signal === undefined ? {} : { signal: request.signal }),
-            ...(request.stdin === undefined ? {} : { stdin: request.stdin }),
+            signal: request.signal,
+            stdin: request.stdin,
             exitCodeEncodesSignal: true,
             kill: killJail,
             ...(user === null ? {} : {
