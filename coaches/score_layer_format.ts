@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { PathError } from "../runtime/mod.ts";
 import { type Verdict, VerdictSchema } from "./types.ts";
 
 // A score layer is `runs/<id>/scores/<rubric-name>@<rubric-hash>.jsonl`: every verdict of one run under one
@@ -12,15 +13,8 @@ export const LAYER_NAME_PATTERN = /^[^/\\@\s]+@[^/\\@\s]+$/;
 /** The folder of a run directory that holds its score layers. */
 export const SCORES_DIR = "scores";
 
-/** Thrown when a score layer cannot be found, read or opened. */
-export class ScoreLayerError extends Error {
-  readonly path: string;
-  constructor(message: string, path: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "ScoreLayerError";
-    this.path = path;
-  }
-}
+/** Thrown when a score layer cannot be found, read or opened; `path` is the layer's file or folder. */
+export class ScoreLayerError extends PathError {}
 
 /** What identifies an action within a run: one verdict per key in a layer. */
 export interface VerdictKey {
