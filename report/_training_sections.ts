@@ -2,12 +2,12 @@
 import { lineChart, type LineSeries } from "./plots.ts";
 import {
   callout,
+  figures,
   fmtNum,
   type Html,
   html,
   type HtmlValue,
   kvTable,
-  raw,
   table,
 } from "./report_html.ts";
 import type {
@@ -89,14 +89,6 @@ function overlay(
 
 function hasData(series: readonly LineSeries[]): boolean {
   return series.some((s) => s.points.some((p) => p[1] !== null));
-}
-
-function figures(charts: readonly (string | null)[]): Html {
-  return html`<div class="plots">${
-    charts.filter((c): c is string => c !== null).map((c) =>
-      html`<figure>${raw(c)}</figure>`
-    )
-  }</div>`;
 }
 
 function pct(v: number | null | undefined): string {

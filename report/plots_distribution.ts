@@ -3,28 +3,29 @@
 import * as Plot from "@observablehq/plot";
 import { figure, fmt, jitter, sample, seriesColor } from "./_plot_theme.ts";
 
-/** A histogram of one or more series, stacked. */
-export interface HistogramOptions {
+/** Values under one name: a histogram's stacked series, a box plot's box. */
+export interface DistributionSeries {
+  readonly name: string;
+  readonly values: readonly number[];
+}
+
+/** What both distribution plots take: a title, the series, and a fixed value range if any. */
+export interface DistributionOptions {
   readonly title: string;
-  readonly series: readonly {
-    readonly name: string;
-    readonly values: readonly number[];
-  }[];
-  readonly xLabel: string;
-  /** Fixed x range, e.g. the rubric's scale. */
+  readonly series: readonly DistributionSeries[];
+  /** Fixed range of the values, e.g. the rubric's scale. */
   readonly domain?: readonly [number, number];
+}
+
+/** A histogram of one or more series, stacked. */
+export interface HistogramOptions extends DistributionOptions {
+  readonly xLabel: string;
   readonly binWidth?: number;
 }
 
-/** A box plot with the points strewn over it, one box per group. */
-export interface BoxPlotOptions {
-  readonly title: string;
-  readonly groups: readonly {
-    readonly label: string;
-    readonly values: readonly number[];
-  }[];
+/** A box plot with the points strewn over it, one box per series. */
+export interface BoxPlotOptions extends DistributionOptions {
   readonly yLabel: string;
-  readonly domain?: readonly [number, number];
 }
 
 /** Bin edges from `start` by `width` until `end` is covered. */
@@ -106,28 +107,28 @@ export function histogram(o: HistogramOptions): string {
  * @example
  * ```ts
  * import { boxPlot } from "./plots_distribution.ts";
- * const svg = boxPlot({ title: "By role", groups: [{ label: "solver", values: [3, 5, 7] }], yLabel: "score" });
+ * const svg = boxPlot({ title: "By role", series: [{ name: "solver", values: [3, 5, 7] }], yLabel: "score" });
  * if (!svg.includes("<circle")) throw new Error("no points");
  * ```
  */
 export function boxPlot(o: BoxPlotOptions): string {
-  // One facet per group, its axis label carrying n; inside it x runs over [-1, 1] for the jitter.
-  const keys = o.groups.map((g) => `${g.label}\nn = ${g.values.length}`);
-  const values = o.groups.flatMap((g, gi) =>
+  // One facet per series, its axis label carrying n; inside it x runs over [-1, 1] for the jitter.
+  const keys = o.series.map((g) => `${g.name}\nn = ${g.values.length}`);
+  const values = o.series.flatMap((g, gi) =>
     g.values.map((value) => ({ group: keys[gi]!, value }))
   );
-  const dots = o.groups.flatMap((g, gi) =>
+  const dots = o.series.flatMap((g, gi) =>
     sample(g.values).map((value, i) => ({
       group: keys[gi]!,
       value,
       x: jitter(i) * 1.2,
     }))
   );
-  const means = o.groups.flatMap((g, gi) =>
+  const means = o.series.flatMap((g, gi) =>
     g.values.length === 0 ? [] : [{
       group: keys[gi]!,
       mean: g.values.reduce((a, b) => a + b, 0) / g.values.length,
-      label: g.label,
+      label: g.name,
       n: g.values.length,
     }]
   );

@@ -8,7 +8,7 @@ import {
 import type { ReportGraph } from "./report_graph.ts";
 import type { ReportLayer } from "./report_data.ts";
 import type { OutcomeBasis, ScoredAction } from "./report_rows.ts";
-import { callout, type Html, html, raw, table } from "./report_html.ts";
+import { callout, figures, type Html, html, table } from "./report_html.ts";
 import { fix, type Scale } from "./report_layer.ts";
 
 // The coach-bias section (`report --bias`): per layer the category gap conditioned on outcome and score
@@ -80,57 +80,54 @@ function gapPart(
             signed(g.gap_failure)
           } within failed episodes.`,
         )
-        : null}<div
-      class="plots">
-      <figure>${raw(chart)}</figure>
-    </div>${table(
-      [
-        "task category",
-        "mean | success (n)",
-        "mean | failure (n)",
-        "mean | all (n)",
-      ],
-      g.categories.map((c) => [
-        c.category,
-        `${fix(c.success.mean)} (${c.success.n})`,
-        `${fix(c.failure.mean)} (${c.failure.n})`,
-        `${fix(c.all.mean)} (${c.all.n})`,
-      ]),
-    )}${table(
-      [
-        "gap",
-        "within successes",
-        "within failures",
-        "conditioned (mean of the two)",
-        "pooled",
-      ],
-      [[
-        `${g.high} − ${g.low}`,
-        signed(g.gap_success),
-        signed(g.gap_failure),
-        signed(g.gap_conditioned),
-        signed(g.gap_overall),
-      ]],
-    )}${table(
-      [
-        "role",
-        "gap pair",
-        "within successes",
-        "within failures",
-        "conditioned",
-      ],
-      roles.map((role) => {
-        const r = categoryGap(rows.filter((x) => x.role === role));
-        return [
-          role,
-          r.high ? `${r.high} − ${r.low}` : "–",
-          signed(r.gap_success),
-          signed(r.gap_failure),
-          signed(r.gap_conditioned),
-        ];
-      }),
-      "Per role (each role's own highest and lowest category)",
-    )}
+        : null}${figures([chart])}${table(
+          [
+            "task category",
+            "mean | success (n)",
+            "mean | failure (n)",
+            "mean | all (n)",
+          ],
+          g.categories.map((c) => [
+            c.category,
+            `${fix(c.success.mean)} (${c.success.n})`,
+            `${fix(c.failure.mean)} (${c.failure.n})`,
+            `${fix(c.all.mean)} (${c.all.n})`,
+          ]),
+        )}${table(
+          [
+            "gap",
+            "within successes",
+            "within failures",
+            "conditioned (mean of the two)",
+            "pooled",
+          ],
+          [[
+            `${g.high} − ${g.low}`,
+            signed(g.gap_success),
+            signed(g.gap_failure),
+            signed(g.gap_conditioned),
+            signed(g.gap_overall),
+          ]],
+        )}${table(
+          [
+            "role",
+            "gap pair",
+            "within successes",
+            "within failures",
+            "conditioned",
+          ],
+          roles.map((role) => {
+            const r = categoryGap(rows.filter((x) => x.role === role));
+            return [
+              role,
+              r.high ? `${r.high} − ${r.low}` : "–",
+              signed(r.gap_success),
+              signed(r.gap_failure),
+              signed(r.gap_conditioned),
+            ];
+          }),
+          "Per role (each role's own highest and lowest category)",
+        )}
   `;
 }
 
@@ -159,16 +156,14 @@ function lengthPart(rows: readonly ScoredAction[], scale: Scale): Html {
           fix(c.overall.rho, 3)
         } over ${c.overall.n} actions): check the judge for a verbosity bias.`,
       )
-      : null}<div class="plots">
-      <figure>${raw(chart)}</figure>
-    </div>${table(
-      ["role", "actions", "Spearman ρ (length, score)"],
-      [...c.roles.map((r) => [r.role, r.n, fix(r.rho, 3)]), [
-        "all roles",
-        c.overall.n,
-        fix(c.overall.rho, 3),
-      ]],
-    )}
+      : null}${figures([chart])}${table(
+        ["role", "actions", "Spearman ρ (length, score)"],
+        [...c.roles.map((r) => [r.role, r.n, fix(r.rho, 3)]), [
+          "all roles",
+          c.overall.n,
+          fix(c.overall.rho, 3),
+        ]],
+      )}
   `;
 }
 
@@ -260,17 +255,13 @@ export function runBiasPart(
         )
       }${
         first && first.points.length > 0
-          ? html`
-            <div class="plots">
-              <figure>${raw(scatter({
-                title: "Scores of the same actions under two layers",
-                series: [{ name: "actions", points: first.points }],
-                xLabel: first.a,
-                yLabel: first.b,
-                diagonal: true,
-              }))}</figure>
-            </div>
-          `
+          ? figures([scatter({
+            title: "Scores of the same actions under two layers",
+            series: [{ name: "actions", points: first.points }],
+            xLabel: first.a,
+            yLabel: first.b,
+            diagonal: true,
+          })])
           : null
       }`
   }</section>`;

@@ -1,5 +1,9 @@
 import { join } from "node:path";
-import { readRunManifest, RunStoreError } from "../runtime/mod.ts";
+import {
+  readJsonLines,
+  readRunManifest,
+  RunStoreError,
+} from "../runtime/mod.ts";
 import {
   listLayers,
   readLayer,
@@ -116,20 +120,18 @@ function strs(v: unknown): string[] {
     : [];
 }
 
+/**
+ * The records of a JSON Lines file, read by runtime's reader (complete lines only), and how many lines
+ * are not JSON objects; null when there is no such file.
+ */
 async function readJsonl(
   path: string,
 ): Promise<{ records: Rec[]; bad: number } | null> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
+  const lines = await readJsonLines(path);
+  if (lines === null) return null;
   const records: Rec[] = [];
   let bad = 0;
-  for (const line of text.split("\n")) {
-    if (line.trim() === "") continue;
+  for (const [, line] of lines) {
     try {
       const v: unknown = JSON.parse(line);
       if (isRec(v)) records.push(v);

@@ -135,6 +135,18 @@ export function kvTable(rows: readonly (readonly [string, HtmlValue])[]): Html {
   `;
 }
 
+/**
+ * Charts (SVG from the plot functions) side by side, one figure each; a null chart (nothing to draw)
+ * is left out.
+ */
+export function figures(charts: readonly (string | null)[]): Html {
+  return html`<div class="plots">${
+    charts.filter((c): c is string => c !== null).map((c) =>
+      html`<figure>${raw(c)}</figure>`
+    )
+  }</div>`;
+}
+
 /** A callout box: `warn` for findings a reader must not miss, `note` for context. */
 export function callout(kind: "warn" | "note" | "demo", body: HtmlValue): Html {
   return html`<div class="${kind}">${body}</div>`;

@@ -1,15 +1,19 @@
 import { barChart } from "./plots.ts";
-import { boxPlot, histogram } from "./plots_distribution.ts";
+import {
+  boxPlot,
+  type DistributionSeries,
+  histogram,
+} from "./plots_distribution.ts";
 import { keyOf, type ReportLayer, type RunData } from "./report_data.ts";
 import type { OutcomeBasis, ScoredAction } from "./report_rows.ts";
 import {
   callout,
+  figures,
   fmtNum,
   fmtPct,
   fmtUsd,
   type Html,
   html,
-  raw,
   table,
 } from "./report_html.ts";
 import { auc, pointBiserial } from "./report_stats.ts";
@@ -36,12 +40,22 @@ function groupBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {
   return new Map([...m].sort((a, b) => a[0].localeCompare(b[0])));
 }
 
-function summaryRows(
+/** The scores of each group (by name), as the distribution plots and the summary tables take them. */
+function scoreSeries(
   groups: Map<string, ScoredAction[]>,
+): DistributionSeries[] {
+  return [...groups].map(([name, rows]) => ({
+    name,
+    values: rows.map((r) => r.score),
+  }));
+}
+
+function summaryRows(
+  series: readonly DistributionSeries[],
   unscored: Map<string, number>,
 ): (string | number)[][] {
-  return [...groups].map(([k, rows]) => {
-    const s = summarize(rows.map((r) => r.score));
+  return series.map(({ name: k, values }) => {
+    const s = summarize(values);
     return [
       k,
       s.n,
@@ -108,9 +122,7 @@ function outcomePart(
     <h3>Scores against outcomes</h3><p
       class="muted">Outcome: ${basis
         .label}. Per episode, a role's score is the mean of its scored actions. AUC is the chance that a successful episode's score beats a failed one's (0.5 = no signal); r is the point-biserial correlation.</p>
-    <div class="plots">
-      <figure>${raw(chart)}</figure>
-    </div>${table(
+    ${figures([chart])}${table(
       [
         "role",
         "episodes (success / failure)",
@@ -313,42 +325,23 @@ export function layerSection(
       [k, v],
     ) => [k, v.length]),
   );
-  const byRole = groupBy(rows, (r) => r.role);
-  const byCat = groupBy(rows, (r) => r.category);
-  const domain = scale ? [scale.min, scale.max] as const : undefined;
+  const byRole = scoreSeries(groupBy(rows, (r) => r.role));
+  const byCat = scoreSeries(groupBy(rows, (r) => r.category));
+  const range = scale ? { domain: [scale.min, scale.max] as const } : {};
+  const box = (title: string, series: readonly DistributionSeries[]) =>
+    boxPlot({ title, series, yLabel: "score", ...range });
   const plots = rows.length === 0
     ? callout("note", "No scored verdicts: nothing to plot.")
-    : html`
-      <div class="plots">
-        <figure>${raw(histogram({
-          title: "Score distribution (stacked by role)",
-          series: [...byRole].map(([name, rs]) => ({
-            name,
-            values: rs.map((r) => r.score),
-          })),
-          xLabel: "score",
-          ...(domain ? { domain } : {}),
-        }))}</figure>
-        <figure>${raw(boxPlot({
-          title: "Scores by role",
-          groups: [...byRole].map(([label, rs]) => ({
-            label,
-            values: rs.map((r) => r.score),
-          })),
-          yLabel: "score",
-          ...(domain ? { domain } : {}),
-        }))}</figure>
-        <figure>${raw(boxPlot({
-          title: "Scores by task category",
-          groups: [...byCat].map(([label, rs]) => ({
-            label,
-            values: rs.map((r) => r.score),
-          })),
-          yLabel: "score",
-          ...(domain ? { domain } : {}),
-        }))}</figure>
-      </div>
-    `;
+    : figures([
+      histogram({
+        title: "Score distribution (stacked by role)",
+        series: byRole,
+        xLabel: "score",
+        ...range,
+      }),
+      box("Scores by role", byRole),
+      box("Scores by task category", byCat),
+    ]);
   const head6 = [
     "",
     "scored",

@@ -4,13 +4,13 @@ import type { RunData } from "./report_data.ts";
 import type { OutcomeBasis } from "./report_rows.ts";
 import {
   callout,
+  figures,
   fmtNum,
   fmtPct,
   fmtUsd,
   type Html,
   html,
   kvTable,
-  raw,
   table,
 } from "./report_html.ts";
 import { mean } from "./stats.ts";
@@ -236,7 +236,7 @@ export function outcomesSection(data: RunData, basis: OutcomeBasis): Html {
         rate,
       ],
     ])
-  }<div class="plots"><figure>${raw(chart)}</figure></div>${
+  }${figures([chart])}${
     table(
       ["task category", "episodes", "completed", "success rate"],
       perCat.map((p) => [
@@ -316,9 +316,9 @@ export function errorsSection(data: RunData, graph: ReportGraph): Html {
     yLabel: "count",
     xLabel: "role",
   });
-  return html`<section><h2>Tool errors and contract violations</h2><div class="plots"><figure>${
-    raw(chart)
-  }</figure></div>${
+  return html`<section><h2>Tool errors and contract violations</h2>${
+    figures([chart])
+  }${
     table(
       [
         "role",

@@ -113,6 +113,5 @@ export async function writeReport(
   runDir: string,
   options: ReportOptions = {},
 ): Promise<string> {
-  const page = await buildReport(runDir, options);
-  return await writeReportFile(runDir, page);
+  return await writeReportFile(runDir, await buildReport(runDir, options));
 }

@@ -93,12 +93,17 @@ function varies(xs: readonly number[]): boolean {
   return xs.some((x) => x !== xs[0]);
 }
 
-/** A correlation from simple-statistics, null where it is undefined (NaN there), clamped to [-1, 1] against rounding. */
+/**
+ * Correlation `r` from simple-statistics of paired samples (`what` names it when they are not paired),
+ * null where it is undefined (NaN there), clamped to [-1, 1] against rounding.
+ */
 function correlation(
   x: readonly number[],
   y: readonly number[],
+  what: string,
   r: (x: number[], y: number[]) => number,
 ): number | null {
+  checkPaired(x, y, what);
   if (x.length < 2 || !varies(x) || !varies(y)) return null;
   const v = r(x as number[], y as number[]);
   return Number.isFinite(v) ? Math.max(-1, Math.min(1, v)) : null;
@@ -119,8 +124,7 @@ export function pearson(
   x: readonly number[],
   y: readonly number[],
 ): number | null {
-  checkPaired(x, y, "a correlation");
-  return correlation(x, y, ss.sampleCorrelation);
+  return correlation(x, y, "a correlation", ss.sampleCorrelation);
 }
 
 /**
@@ -138,8 +142,7 @@ export function spearman(
   x: readonly number[],
   y: readonly number[],
 ): number | null {
-  checkPaired(x, y, "Spearman's rho");
-  return correlation(x, y, ss.sampleRankCorrelation);
+  return correlation(x, y, "Spearman's rho", ss.sampleRankCorrelation);
 }
 
 /** Pairs tied within runs of equal values of `xs`, which must be sorted. */

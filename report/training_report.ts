@@ -114,6 +114,5 @@ export async function writeTrainingReport(
   dir: string,
   options: TrainingReportOptions = {},
 ): Promise<string> {
-  const page = await buildTrainingReport(dir, options);
-  return await writeReportFile(dir, page);
+  return await writeReportFile(dir, await buildTrainingReport(dir, options));
 }
