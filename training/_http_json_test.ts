@@ -70,38 +70,31 @@ Deno.test("HttpJson words each failure through its client", async (t) => {
     }
     return Response.json({ n: "one" });
   }, async (http) => {
-    await t.step("a status other than 2xx is refused", async () => {
-      await assert.rejects(
-        http.json({ method: "GET", path: "/refuse" }, Reply),
-        { name: "TestError", message: "refused GET /refuse: no", status: 409 },
-      );
-    });
-    await t.step(
-      "a body that is not JSON is malformed, json false",
-      async () => {
+    const cases: [string, string, Record<string, unknown>][] = [
+      ["a status other than 2xx is refused", "/refuse", {
+        name: "TestError",
+        message: "refused GET /refuse: no",
+        status: 409,
+      }],
+      ["a body that is not JSON is malformed, json false", "/text", {
+        message: "malformed GET /text json=false at the body",
+        code: "malformed",
+        body: undefined,
+      }],
+      ["JSON of another shape is malformed, with the data", "/shape", {
+        message: "malformed GET /shape json=true at n",
+        status: 200,
+        body: { n: "one" },
+      }],
+    ];
+    for (const [name, path, expected] of cases) {
+      await t.step(name, async () => {
         await assert.rejects(
-          http.json({ method: "GET", path: "/text" }, Reply),
-          {
-            message: "malformed GET /text json=false at the body",
-            code: "malformed",
-            body: undefined,
-          },
+          http.json({ method: "GET", path }, Reply),
+          expected,
         );
-      },
-    );
-    await t.step(
-      "JSON of another shape is malformed, with the data",
-      async () => {
-        await assert.rejects(
-          http.json({ method: "GET", path: "/shape" }, Reply),
-          {
-            message: "malformed GET /shape json=true at n",
-            status: 200,
-            body: { n: "one" },
-          },
-        );
-      },
-    );
+      });
+    }
     await t.step("a call's own timeout overrides the client's", async () => {
       const err = await http.send({
         method: "GET",
