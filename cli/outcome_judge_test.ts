@@ -1,44 +1,27 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { compile, type ExecutionGraph } from "../dsl/mod.ts";
-import {
-  createModelClient,
-  ScriptedModelClient,
-  type Task,
-} from "../runtime/mod.ts";
+import type { ExecutionGraph } from "../dsl/mod.ts";
+import { createModelClient, ScriptedModelClient } from "../runtime/mod.ts";
 import { JudgeCache, OutcomeJudgeError } from "../coaches/mod.ts";
+import { compiledGraph, fixtureTask } from "../tests/fixtures/graph_fixture.ts";
 import { prepareOutcomeJudge } from "./outcome_judge.ts";
 
 function graph(judge: string, grader = "llm_judge"): ExecutionGraph {
   const params = grader === "llm_judge"
     ? "{ model: judge, answer: a.out, rubric: 'Answer: {{ answer }}' }"
     : "{ answer: a.out }";
-  const result = compile(
-    [
-      "version: 1",
-      "name: g",
-      `models: { m: { model: x }, judge: ${judge} }`,
-      "roles:",
-      "  - { id: a, description: d, model: m, prompts: { user: hi }, outputs: { out: { extract: final_text } } }",
-      'dataset: { splits: { eval: "https://x/y" }, fields: { inputs: {} } }',
-      `outcome: { grader: ${grader}, params: ${params} }`,
-    ].join("\n"),
-    { file: "g.yaml" },
-  );
-  assert.ok(result.ok, JSON.stringify(!result.ok && result.diagnostics));
-  return result.graph;
+  return compiledGraph([
+    "version: 1",
+    "name: g",
+    `models: { m: { model: x }, judge: ${judge} }`,
+    "roles:",
+    "  - { id: a, description: d, model: m, prompts: { user: hi }, outputs: { out: { extract: final_text } } }",
+    'dataset: { splits: { eval: "https://x/y" }, fields: { inputs: {} } }',
+    `outcome: { grader: ${grader}, params: ${params} }`,
+  ]);
 }
 
-const TASK: Task = {
-  id: "t1",
-  index: 0,
-  split: "eval",
-  category: null,
-  inputs: {},
-  answer: "42",
-  files: [],
-  row: {},
-};
+const TASK = fixtureTask();
 
 Deno.test("prepareOutcomeJudge() wires nothing for another grader", async () => {
   const g = graph("{ model: j }", "exact_match");
