@@ -9,14 +9,14 @@ import {
   type RelatedLocation,
 } from "./diagnostic.ts";
 import type { ExecutionGraph } from "./graph.ts";
-import { type EnvLookup, interpolate, typed } from "./interpolate.ts";
+import { type EnvLookup, typed } from "./interpolate.ts";
+import { firstPhases } from "./_first_phases.ts";
 import {
   type LoadedSpec,
   loadSpec,
   loadSpecTree,
   type ReadFile,
 } from "./load_spec.ts";
-import { reservedKeys } from "./reserved_keys.ts";
 import { outsideScope, readScope, unionScope } from "./read_scope.ts";
 import { RuleContext } from "./rule_context.ts";
 import { RULES } from "./rules.ts";
@@ -117,14 +117,6 @@ export class SpecError extends Error {
     );
     this.name = "SpecError";
     this.diagnostics = diagnostics;
-  }
-}
-
-function defaultEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
   }
 }
 
@@ -243,14 +235,9 @@ function finish(
   const errorsIn = (ds: readonly Diagnostic[]) =>
     ds.some((d) => d.severity === "error");
   // Phases stop at the first with errors: semantic rules never run on a broken shape.
-  if (errorsIn(loaded.diagnostics) || !loaded.root) {
-    return fail(loaded.diagnostics);
-  }
-  const root = loaded.root;
-  const interpolation = interpolate(root, options.env ?? defaultEnv);
-  if (errorsIn(interpolation)) return fail(interpolation);
-  const reserved = reservedKeys(root);
-  if (reserved.length > 0) return fail(reserved);
+  const first = firstPhases(loaded, options.env);
+  if ("diagnostics" in first) return fail(first.diagnostics);
+  const root = first.root;
   let data = toValue(root);
   let parsed = PipelineSchema.safeParse(data);
   // `${env.X}` always yields text; where the schema wants a number or boolean, read the text as one.

@@ -4,9 +4,9 @@ import { rubricHash } from "./build_graph.ts";
 import { checkShape } from "./check_shape.ts";
 import { type Diagnostic, formatPath } from "./diagnostic.ts";
 import type { GraphRubric } from "./graph.ts";
-import { type EnvLookup, interpolate } from "./interpolate.ts";
+import type { EnvLookup } from "./interpolate.ts";
+import { firstPhases } from "./_first_phases.ts";
 import { loadSpec, type ReadFile } from "./load_spec.ts";
-import { reservedKeys } from "./reserved_keys.ts";
 import { commandCheckProblems } from "./rules/command_checks.ts";
 import { RubricSchema } from "./schema.ts";
 import type { SourceText } from "./source_text.ts";
@@ -59,14 +59,6 @@ export interface LoadRubricFileOptions {
   readonly env?: EnvLookup;
   /** Reads a file; default the compiler's reader (UTF-8 text files of at most 1 MiB). */
   readonly readFile?: ReadFile;
-}
-
-function defaultEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
 }
 
 function semanticProblems(
@@ -257,16 +249,9 @@ export function loadRubricFile(
       loaded.sources,
     );
   };
-  const errors = (ds: readonly Diagnostic[]) =>
-    ds.some((d) => d.severity === "error");
-  if (errors(loaded.diagnostics) || loaded.root === undefined) {
-    return fail(loaded.diagnostics);
-  }
-  const root = loaded.root;
-  const interpolation = interpolate(root, options.env ?? defaultEnv);
-  if (errors(interpolation)) return fail(interpolation);
-  const reserved = reservedKeys(root);
-  if (reserved.length > 0) return fail(reserved);
+  const first = firstPhases(loaded, options.env);
+  if ("diagnostics" in first) return fail(first.diagnostics);
+  const root = first.root;
   const data = toValue(root);
   const parsed = RubricSchema.safeParse(data);
   if (!parsed.success) {
