@@ -23,6 +23,27 @@ export function specArg(positionals: string[], command: string): string {
   return spec;
 }
 
+/** Words as a reader lists them: "a", "a or b", "a, b or c". */
+export function orList(words: readonly string[]): string {
+  return words.length < 2
+    ? words.join("")
+    : `${words.slice(0, -1).join(", ")} or ${words.at(-1)}`;
+}
+
+/** A `--name` value that must be one of `choices`; a usage error naming them otherwise. */
+export function oneOf<const C extends readonly string[]>(
+  name: string,
+  v: string,
+  choices: C,
+): C[number] {
+  if (!choices.includes(v)) {
+    throw new UsageError(
+      `Cannot use --${name} "${v}": expected ${orList(choices)}`,
+    );
+  }
+  return v;
+}
+
 /** A `--name` value that must be a whole number >= 1, or undefined when absent. */
 export function wholeNumber(
   name: string,

@@ -1,6 +1,6 @@
 // deno-lint-ignore-file no-console -- the CLI is the one place that prints (STYLE.md §9)
 import { type Diagnostic, renderDiagnostics } from "../dsl/mod.ts";
-import { compileAny } from "./_args.ts";
+import { compileAny, oneOf } from "./_args.ts";
 import {
   ALLOW_READ,
   CMD,
@@ -48,12 +48,7 @@ async function check(
   values: CommandValues<typeof OPTIONS>,
   positionals: string[],
 ): Promise<number> {
-  const format = values.format;
-  if (format !== "text" && format !== "json") {
-    throw new UsageError(
-      `Cannot use --format "${format}": expected text or json`,
-    );
-  }
+  const format = oneOf("format", values.format, ["text", "json"]);
   if (positionals.length === 0) {
     throw new UsageError(
       `Cannot run "check" without a spec: usage: ${CMD} check <spec>...`,

@@ -1,7 +1,6 @@
 import { toDot, toMermaid } from "../dsl/mod.ts";
-import { compileReported, specArg } from "./_args.ts";
+import { compileReported, oneOf, specArg } from "./_args.ts";
 import { ALLOW_READ, type Command, type CommandValues } from "./command.ts";
-import { UsageError } from "./exit_codes.ts";
 
 const OPTIONS = {
   format: { type: "string", default: "mermaid" },
@@ -21,12 +20,7 @@ async function graph(
   values: CommandValues<typeof OPTIONS>,
   positionals: string[],
 ): Promise<number> {
-  const format = values.format;
-  if (format !== "mermaid" && format !== "dot" && format !== "json") {
-    throw new UsageError(
-      `Cannot use --format "${format}": expected mermaid, dot or json`,
-    );
-  }
+  const format = oneOf("format", values.format, ["mermaid", "dot", "json"]);
   const compiled = await compileReported(
     specArg(positionals, "graph"),
     values["allow-read"],

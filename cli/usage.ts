@@ -1,3 +1,4 @@
+import { orList } from "./_args.ts";
 import type { Command } from "./command.ts";
 import { UsageError } from "./exit_codes.ts";
 
@@ -41,10 +42,9 @@ export function unknownCommand(
   name: string,
   commands: readonly Command[],
 ): UsageError {
-  const names = commands.map((c) => c.name);
   return new UsageError(
     `Cannot run unknown command "${name}": expected ${
-      names.slice(0, -1).join(", ")
-    } or ${names.at(-1)}`,
+      orList(commands.map((c) => c.name))
+    }`,
   );
 }
