@@ -1,4 +1,4 @@
-import { basename, dirname, extname, join } from "node:path";
+import { basename, dirname, extname } from "node:path";
 import { parse } from "yaml";
 import {
   BUNDLE_LIMITS,

@@ -1,4 +1,8 @@
-import type { ModelRequest } from "../runtime/mod.ts";
+import {
+  type ModelRequest,
+  openaiChatMessage,
+  openaiChatTool,
+} from "../runtime/mod.ts";
 import { EngineError, type EngineHttp } from "./_engine_http.ts";
 import {
   firstDifference,
@@ -6,7 +10,6 @@ import {
   type LogprobGap,
   logprobGap,
 } from "./_token_compare.ts";
-import { wireMessage, wireTool } from "./_wire_chat.ts";
 import type { TrainerClient } from "./trainer_client.ts";
 
 // What the rollout engine checks of a vLLM server against the trainer (docs/vllm.md): its chat template,
@@ -215,8 +218,11 @@ export async function checkRoleTemplate(
   engineIds: readonly number[],
 ): Promise<Error | undefined> {
   const trainerIds = (await trainer.render({
-    messages: request.messages.map(wireMessage),
-    ...(request.tools?.length ? { tools: request.tools.map(wireTool) } : {}),
+    // The chat shapes the model client sends, so the trainer renders exactly what the engine was sent.
+    messages: request.messages.map(openaiChatMessage),
+    ...(request.tools?.length
+      ? { tools: request.tools.map(openaiChatTool) }
+      : {}),
     add_generation_prompt: true,
   })).token_ids;
   const at = firstDifference(engineIds, trainerIds);
