@@ -24,7 +24,7 @@ export type OutcomeUnscoredReason =
   | "no_endpoint";
 
 /** One outcome judgement as `onJudgement` receives it: the verdict or why there is none, and what it cost. */
-export interface OutcomeJudgement {
+export interface OutcomeJudgement extends Omit<JudgeCall, "end"> {
   readonly task_id: string;
   /** The episode's id, when the runtime gives it. */
   readonly episode_id?: string;
@@ -36,22 +36,11 @@ export interface OutcomeJudgement {
   readonly reasoning: string;
   readonly rubric: string;
   readonly scale: { readonly min: number; readonly max: number };
-  /** The spec's model key, and the model name the server answered with. */
+  /** The spec's model key. */
   readonly model: string;
-  readonly model_name: string | null;
   readonly prompt_sha256: string;
-  /** Every reply whole, in order. */
-  readonly raw: readonly string[];
-  readonly attempts: number;
-  readonly prompt_tokens: number;
-  readonly completion_tokens: number;
-  /** Null when a reply's price is unknown. */
-  readonly cost_usd: number | null;
-  readonly cache_hit: boolean;
-  /** True when the demo judge answered: a scripted verdict, not a model's. */
+  /** True when the demo judge answered: a scripted verdict, not a model's (`scripted` is then true too). */
   readonly demo: boolean;
-  /** True when the replies came from a scripted provider (the demo judge, or a `scripted` judge model). */
-  readonly scripted: boolean;
   readonly ts: string;
 }
 
