@@ -219,13 +219,29 @@ export function clean(text: string): string {
   return canonicalNumber(s);
 }
 
+/** `mantissa` × 10^`exponent` as a plain decimal, by moving the point in the text: ("1.5", -7) -> "0.00000015". */
+function shiftPoint(mantissa: string, exponent: number): string {
+  const [, sign = "", int = "", frac = ""] =
+    /^([-+]?)(\d+)(?:\.(\d+))?$/.exec(mantissa) ?? [];
+  const digits = int + frac;
+  const point = int.length + exponent;
+  if (point <= 0) return `${sign}0.${"0".repeat(-point)}${digits}`;
+  if (point >= digits.length) {
+    return sign + digits + "0".repeat(point - digits.length);
+  }
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+}
+
 /** A plain decimal written without sign noise, leading zeros or trailing fractional zeros: "+023.50" -> "23.5". */
 export function canonicalNumber(s: string): string {
   const e = /^([-+]?\d+(?:\.\d+)?)[eE]([-+]?\d{1,3})$/.exec(s);
   if (e) {
     const n = Number(s);
     if (Number.isFinite(n) && Math.abs(n) < 1e21) {
-      return canonicalNumber(String(n).includes("e") ? s : String(n));
+      // Below 1e-6 String(n) is in exponent form again: move the point in the text instead (exact).
+      return canonicalNumber(
+        String(n).includes("e") ? shiftPoint(e[1]!, Number(e[2])) : String(n),
+      );
     }
   }
   const m = /^([-+]?)(\d*)(?:\.(\d*))?$/.exec(s);

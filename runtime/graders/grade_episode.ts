@@ -119,11 +119,14 @@ async function runGrader(
   );
   try {
     return await Promise.race([
-      grader({
-        ...input,
-        signal: stop.signal,
-        ...(withSlot ? { withSlot } : {}),
-      }).catch((e: unknown) => ({
+      // Through then(): a grader that throws before returning its promise is caught too.
+      Promise.resolve().then(() =>
+        grader({
+          ...input,
+          signal: stop.signal,
+          ...(withSlot ? { withSlot } : {}),
+        })
+      ).catch((e: unknown) => ({
         ungraded: e instanceof UngradedError ? e.kind : "grader_error",
         message: e instanceof Error ? e.message : String(e),
       })),

@@ -120,6 +120,16 @@ Deno.test("gradeEpisode() records a grader that throws or is missing as ungraded
     assert.equal(failed?.reason, "the grader failed: disk on fire");
     assert.equal(failed?.ungraded, "grader_error");
     assert.match(failed?.summary ?? "", /"exact_match" grader failed/);
+    // A grader that throws before returning its promise is caught the same way.
+    GRADERS.exact_match = () => {
+      throw new RangeError("Maximum call stack size exceeded");
+    };
+    const threw = await gradeEpisode(input);
+    assert.equal(threw?.ungraded, "grader_error");
+    assert.equal(
+      threw?.reason,
+      "the grader failed: Maximum call stack size exceeded",
+    );
     delete GRADERS.exact_match;
     const missing = await gradeEpisode(input);
     assert.deepEqual([missing?.valid, missing?.success, missing?.fair], [

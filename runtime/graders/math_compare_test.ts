@@ -222,3 +222,22 @@ Deno.test("mathEqual() keeps matrix arithmetic within its budget on hostile inpu
     );
   }
 });
+
+Deno.test("mathEqual() reads numbers in exponent form below 1e-6 as exact decimals (it used to recurse forever)", () => {
+  // A tolerance far below the numbers, so only an exact reading makes them equal.
+  const tight = { tolerance: 1e-15 };
+  const cases: readonly (readonly [string, string, boolean])[] = [
+    ["1e-7", "0.0000001", true],
+    ["-1.5E-7", "-0.00000015", true],
+    ["2.5e-9", "0.0000000025", true],
+    ["1e-7", "1e-8", false],
+    ["1.5e-7", "0.00000016", false],
+  ];
+  for (const [answer, expected, equal] of cases) {
+    for (const [a, b] of [[answer, expected], [expected, answer]]) {
+      assert.equal(mathEqual(a!, b!, tight), equal, `${a} vs ${b}`);
+    }
+  }
+  // With the default tolerance (absolute below 1) they are read, not thrown on.
+  assert.equal(mathEqual("3e-300", "0.5"), false);
+});
