@@ -57,9 +57,13 @@ export class CheckCache {
     return this.#store.dir;
   }
 
-  /** The decision stored under `key`, or undefined. */
+  /** The decision stored under `key`; undefined when there is none or it cannot be read (the check runs again). */
   async get(key: string): Promise<CheckDecision | undefined> {
-    return (await this.#store.get(key))?.decision;
+    try {
+      return (await this.#store.get(key))?.decision;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Stores a decision under `key`. */
