@@ -121,13 +121,13 @@ function strs(v: unknown): string[] {
 }
 
 /**
- * The records of a JSON Lines file, read by runtime's reader (complete lines only), and how many lines
- * are not JSON objects; null when there is no such file.
+ * The records of a JSON Lines file, read by runtime's reader, and how many lines are not JSON objects (a
+ * line cut short by a killed run among them); null when there is no such file.
  */
 async function readJsonl(
   path: string,
 ): Promise<{ records: Rec[]; bad: number } | null> {
-  const lines = await readJsonLines(path);
+  const lines = await readJsonLines(path, true);
   if (lines === null) return null;
   const records: Rec[] = [];
   let bad = 0;

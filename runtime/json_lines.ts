@@ -30,7 +30,8 @@ export function parseJsonLine<S extends z.ZodType>(
 
 /**
  * The complete, non-blank lines of a JSON Lines file, each with its 1-based line number; the text after
- * the last newline (empty, or a line still being written) is left out. Null when there is no such file.
+ * the last newline (empty, or a line still being written) is left out unless `keepUnterminated` (a reader
+ * of files others wrote, where a last record may simply lack its newline). Null when there is no such file.
  *
  * @example
  * ```ts
@@ -44,6 +45,7 @@ export function parseJsonLine<S extends z.ZodType>(
  */
 export async function readJsonLines(
   path: string,
+  keepUnterminated = false,
 ): Promise<[number, string][] | null> {
   let text: string;
   try {
@@ -53,7 +55,7 @@ export async function readJsonLines(
     throw e;
   }
   const lines = text.split("\n");
-  lines.pop();
+  if (!keepUnterminated) lines.pop();
   return lines.flatMap((line, i): [number, string][] =>
     line.trim() === "" ? [] : [[i + 1, line]]
   );

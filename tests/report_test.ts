@@ -165,6 +165,20 @@ Deno.test("buildReport() shows success rate, per-role means and scores against o
   });
 });
 
+Deno.test("buildReport() reads a last record without its newline, and counts a line cut short as unreadable", async () => {
+  await withRun(RUN, async (dir) => {
+    const path = join(dir, "outcomes.jsonl");
+    const text = await Deno.readTextFile(path);
+    await Deno.writeTextFile(path, text.trimEnd()); // written by hand: no final newline
+    assert.match(await buildReport(dir), /40\.0% \(2 of 5 graded\)/);
+    await Deno.writeTextFile(path, text + '{"episode_id": "e6", "succ');
+    assert.match(
+      await buildReport(dir),
+      /1 line\(s\) of events\.jsonl or outcomes\.jsonl are not JSON/,
+    );
+  });
+});
+
 Deno.test("buildReport() with bias shows the category gap conditioned on outcome, the family warning and alpha", async () => {
   await withRun(RUN, async (dir) => {
     const page = await buildReport(dir, { bias: true });

@@ -48,8 +48,8 @@ Deno.test("buildSamples() keys verdicts by verdictKey, so a new key format still
           "return `${key.action_index}|${key.attempt}|${key.episode_id}`;",
         )
         .replaceAll(
-          /from "\.\/([^"]+)"/g,
-          (_, f) => `from "${new URL(`coaches/${f}`, ROOT).href}"`,
+          /from "(\.\.?\/[^"]+)"/g,
+          (_, f) => `from "${new URL(f, FORMAT).href}"`,
         ),
     );
     const config = JSON.parse(
