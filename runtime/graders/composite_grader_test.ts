@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
-import { compile, type ExecutionGraph } from "../../dsl/mod.ts";
-import type { Task } from "../load_tasks.ts";
+import type { ExecutionGraph } from "../../dsl/mod.ts";
+import {
+  compiledGraph,
+  fixtureTask,
+} from "../../tests/fixtures/graph_fixture.ts";
 import { BwrapSandbox } from "../sandbox/bwrap_sandbox.ts";
 import type { Grader } from "./grade.ts";
 import { gradeEpisode, type GradeEpisodeOptions } from "./grade_episode.ts";
@@ -10,32 +13,18 @@ const sandbox = await BwrapSandbox.create();
 const grading: GradeEpisodeOptions = { sandbox, withSlot: (fn) => fn(86) };
 
 function graph(outcome: string[]): ExecutionGraph {
-  const r = compile(
-    [
-      "version: 1",
-      "name: g",
-      "models: { m: { model: x }, judge: { model: y } }",
-      "roles:",
-      "  - { id: coder, description: d, model: m, prompts: { user: hi }, outputs: { solution: { extract: final_text }, note: { extract: final_text } } }",
-      'dataset: { splits: { eval: "https://x/y" }, fields: { inputs: {} } }',
-      ...outcome,
-    ].join("\n"),
-    { file: "g.yaml" },
-  );
-  assert.ok(r.ok, JSON.stringify(!r.ok && r.diagnostics));
-  return r.graph;
+  return compiledGraph([
+    "version: 1",
+    "name: g",
+    "models: { m: { model: x }, judge: { model: y } }",
+    "roles:",
+    "  - { id: coder, description: d, model: m, prompts: { user: hi }, outputs: { solution: { extract: final_text }, note: { extract: final_text } } }",
+    'dataset: { splits: { eval: "https://x/y" }, fields: { inputs: {} } }',
+    ...outcome,
+  ]);
 }
 
-const task: Task = {
-  id: "t",
-  index: 0,
-  split: "eval",
-  category: null,
-  inputs: {},
-  answer: "42",
-  files: [],
-  row: {},
-};
+const task = fixtureTask({ id: "t" });
 
 const COMPOSITE = [
   "outcome:",
