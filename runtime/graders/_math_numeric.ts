@@ -325,8 +325,15 @@ function symbols(node: Json, out: Set<string>, budget = { left: MAX_NODES }) {
   }
 }
 
+/**
+ * A number in exponent form whose exponent has four or more digits ("68e715769"): compute-engine's parser takes time
+ * that grows with the exponent's value on it (half a minute for that one in a `\frac`), and a double holds no such
+ * value anyway (past 1e308 it overflows, below 1e-323 it is 0), so it is unsure.
+ */
+const HUGE_EXPONENT = /\d[eE][-+]?\d{4}/;
+
 function parse(latex: string): Json {
-  if (latex.length > MAX_ATOM) unsure();
+  if (latex.length > MAX_ATOM || HUGE_EXPONENT.test(latex)) unsure();
   engine ??= new ComputeEngine();
   const json = engine.parse(
     latex.replace(/\\lcm(?![a-zA-Z])/g, "\\operatorname{lcm}"),

@@ -241,3 +241,28 @@ Deno.test("mathEqual() reads numbers in exponent form below 1e-6 as exact decima
   // With the default tolerance (absolute below 1) they are read, not thrown on.
   assert.equal(mathEqual("3e-300", "0.5"), false);
 });
+
+Deno.test("mathEqual() does not hand the parser a number with a four-digit exponent (it took half a minute)", () => {
+  mathEqual("x", "x+1"); // loads the parser once, outside the timed cases
+  // Found by math_fuzz_test.ts: compute-engine's parse time grows with the exponent's value ("68e715769" in a
+  // \frac: 27 s). A double holds no such number, so it is unsure: not equal.
+  const cases: readonly (readonly [string, string])[] = [
+    ["\\frac{1}{68e715769}", "0"],
+    ["1+68E715769", "1"],
+    ["1e-1000", "0"],
+  ];
+  for (const [a, b] of cases) {
+    for (const [x, y] of [[a, b], [b, a]]) {
+      const start = performance.now();
+      assert.equal(mathEqual(x!, y!), false, `${x} vs ${y}`);
+      const ms = performance.now() - start;
+      assert.ok(ms < 1500, `${x} vs ${y} took ${ms} ms`);
+    }
+  }
+  // Exponents of up to three digits are still read.
+  assert.equal(mathEqual("2.5e3", "2500"), true);
+  assert.equal(
+    mathEqual("\\frac{1}{2e5}", "0.000005", { tolerance: 1e-12 }),
+    true,
+  );
+});
