@@ -483,3 +483,29 @@ Deno.test("mathEqual() never throws, and never equals x with x+1, on random LaTe
     assert.equal(mathEqual(a, a + "+1"), false, a);
   }
 });
+
+Deno.test("normalizeAnswer() is linear in runs of spaces (the and/or rule was quadratic)", () => {
+  // Found by math_fuzz_test.ts: "\s*,?\s*\b(?:and|or)\b\s*" was tried at every space of a run and scanned the run to
+  // its end each time, so 1,600 spaces (or "$", "\(", "\,", which become spaces) took a second per answer.
+  const time = (text: string) => {
+    let best = Infinity;
+    for (let k = 0; k < 3; k++) {
+      const start = performance.now();
+      normalizeAnswer(text);
+      best = Math.min(best, performance.now() - start);
+    }
+    return best;
+  };
+  for (const unit of [" ", "$", "\\,"]) {
+    const small = time(unit.repeat(200) + "1");
+    const big = time(unit.repeat(1600) + "1");
+    // 8 times the text: 8 times the time when linear, 64 when quadratic; the floor absorbs timer noise.
+    assert.ok(
+      big < 20 * Math.max(small, 0.5),
+      `${JSON.stringify(unit)}: ${small} ms at 200, ${big} ms at 1600`,
+    );
+  }
+  assert.equal(normalizeAnswer("1" + " ".repeat(1600) + "and 2"), "1,2");
+  assert.equal(normalizeAnswer("1 ,  or  2"), "1,2");
+  assert.equal(mathEqual(" ".repeat(1600) + "1", "1"), true);
+});
