@@ -332,8 +332,45 @@ function symbols(node: Json, out: Set<string>, budget = { left: MAX_NODES }) {
  */
 const HUGE_EXPONENT = /\d[eE][-+]?\d{4}/;
 
+/**
+ * Whether compute-engine can be handed a text without risk of a stall: its parentheses and square brackets pair up,
+ * a square bracket opens only the index of `\sqrt[n]{}` (anywhere else the parser reads a list or an interval, which
+ * the evaluator never values), and there are at most {@linkcode MAX_BARS} bars `|`, with brackets nested at most
+ * {@linkcode MAX_DEPTH_WITH_BARS} deep when there are any. The parser backtracks over the ways a bracket or a bar
+ * could close, in time exponential in their number: `[([([([3,7),1]` (22 characters) took 28 s,
+ * `f([f([f([f([f([f([1)` a minute, 24 nested `[[…[1]…]]` over a minute, 32 bars `||…|1` 26 s, and one bar in 12
+ * nested parentheses half a second (16: 5 s).
+ */
+function parseable(latex: string): boolean {
+  const open: string[] = [];
+  let deepest = 0;
+  let bars = 0;
+  for (let i = 0; i < latex.length; i++) {
+    const c = latex[i]!;
+    if (c === "|") bars++;
+    else if (c === "(" || c === "[") {
+      if (
+        c === "[" && !/\\sqrt\s*$/.test(latex.slice(Math.max(0, i - 12), i))
+      ) {
+        return false;
+      }
+      open.push(c);
+      deepest = Math.max(deepest, open.length);
+    } else if (c === ")" || c === "]") {
+      if (open.pop() !== (c === ")" ? "(" : "[")) return false;
+    }
+  }
+  return open.length === 0 && bars <= MAX_BARS &&
+    (bars === 0 || deepest <= MAX_DEPTH_WITH_BARS);
+}
+const MAX_BARS = 10;
+const MAX_DEPTH_WITH_BARS = 6;
+
 function parse(latex: string): Json {
-  if (latex.length > MAX_ATOM || HUGE_EXPONENT.test(latex)) unsure();
+  if (
+    latex.length > MAX_ATOM || HUGE_EXPONENT.test(latex) ||
+    !parseable(latex)
+  ) unsure();
   engine ??= new ComputeEngine();
   const json = engine.parse(
     latex.replace(/\\lcm(?![a-zA-Z])/g, "\\operatorname{lcm}"),

@@ -266,3 +266,40 @@ Deno.test("mathEqual() does not hand the parser a number with a four-digit expon
     true,
   );
 });
+
+Deno.test("mathEqual() does not hand the parser unpaired, mixed or deep brackets, or many bars (its backtracking was exponential)", () => {
+  mathEqual("x", "x+1"); // loads the parser once, outside the timed cases
+  // Found by math_fuzz_test.ts: compute-engine tries every way a bracket or a bar could close. Each of
+  // these took from 2 s to a minute in one call; now they are unsure: not equal, at once.
+  const hostile = [
+    "[([([([3,7),1]",
+    "f([".repeat(12) + "1)",
+    "[({".repeat(6) + "1)",
+    "[(".repeat(6) + "1" + "])".repeat(6),
+    "[\\ln([\\ln([{{3,7)},1]",
+    "[".repeat(24) + "1" + "]".repeat(24),
+    "([".repeat(16) + "1" + "])".repeat(16),
+    "||".repeat(16) + "1",
+    "|1+".repeat(32) + "1",
+    "\\|".repeat(20) + "1",
+    "(".repeat(16) + "|1+".repeat(5) + "1" + ")".repeat(16),
+    "[(".repeat(4) + "|1+|1+1" + ")]".repeat(4),
+  ];
+  for (const a of hostile) {
+    for (const [x, y] of [[a, "1"], ["1", a]]) {
+      const start = performance.now();
+      assert.equal(mathEqual(x!, y!), false, `${x} vs ${y}`);
+      const ms = performance.now() - start;
+      assert.ok(ms < 1500, `${x} vs ${y} took ${ms} ms`);
+    }
+  }
+  // Paired parentheses, however deep, and a few bars are still read, and an interval in a set is still compared.
+  assert.equal(mathEqual("|-1|+|-2|+|x|", "3+|x|"), true);
+  assert.equal(mathEqual("((|-1|+2))", "3"), true);
+  assert.equal(mathEqual("\\sqrt[3]{8}", "2"), true);
+  assert.equal(mathEqual("\\sqrt[\\sqrt[3]{8}]{9}", "3"), true);
+  assert.equal(mathEqual("((((1))))+2", "3"), true);
+  assert.equal(mathEqual("(".repeat(100) + "1" + ")".repeat(100), "1"), true);
+  assert.equal(mathEqual("\\{[0,1),2\\}", "\\{2,[0,1)\\}"), true);
+  assert.equal(mathEqual("\\{[0,1),2\\}", "\\{2,[0,1]\\}"), false);
+});
