@@ -327,12 +327,13 @@ export function symmetricByDocs(a: string, b: string): boolean {
 
 /**
  * Whether an answer is read whole, so that appending "+1" changes its value: no box, math delimiters or words, whose
- * surroundings are rightly ignored, no relation, list or unit, short of the length budgets, and no number of six
- * digits or more (within the relative tolerance, 10^6 and 10^6 + 1 are equal, as documented).
+ * surroundings are rightly ignored, no relation, list or unit, short of the length budgets, and no product, power,
+ * factorial or number of five digits or more, which can reach 10^6 (within the relative tolerance, 10^6 and 10^6 + 1
+ * are equal, as documented).
  */
 export function selfContained(a: string): boolean {
   return a.length < 300 &&
-    !/boxed|fbox|\$|[a-zA-Z]{2,}|[,;=<>%°&!^]|\\le|\\ge|\\ne|\\pm|\\cup|\\\{|\\\\|\d[eE]|\d[\d\s]{4}/
+    !/boxed|fbox|\$|[a-zA-Z]{2,}|[,;=<>%°&!^*]|\\le|\\ge|\\ne|\\pm|\\cup|\\\{|\\\\|\d[eE]|\d[\d\s]{4}/
       .test(a);
 }
 
