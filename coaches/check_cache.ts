@@ -59,11 +59,7 @@ export class CheckCache {
 
   /** The decision stored under `key`; undefined when there is none or it cannot be read (the check runs again). */
   async get(key: string): Promise<CheckDecision | undefined> {
-    try {
-      return (await this.#store.get(key))?.decision;
-    } catch {
-      return undefined;
-    }
+    return (await this.#store.get(key))?.decision;
   }
 
   /** Stores a decision under `key`. */

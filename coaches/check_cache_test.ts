@@ -13,12 +13,13 @@ Deno.test("CheckCache keeps a decision, and an entry it cannot read is a miss, n
       fires: true,
       note: "hard-coded 42",
     });
-    // A folder where the entry should be (EISDIR), and a key that is not a sha256: the check runs again.
+    // A folder where the entry should be (EISDIR): the check runs again.
     const path = join(dir, "cc", `${KEY}.json`);
     await Deno.remove(path);
     await Deno.mkdir(path);
     assert.equal(await cache.get(KEY), undefined);
-    assert.equal(await cache.get("not-a-key"), undefined);
+    // A key that is not a sha256 is the caller's bug, not a miss.
+    await assert.rejects(() => cache.get("not-a-key"), { name: "RangeError" });
     await assert.rejects(() => cache.set("not-a-key", { fires: false }), {
       name: "RangeError",
     });

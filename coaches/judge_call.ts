@@ -115,7 +115,7 @@ export async function callJudge(
   };
   const end = (e: JudgeCallEnd): JudgeCall => ({ ...call, end: e });
   const cache = endpoint.cacheable ? settings.cache : undefined;
-  const hit = await cache?.get(key).catch(() => undefined);
+  const hit = await cache?.get(key);
   if (
     hit !== undefined && hit.reply.score >= scale.min &&
     hit.reply.score <= scale.max

@@ -7,8 +7,8 @@ const KEY = /^[0-9a-f]{64}$/;
 /**
  * JSON entries on disk keyed by a sha256, one file per key under `<dir>/<key[0..2]>/`, each checked
  * against a schema when read and when written. Entries are written to a temporary file and renamed, so a
- * reader never sees half an entry; an unparsable, invalid or misfiled entry is a miss (the next `set`
- * overwrites it). The judge cache and the check cache are two of these.
+ * reader never sees half an entry; an unreadable, unparsable, invalid or misfiled entry is a miss (the
+ * next `set` overwrites it). The judge cache and the check cache are two of these.
  *
  * @example
  * ```ts
@@ -37,14 +37,17 @@ export class ShaKeyedStore<S extends z.ZodType<{ key: string }>> {
     this.#schema = schema;
   }
 
-  /** The entry stored under `key`, or undefined when there is none or it is not a valid entry. */
+  /**
+   * The entry stored under `key`; undefined when there is none, it cannot be read (a folder in its place,
+   * no permission) or it is not a valid entry: a cache miss costs work, never the caller's result.
+   */
   async get(key: string): Promise<z.infer<S> | undefined> {
+    const path = this.#path(key);
     let text: string;
     try {
-      text = await Deno.readTextFile(this.#path(key));
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return undefined;
-      throw error;
+      text = await Deno.readTextFile(path);
+    } catch {
+      return undefined;
     }
     let value: unknown;
     try {

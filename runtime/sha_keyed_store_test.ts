@@ -30,7 +30,7 @@ Deno.test("ShaKeyedStore files an entry under its key's first two digits and rea
   });
 });
 
-Deno.test("ShaKeyedStore treats a corrupt, invalid or misfiled entry as a miss", async () => {
+Deno.test("ShaKeyedStore treats a corrupt, invalid, misfiled or unreadable entry as a miss", async () => {
   await withStore(async (store) => {
     const path = join(store.dir, "aa", `${A}.json`);
     await Deno.mkdir(join(store.dir, "aa"), { recursive: true });
@@ -44,6 +44,10 @@ Deno.test("ShaKeyedStore treats a corrupt, invalid or misfiled entry as a miss",
       await Deno.writeTextFile(path, text);
       assert.equal(await store.get(A), undefined, text);
     }
+    // An entry that cannot be read at all (a folder in its place) is a miss too.
+    await Deno.remove(path);
+    await Deno.mkdir(path);
+    assert.equal(await store.get(A), undefined);
   });
 });
 
