@@ -71,6 +71,23 @@ export interface JudgeCall {
   readonly scripted: boolean;
 }
 
+/** The record of a judge call before any reply: nothing sent, nothing spent. */
+export function noCall(modelName: string | null): {
+  -readonly [K in keyof Omit<JudgeCall, "end">]: K extends "raw" ? string[]
+    : JudgeCall[K];
+} {
+  return {
+    model_name: modelName,
+    raw: [],
+    attempts: 0,
+    prompt_tokens: 0,
+    completion_tokens: 0,
+    cost_usd: 0,
+    cache_hit: false,
+    scripted: false,
+  };
+}
+
 /**
  * Asks a judge for a verdict: the judge's system prompt and the rendered prompt (a JSON Schema response
  * format when `judge.structured_output`), each reply read with {@linkcode parseVerdict}, so servers that
@@ -103,16 +120,7 @@ export async function callJudge(
     response_format: format,
     messages: first,
   });
-  const call = {
-    model_name: endpoint.model_name as string | null,
-    raw: [] as string[],
-    attempts: 0,
-    prompt_tokens: 0,
-    completion_tokens: 0,
-    cost_usd: 0 as number | null,
-    cache_hit: false,
-    scripted: false,
-  };
+  const call = noCall(endpoint.model_name);
   const end = (e: JudgeCallEnd): JudgeCall => ({ ...call, end: e });
   const cache = endpoint.cacheable ? settings.cache : undefined;
   const hit = await cache?.get(key);

@@ -3,7 +3,7 @@ import { UngradedError } from "../runtime/mod.ts";
 import { ModelRouter } from "../runtime/mod.ts";
 import type { ModelClient } from "../runtime/mod.ts";
 import { DemoJudgeClient } from "./demo_judge.ts";
-import { callJudge, type JudgeCall } from "./judge_call.ts";
+import { callJudge, type JudgeCall, noCall } from "./judge_call.ts";
 import { JudgeBudget } from "./judge_budget.ts";
 import type { JudgeCache } from "./judge_cache.ts";
 import { judgeEndpoint } from "./llm_judge_request.ts";
@@ -224,17 +224,7 @@ async function judge(
     : undefined;
   // The demo policy's scripted replies are no judge: a model without endpoint leaves the episode ungraded.
   if (!demo && route !== undefined && route.provider === "unconfigured") {
-    const none = {
-      model_name: endpoint.model_name,
-      raw: [],
-      attempts: 0,
-      prompt_tokens: 0,
-      completion_tokens: 0,
-      cost_usd: 0,
-      cache_hit: false,
-      scripted: false,
-    };
-    return done(none, {
+    return done(noCall(endpoint.model_name), {
       reason: "no_endpoint",
       message:
         `Cannot judge ${where}: models.${params.model} has no endpoint; set its base_url, then grade again with --resume`,
