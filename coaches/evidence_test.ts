@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import type { GraphRubric } from "../dsl/mod.ts";
-import type { Task } from "../runtime/mod.ts";
 import { formatObservation } from "../runtime/role_result.ts";
 import { buildEvidence, renderInput } from "./evidence.ts";
 import {
@@ -8,6 +7,7 @@ import {
   FixtureRun,
 } from "../tests/fixtures/run_log_fixture.ts";
 import { RunLog } from "../runtime/mod.ts";
+import { fixtureTask } from "../tests/fixtures/graph_fixture.ts";
 import type { OutcomeEvidence } from "./types.ts";
 
 const OUTCOME: OutcomeEvidence = {
@@ -182,16 +182,11 @@ Deno.test("buildEvidence() neutralises forged section headers in actor text", ()
 
 Deno.test("buildEvidence() takes task inputs from the run's tasks and the scale from the rubric", () => {
   const source = pipelineRun();
-  const task: Task = {
-    id: "t1",
-    index: 0,
-    split: "eval",
+  const task = fixtureTask({
     category: "binary",
     inputs: { description: "Predict churn." },
     answer: "hidden",
-    files: [],
-    row: {},
-  };
+  });
   const log = RunLog.fromGraph(source.log.graph, "fixture__0__1", {
     tasks: [task],
   });

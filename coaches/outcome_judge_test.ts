@@ -5,13 +5,17 @@ import type { GradeInput } from "../runtime/graders/grade.ts";
 import { gradeEpisode } from "../runtime/graders/grade_episode.ts";
 import { OpenAIModelClient } from "../runtime/llm/openai_client.ts";
 import { ScriptedModelClient } from "../runtime/llm/scripted_client.ts";
-import type { Task } from "../runtime/load_tasks.ts";
 import type { ChatMessage } from "../runtime/ports.ts";
 import {
   type FakeAction,
   type FakeOpenAIServer,
   startOpenAIServer,
 } from "../tests/fakes/openai_server.ts";
+import {
+  compiledGraph,
+  fixtureTask,
+  oneRoleSpec,
+} from "../tests/fixtures/graph_fixture.ts";
 import { DemoJudgeClient } from "./demo_judge.ts";
 import { JudgeCache } from "./judge_cache.ts";
 import {
@@ -24,40 +28,29 @@ import {
 const RUBRIC =
   "Task: {{ task.question }}\nExpected: {{ expected }}\nAnswer: {{ answer }}\nScore from {{ scale.min }} to {{ scale.max }}.";
 
-function graph(params = "", outcomeExtra = ""): ExecutionGraph {
-  const result = compile(
-    [
-      "version: 1",
-      "name: g",
-      "models: { m: { model: x }, judge: { model: judge-model } }",
-      "roles:",
-      "  - { id: analyst, description: d, model: m, prompts: { user: hi }, outputs: { report: { extract: final_text } } }",
-      'dataset: { splits: { eval: "https://x/y" }, fields: { answer: a, inputs: { question: q } } }',
-      "outcome:",
-      "  grader: llm_judge",
-      `  params: { model: judge, answer: analyst.report, rubric: ${
-        JSON.stringify(RUBRIC)
-      }${params} }`,
-      "  success: { metric: score, at_least: 7 }",
-      "  fair: { score: 0, normalized_score: 0 }",
-      outcomeExtra,
-    ].join("\n"),
-    { file: "g.yaml" },
-  );
-  assert.ok(result.ok, JSON.stringify(!result.ok && result.diagnostics));
-  return result.graph;
+/** The analyst spec's lines before its outcome, with a `judge` model, the dataset's `fields`. */
+function analystSpec(dataset: string, judge = "judge-model"): string[] {
+  return oneRoleSpec("analyst", "report", {
+    models: `judge: { model: ${judge} }`,
+    dataset,
+  });
 }
 
-const TASK: Task = {
-  id: "t1",
-  index: 0,
-  split: "eval",
-  category: null,
-  inputs: { question: "What is 6 x 7?" },
-  answer: "42",
-  files: [],
-  row: {},
-};
+function graph(params = "", outcomeExtra = ""): ExecutionGraph {
+  return compiledGraph([
+    ...analystSpec("{ answer: a, inputs: { question: q } }"),
+    "outcome:",
+    "  grader: llm_judge",
+    `  params: { model: judge, answer: analyst.report, rubric: ${
+      JSON.stringify(RUBRIC)
+    }${params} }`,
+    "  success: { metric: score, at_least: 7 }",
+    "  fair: { score: 0, normalized_score: 0 }",
+    outcomeExtra,
+  ]);
+}
+
+const TASK = fixtureTask({ inputs: { question: "What is 6 x 7?" } });
 
 function input(
   g: ExecutionGraph,
@@ -434,27 +427,18 @@ Deno.test("gradeEpisode() records an unscored outcome judge as ungraded (grader_
 });
 
 Deno.test("gradeEpisode() runs an llm_judge component of a composite with its own params, metrics under its id", async () => {
-  const result = compile(
-    [
-      "version: 1",
-      "name: g",
-      "models: { m: { model: x }, judge: { model: judge-model } }",
-      "roles:",
-      "  - { id: analyst, description: d, model: m, prompts: { user: hi }, outputs: { report: { extract: final_text } } }",
-      'dataset: { splits: { eval: "https://x/y" }, fields: { inputs: { question: q } } }',
-      "outcome:",
-      "  grader: composite",
-      "  params:",
-      "    graders:",
-      "      exact: { grader: exact_match, params: { answer: analyst.report } }",
-      "      quality: { grader: llm_judge, params: { model: judge, answer: analyst.report, rubric: { scale: { min: 1, max: 5 }, template: 'A {{ answer }}' } } }",
-      "  success: { all: [{ metric: exact.correct, at_least: 1 }, { metric: quality.score, at_least: 4 }] }",
-    ].join("\n"),
-    { file: "g.yaml" },
-  );
-  assert.ok(result.ok, JSON.stringify(!result.ok && result.diagnostics));
+  const g = compiledGraph([
+    ...analystSpec("{ inputs: { question: q } }"),
+    "outcome:",
+    "  grader: composite",
+    "  params:",
+    "    graders:",
+    "      exact: { grader: exact_match, params: { answer: analyst.report } }",
+    "      quality: { grader: llm_judge, params: { model: judge, answer: analyst.report, rubric: { scale: { min: 1, max: 5 }, template: 'A {{ answer }}' } } }",
+    "  success: { all: [{ metric: exact.correct, at_least: 1 }, { metric: quality.score, at_least: 4 }] }",
+  ]);
   await withJudge([verdict(5)], async ({ server, options }) => {
-    const record = await gradeEpisode(input(result.graph, "42"), {
+    const record = await gradeEpisode(input(g, "42"), {
       graders: { llm_judge: outcomeJudgeGrader(options) },
     });
     assert.deepEqual(record?.metrics, {
@@ -470,33 +454,24 @@ Deno.test("gradeEpisode() runs an llm_judge component of a composite with its ow
 Deno.test("outcomeJudgeGrader() lists at most 500 workspace files and stops reading a workspace of countless folders", async () => {
   const ws = await Deno.makeTempDir({ prefix: "outcome_judge_many_" });
   try {
-    const judged = compile(
-      [
-        "version: 1",
-        "name: g",
-        "models: { m: { model: x }, judge: { model: j } }",
-        "roles:",
-        "  - { id: analyst, description: d, model: m, prompts: { user: hi }, outputs: { report: { extract: final_text } } }",
-        'dataset: { splits: { eval: "https://x/y" }, fields: { inputs: {} } }',
-        "outcome:",
-        "  grader: llm_judge",
-        "  params: { model: judge, answer: analyst.report, files: true, rubric: 'N={{ files | size }} L={{ files | last }}' }",
-      ].join("\n"),
-      { file: "g.yaml" },
-    );
-    assert.ok(judged.ok);
+    const judged = compiledGraph([
+      ...analystSpec("{ inputs: {} }", "j"),
+      "outcome:",
+      "  grader: llm_judge",
+      "  params: { model: judge, answer: analyst.report, files: true, rubric: 'N={{ files | size }} L={{ files | last }}' }",
+    ]);
     for (let i = 0; i < 600; i++) {
       await Deno.writeTextFile(join(ws, `f${String(i).padStart(4, "0")}`), "");
     }
     await withJudge([verdict(5), verdict(5)], async ({ server, options }) => {
-      await outcomeJudgeGrader(options)(input(judged.graph, "42", ws));
+      await outcomeJudgeGrader(options)(input(judged, "42", ws));
       assert.match(
         messagesOf(server, 0)[1]!.content as string,
         /N=501 L=<data-[0-9a-f]+>\(more files not listed: only the first 500\)</,
       );
       for (const e of Deno.readDirSync(ws)) await Deno.remove(join(ws, e.name));
       for (let i = 0; i < 10_050; i++) await Deno.mkdir(join(ws, `d${i}`));
-      await outcomeJudgeGrader(options)(input(judged.graph, "42", ws));
+      await outcomeJudgeGrader(options)(input(judged, "42", ws));
       assert.match(
         messagesOf(server, 1)[1]!.content as string,
         /N=1 L=<data-[0-9a-f]+>\(more files not listed: the listing stops after 10000 entries\)</,

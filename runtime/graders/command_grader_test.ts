@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { compileFile, type ExecutionGraph } from "../../dsl/mod.ts";
-import type { Task } from "../load_tasks.ts";
+import type { ExecutionGraph } from "../../dsl/mod.ts";
+import {
+  compiledFileGraph,
+  fixtureTask,
+  oneRoleSpec,
+} from "../../tests/fixtures/graph_fixture.ts";
 import { BwrapSandbox } from "../sandbox/bwrap_sandbox.ts";
 import { gradeEpisode, type GradeEpisodeOptions } from "./grade_episode.ts";
 
@@ -12,45 +16,34 @@ const grading: GradeEpisodeOptions = {
   withSlot: (fn) => fn(85),
 };
 
-const ROLES = [
-  "version: 1",
-  "name: g",
-  "models: { m: { model: x } }",
-  "roles:",
-  "  - { id: coder, description: d, model: m, prompts: { user: hi }, outputs: { solution: { extract: final_text } } }",
-  'dataset: { splits: { eval: "https://x/y" }, fields: { inputs: {} } }',
-];
+const ROLES = oneRoleSpec("coder", "solution");
 
 /** Compiles a spec whose outcome is `outcome`, with `files` (e.g. the grader script) beside it. */
-async function graph(
+function graph(
   outcome: string[],
   files: Record<string, string> = {},
 ): Promise<ExecutionGraph> {
-  const dir = await Deno.makeTempDir({ prefix: "mappa-cg-" });
-  for (const [name, text] of Object.entries(files)) {
-    await Deno.mkdir(join(dir, name, ".."), { recursive: true });
-    await Deno.writeTextFile(join(dir, name), text);
-  }
-  await Deno.writeTextFile(
-    join(dir, "g.yaml"),
-    [...ROLES, ...outcome].join("\n"),
-  );
-  const r = compileFile(join(dir, "g.yaml"));
-  await Deno.remove(dir, { recursive: true });
-  assert.ok(r.ok, JSON.stringify(!r.ok && r.diagnostics));
-  return r.graph;
+  return compiledFileGraph([...ROLES, ...outcome], files);
 }
 
-const task: Task = {
-  id: "t1",
-  index: 0,
-  split: "eval",
+const task = fixtureTask({
   category: "easy",
   inputs: { q: "add" },
   answer: { tests: [[1, 2, 3]] },
-  files: [],
-  row: {},
-};
+});
+
+/** Grades `g` in the sandbox on `task`, the coder's solution `solution`, with no workspace. */
+function grade(
+  g: ExecutionGraph,
+  solution: string | null,
+): ReturnType<typeof gradeEpisode> {
+  return gradeEpisode({
+    graph: g,
+    task,
+    outputs: { coder: { solution } },
+    workspace: "",
+  }, grading);
+}
 
 const METRICS = [
   "    metrics:",
@@ -195,12 +188,7 @@ Deno.test("a command grader's output that is not its declared metrics leaves the
             : l
         ),
       );
-      const o = await gradeEpisode({
-        graph: g,
-        task,
-        outputs: { coder: { solution: "x" } },
-        workspace: "",
-      }, grading);
+      const o = await grade(g, "x");
       assert.equal(o?.ungraded, kind, o?.reason);
       assert.equal(o?.success, false);
       assert.match(o?.reason ?? "", reason);
@@ -214,12 +202,7 @@ Deno.test("valid: false from a command grader is the agents' failure, at the spe
   const g = await graph(commandOutcome([
     `print('{"metrics": {"pass_rate": 1, "tests_passed": 9}, "valid": false, "reason": "no solution.py"}')`,
   ], ["  fair: { pass_rate: 0, tests_passed: 0 }"]));
-  const o = await gradeEpisode({
-    graph: g,
-    task,
-    outputs: { coder: { solution: null } },
-    workspace: "",
-  }, grading);
+  const o = await grade(g, null);
   assert.equal(o?.ungraded, undefined);
   assert.deepEqual(
     [o?.valid, o?.success, o?.fair, o?.metrics, o?.reason],
@@ -231,12 +214,7 @@ Deno.test("valid: false needs no metrics (any are not read); a valid result with
   const g = await graph(commandOutcome([
     `print('{"valid": false, "reason": "empty", "metrics": {"pass_rate": -1}}')`,
   ], ["  fair: { pass_rate: 0 }"]));
-  const o = await gradeEpisode({
-    graph: g,
-    task,
-    outputs: { coder: { solution: null } },
-    workspace: "",
-  }, grading);
+  const o = await grade(g, null);
   assert.deepEqual([o?.ungraded, o?.valid, o?.metrics, o?.reason], [
     undefined,
     false,
@@ -244,12 +222,7 @@ Deno.test("valid: false needs no metrics (any are not read); a valid result with
     "empty",
   ]);
   const h = await graph(commandOutcome([`print('{"valid": true}')`]));
-  const bad = await gradeEpisode({
-    graph: h,
-    task,
-    outputs: { coder: { solution: null } },
-    workspace: "",
-  }, grading);
+  const bad = await grade(h, null);
   assert.equal(bad?.ungraded, "grader_invalid_output");
   assert.match(bad?.reason ?? "", /must have required property 'metrics'/);
 });

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join, resolve } from "node:path";
 import { compile, compileModule, type ExecutionGraph } from "../../dsl/mod.ts";
-import type { Task } from "../load_tasks.ts";
 import { gradeEpisode } from "./grade_episode.ts";
+import { fixtureTask } from "../../tests/fixtures/graph_fixture.ts";
 
 const DEFINE = resolve("dsl/define_pipeline.ts");
 
@@ -35,16 +35,7 @@ function graphOf(r: Awaited<ReturnType<typeof tsSpec>>): ExecutionGraph {
   return r.graph;
 }
 
-const task: Task = {
-  id: "t",
-  index: 0,
-  split: "eval",
-  category: null,
-  inputs: { q: "6*7" },
-  answer: "42",
-  files: [],
-  row: {},
-};
+const task = fixtureTask({ id: "t", inputs: { q: "6*7" } });
 
 const METRICS =
   `params: { metrics: { correct: { min: 0, max: 1, comparable: true } }, timeout_s: 5 }`;

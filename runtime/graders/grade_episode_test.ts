@@ -1,36 +1,17 @@
 import assert from "node:assert/strict";
-import { compile } from "../../dsl/mod.ts";
-import type { Task } from "../load_tasks.ts";
+import {
+  compiledGraph,
+  fixtureTask,
+  oneRoleSpec,
+} from "../../tests/fixtures/graph_fixture.ts";
 import { gradeEpisode } from "./grade_episode.ts";
 import { GRADERS } from "./registry.ts";
 
 function graph(outcome: string) {
-  const result = compile(
-    [
-      "version: 1",
-      "name: g",
-      "models: { m: { model: x } }",
-      "roles:",
-      "  - { id: judge, description: d, model: m, prompts: { user: hi }, outputs: { v: { extract: final_text } } }",
-      'dataset: { splits: { eval: "https://x/y" }, fields: { inputs: {} } }',
-      outcome,
-    ].join("\n"),
-    { file: "g.yaml" },
-  );
-  assert.ok(result.ok, JSON.stringify(!result.ok && result.diagnostics));
-  return result.graph;
+  return compiledGraph([...oneRoleSpec("judge", "v"), outcome]);
 }
 
-const task = (answer: unknown): Task => ({
-  id: "1",
-  index: 0,
-  split: "eval",
-  category: null,
-  inputs: {},
-  answer,
-  files: [],
-  row: {},
-});
+const task = (answer: unknown) => fixtureTask({ id: "1", answer });
 
 Deno.test("gradeEpisode() grades exact matches case-insensitively and decides success from correctness", async () => {
   const g = graph(
@@ -275,21 +256,15 @@ Deno.test("gradeEpisode() does not count time spent waiting for a sandbox slot a
 });
 
 Deno.test("gradeEpisode() waits for an LLM judge as long as its model's timeout per verdict attempt, not the default limit", async () => {
-  const result = compile(
-    [
-      "version: 1",
-      "name: g",
-      "models: { m: { model: x }, j: { model: y, timeout_s: 1 } }",
-      "roles:",
-      "  - { id: judge, description: d, model: m, prompts: { user: hi }, outputs: { v: { extract: final_text } } }",
-      'dataset: { splits: { eval: "https://x/y" }, fields: { inputs: {}, answer: a } }',
-      "outcome: { grader: llm_judge, params: { model: j, answer: judge.v, rubric: 'Is {{ answer }} right?' } }",
-    ].join("\n"),
-    { file: "g.yaml" },
-  );
-  assert.ok(result.ok, JSON.stringify(!result.ok && result.diagnostics));
+  const g = compiledGraph([
+    ...oneRoleSpec("judge", "v", {
+      models: "j: { model: y, timeout_s: 1 }",
+      dataset: "{ inputs: {}, answer: a }",
+    }),
+    "outcome: { grader: llm_judge, params: { model: j, answer: judge.v, rubric: 'Is {{ answer }} right?' } }",
+  ]);
   const graded = await gradeEpisode({
-    graph: result.graph,
+    graph: g,
     task: task("a"),
     outputs: { judge: { v: "a" } },
     workspace: "",
