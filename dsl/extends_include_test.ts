@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { compileFile } from "./mod.ts";
+import { writeFiles } from "../tests/fixtures/compile_yaml.ts";
 
 const BASE = `version: 1
 name: parent
@@ -16,23 +17,16 @@ coach:
 Deno.test("extends: a child's file:// rubric replaces the parent's whole, while an inline mapping still overlays it", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mappa_extends_include_" });
   try {
-    await Deno.writeTextFile(join(dir, "parent.yaml"), BASE);
-    await Deno.writeTextFile(
-      join(dir, "strict.yaml"),
-      "name: strict\ndefault_score: 3\nchecks: [{ id: crash, when: tool_error, cap: 1 }]\n",
-    );
-    await Deno.writeTextFile(
-      join(dir, "lenient.yaml"),
-      "name: lenient\ndefault_score: 9\n",
-    );
-    await Deno.writeTextFile(
-      join(dir, "child.yaml"),
-      "extends: parent.yaml\nname: child\ncoach: { rubric: file://lenient.yaml }\n",
-    );
-    await Deno.writeTextFile(
-      join(dir, "tweak.yaml"),
-      "extends: parent.yaml\nname: tweak\ncoach: { rubric: { default_score: 4 } }\n",
-    );
+    await writeFiles(dir, {
+      "parent.yaml": BASE,
+      "strict.yaml":
+        "name: strict\ndefault_score: 3\nchecks: [{ id: crash, when: tool_error, cap: 1 }]\n",
+      "lenient.yaml": "name: lenient\ndefault_score: 9\n",
+      "child.yaml":
+        "extends: parent.yaml\nname: child\ncoach: { rubric: file://lenient.yaml }\n",
+      "tweak.yaml":
+        "extends: parent.yaml\nname: tweak\ncoach: { rubric: { default_score: 4 } }\n",
+    });
     const child = compileFile(join(dir, "child.yaml"));
     assert.ok(child.ok, JSON.stringify(!child.ok && child.diagnostics));
     const [rubric] = Object.values(child.graph.coach!.rubrics);

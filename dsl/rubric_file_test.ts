@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { compileFile } from "./compile.ts";
 import { loadRubricFile, RubricFileError } from "./rubric_file.ts";
+import { writeFiles } from "../tests/fixtures/compile_yaml.ts";
 
 function errorOf(fn: () => unknown): RubricFileError {
   try {
@@ -35,15 +36,11 @@ Deno.test("loadRubricFile() hashes a shipped rubric as the compiler does", () =>
 Deno.test("loadRubricFile() reads a template included with file://", async () => {
   const dir = await Deno.makeTempDir();
   const text = "Score {{ role.id }} from {{ scale.min }} to {{ scale.max }}.\n";
-  await Deno.writeTextFile(join(dir, "judge.md"), text);
-  await Deno.writeTextFile(
-    join(dir, "a.yaml"),
-    "name: a\ntemplate: file://judge.md\n",
-  );
-  await Deno.writeTextFile(
-    join(dir, "b.yaml"),
-    `name: a\ntemplate: ${JSON.stringify(text)}\n`,
-  );
+  await writeFiles(dir, {
+    "judge.md": text,
+    "a.yaml": "name: a\ntemplate: file://judge.md\n",
+    "b.yaml": `name: a\ntemplate: ${JSON.stringify(text)}\n`,
+  });
   const a = loadRubricFile(join(dir, "a.yaml"));
   assert.equal(a.template, text);
   assert.deepEqual(a.scale, { min: 0, max: 10 });

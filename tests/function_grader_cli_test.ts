@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join, resolve } from "node:path";
 import { RunEventSchema } from "../runtime/mod.ts";
+import { writeFiles } from "./fixtures/compile_yaml.ts";
 import { runCli as cli } from "./run_cli.ts";
 
 Deno.test("run grades with a TS spec's grader function, end to end through the CLI", async () => {
@@ -35,14 +36,11 @@ export default definePipeline({
 });
 `,
     );
-    await Deno.writeTextFile(
-      join(dir, "demo.yaml"),
-      'roles:\n  solver: ["4"]\n',
-    );
-    await Deno.writeTextFile(
-      join(dir, "tasks.jsonl"),
-      '{"id": "t1", "q": "2+2", "a": "4"}\n{"id": "t2", "q": "2+3", "a": "5"}\n',
-    );
+    await writeFiles(dir, {
+      "demo.yaml": 'roles:\n  solver: ["4"]\n',
+      "tasks.jsonl":
+        '{"id": "t1", "q": "2+2", "a": "4"}\n{"id": "t2", "q": "2+3", "a": "5"}\n',
+    });
     const out = join(dir, "runs");
     const r = await cli(["run", join(dir, "spec.ts"), "--out", out]);
     assert.equal(r.code, 0, r.stderr);

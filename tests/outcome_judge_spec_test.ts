@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { compile } from "../dsl/mod.ts";
 import { modelConcurrency } from "../runtime/model_concurrency.ts";
+import { writeFiles } from "./fixtures/compile_yaml.ts";
 
 function spec(params: string, extra: string[] = []): string {
   return [
@@ -94,14 +95,11 @@ Deno.test("compile() checks the outcome judge's template variables: task fields,
 Deno.test("compile() locates an outcome judge template error inside its file:// rubric, and a rubric file sets the scale", async () => {
   const dir = await Deno.makeTempDir({ prefix: "outcome_judge_spec_" });
   try {
-    await Deno.writeTextFile(
-      join(dir, "outcome.md"),
-      "Question: {{ task.question }}\nAnswer: {{ answr }}\n",
-    );
-    await Deno.writeTextFile(
-      join(dir, "outcome.yaml"),
-      "name: graded\nscale: { min: 1, max: 5 }\ntemplate: file://outcome.md\n",
-    );
+    await writeFiles(dir, {
+      "outcome.md": "Question: {{ task.question }}\nAnswer: {{ answr }}\n",
+      "outcome.yaml":
+        "name: graded\nscale: { min: 1, max: 5 }\ntemplate: file://outcome.md\n",
+    });
     const file = join(dir, "judged.yaml");
     const bad = codes(
       spec(

@@ -1,23 +1,11 @@
 import assert from "node:assert/strict";
-import { compileYaml, DATASET } from "../../tests/fixtures/compile_yaml.ts";
+import { capsSpec, compileYaml } from "../../tests/fixtures/compile_yaml.ts";
 
 function spec(bands: string): string[] {
-  return [
-    "version: 1",
-    "name: t",
-    "models: { m: { model: x }, judge: { model: y } }",
-    "roles:",
-    "  - { id: a, description: d, model: m, prompts: { user: hi }, coach_sees_outcome: true, outputs: { answer: { extract: last_boxed } } }",
-    DATASET,
-    "outcome: { grader: exact_match, params: { answer: a.answer } }",
-    "coach:",
-    "  model: judge",
-    "  rubric:",
-    "    name: r",
-    "    default_score: 10",
+  return capsSpec([
     "    caps:",
     `      - { id: c, metric: correct, bands: [${bands}] }`,
-  ];
+  ]);
 }
 
 Deno.test("cap_bands: a catch-all band before another, and a band with at_least not below below, are reported", async () => {

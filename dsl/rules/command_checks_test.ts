@@ -1,46 +1,17 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { compileFile } from "../mod.ts";
-
-function spec(checks: string): string {
-  return `version: 1
-name: command_checks
-models:
-  m: { model: x, base_url: "" }
-roles:
-  - id: a
-    description: d
-    model: m
-    prompts: { user: hi }
-dataset:
-  splits: { eval: data.jsonl }
-  fields: { inputs: {} }
-coach:
-  model: m
-  rubric:
-    name: r
-    default_score: 10
-    checks:
-${checks}`;
-}
+import {
+  coachChecks,
+  compileYaml,
+  ONE_TASK,
+  oneRoleSpec,
+} from "../../tests/fixtures/compile_yaml.ts";
 
 async function compileIn(
-  checks: string,
+  checks: readonly string[],
   files: Record<string, string> = {},
 ) {
-  const dir = await Deno.makeTempDir();
-  await Deno.writeTextFile(join(dir, "data.jsonl"), "{}\n");
-  await Deno.mkdir(join(dir, "checks"));
-  for (const [name, text] of Object.entries(files)) {
-    await Deno.writeTextFile(join(dir, name), text);
-  }
-  const file = join(dir, "spec.yaml");
-  await Deno.writeTextFile(file, spec(checks));
-  try {
-    return compileFile(file);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const spec = oneRoleSpec("command_checks", "eval", coachChecks(checks));
+  return (await compileYaml(spec, { ...ONE_TASK, ...files })).result;
 }
 
 Deno.test("command checks: a program is required, one only, in a known language", async () => {
@@ -53,8 +24,7 @@ Deno.test("command checks: a program is required, one only, in a known language"
       '      - { id: nolang, when: command, code: "print(1)", cap: 0 }',
       '      - { id: stray, when: empty_reply, code: "print(1)", timeout_s: 5, cap: 0 }',
       '      - { id: pat, when: command, pattern: "x", code: "print(1)", language: python, cap: 0 }',
-      "",
-    ].join("\n"),
+    ],
     { "checks/a.py": "print(1)\n", "checks/a.txt": "print(1)\n" },
   );
   assert(!result.ok);
@@ -79,8 +49,9 @@ Deno.test("command checks: a program is required, one only, in a known language"
 });
 
 Deno.test("command checks: a script's language comes from its extension and its text is in the rubric hash", async () => {
-  const check =
-    '      - { id: hard, when: command, script: "file://checks/hard.py", roles: [a], cap: 2, timeout_s: 5 }\n';
+  const check = [
+    '      - { id: hard, when: command, script: "file://checks/hard.py", roles: [a], cap: 2, timeout_s: 5 }',
+  ];
   const one = await compileIn(check, { "checks/hard.py": "print(1)\n" });
   const two = await compileIn(check, { "checks/hard.py": "print(2)\n" });
   assert(one.ok && two.ok);
@@ -99,7 +70,7 @@ Deno.test("command checks: a script's language comes from its extension and its 
     Object.values(two.graph.coach!.rubrics)[0]!.hash,
   );
   const ts = await compileIn(
-    '      - { id: t, when: command, script: "file://checks/t.ts", cap: 2 }\n',
+    ['      - { id: t, when: command, script: "file://checks/t.ts", cap: 2 }'],
     { "checks/t.ts": "console.log('{}')\n" },
   );
   assert(ts.ok);
