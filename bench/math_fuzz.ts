@@ -10,6 +10,7 @@
  *
  * The bounded CI version is runtime/graders/math_fuzz_test.ts; both use the generators below.
  */
+import { parseArgs } from "node:util";
 import { mathEqual, normalizeAnswer } from "../runtime/graders/math_answer.ts";
 
 /** A seeded generator: the same seed gives the same answers. */
@@ -376,12 +377,35 @@ export function familyTime(k: number, n: number, tries = 3): number {
 }
 
 if (import.meta.main) {
-  const arg = (name: string, fallback: number) => {
-    const k = Deno.args.indexOf(`--${name}`);
-    return k >= 0 ? Number(Deno.args[k + 1]) : fallback;
+  let values: { seconds: string; seed: string };
+  try {
+    ({ values } = parseArgs({
+      args: Deno.args,
+      options: {
+        seconds: { type: "string", default: "60" },
+        seed: { type: "string", default: "1" },
+      },
+    }));
+  } catch (e) {
+    console.error(
+      `Cannot read the arguments: ${
+        (e as Error).message.replaceAll("\n", " ")
+      }; usage: deno run -A bench/math_fuzz.ts [--seconds N] [--seed N]`,
+    );
+    Deno.exit(2);
+  }
+  const whole = (name: string, text: string, min: number) => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min) {
+      console.error(
+        `Cannot use --${name} "${text}": expected a whole number of at least ${min}; e.g. --seconds 60 --seed 7`,
+      );
+      Deno.exit(2);
+    }
+    return n;
   };
-  const seconds = arg("seconds", 60);
-  const seed = arg("seed", 1);
+  const seconds = whole("seconds", values.seconds, 1);
+  const seed = whole("seed", values.seed, 0);
   const r = new Rng(seed);
   const findings: Finding[] = [];
   mathEqual("x", "x+1");
