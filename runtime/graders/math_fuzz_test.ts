@@ -2,11 +2,8 @@ import assert from "node:assert/strict";
 import { mathEqual, normalizeAnswer } from "./math_answer.ts";
 import {
   answer,
-  familyTime,
   knownPair,
   Rng,
-  scaled,
-  SCALED_FAMILIES,
   selfContained,
   symmetricByDocs,
 } from "../../bench/math_fuzz.ts";
@@ -14,8 +11,9 @@ import {
 // Agents write the answers this grader reads: one that makes it throw, hang or take super-linear time crashes or
 // stalls a run. Generated answers from the grammar the grader reads (bench/math_fuzz.ts: numbers in every notation,
 // \frac, \sqrt, \boxed, sets, intervals, matrices, variables, nested and unbalanced braces and brackets, bars, runs of
-// digits and operators, unicode minus, prose), with a fixed seed so a failure replays. Timing is asserted only as
-// ratios: a call against a typical call, an input of size 4n against size n. The longer study is
+// digits and operators, unicode minus, prose), with a fixed seed so a failure replays. The one timing check is a
+// hang guard with a wide margin, as a ratio to a typical call measured in the same run (a stall this found took
+// 27 s). Growth on hostile families (size 4n against n) is a speed target: it lives in the study,
 // `deno run -A bench/math_fuzz.ts --seconds 60`.
 
 const SEED = 20261208;
@@ -85,25 +83,6 @@ Deno.test("mathEqual() on generated answers: never throws, a boolean, symmetric,
       assert.ok(
         again <= budget,
         `${label} took ${again} ms, over ${budget} (400 typical calls)`,
-      );
-    }
-  }
-});
-
-Deno.test("mathEqual() takes linear time on hostile families of answers (size 4n against n)", () => {
-  const u = unit();
-  // Linear growth is 4x; quadratic 16x. The floor keeps timer noise at tiny sizes from counting.
-  const floor = 20 * u;
-  for (let k = 0; k < SCALED_FAMILIES; k++) {
-    // 1,600 characters is under the 2,000 compared; 20,000 and 80,000 are searched as texts only.
-    for (const n of [400, 20_000]) {
-      const small = familyTime(k, n, 2);
-      const big = familyTime(k, n * 4, 2);
-      assert.ok(
-        big <= 12 * Math.max(small, floor),
-        `family ${k} (${JSON.stringify(scaled(k, 40))}…): ${
-          small.toFixed(2)
-        } ms at ${n}, ${big.toFixed(2)} ms at ${n * 4}`,
       );
     }
   }
