@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { compileYaml, ONE_TASK, oneRoleSpec } from "./fixtures/compile_yaml.ts";
+import { blockSpec, compileYaml, ONE_TASK } from "./fixtures/compile_yaml.ts";
 
 const spec = (samples: number) =>
-  oneRoleSpec("gb", "train", [
+  blockSpec("gb", "train", [
     "train:",
     `  samples_per_task: ${samples}`,
     "  hyperparameters: { baseline: group }",

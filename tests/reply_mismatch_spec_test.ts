@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import {
+  blockSpec,
   coachChecks,
   compileYaml,
   ONE_TASK,
-  oneRoleSpec,
 } from "./fixtures/compile_yaml.ts";
 
-const SPEC = oneRoleSpec(
+const SPEC = blockSpec(
   "bad_check",
   "eval",
   coachChecks([

@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
 import {
+  blockSpec,
   coachChecks,
   compileYaml,
   ONE_TASK,
-  oneRoleSpec,
 } from "../../tests/fixtures/compile_yaml.ts";
 
 async function compileIn(
   checks: readonly string[],
   files: Record<string, string> = {},
 ) {
-  const spec = oneRoleSpec("command_checks", "eval", coachChecks(checks));
+  const spec = blockSpec("command_checks", "eval", coachChecks(checks));
   return (await compileYaml(spec, { ...ONE_TASK, ...files })).result;
 }
 
