@@ -12,6 +12,7 @@ import {
   fixtureGraph,
   FixtureRun,
 } from "../tests/fixtures/run_log_fixture.ts";
+import { failedModelCall } from "../tests/fixtures/model_call_fixture.ts";
 
 const LOOP_SPEC = `version: 1
 name: loop
@@ -61,14 +62,7 @@ Deno.test("roleResultFromLog() keeps the last good reply when a later model call
   run.action("data_engineer", {
     reply: "",
     stop_reason: "model_error",
-    model_call: {
-      ok: false,
-      provider: "scripted",
-      model: "m",
-      latency_ms: 1,
-      attempts: 1,
-      error: { kind: "timeout", message: "timed out" },
-    },
+    model_call: failedModelCall({ kind: "timeout", message: "timed out" }),
   });
   run.finished("data_engineer", { files_saved: ["X_train.pkl"] });
   const result = roleResultFromLog(

@@ -4,6 +4,7 @@ import {
   fixtureExecution,
   FixtureRun,
 } from "../tests/fixtures/run_log_fixture.ts";
+import { failedModelCall } from "../tests/fixtures/model_call_fixture.ts";
 
 function kinds(run: FixtureRun, key: Parameters<typeof actionFacts>[1]) {
   return actionFacts(run.log, key).map((f) => [f.kind, f.role, f.file ?? null]);
@@ -136,14 +137,10 @@ Deno.test("actionFacts() reports timeouts, empty replies, model errors and inval
   const failed = other.action("modeler", {
     reply: "",
     stop_reason: "model_error",
-    model_call: {
-      ok: false,
-      provider: "scripted",
-      model: "m",
-      latency_ms: 1,
-      attempts: 3,
-      error: { kind: "http", status: 500, message: "server error" },
-    },
+    model_call: failedModelCall(
+      { kind: "http", status: 500, message: "server error" },
+      3,
+    ),
   });
   assert.deepEqual(actionFacts(other.log, failed).map((f) => f.text), [
     "modeler's model call failed: server error",

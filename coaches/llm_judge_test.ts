@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
-import { ModelSchema } from "../dsl/schema.ts";
 import { OpenAIModelClient } from "../runtime/llm/openai_client.ts";
 import { ScriptedModelClient } from "../runtime/llm/scripted_client.ts";
-import type { ChatMessage } from "../runtime/ports.ts";
 import {
   type FakeAction,
   type FakeOpenAIServer,
@@ -13,7 +11,9 @@ import { JudgeCache } from "./judge_cache.ts";
 import { judgeAction, type JudgeActionOptions } from "./llm_judge.ts";
 import {
   fixtureEvidence,
+  fixtureJudgeClient,
   fixtureRubric,
+  messagesOf,
 } from "../tests/fixtures/llm_judge_fixture.ts";
 import { JUDGE_RESPONSE_FORMAT } from "./llm_judge_request.ts";
 import { renderJudgePrompt } from "./render_judge_prompt.ts";
@@ -49,27 +49,12 @@ async function withJudge(
   options: Partial<JudgeActionOptions> = {},
 ): Promise<void> {
   await using server = await startOpenAIServer({ queue });
-  const client = new OpenAIModelClient(
-    "judge",
-    ModelSchema.parse({
-      model: "judge-model",
-      base_url: server.url,
-      max_retries: 2,
-      timeout_s: 5,
-      price: { input_per_mtok: 1000, output_per_mtok: 2000 },
-      ...model,
-    }),
-    { retry: { initialDelayMs: 5, maxDelayMs: 20 }, env: () => undefined },
-  );
+  const client = fixtureJudgeClient(server.url, model);
   await body({
     server,
     client,
     options: { client, model: "judge", judge: JUDGE, ...options },
   });
-}
-
-function messagesOf(server: FakeOpenAIServer, i: number): ChatMessage[] {
-  return (server.requests[i]?.body as { messages: ChatMessage[] }).messages;
 }
 
 function valid(verdict: Verdict): Verdict {

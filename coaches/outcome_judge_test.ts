@@ -16,6 +16,10 @@ import {
   fixtureTask,
   oneRoleSpec,
 } from "../tests/fixtures/graph_fixture.ts";
+import {
+  fixtureJudgeClient,
+  messagesOf,
+} from "../tests/fixtures/llm_judge_fixture.ts";
 import { DemoJudgeClient } from "./demo_judge.ts";
 import { JudgeCache } from "./judge_cache.ts";
 import {
@@ -84,27 +88,13 @@ async function withJudge(
   extra: Partial<OutcomeJudgeOptions> = {},
 ): Promise<void> {
   await using server = await startOpenAIServer({ queue });
-  const client = new OpenAIModelClient(
-    "judge",
-    ModelSchema.parse({
-      model: "judge-model",
-      base_url: server.url,
-      max_retries: 1,
-      timeout_s: 5,
-      price: { input_per_mtok: 1000, output_per_mtok: 2000 },
-    }),
-    { retry: { initialDelayMs: 5, maxDelayMs: 20 }, env: () => undefined },
-  );
+  const client = fixtureJudgeClient(server.url, { max_retries: 1 });
   const judgements: OutcomeJudgement[] = [];
   await body({
     server,
     judgements,
     options: { client, onJudgement: (j) => void judgements.push(j), ...extra },
   });
-}
-
-function messagesOf(server: FakeOpenAIServer, i: number): ChatMessage[] {
-  return (server.requests[i]?.body as { messages: ChatMessage[] }).messages;
 }
 
 async function rejects(p: Promise<unknown>, reason: string, re: RegExp) {

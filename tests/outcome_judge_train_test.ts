@@ -5,39 +5,23 @@ import { join } from "node:path";
 import { readMetrics, type StepLine } from "../training/mod.ts";
 import { startOpenAIServer } from "./fakes/openai_server.ts";
 import { runCli } from "./run_cli.ts";
+import { writeOneStepAttributionSpec } from "./fixtures/training_fixtures.ts";
 
-async function judgedSpec(dir: string): Promise<string> {
-  const spec = (await Deno.readTextFile("tests/specs/train_attribution.yaml"))
-    .replace(
-      /^models:\n/m,
-      'models:\n  judge: { model: judge-model, base_url: "${env.OJ_JUDGE_URL:-}", max_retries: 0 }\n',
-    )
-    .replace(
-      /^dataset:[\s\S]*?(?=^coach:)/m,
-      `dataset:
-  splits: { train: tasks.jsonl }
-  fields: { id: id, category: topic, inputs: { topic: topic, hint: hint } }
-`,
-    )
-    .replace(
-      /^outcome:[\s\S]*?(?=^train:)/m,
-      `outcome:
-  grader: llm_judge
+function judgedSpec(dir: string): Promise<string> {
+  return writeOneStepAttributionSpec(
+    dir,
+    `  grader: llm_judge
   params: { model: judge, answer: finisher.word, rubric: "Topic {{ task.topic }}: {{ answer }}" }
   success: { metric: score, at_least: 5 }
 `,
-    )
-    .replace(/^ {2}steps: 4$/m, "  steps: 1")
-    .replace(/^ {2}eval: .*\n/m, "");
-  await Deno.writeTextFile(join(dir, "spec.yaml"), spec);
-  await Deno.writeTextFile(
-    join(dir, "tasks.jsonl"),
-    ["a", "b", "c", "d"].map((id) =>
-      JSON.stringify({ id, topic: id, hint: "x" })
-    )
-      .join("\n") + "\n",
+    {
+      edit: (spec) =>
+        spec.replace(
+          /^models:\n/m,
+          'models:\n  judge: { model: judge-model, base_url: "${env.OJ_JUDGE_URL:-}", max_retries: 0 }\n',
+        ),
+    },
   );
-  return join(dir, "spec.yaml");
 }
 
 function onlyDir(root: string): string {

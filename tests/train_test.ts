@@ -8,6 +8,7 @@ import {
   startLocalTrainer,
   type StepLine,
 } from "../training/mod.ts";
+import { writeOneStepAttributionSpec } from "./fixtures/training_fixtures.ts";
 
 const SPEC = "tests/specs/train_attribution.yaml";
 
@@ -393,45 +394,25 @@ Deno.test("deno task train --trainer URL: a running trainer serves the run under
 
 Deno.test("deno task train exits 1 when the grader could not grade episodes: trained with those outcome rewards masked, and said", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mappa_train_ungraded_" });
-  const spec = (await Deno.readTextFile(SPEC))
-    .replace(
-      /^dataset:[\s\S]*?(?=^coach:)/m,
-      `dataset:
-  splits: { train: tasks.jsonl }
-  fields: { id: id, category: topic, inputs: { topic: topic, hint: hint } }
-`,
-    )
-    .replace(
-      /^outcome:[\s\S]*?(?=^train:)/m,
-      `outcome:
-  grader: tabular_metric
+  const spec = await writeOneStepAttributionSpec(
+    dir,
+    `  grader: tabular_metric
   params: { submission: submission.csv, metric_field: metric, answers: answers }
   fair: { valid_submission: 0 }
 `,
-    )
-    .replace(
-      /^( {4}after: \[drafter\]\n)/m,
-      "$1    produces: [{ path: submission.csv, required: false }]\n",
-    )
-    .replace(/^ {2}steps: 4$/m, "  steps: 1")
-    .replace(/^ {2}eval: .*\n/m, "");
-  await Deno.writeTextFile(join(dir, "spec.yaml"), spec);
-  await Deno.writeTextFile(
-    join(dir, "tasks.jsonl"),
-    ["a", "b", "c", "d"].map((id) =>
-      JSON.stringify({
-        id,
-        topic: id,
-        hint: "x",
-        metric: "accuracy",
-        answers: `not_built/${id}.csv`,
-      })
-    ).join("\n") + "\n",
+    {
+      edit: (text) =>
+        text.replace(
+          /^( {4}after: \[drafter\]\n)/m,
+          "$1    produces: [{ path: submission.csv, required: false }]\n",
+        ),
+      row: (id) => ({ metric: "accuracy", answers: `not_built/${id}.csv` }),
+    },
   );
   const out = join(dir, "runs");
   const ran = await runCli([
     "train",
-    join(dir, "spec.yaml"),
+    spec,
     "--out",
     out,
     "--outcome-weight",

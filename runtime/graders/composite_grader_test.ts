@@ -26,6 +26,21 @@ function graph(outcome: string[]): ExecutionGraph {
 
 const task = fixtureTask({ id: "t" });
 
+/** Grades `g` on `task` with the coder's `solution` and `note`, no workspace, in the sandbox. */
+function grade(
+  g: ExecutionGraph,
+  solution: string | null,
+  note = "",
+  options: GradeEpisodeOptions = grading,
+): ReturnType<typeof gradeEpisode> {
+  return gradeEpisode({
+    graph: g,
+    task,
+    outputs: { coder: { solution, note } },
+    workspace: "",
+  }, options);
+}
+
 const COMPOSITE = [
   "outcome:",
   "  grader: composite",
@@ -52,24 +67,14 @@ Deno.test("a composite reports each component's metrics as <id>.<metric> and dec
     "    all: [{ metric: tests.pass_rate, at_least: 1 }, { metric: exact.correct, at_least: 1 }]",
     "  fair: { tests.pass_rate: 0, exact.correct: 0 }",
   ]);
-  const right = await gradeEpisode({
-    graph: g,
-    task,
-    outputs: { coder: { solution: "42", note: "" } },
-    workspace: "",
-  }, grading);
+  const right = await grade(g, "42");
   assert.equal(right?.ungraded, undefined, right?.reason);
   assert.deepEqual(
     [right?.grader, right?.valid, right?.success, right?.metrics],
     ["composite", true, true, { "tests.pass_rate": 1, "exact.correct": 1 }],
   );
   assert.match(right?.summary ?? "", /^\[tests\] .*\n\[exact\] /s);
-  const wrong = await gradeEpisode({
-    graph: g,
-    task,
-    outputs: { coder: { solution: "41", note: "" } },
-    workspace: "",
-  }, grading);
+  const wrong = await grade(g, "41");
   assert.deepEqual([wrong?.success, wrong?.metrics], [false, {
     "tests.pass_rate": 0.5,
     "exact.correct": 0,
@@ -78,12 +83,7 @@ Deno.test("a composite reports each component's metrics as <id>.<metric> and dec
 
 Deno.test("a composite is invalid when a component is, with the composite's fair values for it", async () => {
   const g = graph([...COMPOSITE, "  fair: { exact.correct: 0 }"]);
-  const o = await gradeEpisode({
-    graph: g,
-    task,
-    outputs: { coder: { solution: null, note: "" } },
-    workspace: "",
-  }, grading);
+  const o = await grade(g, null);
   assert.equal(o?.ungraded, undefined, o?.reason);
   assert.deepEqual([o?.valid, o?.success, o?.fair], [false, false, true]);
   assert.equal(o?.metrics["exact.correct"], 0);
@@ -96,12 +96,7 @@ Deno.test("a composite is ungraded when any component is, naming it", async () =
       l.includes("print(json.dumps") ? "            print('not json')" : l
     ),
   ]);
-  const o = await gradeEpisode({
-    graph: g,
-    task,
-    outputs: { coder: { solution: "42", note: "" } },
-    workspace: "",
-  }, grading);
+  const o = await grade(g, "42");
   assert.equal(o?.ungraded, "grader_invalid_output");
   assert.equal(o?.success, false);
   assert.match(o?.reason ?? "", /component "tests" \(command\): g\.yaml/);
@@ -130,24 +125,17 @@ Deno.test("a composite's component may be a grader kind the caller passes in (e.
       summary: "good",
     });
   };
-  const o = await gradeEpisode({
-    graph: g,
-    task,
-    outputs: { coder: { solution: "42", note: "n" } },
-    workspace: "",
-  }, { ...grading, graders: { llm_judge: judge } });
+  const o = await grade(g, "42", "n", {
+    ...grading,
+    graders: { llm_judge: judge },
+  });
   assert.deepEqual(seen, [["llm_judge", { role: "coder", output: "note" }]]);
   assert.deepEqual([o?.success, o?.metrics], [true, {
     "judged.score": 8,
     "judged.normalized_score": 0.8,
     "exact.correct": 1,
   }]);
-  const missing = await gradeEpisode({
-    graph: g,
-    task,
-    outputs: { coder: { solution: "42", note: "n" } },
-    workspace: "",
-  }, grading);
+  const missing = await grade(g, "42", "n");
   assert.equal(missing?.ungraded, "grader_missing");
   assert.match(
     missing?.reason ?? "",
